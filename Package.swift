@@ -1,0 +1,41 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Layering (each arrow is "may import"):
+//   convnet-dist (CLI) -> Training -> { ConvNetCore, ConvNetData, ConvNetConfig, SafeTensors, Communication }
+//   ConvNetCore knows nothing of MPI, files or configs; Communication is the only door to MPI.
+let package = Package(
+    name: "convnet-dist",
+    products: [
+        .executable(name: "convnet-dist", targets: ["convnet-dist"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib",
+                       providers: [.apt(["zlib1g-dev"])]),
+        .target(name: "ConvNetCore", dependencies: ["CBLAS"],
+                swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
+        .target(name: "ConvNetData", dependencies: ["CZlib"]),
+        .target(name: "SafeTensors"),
+        .target(name: "Communication"),
+        .target(name: "ConvNetConfig", dependencies: ["ConvNetCore", "TOMLKit"]),
+        .target(name: "Training",
+                dependencies: ["ConvNetCore", "ConvNetData", "ConvNetConfig", "SafeTensors", "Communication"]),
+        .executableTarget(name: "convnet-dist", dependencies: [
+            "Training",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "CoreTests",
+                    dependencies: ["ConvNetCore", "ConvNetData", "ConvNetConfig", "SafeTensors", "TestSupport"]),
+        .testTarget(name: "EndToEndTests",
+                    dependencies: ["ConvNetCore", "ConvNetData", "ConvNetConfig", "SafeTensors", "Training",
+                                   "Communication", "TestSupport"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,24 @@
+/// The only door between the trainer and other processes. Every collective is called by every
+/// rank in the same order with the same sizes; a rank that fails calls `abort`, which ends the
+/// whole job so no peer waits forever.
+public protocol Communicator: AnyObject {
+    /// This process's index in `0..<size`.
+    var rank: Int { get }
+    /// Number of processes in the job.
+    var size: Int { get }
+    /// Number of processes of this job on this machine (for the default thread count).
+    var localSize: Int { get }
+
+    /// Replaces `buffer[0..<count]` on every rank with the element-wise sum over all ranks.
+    func allreduceSum(_ buffer: UnsafeMutablePointer<Float>, count: Int)
+    /// Copies `buffer[0..<count]` from `root` to every other rank.
+    func broadcast(_ buffer: UnsafeMutablePointer<Float>, count: Int, root: Int)
+    /// Returns once every rank has called it.
+    func barrier()
+    /// Ends every process of the job with `code`.
+    func abort(code: Int32) -> Never
+}
+
+extension Communicator {
+    public var isRoot: Bool { rank == 0 }
+}

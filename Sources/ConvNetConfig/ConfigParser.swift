@@ -1,0 +1,215 @@
+import ConvNetCore
+import Foundation
+import TOMLKit
+
+extension ExperimentConfig {
+    /// Reads a config file. Every key must be known and every value valid; errors name the key.
+    public static func load(path: String) throws -> ExperimentConfig {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw ConfigError("\(path): cannot read config file")
+        }
+        do { return try parse(toml: text) } catch let error as ConfigError {
+            throw ConfigError("\(path): \(error.description)")
+        }
+    }
+
+    /// Parses config text (TOML). Sections: `[data]`, `[model]` with `[[model.layers]]`,
+    /// `[training]`, `[optimizer]`; see `configs/mnist.toml` for every key.
+    public static func parse(toml text: String) throws -> ExperimentConfig {
+        let root: TOMLTable
+        do { root = try TOMLTable(string: text) } catch let error as TOMLParseError {
+            throw ConfigError("invalid TOML at line \(error.source.begin.line): \(error.description)")
+        }
+        var config = ExperimentConfig()
+        let top = Section(root, path: "")
+        try top.allowOnly(["data", "model", "training", "optimizer"])
+
+        if let data = try top.section("data") {
+            try data.allowOnly(["dataset"])
+            if let name = try data.string("dataset") { config.dataset = name }
+        }
+
+        guard let model = try top.section("model") else { throw ConfigError("missing [model] section") }
+        config.model = try parseModel(model)
+
+        if let training = try top.section("training") {
+            try training.allowOnly(["epochs", "batch_size", "seed", "shuffle"])
+            if let v = try training.int("epochs", min: 1) { config.epochs = v }
+            if let v = try training.int("batch_size", min: 1) { config.batchSize = v }
+            if let v = try training.int("seed", min: 0) { config.seed = UInt64(v) }
+            if let v = try training.bool("shuffle") { config.shuffle = v }
+        }
+
+        if let optimizer = try top.section("optimizer") {
+            config.optimizer = try parseOptimizer(optimizer)
+        }
+        try config.validate()
+        return config
+    }
+
+    private static func parseModel(_ model: Section) throws -> ModelSpec {
+        try model.allowOnly(["input_shape", "classes", "layers"])
+        guard let shape = try model.intArray("input_shape", count: 3, min: 1) else {
+            throw ConfigError("missing key model.input_shape (e.g. [28, 28, 1])")
+        }
+        guard let classes = try model.int("classes", min: 2) else { throw ConfigError("missing key model.classes") }
+        let layerSections = try model.sectionArray("layers")
+        guard !layerSections.isEmpty else { throw ConfigError("model.layers is empty: add [[model.layers]] entries") }
+        let layers = try layerSections.map(parseLayer)
+        return ModelSpec(inputShape: TensorShape(shape), classes: classes, layers: layers)
+    }
+
+    private static func parseLayer(_ layer: Section) throws -> LayerSpec {
+        guard let type = try layer.string("type") else { throw ConfigError("missing key \(layer.path).type") }
+        func activation() throws -> Activation {
+            guard let name = try layer.string("activation") else { return .linear }
+            guard let value = Activation(rawValue: name) else {
+                throw ConfigError("\(layer.path).activation: unknown activation \"\(name)\" (expected one of \(Activation.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            return value
+        }
+        switch type {
+        case "conv2d":
+            try layer.allowOnly(["type", "filters", "kernel_size", "activation"])
+            guard let filters = try layer.int("filters", min: 1) else { throw ConfigError("missing key \(layer.path).filters") }
+            guard let kernel = try layer.intOrPair("kernel_size", min: 1) else { throw ConfigError("missing key \(layer.path).kernel_size") }
+            return .conv2d(filters: filters, kernelSize: kernel, activation: try activation())
+        case "maxpool2d":
+            try layer.allowOnly(["type", "pool_size"])
+            return .maxPool2d(pool: try layer.int("pool_size", min: 1) ?? 2)
+        case "flatten":
+            try layer.allowOnly(["type"])
+            return .flatten
+        case "dense":
+            try layer.allowOnly(["type", "units", "activation"])
+            guard let units = try layer.int("units", min: 1) else { throw ConfigError("missing key \(layer.path).units") }
+            return .dense(units: units, activation: try activation())
+        default:
+            throw ConfigError("\(layer.path).type: unknown layer type \"\(type)\" (expected conv2d, maxpool2d, flatten or dense)")
+        }
+    }
+
+    private static func parseOptimizer(_ section: Section) throws -> OptimizerSpec {
+        let name = try section.string("name") ?? "rmsprop"
+        guard var spec = OptimizerSpec.defaults(for: name) else {
+            throw ConfigError("optimizer.name: unknown optimizer \"\(name)\" (expected \(OptimizerSpec.names.joined(separator: ", ")))")
+        }
+        switch spec {
+        case let .rmsprop(lr, rho, eps):
+            try section.allowOnly(["name", "learning_rate", "rho", "epsilon"])
+            spec = .rmsprop(learningRate: try section.positive("learning_rate") ?? lr,
+                            rho: try section.fraction("rho") ?? rho,
+                            epsilon: try section.positive("epsilon") ?? eps)
+        case let .sgd(lr, momentum, nesterov):
+            try section.allowOnly(["name", "learning_rate", "momentum", "nesterov"])
+            spec = .sgd(learningRate: try section.positive("learning_rate") ?? lr,
+                        momentum: try section.fraction("momentum") ?? momentum,
+                        nesterov: try section.bool("nesterov") ?? nesterov)
+        case let .adam(lr, b1, b2, eps):
+            try section.allowOnly(["name", "learning_rate", "beta_1", "beta_2", "epsilon"])
+            spec = .adam(learningRate: try section.positive("learning_rate") ?? lr,
+                         beta1: try section.fraction("beta_1") ?? b1,
+                         beta2: try section.fraction("beta_2") ?? b2,
+                         epsilon: try section.positive("epsilon") ?? eps)
+        }
+        return spec
+    }
+}
+
+/// A TOML table with its dotted path, whose typed getters report errors by key name.
+private struct Section {
+    let table: TOMLTable
+    let path: String
+
+    init(_ table: TOMLTable, path: String) {
+        self.table = table
+        self.path = path
+    }
+
+    func key(_ name: String) -> String { path.isEmpty ? name : "\(path).\(name)" }
+
+    func allowOnly(_ allowed: Set<String>) throws {
+        if let unknown = table.keys.sorted().first(where: { !allowed.contains($0) }) {
+            throw ConfigError("unknown key \(key(unknown)) (allowed here: \(allowed.sorted().joined(separator: ", ")))")
+        }
+    }
+
+    private func typeError(_ name: String, _ expected: String, _ value: TOMLValueConvertible) -> ConfigError {
+        ConfigError("\(key(name)) must be \(expected), got \(value.debugDescription)")
+    }
+
+    func section(_ name: String) throws -> Section? {
+        guard let value = table[name] else { return nil }
+        guard let sub = value.table else { throw typeError(name, "a table", value) }
+        return Section(sub, path: key(name))
+    }
+
+    func sectionArray(_ name: String) throws -> [Section] {
+        guard let value = table[name] else { return [] }
+        guard let array = value.array else { throw typeError(name, "an array of tables ([[\(key(name))]])", value) }
+        return try array.enumerated().map { index, element in
+            guard let sub = element.table else { throw ConfigError("\(key(name))[\(index)] must be a table") }
+            return Section(sub, path: "\(key(name))[\(index)]")
+        }
+    }
+
+    func string(_ name: String) throws -> String? {
+        guard let value = table[name] else { return nil }
+        guard let s = value.string else { throw typeError(name, "a string", value) }
+        return s
+    }
+
+    func bool(_ name: String) throws -> Bool? {
+        guard let value = table[name] else { return nil }
+        guard let b = value.bool else { throw typeError(name, "true or false", value) }
+        return b
+    }
+
+    func int(_ name: String, min: Int) throws -> Int? {
+        guard let value = table[name] else { return nil }
+        guard let i = value.int else { throw typeError(name, "an integer", value) }
+        guard i >= min else { throw ConfigError("\(key(name)) must be at least \(min), got \(i)") }
+        return i
+    }
+
+    func number(_ name: String) throws -> Double? {
+        guard let value = table[name] else { return nil }
+        if let d = value.double { return d }
+        if let i = value.int { return Double(i) }
+        throw typeError(name, "a number", value)
+    }
+
+    func positive(_ name: String) throws -> Float? {
+        guard let d = try number(name) else { return nil }
+        guard d.isFinite, d > 0 else { throw ConfigError("\(key(name)) must be a positive number, got \(d)") }
+        return Float(d)
+    }
+
+    /// A number in [0, 1).
+    func fraction(_ name: String) throws -> Float? {
+        guard let d = try number(name) else { return nil }
+        guard d >= 0, d < 1 else { throw ConfigError("\(key(name)) must be in [0, 1), got \(d)") }
+        return Float(d)
+    }
+
+    func intArray(_ name: String, count: Int, min: Int) throws -> [Int]? {
+        guard let value = table[name] else { return nil }
+        guard let array = value.array, array.count == count,
+              case let ints = array.compactMap(\.int), ints.count == count else {
+            throw typeError(name, "an array of \(count) integers", value)
+        }
+        guard ints.allSatisfy({ $0 >= min }) else { throw ConfigError("\(key(name)) values must be at least \(min), got \(ints)") }
+        return ints
+    }
+
+    /// An integer `k` meaning `(k, k)`, or a pair `[h, w]`.
+    func intOrPair(_ name: String, min: Int) throws -> (Int, Int)? {
+        guard let value = table[name] else { return nil }
+        if let k = value.int {
+            guard k >= min else { throw ConfigError("\(key(name)) must be at least \(min), got \(k)") }
+            return (k, k)
+        }
+        guard let pair = try intArray(name, count: 2, min: min) else { return nil }
+        return (pair[0], pair[1])
+    }
+}

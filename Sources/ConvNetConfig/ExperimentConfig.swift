@@ -1,0 +1,46 @@
+import ConvNetCore
+
+/// Everything a training run is made of: the data set, the model, the optimizer and the schedule.
+/// Read from a TOML file in `configs/`; command-line flags override single values afterwards.
+public struct ExperimentConfig: Equatable, Sendable {
+    /// Data set name; its files follow the MNIST IDX layout (see `ConvNetData.MNISTFiles`).
+    public var dataset: String
+    public var model: ModelSpec
+    public var optimizer: OptimizerSpec
+    public var epochs: Int
+    /// Global batch: samples per optimizer step, across all ranks and threads.
+    public var batchSize: Int
+    public var seed: UInt64
+    public var shuffle: Bool
+
+    public init(dataset: String = "mnist", model: ModelSpec = .kerasMNIST,
+                optimizer: OptimizerSpec = OptimizerSpec.defaults(for: "rmsprop")!,
+                epochs: Int = 5, batchSize: Int = 64, seed: UInt64 = 1, shuffle: Bool = true) {
+        self.dataset = dataset
+        self.model = model
+        self.optimizer = optimizer
+        self.epochs = epochs
+        self.batchSize = batchSize
+        self.seed = seed
+        self.shuffle = shuffle
+    }
+
+    /// The reference recipe: the Keras MNIST convnet, RMSprop, batch 64, 5 epochs.
+    public static let reference = ExperimentConfig()
+
+    /// Checks values that flags may have changed after parsing; throws naming the offending key.
+    public func validate() throws {
+        guard epochs >= 1 else { throw ConfigError("training.epochs must be at least 1, got \(epochs)") }
+        guard batchSize >= 1 else { throw ConfigError("training.batch_size must be at least 1, got \(batchSize)") }
+        let lr = optimizer.learningRate
+        guard lr.isFinite, lr > 0 else { throw ConfigError("optimizer.learning_rate must be a positive number, got \(lr)") }
+        do { _ = try Sequential(model) } catch let error as ModelError {
+            throw ConfigError("model: \(error.description)")
+        }
+    }
+}
+
+public struct ConfigError: Error, CustomStringConvertible, Equatable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,34 @@
+import CBLAS
+
+/// Row-major single-precision matrix multiply, the one BLAS entry point the layers use:
+///
+///     C[m, n] = alpha * op(A)[m, k] * op(B)[k, n] + beta * C[m, n]
+///
+/// where `op(X)` is `X` or its transpose, and `lda`, `ldb`, `ldc` are the row strides of the
+/// matrices as stored. Each call runs on the calling thread (BLAS threading is switched off by
+/// `Matmul.useCallerThreadOnly()`): parallelism comes from `WorkerPool` splitting the batch, which
+/// keeps results deterministic for a given thread count.
+public enum Matmul {
+    public static func gemm(transposeA: Bool = false, transposeB: Bool = false,
+                            m: Int, n: Int, k: Int, alpha: Float = 1,
+                            _ a: UnsafePointer<Float>, lda: Int,
+                            _ b: UnsafePointer<Float>, ldb: Int,
+                            beta: Float = 0,
+                            _ c: UnsafeMutablePointer<Float>, ldc: Int) {
+        if m == 0 || n == 0 { return }
+        if k == 0 {
+            if beta == 0 { for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) } }
+            return
+        }
+        cblas_sgemm(CblasRowMajor,
+                    transposeA ? CblasTrans : CblasNoTrans,
+                    transposeB ? CblasTrans : CblasNoTrans,
+                    Int32(m), Int32(n), Int32(k), alpha,
+                    a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+
+    /// Makes BLAS compute on the calling thread only. Called once before any worker starts.
+    public static func useCallerThreadOnly() {
+        openblas_set_num_threads(1)
+    }
+}

@@ -1,0 +1,56 @@
+/// Naive, obviously-correct kernels kept beside the fast ones; tests compare the two.
+/// Loops follow the definitions literally and accumulate in Double.
+public enum ReferenceKernels {
+    /// `c[m, n] = a[m, k] * b[k, n]`, all row-major.
+    public static func matmul(_ a: [Float], _ b: [Float], m: Int, n: Int, k: Int) -> [Float] {
+        var c = [Float](repeating: 0, count: m * n)
+        for i in 0..<m {
+            for j in 0..<n {
+                var sum = 0.0
+                for p in 0..<k { sum += Double(a[i * k + p]) * Double(b[p * n + j]) }
+                c[i * n + j] = Float(sum)
+            }
+        }
+        return c
+    }
+
+    /// Valid, stride-1 convolution without activation:
+    /// `y[n, oy, ox, o] = bias[o] + sum_{ky, kx, c} x[n, oy + ky, ox + kx, c] * w[ky, kx, c, o]`.
+    public static func conv2d(x: [Float], batch: Int, height: Int, width: Int, channels: Int,
+                              kernel w: [Float], bias: [Float], kernelHeight: Int, kernelWidth: Int,
+                              filters: Int) -> [Float] {
+        let oh = height - kernelHeight + 1, ow = width - kernelWidth + 1
+        var y = [Float](repeating: 0, count: batch * oh * ow * filters)
+        for n in 0..<batch { for oy in 0..<oh { for ox in 0..<ow { for o in 0..<filters {
+            var sum = Double(bias[o])
+            for ky in 0..<kernelHeight { for kx in 0..<kernelWidth { for c in 0..<channels {
+                let xv = x[((n * height + oy + ky) * width + ox + kx) * channels + c]
+                let wv = w[((ky * kernelWidth + kx) * channels + c) * filters + o]
+                sum += Double(xv) * Double(wv)
+            } } }
+            y[((n * oh + oy) * ow + ox) * filters + o] = Float(sum)
+        } } } }
+        return y
+    }
+
+    /// Gradients of `conv2d` given `dy` (same shape as its output): returns `(dx, dKernel, dBias)`.
+    public static func conv2dBackward(x: [Float], dy: [Float], batch: Int, height: Int, width: Int,
+                                      channels: Int, kernel w: [Float], kernelHeight: Int,
+                                      kernelWidth: Int, filters: Int) -> (dx: [Float], dKernel: [Float], dBias: [Float]) {
+        let oh = height - kernelHeight + 1, ow = width - kernelWidth + 1
+        var dx = [Double](repeating: 0, count: x.count)
+        var dw = [Double](repeating: 0, count: w.count)
+        var db = [Double](repeating: 0, count: filters)
+        for n in 0..<batch { for oy in 0..<oh { for ox in 0..<ow { for o in 0..<filters {
+            let g = Double(dy[((n * oh + oy) * ow + ox) * filters + o])
+            db[o] += g
+            for ky in 0..<kernelHeight { for kx in 0..<kernelWidth { for c in 0..<channels {
+                let xi = ((n * height + oy + ky) * width + ox + kx) * channels + c
+                let wi = ((ky * kernelWidth + kx) * channels + c) * filters + o
+                dx[xi] += g * Double(w[wi])
+                dw[wi] += g * Double(x[xi])
+            } } }
+        } } } }
+        return (dx.map(Float.init), dw.map(Float.init), db.map(Float.init))
+    }
+}

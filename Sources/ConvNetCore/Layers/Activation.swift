@@ -1,0 +1,50 @@
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
+
+/// Activation applied in place at the end of a Conv2D or Dense layer.
+public enum Activation: String, Sendable, CaseIterable {
+    case linear
+    case relu
+    /// Only valid on the last layer: its backward pass receives the gradient with respect to the
+    /// logits directly from `SoftmaxCrossEntropy`, which fuses softmax with the loss.
+    case softmax
+
+    /// `y = f(y)` over `count` values laid out as rows of `width` (softmax normalises each row).
+    func apply(_ y: UnsafeMutablePointer<Float>, count: Int, width: Int) {
+        switch self {
+        case .linear:
+            break
+        case .relu:
+            for i in 0..<count where !(y[i] > 0) { y[i] = 0 }
+        case .softmax:
+            for row in stride(from: 0, to: count, by: width) { Softmax.normalise(y + row, count: width) }
+        }
+    }
+
+    /// Turns `dy` (gradient with respect to the activation's output `y`) into the gradient with
+    /// respect to its input. For softmax, `dy` already is the logit gradient (see above).
+    func backward(y: UnsafePointer<Float>, dy: UnsafeMutablePointer<Float>, count: Int) {
+        if self == .relu {
+            for i in 0..<count where !(y[i] > 0) { dy[i] = 0 }
+        }
+    }
+}
+
+public enum Softmax {
+    /// In-place numerically stable softmax of one row: `p_i = exp(z_i - max z) / sum_j exp(z_j - max z)`.
+    public static func normalise(_ z: UnsafeMutablePointer<Float>, count: Int) {
+        var largest = -Float.infinity
+        for i in 0..<count { largest = max(largest, z[i]) }
+        var sum: Float = 0
+        for i in 0..<count {
+            let e = expf(z[i] - largest)
+            z[i] = e
+            sum += e
+        }
+        let scale = 1 / sum
+        for i in 0..<count { z[i] *= scale }
+    }
+}

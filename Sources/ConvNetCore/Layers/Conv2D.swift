@@ -1,0 +1,82 @@
+/// 2-D convolution, valid padding, stride 1, with bias and an optional fused activation.
+///
+/// Shapes: `x[n, h, w, c]` -> `y[n, h - kh + 1, w - kw + 1, filters]`;
+/// parameters `kernel[kh, kw, c, filters]` (Keras HWIO) then `bias[filters]`.
+///
+///     y[n, i, j, o] = act(bias[o] + sum_{a, b, c} x[n, i + a, j + b, c] * kernel[a, b, c, o])
+///
+/// Computed as im2col followed by one GEMM, `Y[n*oh*ow, filters] = col[n*oh*ow, kh*kw*c] * K`;
+/// `col` is saved for the kernel gradient `dK = col^T * dY`, and the input gradient is
+/// `col2im(dY * K^T)`.
+public struct Conv2D: Layer {
+    public let kind = "conv2d"
+    public let inputShape: TensorShape
+    public let filters: Int
+    public let kernelHeight: Int
+    public let kernelWidth: Int
+    public let activation: Activation
+
+    public init(inputShape: TensorShape, filters: Int, kernelSize: (Int, Int), activation: Activation) {
+        precondition(inputShape.rank == 3, "Conv2D needs a [height, width, channels] input")
+        self.inputShape = inputShape
+        self.filters = filters
+        (kernelHeight, kernelWidth) = kernelSize
+        self.activation = activation
+    }
+
+    var height: Int { inputShape.dimensions[0] }
+    var width: Int { inputShape.dimensions[1] }
+    var channels: Int { inputShape.dimensions[2] }
+    var outHeight: Int { height - kernelHeight + 1 }
+    var outWidth: Int { width - kernelWidth + 1 }
+    /// Length of one im2col row: the receptive field of one output position.
+    var patchLength: Int { kernelHeight * kernelWidth * channels }
+
+    public var outputShape: TensorShape { TensorShape([outHeight, outWidth, filters]) }
+    public var parameterShapes: [(name: String, shape: [Int])] {
+        [("kernel", [kernelHeight, kernelWidth, channels, filters]), ("bias", [filters])]
+    }
+    public func savedCount(batch: Int) -> Int { batch * outHeight * outWidth * patchLength }
+    public func scratchCount(batch: Int) -> Int { batch * outHeight * outWidth * patchLength }
+    public var forwardMultiplyAdds: Int { outHeight * outWidth * patchLength * filters }
+
+    public func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int,
+                        parameters: UnsafePointer<Float>, memory: LayerMemory) {
+        let rows = batch * outHeight * outWidth
+        let col = memory.saved
+        Im2Col.im2col(x, batch: batch, height: height, width: width, channels: channels,
+                      kernelHeight: kernelHeight, kernelWidth: kernelWidth, col)
+        let kernel = parameters, bias = parameters + patchLength * filters
+        for r in 0..<rows { (y + r * filters).update(from: bias, count: filters) }
+        Matmul.gemm(m: rows, n: filters, k: patchLength, col, lda: patchLength, kernel, ldb: filters,
+                    beta: 1, y, ldc: filters)
+        activation.apply(y, count: rows * filters, width: filters)
+    }
+
+    public func backward(x: UnsafePointer<Float>, y: UnsafePointer<Float>, dy: UnsafeMutablePointer<Float>,
+                         dx: UnsafeMutablePointer<Float>?, batch: Int,
+                         parameters: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Float>,
+                         memory: LayerMemory) {
+        let rows = batch * outHeight * outWidth
+        activation.backward(y: y, dy: dy, count: rows * filters)
+        let kernelGradient = gradients, biasGradient = gradients + patchLength * filters
+        Matmul.gemm(transposeA: true, m: patchLength, n: filters, k: rows,
+                    memory.saved, lda: patchLength, dy, ldb: filters, kernelGradient, ldc: filters)
+        columnSums(dy, rows: rows, columns: filters, into: biasGradient)
+        guard let dx else { return }
+        let colGradient = memory.scratch
+        Matmul.gemm(transposeB: true, m: rows, n: patchLength, k: filters,
+                    dy, lda: filters, parameters, ldb: filters, colGradient, ldc: patchLength)
+        Im2Col.col2im(colGradient, batch: batch, height: height, width: width, channels: channels,
+                      kernelHeight: kernelHeight, kernelWidth: kernelWidth, dx)
+    }
+}
+
+/// `sums[j] = sum_i m[i, j]` for a row-major `m[rows, columns]`, summed in row order.
+func columnSums(_ m: UnsafePointer<Float>, rows: Int, columns: Int, into sums: UnsafeMutablePointer<Float>) {
+    sums.update(repeating: 0, count: columns)
+    for r in 0..<rows {
+        let row = m + r * columns
+        for j in 0..<columns { sums[j] += row[j] }
+    }
+}

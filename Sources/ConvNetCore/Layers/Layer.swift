@@ -1,0 +1,57 @@
+/// Memory a layer may use while running a batch. All of it belongs to one worker thread.
+public struct LayerMemory {
+    /// Floats kept from `forward` to `backward` (e.g. the im2col matrix), `savedCount(batch:)` long.
+    public var saved: UnsafeMutablePointer<Float>
+    /// Indices kept from `forward` to `backward` (e.g. max-pool argmax), `indexCount(batch:)` long.
+    public var indices: UnsafeMutablePointer<Int32>
+    /// Temporary floats, valid only during one call, `scratchCount(batch:)` long; shared by all layers.
+    public var scratch: UnsafeMutablePointer<Float>
+
+    public init(saved: UnsafeMutablePointer<Float>, indices: UnsafeMutablePointer<Int32>,
+                scratch: UnsafeMutablePointer<Float>) {
+        self.saved = saved
+        self.indices = indices
+        self.scratch = scratch
+    }
+}
+
+/// A layer: a forward/backward pair over flat NHWC buffers.
+///
+/// Contract, for a batch of `batch` samples:
+/// - `forward` reads `x[batch, inputShape]` and this layer's parameters (its slice of the flat
+///   parameter buffer, tensors in `parameterShapes` order) and writes `y[batch, outputShape]`.
+/// - `backward` reads `x`, `y` and `dy` (the loss gradient with respect to `y`; it may overwrite
+///   `dy`), **overwrites** the parameter gradients (same slice layout as the parameters), and, when
+///   `dx` is non-nil, overwrites `dx[batch, inputShape]` with the gradient with respect to `x`.
+/// Layers allocate nothing: every buffer comes from the caller, sized by the `*Count` methods.
+public protocol Layer: Sendable {
+    /// Keras class-style name stem, e.g. `conv2d`; the model numbers them (`conv2d_1`).
+    var kind: String { get }
+    var inputShape: TensorShape { get }
+    var outputShape: TensorShape { get }
+    /// Parameter tensors in storage order, e.g. `[("kernel", [3, 3, 1, 32]), ("bias", [32])]`.
+    var parameterShapes: [(name: String, shape: [Int])] { get }
+
+    func savedCount(batch: Int) -> Int
+    func indexCount(batch: Int) -> Int
+    func scratchCount(batch: Int) -> Int
+
+    /// Multiply-adds for one sample's forward pass, for FLOP accounting.
+    var forwardMultiplyAdds: Int { get }
+
+    func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int,
+                 parameters: UnsafePointer<Float>, memory: LayerMemory)
+
+    func backward(x: UnsafePointer<Float>, y: UnsafePointer<Float>, dy: UnsafeMutablePointer<Float>,
+                  dx: UnsafeMutablePointer<Float>?, batch: Int,
+                  parameters: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Float>,
+                  memory: LayerMemory)
+}
+
+extension Layer {
+    public var parameterCount: Int { parameterShapes.reduce(0) { $0 + $1.shape.reduce(1, *) } }
+    public func savedCount(batch: Int) -> Int { 0 }
+    public func indexCount(batch: Int) -> Int { 0 }
+    public func scratchCount(batch: Int) -> Int { 0 }
+    public var forwardMultiplyAdds: Int { 0 }
+}

@@ -1,0 +1,117 @@
+/// Loss, accuracy and sample count summed over some samples.
+public struct BatchStatistics: Equatable, Sendable {
+    public var lossSum: Double = 0
+    public var correct: Int = 0
+    public var count: Int = 0
+
+    public init(lossSum: Double = 0, correct: Int = 0, count: Int = 0) {
+        self.lossSum = lossSum
+        self.correct = correct
+        self.count = count
+    }
+
+    public var meanLoss: Double { count > 0 ? lossSum / Double(count) : .nan }
+    public var accuracy: Double { count > 0 ? Double(correct) / Double(count) : .nan }
+
+    public static func + (a: BatchStatistics, b: BatchStatistics) -> BatchStatistics {
+        BatchStatistics(lossSum: a.lossSum + b.lossSum, correct: a.correct + b.correct, count: a.count + b.count)
+    }
+}
+
+/// Writes samples `range` of the current batch: `range.count` images (NHWC floats) and labels.
+/// Called concurrently from worker threads, each with its own disjoint range and buffers.
+public typealias BatchFiller = (_ range: Range<Int>, _ images: UnsafeMutablePointer<Float>,
+                                _ labels: UnsafeMutablePointer<Int32>) -> Void
+
+/// Runs a model over batches on a `WorkerPool`: the batch is cut into one contiguous chunk per
+/// thread, each thread runs forward and backward on its chunk in its own `Workspace`, and the
+/// per-thread gradients are summed in thread order. No thread waits on another until the sum,
+/// and for a fixed thread count the result is bit-for-bit reproducible.
+public final class ModelRunner {
+    public let model: Sequential
+    public let pool: WorkerPool
+    /// Largest batch `gradients` accepts.
+    public let maxBatch: Int
+    private let workspaces: [Workspace]
+
+    public init(model: Sequential, maxBatch: Int, threads: Int) {
+        precondition(maxBatch >= 1 && threads >= 1)
+        Matmul.useCallerThreadOnly()
+        self.model = model
+        self.maxBatch = maxBatch
+        pool = WorkerPool(size: threads)
+        let capacity = (maxBatch + threads - 1) / threads
+        workspaces = (0..<threads).map { _ in Workspace(model: model, capacity: capacity) }
+    }
+
+    public var threads: Int { pool.size }
+
+    /// Computes the gradient of the **summed** loss over a batch of `batchSize` samples into
+    /// `gradients` (overwritten, `model.parameterCount` long) and returns the batch statistics.
+    public func gradients(batchSize: Int, parameters: UnsafePointer<Float>,
+                          into gradients: UnsafeMutablePointer<Float>, fill: BatchFiller) -> BatchStatistics {
+        precondition(batchSize <= maxBatch, "batch \(batchSize) exceeds the runner's capacity \(maxBatch)")
+        var perThread = [BatchStatistics](repeating: BatchStatistics(), count: threads)
+        perThread.withUnsafeMutableBufferPointer { statistics in
+            pool.run { t in
+                let workspace = workspaces[t]
+                let range = WorkerPool.partition(batchSize, parts: threads, index: t)
+                guard !range.isEmpty else {
+                    workspace.parameterGradients.fill(0)
+                    return
+                }
+                fill(range, workspace.input.pointer, workspace.labels.pointer)
+                let probabilities = workspace.forward(model: model, count: range.count, parameters: parameters)
+                let (lossSum, correct) = SoftmaxCrossEntropy.lossAndGradient(
+                    probabilities: probabilities, labels: workspace.labels.pointer, batch: range.count,
+                    classes: model.classes, dLogits: workspace.gradientIn.pointer)
+                workspace.backward(model: model, count: range.count, parameters: parameters)
+                statistics[t] = BatchStatistics(lossSum: lossSum, correct: correct, count: range.count)
+            }
+        }
+        sumThreadGradients(into: gradients)
+        return perThread.reduce(BatchStatistics(), +)
+    }
+
+    /// Forward pass over `sampleCount` samples (any number; each thread takes a contiguous share and
+    /// walks it in chunks). Returns loss and accuracy against the filled labels, and writes the
+    /// softmax outputs `[sampleCount, classes]` when `probabilities` is given.
+    public func evaluate(sampleCount: Int, parameters: UnsafePointer<Float>,
+                         probabilities: UnsafeMutablePointer<Float>? = nil, fill: BatchFiller) -> BatchStatistics {
+        var perThread = [BatchStatistics](repeating: BatchStatistics(), count: threads)
+        let classes = model.classes
+        perThread.withUnsafeMutableBufferPointer { statistics in
+            pool.run { t in
+                let workspace = workspaces[t]
+                let share = WorkerPool.partition(sampleCount, parts: threads, index: t)
+                var total = BatchStatistics()
+                for start in stride(from: share.lowerBound, to: share.upperBound, by: workspace.capacity) {
+                    let range = start..<min(start + workspace.capacity, share.upperBound)
+                    fill(range, workspace.input.pointer, workspace.labels.pointer)
+                    let output = workspace.forward(model: model, count: range.count, parameters: parameters)
+                    let (lossSum, correct) = SoftmaxCrossEntropy.loss(
+                        probabilities: output, labels: workspace.labels.pointer, batch: range.count, classes: classes)
+                    total = total + BatchStatistics(lossSum: lossSum, correct: correct, count: range.count)
+                    probabilities?.advanced(by: range.lowerBound * classes).update(from: output, count: range.count * classes)
+                }
+                statistics[t] = total
+            }
+        }
+        return perThread.reduce(BatchStatistics(), +)
+    }
+
+    /// `gradients = sum_t workspace[t].gradients`, added in thread order; each thread sums one
+    /// slice of the parameters, so the order (and the result) does not depend on timing.
+    private func sumThreadGradients(into gradients: UnsafeMutablePointer<Float>) {
+        let count = model.parameterCount
+        pool.run { t in
+            let slice = WorkerPool.partition(count, parts: threads, index: t)
+            let out = gradients + slice.lowerBound
+            out.update(from: workspaces[0].parameterGradients.pointer + slice.lowerBound, count: slice.count)
+            for w in workspaces.dropFirst() {
+                let source = w.parameterGradients.pointer + slice.lowerBound
+                for i in 0..<slice.count { out[i] += source[i] }
+            }
+        }
+    }
+}

@@ -1,0 +1,61 @@
+extension Sequential {
+    /// A Keras-style summary table: layer (type), output shape, parameter count, and the total.
+    public func summary() -> String {
+        let rows = zip(layerNames, layers).map { name, layer in
+            ("\(name) (\(displayType(layer)))", layer.outputShape.description, layer.parameterCount)
+        }
+        let nameWidth = max(28, rows.map { $0.0.count }.max() ?? 0) + 2
+        let shapeWidth = max(25, rows.map { $0.1.count }.max() ?? 0) + 2
+        let paramWidth = 12
+        let ruleWidth = nameWidth + shapeWidth + paramWidth
+        func pad(_ s: String, _ width: Int) -> String { s + String(repeating: " ", count: max(0, width - s.count)) }
+        func padLeft(_ s: String, _ width: Int) -> String { String(repeating: " ", count: max(0, width - s.count)) + s }
+
+        var lines = ["Model: \"sequential\""]
+        lines.append(String(repeating: "━", count: ruleWidth))
+        lines.append(pad("Layer (type)", nameWidth) + pad("Output Shape", shapeWidth) + padLeft("Param #", paramWidth))
+        lines.append(String(repeating: "━", count: ruleWidth))
+        for (index, row) in rows.enumerated() {
+            lines.append(pad(row.0, nameWidth) + pad(row.1, shapeWidth) + padLeft(grouped(row.2), paramWidth))
+            lines.append(String(repeating: index == rows.count - 1 ? "━" : "─", count: ruleWidth))
+        }
+        lines.append(" Total params: \(grouped(parameterCount)) (\(byteSize(parameterCount * 4)))")
+        lines.append(" Trainable params: \(grouped(parameterCount)) (\(byteSize(parameterCount * 4)))")
+        lines.append(" Non-trainable params: 0 (0.00 B)")
+        return lines.joined(separator: "\n")
+    }
+
+    private func displayType(_ layer: any Layer) -> String {
+        switch layer {
+        case is Conv2D: return "Conv2D"
+        case is MaxPool2D: return "MaxPooling2D"
+        case is Flatten: return "Flatten"
+        case is Dense: return "Dense"
+        default: return layer.kind
+        }
+    }
+}
+
+/// `93322` -> `93,322`.
+public func grouped(_ value: Int) -> String {
+    let digits = String(value.magnitude)
+    var out = ""
+    for (i, ch) in digits.enumerated() {
+        if i > 0 && (digits.count - i) % 3 == 0 { out.append(",") }
+        out.append(ch)
+    }
+    return value < 0 ? "-" + out : out
+}
+
+func byteSize(_ bytes: Int) -> String {
+    let kib = Double(bytes) / 1024
+    if kib < 1 { return "\(bytes).00 B" }
+    if kib < 1024 { return String(format2(kib)) + " KB" }
+    return String(format2(kib / 1024)) + " MB"
+}
+
+private func format2(_ x: Double) -> String {
+    let scaled = (x * 100).rounded()
+    let whole = Int(scaled) / 100, fraction = Int(scaled) % 100
+    return "\(whole).\(fraction < 10 ? "0" : "")\(fraction)"
+}

@@ -1,0 +1,47 @@
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
+
+/// Adam as Keras 3 computes it, with the bias correction folded into the step size:
+///
+///     t = iterations + 1
+///     alpha = lr * sqrt(1 - beta2^t) / (1 - beta1^t)
+///     m += (g - m) * (1 - beta1)
+///     v += (g^2 - v) * (1 - beta2)
+///     w -= alpha * m / (sqrt(v) + epsilon)
+public final class Adam: Optimizer {
+    public let name = "adam"
+    public var learningRate: Float
+    public let beta1: Float
+    public let beta2: Float
+    public let epsilon: Float
+    public var iterations = 0
+    public let m: FloatBuffer
+    public let v: FloatBuffer
+
+    public init(parameterCount: Int, learningRate: Float = 0.001, beta1: Float = 0.9, beta2: Float = 0.999,
+                epsilon: Float = 1e-7) {
+        self.learningRate = learningRate
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.epsilon = epsilon
+        m = FloatBuffer(count: parameterCount)
+        v = FloatBuffer(count: parameterCount)
+    }
+
+    public var state: [(name: String, buffer: FloatBuffer)] { [("m", m), ("v", v)] }
+
+    public func step(parameters w: UnsafeMutablePointer<Float>, gradients g: UnsafePointer<Float>, count: Int) {
+        let t = Float(iterations + 1)
+        let alpha = learningRate * (1 - powf(beta2, t)).squareRoot() / (1 - powf(beta1, t))
+        let m = m.pointer, v = v.pointer, oneMinusBeta1 = 1 - beta1, oneMinusBeta2 = 1 - beta2, eps = epsilon
+        for i in 0..<count {
+            m[i] += (g[i] - m[i]) * oneMinusBeta1
+            v[i] += (g[i] * g[i] - v[i]) * oneMinusBeta2
+            w[i] -= alpha * m[i] / (v[i].squareRoot() + eps)
+        }
+        iterations += 1
+    }
+}

@@ -1,0 +1,30 @@
+/// RMSprop as Keras 3 computes it (not centered, no momentum), with epsilon inside the square root:
+///
+///     rms = rho * rms + (1 - rho) * g^2
+///     w  -= lr * g / sqrt(rms + epsilon)
+public final class RMSprop: Optimizer {
+    public let name = "rmsprop"
+    public var learningRate: Float
+    public let rho: Float
+    public let epsilon: Float
+    public var iterations = 0
+    public let rms: FloatBuffer
+
+    public init(parameterCount: Int, learningRate: Float = 0.001, rho: Float = 0.9, epsilon: Float = 1e-7) {
+        self.learningRate = learningRate
+        self.rho = rho
+        self.epsilon = epsilon
+        rms = FloatBuffer(count: parameterCount)
+    }
+
+    public var state: [(name: String, buffer: FloatBuffer)] { [("rms", rms)] }
+
+    public func step(parameters w: UnsafeMutablePointer<Float>, gradients g: UnsafePointer<Float>, count: Int) {
+        let v = rms.pointer, lr = learningRate, rho = rho, oneMinusRho = 1 - rho, eps = epsilon
+        for i in 0..<count {
+            v[i] = rho * v[i] + oneMinusRho * g[i] * g[i]
+            w[i] -= lr * g[i] / (v[i] + eps).squareRoot()
+        }
+        iterations += 1
+    }
+}

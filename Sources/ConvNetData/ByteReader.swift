@@ -1,0 +1,61 @@
+import CZlib
+
+/// Reads a file that may be gzip-compressed or plain, transparently (zlib's gz* functions pass
+/// uncompressed files through), in caller-sized pieces, so a caller that keeps only part of a file
+/// never holds all of it.
+final class ByteReader {
+    let path: String
+    private let file: gzFile
+
+    init(path: String) throws {
+        self.path = path
+        guard let file = gzopen(path, "rb") else { throw DataError("\(path): cannot open file") }
+        gzbuffer(file, 1 << 18)
+        self.file = file
+    }
+
+    deinit { gzclose(file) }
+
+    /// Fills `buffer` completely and returns how many bytes were read; fewer means the data ended.
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        var total = 0
+        while total < buffer.count {
+            let chunk = UInt32(min(buffer.count - total, 1 << 30))
+            let n = gzread(file, buffer.baseAddress! + total, chunk)
+            if n < 0 { throw DataError("\(path): \(errorMessage())") }
+            if n == 0 {
+                // A gzip stream cut short reports end-of-file with a pending error.
+                var code: Int32 = 0
+                let message = gzerror(file, &code)
+                if code != Z_OK && code != Z_STREAM_END, let message {
+                    throw DataError("\(path): truncated or corrupt gzip data (\(String(cString: message)))")
+                }
+                break
+            }
+            total += Int(n)
+        }
+        return total
+    }
+
+    /// Reads exactly `count` bytes or throws, naming what was being read.
+    func readExactly(_ count: Int, what: String) throws -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: count)
+        let got = try bytes.withUnsafeMutableBytes { try read(into: $0) }
+        guard got == count else {
+            throw DataError("\(path): truncated: expected \(count) bytes of \(what), found \(got)")
+        }
+        return bytes
+    }
+
+    /// True when no byte is left.
+    func atEnd() throws -> Bool {
+        var probe: UInt8 = 0
+        return try withUnsafeMutableBytes(of: &probe) { try read(into: $0) } == 0
+    }
+
+    private func errorMessage() -> String {
+        var code: Int32 = 0
+        guard let message = gzerror(file, &code) else { return "read error" }
+        return String(cString: message)
+    }
+}

@@ -1,0 +1,40 @@
+/// A labelled image set held as bytes (a quarter of the memory of floats): `count` images of
+/// `height x width x channels` pixels and one class label each. Pixels become `x / 255` only
+/// when a batch is filled.
+public struct LabelledImages: Sendable {
+    public let pixels: [UInt8]
+    public let labels: [UInt8]
+    public let height: Int
+    public let width: Int
+    public let channels: Int
+    /// Which samples of the source file these are: local sample `i` is file sample `i * shard.count + shard.index`.
+    public let shard: Shard
+    /// Samples in the source file, across all shards.
+    public let totalCount: Int
+
+    public var count: Int { labels.count }
+    public var sampleSize: Int { height * width * channels }
+
+    public init(pixels: [UInt8], labels: [UInt8], height: Int, width: Int, channels: Int,
+                shard: Shard = .whole, totalCount: Int? = nil) {
+        precondition(pixels.count == labels.count * height * width * channels)
+        self.pixels = pixels
+        self.labels = labels
+        self.height = height
+        self.width = width
+        self.channels = channels
+        self.shard = shard
+        self.totalCount = totalCount ?? labels.count
+    }
+
+    /// Writes sample `index` (local to this shard) as floats in [0, 1] and returns its label.
+    @inline(__always)
+    public func write(sample index: Int, to destination: UnsafeMutablePointer<Float>) -> Int32 {
+        let size = sampleSize
+        pixels.withUnsafeBufferPointer { source in
+            let start = source.baseAddress! + index * size
+            for i in 0..<size { destination[i] = Float(start[i]) * (1 / 255 as Float) }
+        }
+        return Int32(labels[index])
+    }
+}

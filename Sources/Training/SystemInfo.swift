@@ -1,0 +1,31 @@
+import Foundation
+
+public enum SystemInfo {
+    /// Cores this process may run on (its CPU affinity mask, as `taskset` or mpirun binding set it), at least 1.
+    public static func availableCores() -> Int {
+        if let mask = statusField("Cpus_allowed:") {
+            let count = mask.reduce(0) { $0 + ($1.hexDigitValue ?? 0).nonzeroBitCount }
+            if count > 0 { return count }
+        }
+        return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+    }
+
+    /// Peak resident set size of this process in bytes (Linux `VmHWM`), or nil when unknown.
+    public static func peakResidentBytes() -> Int? {
+        statusField("VmHWM:").flatMap { Int($0.filter(\.isNumber)) }.map { $0 * 1024 }
+    }
+
+    /// The value after `name` on its line of `/proc/self/status`, trimmed.
+    static func statusField(_ name: String) -> String? {
+        guard let file = fopen("/proc/self/status", "r") else { return nil }
+        defer { fclose(file) }
+        var line = [CChar](repeating: 0, count: 4096)
+        while fgets(&line, Int32(line.count), file) != nil {
+            let text = String(cString: line)
+            if text.hasPrefix(name) {
+                return String(text.dropFirst(name.count)).trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,46 @@
+import ArgumentParser
+import ConvNetConfig
+import ConvNetCore
+import Foundation
+
+/// Flags that choose and adjust the recipe; shared by every command that needs a config.
+struct ExperimentOptions: ParsableArguments {
+    @Option(help: "Recipe file (TOML), e.g. configs/mnist.toml. Default: the built-in reference recipe.")
+    var config: String?
+
+    @Option(help: "Epochs to train (overrides the config).")
+    var epochs: Int?
+
+    @Option(help: "Global batch size: samples per optimizer step across all ranks (overrides the config).")
+    var batchSize: Int?
+
+    @Option(help: "Learning rate (overrides the config).")
+    var lr: Float?
+
+    @Option(help: "Optimizer: rmsprop, sgd or adam, with Keras defaults (overrides the config).")
+    var optimizer: String?
+
+    @Option(help: "Random seed for initial weights and shuffling (overrides the config).")
+    var seed: UInt64?
+
+    @Flag(help: "Visit the training set in file order every epoch.")
+    var noShuffle = false
+
+    /// The config file (or the reference recipe) with flags applied, validated.
+    func resolve() throws -> ExperimentConfig {
+        var resolved = try config.map { try ExperimentConfig.load(path: $0) } ?? .reference
+        if let epochs { resolved.epochs = epochs }
+        if let batchSize { resolved.batchSize = batchSize }
+        if let optimizer, optimizer != resolved.optimizer.name {
+            guard let spec = OptimizerSpec.defaults(for: optimizer) else {
+                throw ConfigError("--optimizer: unknown optimizer \"\(optimizer)\" (expected \(OptimizerSpec.names.joined(separator: ", ")))")
+            }
+            resolved.optimizer = spec
+        }
+        if let lr { resolved.optimizer.learningRate = lr }
+        if let seed { resolved.seed = seed }
+        if noShuffle { resolved.shuffle = false }
+        try resolved.validate()
+        return resolved
+    }
+}

@@ -1,0 +1,58 @@
+import ArgumentParser
+import Communication
+import ConvNetConfig
+import Foundation
+import Training
+
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train a model and evaluate it on the test set after each epoch.",
+        discussion: """
+            Examples:
+              convnet-dist train --data-dir data/mnist
+              convnet-dist train --config configs/mnist.toml --epochs 1 --threads 2
+              CONVNET_DATA_DIR=/data/mnist convnet-dist train --max-steps 300
+            """)
+
+    @OptionGroup var experiment: ExperimentOptions
+
+    @Option(help: "Folder with the four MNIST IDX files (.gz or plain). Default: $CONVNET_DATA_DIR, else data/mnist.")
+    var dataDir: String?
+
+    @Option(help: "Folder for metrics.csv and the resolved config. Default: runs/<timestamp>.")
+    var runDir: String?
+
+    @Option(help: "Worker threads per process. Default: the cores this process may use.")
+    var threads: Int?
+
+    @Option(help: "Stop after this many optimizer steps in total (smoke runs); the test set is still evaluated.")
+    var maxSteps: Int?
+
+    func validate() throws {
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if let maxSteps, maxSteps < 1 { throw ValidationError("--max-steps must be at least 1") }
+    }
+
+    func run() throws {
+        try reportingErrors {
+            let options = TrainingOptions(
+                config: try experiment.resolve(),
+                dataDirectory: dataDir ?? ProcessInfo.processInfo.environment["CONVNET_DATA_DIR"] ?? "data/mnist",
+                runDirectory: runDir ?? defaultRunDirectory(),
+                threads: threads ?? SystemInfo.availableCores(),
+                maxSteps: maxSteps)
+            let trainer = try Trainer(options: options, progress: ProgressReporter.automaticStyle())
+            trainer.progress.message(trainer.model.summary())
+            trainer.progress.message("Training on \(trainer.training.count) samples with \(options.threads) thread(s); "
+                                     + "run folder \(options.runDirectory)")
+            try trainer.run()
+        }
+    }
+
+    private func defaultRunDirectory() -> String {
+        let formatter = DateFormatter()
+        formatter.dateFormat = "yyyyMMdd-HHmmss"
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        return "runs/" + formatter.string(from: Date())
+    }
+}
