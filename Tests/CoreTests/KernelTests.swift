@@ -1,0 +1,108 @@
+import ConvNetCore
+import XCTest
+
+/// The fast kernels (im2col + BLAS GEMM) against the naive reference loops, to 1e-5 relative.
+final class KernelTests: XCTestCase {
+    private func random(_ count: Int, seed: UInt64) -> [Float] {
+        var generator = SeededGenerator(seed: seed)
+        return (0..<count).map { _ in 2 * generator.nextUnitFloat() - 1 }
+    }
+
+    private func assertClose(_ fast: [Float], _ reference: [Float], _ what: String) {
+        let tolerance = 1e-5 * max(maxAbs(reference), 1e-30)
+        let difference = zip(fast, reference).reduce(Float(0)) { max($0, abs($1.0 - $1.1)) }
+        XCTAssertLessThanOrEqual(difference, tolerance, what)
+    }
+
+    private func maxAbs(_ a: [Float]) -> Float { a.reduce(0) { max($0, abs($1)) } }
+
+    func testGemmMatchesReferenceForEveryTransposition() {
+        let (m, n, k) = (37, 19, 53)
+        let a = random(m * k, seed: 1), b = random(k * n, seed: 2)
+        let expected = ReferenceKernels.matmul(a, b, m: m, n: n, k: k)
+        func transpose(_ x: [Float], rows: Int, columns: Int) -> [Float] {
+            (0..<(rows * columns)).map { i in x[(i % rows) * columns + i / rows] }
+        }
+        let aT = transpose(a, rows: m, columns: k), bT = transpose(b, rows: k, columns: n)
+        for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+            var c = [Float](repeating: 0, count: m * n)
+            Matmul.gemm(transposeA: ta, transposeB: tb, m: m, n: n, k: k,
+                        ta ? aT : a, lda: ta ? m : k, tb ? bT : b, ldb: tb ? k : n, &c, ldc: n)
+            assertClose(c, expected, "gemm transposeA \(ta) transposeB \(tb)")
+        }
+    }
+
+    func testConv2DForwardAndBackwardMatchReference() {
+        for (h, w, c, kh, kw, f) in [(28, 28, 1, 3, 3, 32), (13, 13, 32, 3, 3, 64), (7, 9, 5, 2, 4, 6)] {
+            let batch = 3
+            let layer = Conv2D(inputShape: TensorShape([h, w, c]), filters: f, kernelSize: (kh, kw), activation: .linear)
+            let x = random(batch * h * w * c, seed: 3), kernel = random(kh * kw * c * f, seed: 4), bias = random(f, seed: 5)
+            let parameters = kernel + bias
+            var saved = [Float](repeating: 0, count: layer.savedCount(batch: batch))
+            var scratch = [Float](repeating: 0, count: layer.scratchCount(batch: batch))
+            var indices: [Int32] = [0]
+            var y = [Float](repeating: 0, count: batch * layer.outputShape.count)
+            let dyValues = random(y.count, seed: 6)
+            var dy = dyValues
+            var dx = [Float](repeating: 0, count: x.count)
+            var gradients = [Float](repeating: 0, count: parameters.count)
+            saved.withUnsafeMutableBufferPointer { s in scratch.withUnsafeMutableBufferPointer { t in indices.withUnsafeMutableBufferPointer { i in
+                let memory = LayerMemory(saved: s.baseAddress!, indices: i.baseAddress!, scratch: t.baseAddress!)
+                layer.forward(x, &y, batch: batch, parameters: parameters, memory: memory)
+                layer.backward(x: x, y: y, dy: &dy, dx: &dx, batch: batch, parameters: parameters,
+                               gradients: &gradients, memory: memory)
+            } } }
+            let label = "\(h)x\(w)x\(c) kernel \(kh)x\(kw) filters \(f)"
+            assertClose(y, ReferenceKernels.conv2d(x: x, batch: batch, height: h, width: w, channels: c, kernel: kernel,
+                                                   bias: bias, kernelHeight: kh, kernelWidth: kw, filters: f), "forward \(label)")
+            let reference = ReferenceKernels.conv2dBackward(x: x, dy: dyValues, batch: batch, height: h, width: w, channels: c,
+                                                            kernel: kernel, kernelHeight: kh, kernelWidth: kw, filters: f)
+            assertClose(dx, reference.dx, "input gradient \(label)")
+            assertClose(Array(gradients[0..<kernel.count]), reference.dKernel, "kernel gradient \(label)")
+            assertClose(Array(gradients[kernel.count...]), reference.dBias, "bias gradient \(label)")
+        }
+    }
+
+    func testDenseForwardMatchesReference() {
+        let (batch, inputs, units) = (5, 576, 64)
+        let layer = Dense(inputShape: TensorShape([inputs]), units: units, activation: .linear)
+        let x = random(batch * inputs, seed: 8), kernel = random(inputs * units, seed: 9), bias = random(units, seed: 10)
+        var y = [Float](repeating: 0, count: batch * units)
+        var dummy: [Float] = [0]
+        var index: [Int32] = [0]
+        dummy.withUnsafeMutableBufferPointer { d in index.withUnsafeMutableBufferPointer { i in
+            layer.forward(x, &y, batch: batch, parameters: kernel + bias,
+                          memory: LayerMemory(saved: d.baseAddress!, indices: i.baseAddress!, scratch: d.baseAddress!))
+        } }
+        var expected = ReferenceKernels.matmul(x, kernel, m: batch, n: units, k: inputs)
+        for i in 0..<expected.count { expected[i] += bias[i % units] }
+        assertClose(y, expected, "dense forward")
+    }
+
+    /// Threads split the batch; the summed gradient must not depend on how many there are
+    /// beyond float rounding, and must be bit-identical for the same thread count.
+    func testThreadedGradientsAgreeAcrossThreadCounts() throws {
+        let model = try Sequential(.kerasMNIST)
+        let parameters = FloatBuffer(count: model.parameterCount)
+        Initialization.glorotUniform(model, seed: 3, into: parameters)
+        let images = random(64 * 784, seed: 11).map { abs($0) }
+        let fill: BatchFiller = { range, x, labels in
+            for (slot, n) in range.enumerated() {
+                for i in 0..<784 { x[slot * 784 + i] = images[n * 784 + i] }
+                labels[slot] = Int32(n % 10)
+            }
+        }
+        func gradients(threads: Int) -> [Float] {
+            let out = FloatBuffer(count: model.parameterCount)
+            _ = ModelRunner(model: model, maxBatch: 64, threads: threads)
+                .gradients(batchSize: 64, parameters: parameters.pointer, into: out.pointer, fill: fill)
+            return out.array
+        }
+        let one = gradients(threads: 1)
+        for threads in [2, 3, 4] {
+            let many = gradients(threads: threads)
+            assertClose(many, one, "\(threads) threads vs 1")
+            XCTAssertEqual(many, gradients(threads: threads), "\(threads) threads twice")
+        }
+    }
+}

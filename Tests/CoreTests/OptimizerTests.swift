@@ -1,0 +1,45 @@
+import ConvNetCore
+import XCTest
+
+/// One step of each optimizer on two weights, against values worked out by hand (in the comments).
+final class OptimizerTests: XCTestCase {
+    private func step(_ optimizer: any Optimizer, weights: [Float], gradients: [Float], steps: Int = 1) -> [Float] {
+        var w = weights
+        for _ in 0..<steps { optimizer.step(parameters: &w, gradients: gradients, count: w.count) }
+        return w
+    }
+
+    func testRMSpropStep() {
+        // rms = 0.1 * g^2 = [0.025, 0.00004]; w - 0.001 * g / sqrt(rms + 1e-7)
+        //   = 1 - 0.0005 / 0.158114... = 0.99683772;   -2 + 0.00002 / 0.0063253458 = -1.99684167
+        let w = step(RMSprop(parameterCount: 2), weights: [1, -2], gradients: [0.5, -0.02])
+        XCTAssertEqual(w[0], 0.99683772, accuracy: 1e-7)
+        XCTAssertEqual(w[1], -1.99684167, accuracy: 1e-6)
+    }
+
+    func testSGDStepPlainMomentumAndNesterov() {
+        // plain: w - 0.1 * g = [0.95, -1.998]
+        XCTAssertEqual(step(SGD(parameterCount: 2, learningRate: 0.1), weights: [1, -2], gradients: [0.5, -0.02]),
+                       [0.95, -1.998])
+        // momentum 0.9, two steps: v1 = -0.05, w1 = 0.95; v2 = 0.9 * -0.05 - 0.05 = -0.095, w2 = 0.855
+        let momentum = step(SGD(parameterCount: 1, learningRate: 0.1, momentum: 0.9), weights: [1], gradients: [0.5], steps: 2)
+        XCTAssertEqual(momentum[0], 0.855, accuracy: 1e-6)
+        // nesterov, one step: v = -0.05; w += 0.9 * v - 0.1 * g = 1 - 0.045 - 0.05 = 0.905
+        let nesterov = step(SGD(parameterCount: 1, learningRate: 0.1, momentum: 0.9, nesterov: true), weights: [1], gradients: [0.5])
+        XCTAssertEqual(nesterov[0], 0.905, accuracy: 1e-6)
+    }
+
+    func testAdamStep() {
+        // t = 1: alpha = 0.001 * sqrt(0.001) / 0.1 = 3.16227766e-4; m = 0.1 g, v = 0.001 g^2
+        // w -= alpha * m / (sqrt(v) + 1e-7): for g = 0.5: m = 0.05, sqrt(v) = 0.0158113883 -> 0.99900001
+        let w = step(Adam(parameterCount: 2), weights: [1, -2], gradients: [0.5, -0.02])
+        XCTAssertEqual(w[0], 0.99900001, accuracy: 1e-7)
+        XCTAssertEqual(w[1], -1.99900016, accuracy: 1e-6)
+    }
+
+    func testOptimizerStateIsNamedForCheckpoints() {
+        XCTAssertEqual(RMSprop(parameterCount: 3).state.map(\.name), ["rms"])
+        XCTAssertEqual(Adam(parameterCount: 3).state.map(\.name), ["m", "v"])
+        XCTAssertEqual(SGD(parameterCount: 3).state.map(\.name), ["momentum"])
+    }
+}
