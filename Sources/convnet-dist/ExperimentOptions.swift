@@ -26,6 +26,12 @@ struct ExperimentOptions: ParsableArguments {
     @Flag(help: "Visit the training set in file order every epoch.")
     var noShuffle = false
 
+    func validate() throws {
+        if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1") }
+        if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
+        if let lr, !(lr.isFinite && lr > 0) { throw ValidationError("--lr must be a positive number") }
+    }
+
     /// The config file (or the reference recipe) with flags applied, validated.
     func resolve() throws -> ExperimentConfig {
         var resolved = try config.map { try ExperimentConfig.load(path: $0) } ?? .reference

@@ -52,3 +52,39 @@ public func maxAbsoluteDifference(_ a: [Float], _ b: [Float]) -> Float {
 }
 
 public func maxMagnitude(_ a: [Float]) -> Float { a.reduce(0) { max($0, abs($1)) } }
+
+/// The `convnet-dist` executable built beside the test bundle.
+public var productBinary: String {
+    URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("convnet-dist").path
+}
+
+/// Result of running a command to completion.
+public struct CommandResult {
+    public let status: Int32
+    public let output: String
+    public let error: String
+}
+
+/// Runs `executable` with `arguments`, capturing both streams.
+public func runCommand(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws -> CommandResult {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    if let environment { process.environment = environment }
+    let output = Pipe(), error = Pipe()
+    process.standardOutput = output
+    process.standardError = error
+    try process.run()
+    // Read both pipes to the end before waiting, so a chatty child never blocks on a full pipe.
+    final class Box: @unchecked Sendable { var data = Data() }
+    let errorData = Box(), done = DispatchSemaphore(value: 0)
+    Thread {
+        errorData.data = error.fileHandleForReading.readDataToEndOfFile()
+        done.signal()
+    }.start()
+    let outputData = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    done.wait()
+    return CommandResult(status: process.terminationStatus, output: String(decoding: outputData, as: UTF8.self),
+                         error: String(decoding: errorData.data, as: UTF8.self))
+}
