@@ -17,6 +17,8 @@ public protocol Communicator: AnyObject {
     func barrier()
     /// Ends every process of the job with `code`.
     func abort(code: Int32) -> Never
+    /// Ends this process's part in the job after success (every rank calls it).
+    func finish()
 }
 
 extension Communicator {

@@ -14,4 +14,5 @@ public final class SingleProcessCommunicator: Communicator {
     public func broadcast(_ buffer: UnsafeMutablePointer<Float>, count: Int, root: Int) {}
     public func barrier() {}
     public func abort(code: Int32) -> Never { exit(code) }
+    public func finish() {}
 }

@@ -7,8 +7,11 @@ public enum SystemInfo {
             let count = mask.reduce(0) { $0 + ($1.hexDigitValue ?? 0).nonzeroBitCount }
             if count > 0 { return count }
         }
-        return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        return onlineCores()
     }
+
+    /// Cores of this machine.
+    public static func onlineCores() -> Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
 
     /// Peak resident set size of this process in bytes (Linux `VmHWM`), or nil when unknown.
     public static func peakResidentBytes() -> Int? {

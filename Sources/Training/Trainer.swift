@@ -20,6 +20,9 @@ public final class Trainer {
     public let test: LabelledImages?
     public let progress: ProgressReporter
 
+    /// Steps between checks that every rank holds the same weights.
+    public static let replicaCheckInterval = 100
+
     /// `[gradients..., lossSum, correct, count]`: what one step allreduces.
     private let reduction: FloatBuffer
     private var localIndices: [Int32] = []
@@ -54,6 +57,7 @@ public final class Trainer {
     public func run() throws -> [EpochMetrics] {
         let config = options.config
         let log = communicator.isRoot ? try prepareRunDirectory() : nil
+        let stepLog = try options.logEvery.flatMap { _ in communicator.isRoot ? try StepLog(runDirectory: options.runDirectory) : nil }
         var history: [EpochMetrics] = []
         var globalStep = 0
         epochs: for epoch in 1...config.epochs {
@@ -67,12 +71,18 @@ public final class Trainer {
                 totals = totals + stats
                 globalStep += 1
                 stepsDone += 1
+                if let every = options.logEvery, globalStep % every == 0 {
+                    stepLog?.append(globalStep: globalStep, epoch: epoch, step: step + 1, loss: stats.meanLoss,
+                                    accuracy: stats.accuracy, samples: stats.count)
+                }
+                if globalStep % Trainer.replicaCheckInterval == 0 { try checkReplicasAgree(globalStep: globalStep) }
                 progress.stepDone(epoch: epoch, epochs: config.epochs, step: step + 1, steps: schedule.steps,
                                   loss: totals.meanLoss, accuracy: totals.accuracy, samples: totals.count,
                                   elapsed: seconds(since: start))
                 if let maxSteps = options.maxSteps, globalStep >= maxSteps { break }
             }
             let trainSeconds = seconds(since: start)
+            try checkReplicasAgree(globalStep: globalStep)
             if communicator.isRoot, let test {
                 let evalStart = ContinuousClock.now
                 let testStats = evaluate(test)
@@ -86,7 +96,24 @@ public final class Trainer {
             }
             if let maxSteps = options.maxSteps, globalStep >= maxSteps { break epochs }
         }
+        if communicator.isRoot {
+            try WeightsFile.save(model: model, parameters: parameters,
+                                 path: (options.runDirectory as NSString).appendingPathComponent("model.safetensors"))
+        }
         return history
+    }
+
+    /// Replicas must hold bit-identical weights: each rank hashes its parameters and compares with
+    /// rank 0's hash; a rank that differs stops the job, so divergence never goes unnoticed.
+    private func checkReplicasAgree(globalStep: Int) throws {
+        guard communicator.size > 1 else { return }
+        var hash: UInt32 = 2_166_136_261   // FNV-1a over the parameters' bit patterns
+        for i in 0..<parameters.count { hash = (hash ^ parameters[i].bitPattern) &* 16_777_619 }
+        var rootHash = Float(bitPattern: hash)
+        communicator.broadcast(&rootHash, count: 1, root: 0)
+        guard rootHash.bitPattern == hash else {
+            throw TrainingError("replicas diverged at global step \(globalStep): rank \(communicator.rank)'s weights differ from rank 0's")
+        }
     }
 
     /// One synchronised optimizer step on global batch `step` of the epoch.

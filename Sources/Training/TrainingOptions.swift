@@ -11,13 +11,22 @@ public struct TrainingOptions: Sendable {
     public var threads: Int
     /// Stop after this many optimizer steps in total (the test set is still evaluated).
     public var maxSteps: Int?
+    /// Write a `steps.csv` row every this many steps.
+    public var logEvery: Int?
 
     public init(config: ExperimentConfig, dataDirectory: String, runDirectory: String, threads: Int,
-                maxSteps: Int? = nil) {
+                maxSteps: Int? = nil, logEvery: Int? = nil) {
         self.config = config
         self.dataDirectory = dataDirectory
         self.runDirectory = runDirectory
         self.threads = threads
         self.maxSteps = maxSteps
+        self.logEvery = logEvery
+    }
+
+    /// Threads per rank when not given: the machine's cores shared among this node's ranks,
+    /// never more than the cores this process may run on (its binding).
+    public static func defaultThreads(ranksOnThisNode: Int) -> Int {
+        max(1, min(SystemInfo.availableCores(), SystemInfo.onlineCores() / max(1, ranksOnThisNode)))
     }
 }

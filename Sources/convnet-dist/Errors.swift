@@ -1,4 +1,5 @@
 import ArgumentParser
+import Communication
 import Foundation
 
 /// Runs a command body; any error becomes one line on standard error and exit status 1.
@@ -11,4 +12,17 @@ func reportingErrors(_ body: () throws -> Void) throws {
         FileHandle.standardError.write(Data("convnet-dist: error: \(error)\n".utf8))
         throw ExitCode.failure
     }
+}
+
+/// Runs a command body on one rank of a job. An error prints one line and ends the whole job
+/// (every rank) with status 1, so no peer is left waiting in a collective.
+func runOnEveryRank(_ communicator: any Communicator, _ body: () throws -> Void) {
+    do {
+        try body()
+    } catch {
+        let rank = communicator.size > 1 ? " (rank \(communicator.rank))" : ""
+        FileHandle.standardError.write(Data("convnet-dist: error\(rank): \(error)\n".utf8))
+        communicator.abort(code: 1)
+    }
+    communicator.finish()
 }

@@ -22,8 +22,11 @@ struct Train: ParsableCommand {
     @Option(help: "Folder for metrics.csv and the resolved config. Default: runs/<timestamp>.")
     var runDir: String?
 
-    @Option(help: "Worker threads per process. Default: the cores this process may use.")
+    @Option(help: "Worker threads per process. Default: this machine's cores divided among its ranks.")
     var threads: Int?
+
+    @Option(help: "Also write a row to RUN_DIR/steps.csv every N optimizer steps.")
+    var logEvery: Int?
 
     @Option(help: "Stop after this many optimizer steps in total (smoke runs); the test set is still evaluated.")
     var maxSteps: Int?
@@ -31,19 +34,23 @@ struct Train: ParsableCommand {
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         if let maxSteps, maxSteps < 1 { throw ValidationError("--max-steps must be at least 1") }
+        if let logEvery, logEvery < 1 { throw ValidationError("--log-every must be at least 1") }
     }
 
     func run() throws {
-        try reportingErrors {
+        let communicator = makeCommunicator()
+        runOnEveryRank(communicator) {
             let options = TrainingOptions(
                 config: try experiment.resolve(),
                 dataDirectory: dataDir ?? ProcessInfo.processInfo.environment["CONVNET_DATA_DIR"] ?? "data/mnist",
                 runDirectory: runDir ?? defaultRunDirectory(),
-                threads: threads ?? SystemInfo.availableCores(),
-                maxSteps: maxSteps)
-            let trainer = try Trainer(options: options, progress: ProgressReporter.automaticStyle())
+                threads: threads ?? TrainingOptions.defaultThreads(ranksOnThisNode: communicator.localSize),
+                maxSteps: maxSteps, logEvery: logEvery)
+            let trainer = try Trainer(options: options, communicator: communicator,
+                                      progress: ProgressReporter.automaticStyle())
             trainer.progress.message(trainer.model.summary())
-            trainer.progress.message("Training on \(trainer.training.count) samples with \(options.threads) thread(s); "
+            trainer.progress.message("Training on \(trainer.training.totalCount) samples: \(communicator.size) rank(s) x "
+                                     + "\(options.threads) thread(s), global batch \(options.config.batchSize); "
                                      + "run folder \(options.runDirectory)")
             try trainer.run()
         }

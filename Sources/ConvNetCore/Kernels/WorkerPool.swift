@@ -65,10 +65,11 @@ public final class WorkerPool: @unchecked Sendable {
             while generation == seen && !shuttingDown { condition.wait() }
             if shuttingDown { condition.unlock(); return }
             seen = generation
-            let body = task!
+            var body = task
             condition.unlock()
 
-            body(index)
+            body!(index)
+            body = nil   // release before reporting done: `run` checks that nothing kept the closure
 
             condition.lock()
             unfinished -= 1

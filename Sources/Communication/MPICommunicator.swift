@@ -1,0 +1,73 @@
+import CMPI
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A `Communicator` over Open MPI's `MPI_COMM_WORLD`. Created once per process; `finish()` (or
+/// `abort`) ends the MPI session.
+///
+/// Errors in MPI calls are fatal by default (`MPI_ERRORS_ARE_FATAL`), so a dead peer ends the job
+/// rather than leaving a rank waiting in a collective.
+public final class MPICommunicator: Communicator {
+    public let rank: Int
+    public let size: Int
+    public let localSize: Int
+    private let world = cmpi_comm_world()
+
+    public init() {
+        MPI_Init(nil, nil)
+        var value: Int32 = 0
+        MPI_Comm_rank(world, &value)
+        rank = Int(value)
+        MPI_Comm_size(world, &value)
+        size = Int(value)
+        var node: MPI_Comm? = nil
+        MPI_Comm_split_type(world, cmpi_comm_type_shared(), 0, cmpi_info_null(), &node)
+        MPI_Comm_size(node, &value)
+        localSize = Int(value)
+        MPI_Comm_free(&node)
+    }
+
+    /// True when this process was started by an MPI launcher (mpirun, srun with PMIx), so MPI must
+    /// be initialised to meet its peers; a bare start is a one-process job and needs no MPI at all.
+    public static var launchedByMPI: Bool {
+        let environment = ProcessInfo.environment
+        return ["OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_SIZE"].contains { environment[$0] != nil }
+    }
+
+    public func allreduceSum(_ buffer: UnsafeMutablePointer<Float>, count: Int) {
+        MPI_Allreduce(cmpi_in_place(), buffer, Int32(count), cmpi_float(), cmpi_sum(), world)
+    }
+
+    public func broadcast(_ buffer: UnsafeMutablePointer<Float>, count: Int, root: Int) {
+        MPI_Bcast(buffer, Int32(count), cmpi_float(), Int32(root), world)
+    }
+
+    public func barrier() { MPI_Barrier(world) }
+
+    public func abort(code: Int32) -> Never {
+        fflush(stdout)
+        fflush(stderr)
+        MPI_Abort(world, code)
+        exit(code)
+    }
+
+    /// Ends the MPI session after a successful run.
+    public func finish() { MPI_Finalize() }
+}
+
+/// Minimal environment access without Foundation (this module stays dependency-free).
+enum ProcessInfo {
+    static var environment: [String: String] {
+        var result: [String: String] = [:]
+        var pointer = environ
+        while let entry = pointer.pointee {
+            let text = String(cString: entry)
+            if let equals = text.firstIndex(of: "=") {
+                result[String(text[..<equals])] = String(text[text.index(after: equals)...])
+            }
+            pointer += 1
+        }
+        return result
+    }
+}
