@@ -18,7 +18,8 @@ let package = Package(
                        providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
-        .target(name: "ConvNetCore", dependencies: ["CBLAS"],
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3", "-ffp-contract=off"])]),
+        .target(name: "ConvNetCore", dependencies: ["CBLAS", "CKernels"],
                 swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
         .target(name: "ConvNetData", dependencies: ["CZlib"]),
         .target(name: "SafeTensors"),
@@ -28,6 +29,7 @@ let package = Package(
         .target(name: "ConvNetConfig", dependencies: ["ConvNetCore", "TOMLKit"]),
         .target(name: "Training",
                 dependencies: ["ConvNetCore", "ConvNetData", "ConvNetConfig", "SafeTensors", "Communication"]),
+        .executableTarget(name: "probe", dependencies: ["ConvNetCore"]),
         .executableTarget(name: "convnet-dist", dependencies: [
             "Training", "Communication",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

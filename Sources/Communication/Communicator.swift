@@ -10,7 +10,8 @@ public protocol Communicator: AnyObject {
     var localSize: Int { get }
 
     /// Replaces `buffer[0..<count]` on every rank with the element-wise sum over all ranks.
-    func allreduceSum(_ buffer: UnsafeMutablePointer<Float>, count: Int)
+    /// Double, because the trainer's gradient sums must not depend on the order ranks are added in.
+    func allreduceSum(_ buffer: UnsafeMutablePointer<Double>, count: Int)
     /// Copies `buffer[0..<count]` from `root` to every other rank.
     func broadcast(_ buffer: UnsafeMutablePointer<Float>, count: Int, root: Int)
     /// Returns once every rank has called it.

@@ -35,8 +35,8 @@ public final class MPICommunicator: Communicator {
         return ["OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_SIZE"].contains { environment[$0] != nil }
     }
 
-    public func allreduceSum(_ buffer: UnsafeMutablePointer<Float>, count: Int) {
-        MPI_Allreduce(cmpi_in_place(), buffer, Int32(count), cmpi_float(), cmpi_sum(), world)
+    public func allreduceSum(_ buffer: UnsafeMutablePointer<Double>, count: Int) {
+        MPI_Allreduce(cmpi_in_place(), buffer, Int32(count), cmpi_double(), cmpi_sum(), world)
     }
 
     public func broadcast(_ buffer: UnsafeMutablePointer<Float>, count: Int, root: Int) {

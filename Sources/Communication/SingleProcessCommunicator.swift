@@ -10,7 +10,7 @@ public final class SingleProcessCommunicator: Communicator {
     public var rank: Int { 0 }
     public var size: Int { 1 }
     public var localSize: Int { 1 }
-    public func allreduceSum(_ buffer: UnsafeMutablePointer<Float>, count: Int) {}
+    public func allreduceSum(_ buffer: UnsafeMutablePointer<Double>, count: Int) {}
     public func broadcast(_ buffer: UnsafeMutablePointer<Float>, count: Int, root: Int) {}
     public func barrier() {}
     public func abort(code: Int32) -> Never { exit(code) }

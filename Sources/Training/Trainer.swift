@@ -23,8 +23,10 @@ public final class Trainer {
     /// Steps between checks that every rank holds the same weights.
     public static let replicaCheckInterval = 100
 
-    /// `[gradients..., lossSum, correct, count]`: what one step allreduces.
-    private let reduction: FloatBuffer
+    /// `[gradient sums..., lossSum, correct, count]`: what one step allreduces.
+    private let reduction: DoubleBuffer
+    /// The mean gradient the optimizer applies.
+    private let gradients: FloatBuffer
     private var localIndices: [Int32] = []
 
     public init(options: TrainingOptions, communicator: any Communicator = SingleProcessCommunicator(),
@@ -47,7 +49,8 @@ public final class Trainer {
         Initialization.glorotUniform(model, seed: config.seed, into: parameters)
         communicator.broadcast(parameters.pointer, count: parameters.count, root: 0)
         optimizer = config.optimizer.make(parameterCount: model.parameterCount)
-        reduction = FloatBuffer(count: model.parameterCount + 3)
+        reduction = DoubleBuffer(count: model.parameterCount + 3)
+        gradients = FloatBuffer(count: model.parameterCount)
         localIndices.reserveCapacity(config.batchSize)
     }
 
@@ -129,25 +132,25 @@ public final class Trainer {
                 }
             }
         }
-        reduction[n] = Float(local.lossSum)
-        reduction[n + 1] = Float(local.correct)
-        reduction[n + 2] = Float(local.count)
+        reduction[n] = local.lossSum
+        reduction[n + 1] = Double(local.correct)
+        reduction[n + 2] = Double(local.count)
         communicator.allreduceSum(reduction.pointer, count: reduction.count)
 
         let count = Int(reduction[n + 2])
-        let global = BatchStatistics(lossSum: Double(reduction[n]), correct: Int(reduction[n + 1]), count: count)
-        let gradients = reduction.pointer, scale = 1 / Float(count)
+        let global = BatchStatistics(lossSum: reduction[n], correct: Int(reduction[n + 1]), count: count)
+        let sums = reduction.pointer, mean = gradients.pointer, scale = 1 / Double(count)
         var finite = global.lossSum.isFinite
         for i in 0..<n {
-            gradients[i] *= scale
-            if !gradients[i].isFinite { finite = false }
+            mean[i] = Float(sums[i] * scale)
+            if !mean[i].isFinite { finite = false }
         }
         guard finite else {
             let what = global.lossSum.isFinite ? "gradient" : "loss (\(global.lossSum))"
             throw TrainingError("non-finite \(what) at epoch \(epoch), step \(step + 1) (global step \(globalStep)); "
                                 + "training stopped: try a lower --lr")
         }
-        optimizer.step(parameters: parameters.pointer, gradients: gradients, count: n)
+        optimizer.step(parameters: parameters.pointer, gradients: mean, count: n)
         return global
     }
 

@@ -46,8 +46,9 @@ struct Train: ParsableCommand {
                 runDirectory: runDir ?? defaultRunDirectory(),
                 threads: threads ?? TrainingOptions.defaultThreads(ranksOnThisNode: communicator.localSize),
                 maxSteps: maxSteps, logEvery: logEvery)
-            let trainer = try Trainer(options: options, communicator: communicator,
-                                      progress: ProgressReporter.automaticStyle())
+            // mpirun hands ranks a pseudo-terminal even when its own output is a file: plain lines then.
+            let style = communicator.size > 1 ? .plain : ProgressReporter.automaticStyle()
+            let trainer = try Trainer(options: options, communicator: communicator, progress: style)
             trainer.progress.message(trainer.model.summary())
             trainer.progress.message("Training on \(trainer.training.totalCount) samples: \(communicator.size) rank(s) x "
                                      + "\(options.threads) thread(s), global batch \(options.config.batchSize); "

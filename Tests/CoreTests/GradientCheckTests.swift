@@ -40,7 +40,7 @@ final class GradientCheckTests: XCTestCase {
         func loss() -> Double {
             runner.evaluate(sampleCount: batch, parameters: parameters.pointer, fill: fill).lossSum
         }
-        let gradients = FloatBuffer(count: model.parameterCount)
+        let gradients = DoubleBuffer(count: model.parameterCount)
         let stats = runner.gradients(batchSize: batch, parameters: parameters.pointer, into: gradients.pointer, fill: fill)
         XCTAssertEqual(stats.lossSum, loss(), accuracy: 1e-6)
         let h: Float = 1e-3
@@ -50,7 +50,7 @@ final class GradientCheckTests: XCTestCase {
             parameters[i] = saved - h; let minus = loss()
             parameters[i] = saved
             let numeric = (plus - minus) / Double(2 * h)
-            XCTAssertEqual(Double(gradients[i]), numeric, accuracy: 2e-3 * max(1, abs(numeric)), "parameter \(i)")
+            XCTAssertEqual(gradients[i], numeric, accuracy: 2e-3 * max(1, abs(numeric)), "parameter \(i)")
         }
     }
 
@@ -83,7 +83,7 @@ final class GradientCheckTests: XCTestCase {
         let y = forward()
         var dy = r
         var dx = [Float](repeating: 0, count: x.count)
-        var dw = [Float](repeating: 0, count: max(1, layer.parameterCount))
+        var dw = [Double](repeating: 0, count: max(1, layer.parameterCount))
         withMemory { memory in
             layer.backward(x: x, y: y, dy: &dy, dx: &dx, batch: batch, parameters: parameters + [0],
                            gradients: &dw, memory: memory)
@@ -103,7 +103,7 @@ final class GradientCheckTests: XCTestCase {
         }
         for i in 0..<layer.parameterCount {
             let expected = numeric(parameters[i]) { parameters[i] = $0 }
-            XCTAssertEqual(Double(dw[i]), expected, accuracy: 2e-3 * max(1, abs(expected)),
+            XCTAssertEqual(dw[i], expected, accuracy: 2e-3 * max(1, abs(expected)),
                            "\(layer.kind) parameter gradient \(i)", file: file, line: line)
         }
     }

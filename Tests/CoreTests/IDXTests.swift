@@ -9,9 +9,8 @@ final class IDXTests: XCTestCase {
 
     override func setUpWithError() throws { directory = try makeTemporaryDirectory(self) }
 
-    /// An IDX file: big-endian magic, dimensions, then the bytes.
     private func idx(magic: UInt32, dimensions: [UInt32], payload: [UInt8]) -> [UInt8] {
-        ([magic] + dimensions).flatMap { withUnsafeBytes(of: $0.bigEndian, Array.init) } + payload
+        IDXWriter.bytes(magic: magic, dimensions: dimensions, payload: payload)
     }
 
     @discardableResult

@@ -56,12 +56,12 @@ final class KerasGoldenTests: XCTestCase {
         let labels = (0..<64).map { n in Int32((0..<10).first { onehot.values[n * 10 + $0] == 1 }!) }
         for threads in [1, 2] {
             let runner = ModelRunner(model: model, maxBatch: 64, threads: threads)
-            let gradients = FloatBuffer(count: model.parameterCount)
-            let stats = runner.gradients(batchSize: 64, parameters: parameters.pointer, into: gradients.pointer,
+            let sums = DoubleBuffer(count: model.parameterCount)
+            let stats = runner.gradients(batchSize: 64, parameters: parameters.pointer, into: sums.pointer,
                                          fill: filler(images, labels: labels))
+            let gradients = FloatBuffer(sums.array.map { Float($0 / 64) })   // the sum over the batch -> Keras's mean
             XCTAssertEqual(stats.count, 64)
             XCTAssertEqual(Float(stats.meanLoss), try tensor("batch.loss").values[0], accuracy: 1e-5)
-            for i in 0..<gradients.count { gradients[i] /= 64 }   // the sum over the batch -> Keras's mean
 
             let stepped = FloatBuffer(count: model.parameterCount)
             stepped.copy(from: parameters)

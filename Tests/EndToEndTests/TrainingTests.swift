@@ -27,6 +27,13 @@ final class TrainingTests: XCTestCase {
         XCTAssertNotEqual(first, otherSeed)
     }
 
+    /// Stronger still: the thread count does not change the weights either (see `Layer.backward`).
+    func testThreadCountDoesNotChangeTheWeights() throws {
+        let one = try train(steps: 30, threads: 1, seed: 5)
+        let three = try train(steps: 30, threads: 3, seed: 5)
+        XCTAssertEqual(one.map(\.bitPattern), three.map(\.bitPattern))
+    }
+
     /// The CLI trains 400 steps (6.8% of the reference 5 epochs) and must clear 95% test accuracy;
     /// it typically reaches about 96.5%.
     func testSmokeRunReachesAccuracyFloor() throws {

@@ -65,8 +65,50 @@ public struct CommandResult {
     public let error: String
 }
 
-/// Runs `executable` with `arguments`, capturing both streams.
-public func runCommand(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws -> CommandResult {
+/// Runs `executable` with `arguments`, capturing both streams. After `timeout` seconds the process
+/// gets SIGTERM (mpirun passes it on to its ranks), then SIGKILL, so a hang fails a test instead of CI.
+public func runCommand(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
+                       timeout: Double = 600) throws -> CommandResult {
+    let process = try startCommand(executable, arguments, environment: environment)
+    return process.finish(timeout: timeout)
+}
+
+/// A started command whose output is being collected.
+public final class RunningCommand: @unchecked Sendable {
+    public let process: Process
+    private var outputData = Data(), errorData = Data()
+    private let done = DispatchGroup()
+
+    init(process: Process, output: Pipe, error: Pipe) {
+        self.process = process
+        for (pipe, keyPath) in [(output, \RunningCommand.outputData), (error, \RunningCommand.errorData)] {
+            done.enter()
+            Thread { [self] in
+                let data = pipe.fileHandleForReading.readDataToEndOfFile()
+                self[keyPath: keyPath] = data
+                done.leave()
+            }.start()
+        }
+    }
+
+    /// Waits for exit (enforcing `timeout`) and returns status and output.
+    public func finish(timeout: Double) -> CommandResult {
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline { usleep(20_000) }
+        if process.isRunning {
+            process.terminate()
+            let grace = Date().addingTimeInterval(10)
+            while process.isRunning && Date() < grace { usleep(20_000) }
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        }
+        process.waitUntilExit()
+        done.wait()
+        return CommandResult(status: process.terminationStatus, output: String(decoding: outputData, as: UTF8.self),
+                             error: String(decoding: errorData, as: UTF8.self))
+    }
+}
+
+public func startCommand(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws -> RunningCommand {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
@@ -75,16 +117,5 @@ public func runCommand(_ executable: String, _ arguments: [String], environment:
     process.standardOutput = output
     process.standardError = error
     try process.run()
-    // Read both pipes to the end before waiting, so a chatty child never blocks on a full pipe.
-    final class Box: @unchecked Sendable { var data = Data() }
-    let errorData = Box(), done = DispatchSemaphore(value: 0)
-    Thread {
-        errorData.data = error.fileHandleForReading.readDataToEndOfFile()
-        done.signal()
-    }.start()
-    let outputData = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    done.wait()
-    return CommandResult(status: process.terminationStatus, output: String(decoding: outputData, as: UTF8.self),
-                         error: String(decoding: errorData.data, as: UTF8.self))
+    return RunningCommand(process: process, output: output, error: error)
 }

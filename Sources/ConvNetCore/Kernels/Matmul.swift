@@ -1,4 +1,5 @@
 import CBLAS
+import CKernels
 
 /// Row-major single-precision matrix multiply, the one BLAS entry point the layers use:
 ///
@@ -25,6 +26,28 @@ public enum Matmul {
                     transposeB ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), alpha,
                     a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+
+    /// `C[m, n] = (accumulate ? C : 0) + A[m, k] * B[k, n]` (row-major), where every row of `C` is
+    /// computed by the same instruction sequence whatever its position: equal rows of `A` give
+    /// bit-equal rows of `C`, and a sample's result does not depend on the other rows in the call.
+    /// The forward pass and input gradients use it, so activations, ReLU masks and max-pool tie-breaks
+    /// are a function of the sample alone, not of how a batch was split across threads and ranks.
+    public static func rowwise(m: Int, n: Int, k: Int, _ a: UnsafePointer<Float>, lda: Int,
+                               _ b: UnsafePointer<Float>, ldb: Int,
+                               _ c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool) {
+        if m == 0 || n == 0 { return }
+        ck_rowwise_gemm(Int32(m), Int32(n), Int32(k), a, Int32(lda), b, Int32(ldb), c, Int32(ldc), accumulate ? 1 : 0)
+    }
+
+    /// Which code path `rowwise` takes on this CPU.
+    public static var rowwiseKernelName: String { String(cString: ck_rowwise_gemm_path()) }
+
+    /// `out[columns, rows] = m[rows, columns]^T`.
+    public static func transpose(_ m: UnsafePointer<Float>, rows: Int, columns: Int, into out: UnsafeMutablePointer<Float>) {
+        for r in 0..<rows {
+            for c in 0..<columns { out[c * rows + r] = m[r * columns + c] }
+        }
     }
 
     /// Makes BLAS compute on the calling thread only. Called once before any worker starts.

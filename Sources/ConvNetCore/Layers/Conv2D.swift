@@ -5,9 +5,10 @@
 ///
 ///     y[n, i, j, o] = act(bias[o] + sum_{a, b, c} x[n, i + a, j + b, c] * kernel[a, b, c, o])
 ///
-/// Computed as im2col followed by one GEMM, `Y[n*oh*ow, filters] = col[n*oh*ow, kh*kw*c] * K`;
-/// `col` is saved for the kernel gradient `dK = col^T * dY`, and the input gradient is
-/// `col2im(dY * K^T)`.
+/// Computed as im2col followed by a matrix product, `Y[n*oh*ow, filters] = col[n*oh*ow, kh*kw*c] * K`,
+/// with the row-wise kernel (`Matmul.rowwise`), so identical receptive fields give bit-identical
+/// outputs and max-pool ties stay ties. `col` is saved for the kernel gradient `dK = col^T * dY`
+/// (BLAS), and the input gradient is `col2im(dY * K^T)`.
 public struct Conv2D: Layer {
     public let kind = "conv2d"
     public let inputShape: TensorShape
@@ -37,7 +38,9 @@ public struct Conv2D: Layer {
         [("kernel", [kernelHeight, kernelWidth, channels, filters]), ("bias", [filters])]
     }
     public func savedCount(batch: Int) -> Int { batch * outHeight * outWidth * patchLength }
-    public func scratchCount(batch: Int) -> Int { batch * outHeight * outWidth * patchLength }
+    public func scratchCount(batch: Int) -> Int {
+        max(batch * outHeight * outWidth * patchLength + patchLength * filters, parameterCount)
+    }
     public var forwardMultiplyAdds: Int { outHeight * outWidth * patchLength * filters }
 
     public func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int,
@@ -48,28 +51,41 @@ public struct Conv2D: Layer {
                       kernelHeight: kernelHeight, kernelWidth: kernelWidth, col)
         let kernel = parameters, bias = parameters + patchLength * filters
         for r in 0..<rows { (y + r * filters).update(from: bias, count: filters) }
-        Matmul.gemm(m: rows, n: filters, k: patchLength, col, lda: patchLength, kernel, ldb: filters,
-                    beta: 1, y, ldc: filters)
+        Matmul.rowwise(m: rows, n: filters, k: patchLength, col, lda: patchLength, kernel, ldb: filters,
+                       y, ldc: filters, accumulate: true)
         activation.apply(y, count: rows * filters, width: filters)
     }
 
     public func backward(x: UnsafePointer<Float>, y: UnsafePointer<Float>, dy: UnsafeMutablePointer<Float>,
                          dx: UnsafeMutablePointer<Float>?, batch: Int,
-                         parameters: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Float>,
+                         parameters: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Double>,
                          memory: LayerMemory) {
         let rows = batch * outHeight * outWidth
         activation.backward(y: y, dy: dy, count: rows * filters)
-        let kernelGradient = gradients, biasGradient = gradients + patchLength * filters
-        Matmul.gemm(transposeA: true, m: patchLength, n: filters, k: rows,
-                    memory.saved, lda: patchLength, dy, ldb: filters, kernelGradient, ldc: filters)
-        columnSums(dy, rows: rows, columns: filters, into: biasGradient)
+        // Per sample: dK_n = col_n^T * dY_n and dBias_n = sum over positions of dY_n, in Float, added in Double.
+        let positions = outHeight * outWidth, kernelCount = patchLength * filters
+        let sampleGradient = memory.scratch
+        for n in 0..<batch {
+            Matmul.gemm(transposeA: true, m: patchLength, n: filters, k: positions,
+                        memory.saved + n * positions * patchLength, lda: patchLength,
+                        dy + n * positions * filters, ldb: filters, sampleGradient, ldc: filters)
+            columnSums(dy + n * positions * filters, rows: positions, columns: filters, into: sampleGradient + kernelCount)
+            accumulate(sampleGradient, count: kernelCount + filters, into: gradients)
+        }
         guard let dx else { return }
-        let colGradient = memory.scratch
-        Matmul.gemm(transposeB: true, m: rows, n: patchLength, k: filters,
-                    dy, lda: filters, parameters, ldb: filters, colGradient, ldc: patchLength)
+        let colGradient = memory.scratch, kernelTransposed = memory.scratch + rows * patchLength
+        Matmul.transpose(parameters, rows: patchLength, columns: filters, into: kernelTransposed)
+        Matmul.rowwise(m: rows, n: patchLength, k: filters, dy, lda: filters, kernelTransposed, ldb: patchLength,
+                       colGradient, ldc: patchLength, accumulate: false)
         Im2Col.col2im(colGradient, batch: batch, height: height, width: width, channels: channels,
                       kernelHeight: kernelHeight, kernelWidth: kernelWidth, dx)
     }
+}
+
+/// `total[i] += Double(part[i])`.
+@inline(__always)
+func accumulate(_ part: UnsafePointer<Float>, count: Int, into total: UnsafeMutablePointer<Double>) {
+    for i in 0..<count { total[i] += Double(part[i]) }
 }
 
 /// `sums[j] = sum_i m[i, j]` for a row-major `m[rows, columns]`, summed in row order.

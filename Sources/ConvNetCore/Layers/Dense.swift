@@ -2,7 +2,9 @@
 ///
 /// Shapes: `x[n, in]` -> `y[n, units]`; parameters `kernel[in, units]` (Keras layout) then `bias[units]`.
 ///
-///     y = act(x * kernel + bias),   dK = x^T * dZ,   dBias = sum_n dZ,   dx = dZ * kernel^T
+///     y = act(x * kernel + bias),   dK = sum_n x_n^T dZ_n,   dBias = sum_n dZ_n,   dx = dZ * kernel^T
+///
+/// `y` and `dx` use the row-wise kernel, so each sample's result is independent of its batch.
 public struct Dense: Layer {
     public let kind = "dense"
     public let inputShape: TensorShape
@@ -20,26 +22,35 @@ public struct Dense: Layer {
     public var outputShape: TensorShape { TensorShape([units]) }
     public var parameterShapes: [(name: String, shape: [Int])] { [("kernel", [inputs, units]), ("bias", [units])] }
     public var forwardMultiplyAdds: Int { inputs * units }
+    public func scratchCount(batch: Int) -> Int { inputs * units }
 
     public func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int,
                         parameters: UnsafePointer<Float>, memory: LayerMemory) {
         let bias = parameters + inputs * units
         for r in 0..<batch { (y + r * units).update(from: bias, count: units) }
-        Matmul.gemm(m: batch, n: units, k: inputs, x, lda: inputs, parameters, ldb: units,
-                    beta: 1, y, ldc: units)
+        Matmul.rowwise(m: batch, n: units, k: inputs, x, lda: inputs, parameters, ldb: units,
+                       y, ldc: units, accumulate: true)
         activation.apply(y, count: batch * units, width: units)
     }
 
     public func backward(x: UnsafePointer<Float>, y: UnsafePointer<Float>, dy: UnsafeMutablePointer<Float>,
                          dx: UnsafeMutablePointer<Float>?, batch: Int,
-                         parameters: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Float>,
+                         parameters: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Double>,
                          memory: LayerMemory) {
         activation.backward(y: y, dy: dy, count: batch * units)
-        Matmul.gemm(transposeA: true, m: inputs, n: units, k: batch, x, lda: inputs, dy, ldb: units,
-                    gradients, ldc: units)
-        columnSums(dy, rows: batch, columns: units, into: gradients + inputs * units)
+        // Per sample: dK_n = x_n^T dZ_n (an outer product) and dBias_n = dZ_n, in Float, added in Double.
+        let biasGradient = gradients + inputs * units
+        for n in 0..<batch {
+            let xn = x + n * inputs, dz = dy + n * units
+            for i in 0..<inputs {
+                let xi = xn[i], row = gradients + i * units
+                for o in 0..<units { row[o] += Double(xi * dz[o]) }
+            }
+            for o in 0..<units { biasGradient[o] += Double(dz[o]) }
+        }
         guard let dx else { return }
-        Matmul.gemm(transposeB: true, m: batch, n: inputs, k: units, dy, lda: units, parameters, ldb: units,
-                    dx, ldc: inputs)
+        Matmul.transpose(parameters, rows: inputs, columns: units, into: memory.scratch)
+        Matmul.rowwise(m: batch, n: inputs, k: units, dy, lda: units, memory.scratch, ldb: inputs,
+                       dx, ldc: inputs, accumulate: false)
     }
 }

@@ -16,7 +16,7 @@ public struct Flatten: Layer {
 
     public func backward(x: UnsafePointer<Float>, y: UnsafePointer<Float>, dy: UnsafeMutablePointer<Float>,
                          dx: UnsafeMutablePointer<Float>?, batch: Int,
-                         parameters: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Float>,
+                         parameters: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Double>,
                          memory: LayerMemory) {
         dx?.update(from: dy, count: batch * inputShape.count)
     }

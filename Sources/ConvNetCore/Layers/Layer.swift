@@ -21,8 +21,13 @@ public struct LayerMemory {
 /// - `forward` reads `x[batch, inputShape]` and this layer's parameters (its slice of the flat
 ///   parameter buffer, tensors in `parameterShapes` order) and writes `y[batch, outputShape]`.
 /// - `backward` reads `x`, `y` and `dy` (the loss gradient with respect to `y`; it may overwrite
-///   `dy`), **overwrites** the parameter gradients (same slice layout as the parameters), and, when
-///   `dx` is non-nil, overwrites `dx[batch, inputShape]` with the gradient with respect to `x`.
+///   `dy`), **adds** the batch's parameter gradients into `gradients` (same slice layout as the
+///   parameters), and, when `dx` is non-nil, overwrites `dx[batch, inputShape]` with the gradient
+///   with respect to `x`.
+/// - Parameter gradients are summed in Double over per-sample contributions that are each computed
+///   in Float by a fixed sequence of operations. Float sums over a batch would round differently for
+///   every way of splitting the batch (threads, ranks); these sums are exact to ~1e-16, so the
+///   gradient, once rounded to Float, does not depend on the split, and neither does training.
 /// Layers allocate nothing: every buffer comes from the caller, sized by the `*Count` methods.
 public protocol Layer: Sendable {
     /// Keras class-style name stem, e.g. `conv2d`; the model numbers them (`conv2d_1`).
@@ -44,7 +49,7 @@ public protocol Layer: Sendable {
 
     func backward(x: UnsafePointer<Float>, y: UnsafePointer<Float>, dy: UnsafeMutablePointer<Float>,
                   dx: UnsafeMutablePointer<Float>?, batch: Int,
-                  parameters: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Float>,
+                  parameters: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Double>,
                   memory: LayerMemory)
 }
 

@@ -50,7 +50,7 @@ public struct MaxPool2D: Layer {
 
     public func backward(x: UnsafePointer<Float>, y: UnsafePointer<Float>, dy: UnsafeMutablePointer<Float>,
                          dx: UnsafeMutablePointer<Float>?, batch: Int,
-                         parameters: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Float>,
+                         parameters: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Double>,
                          memory: LayerMemory) {
         guard let dx else { return }
         dx.update(repeating: 0, count: batch * inputShape.count)

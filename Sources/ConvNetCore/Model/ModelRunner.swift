@@ -48,18 +48,17 @@ public final class ModelRunner {
 
     /// Computes the gradient of the **summed** loss over a batch of `batchSize` samples into
     /// `gradients` (overwritten, `model.parameterCount` long) and returns the batch statistics.
+    /// The sum is in Double and, up to ~1e-16, independent of how many threads share the batch.
     public func gradients(batchSize: Int, parameters: UnsafePointer<Float>,
-                          into gradients: UnsafeMutablePointer<Float>, fill: BatchFiller) -> BatchStatistics {
+                          into gradients: UnsafeMutablePointer<Double>, fill: BatchFiller) -> BatchStatistics {
         precondition(batchSize <= maxBatch, "batch \(batchSize) exceeds the runner's capacity \(maxBatch)")
         var perThread = [BatchStatistics](repeating: BatchStatistics(), count: threads)
         perThread.withUnsafeMutableBufferPointer { statistics in
             pool.run { t in
                 let workspace = workspaces[t]
                 let range = WorkerPool.partition(batchSize, parts: threads, index: t)
-                guard !range.isEmpty else {
-                    workspace.parameterGradients.fill(0)
-                    return
-                }
+                workspace.parameterGradients.fill(0)
+                guard !range.isEmpty else { return }
                 fill(range, workspace.input.pointer, workspace.labels.pointer)
                 let probabilities = workspace.forward(model: model, count: range.count, parameters: parameters)
                 let (lossSum, correct) = SoftmaxCrossEntropy.lossAndGradient(
@@ -102,7 +101,7 @@ public final class ModelRunner {
 
     /// `gradients = sum_t workspace[t].gradients`, added in thread order; each thread sums one
     /// slice of the parameters, so the order (and the result) does not depend on timing.
-    private func sumThreadGradients(into gradients: UnsafeMutablePointer<Float>) {
+    private func sumThreadGradients(into gradients: UnsafeMutablePointer<Double>) {
         let count = model.parameterCount
         pool.run { t in
             let slice = WorkerPool.partition(count, parts: threads, index: t)

@@ -11,8 +11,8 @@ final class Workspace {
     /// Ping-pong buffers for the gradient flowing backward between layers.
     var gradientIn: FloatBuffer
     var gradientOut: FloatBuffer
-    /// This worker's parameter gradients (sum over its samples).
-    let parameterGradients: FloatBuffer
+    /// This worker's parameter gradients (sum over its samples, see `Layer.backward`).
+    let parameterGradients: DoubleBuffer
 
     init(model: Sequential, capacity: Int) {
         self.capacity = capacity
@@ -26,7 +26,7 @@ final class Workspace {
         let widest = layers.map { max($0.inputShape.count, $0.outputShape.count) }.max() ?? 0
         gradientIn = FloatBuffer(count: capacity * widest)
         gradientOut = FloatBuffer(count: capacity * widest)
-        parameterGradients = FloatBuffer(count: model.parameterCount)
+        parameterGradients = DoubleBuffer(count: model.parameterCount)
     }
 
     func memory(_ layer: Int) -> LayerMemory {
@@ -45,7 +45,7 @@ final class Workspace {
         return activations[activations.count - 1].pointer
     }
 
-    /// Backpropagates the logit gradient already in `gradientIn` through every layer, filling
+    /// Backpropagates the logit gradient already in `gradientIn` through every layer, adding to
     /// `parameterGradients`. The first layer's input gradient is never needed, so it is skipped.
     func backward(model: Sequential, count: Int, parameters: UnsafePointer<Float>) {
         for i in stride(from: model.layers.count - 1, through: 0, by: -1) {

@@ -1,0 +1,109 @@
+#include "ckernels.h"
+#include <math.h>
+
+// Portable path: one row at a time, one column at a time, fmaf in k order.
+static void gemm_portable(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
+                          float *c, int ldc, int accumulate) {
+    for (int i = 0; i < m; i++) {
+        const float *ai = a + (long)i * lda;
+        float *ci = c + (long)i * ldc;
+        for (int j = 0; j < n; j++) {
+            float acc = accumulate ? ci[j] : 0.0f;
+            for (int p = 0; p < k; p++) acc = fmaf(ai[p], b[(long)p * ldb + j], acc);
+            ci[j] = acc;
+        }
+    }
+}
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#define ROWS 6
+
+// A block of up to ROWS rows and 16 columns. Each (row, column) accumulator goes through the same
+// chain of _mm256_fmadd_ps over k, so the row count of the block does not change any result.
+__attribute__((target("avx2,fma")))
+static inline void block16(int rows, int k, const float *a, int lda, const float *b, int ldb,
+                           float *c, int ldc, int accumulate) {
+    __m256 acc[ROWS][2];
+    for (int r = 0; r < rows; r++) {
+        acc[r][0] = accumulate ? _mm256_loadu_ps(c + (long)r * ldc) : _mm256_setzero_ps();
+        acc[r][1] = accumulate ? _mm256_loadu_ps(c + (long)r * ldc + 8) : _mm256_setzero_ps();
+    }
+    if (rows == ROWS) {
+        for (int p = 0; p < k; p++) {
+            __m256 b0 = _mm256_loadu_ps(b + (long)p * ldb), b1 = _mm256_loadu_ps(b + (long)p * ldb + 8);
+            for (int r = 0; r < ROWS; r++) {
+                __m256 x = _mm256_broadcast_ss(a + (long)r * lda + p);
+                acc[r][0] = _mm256_fmadd_ps(x, b0, acc[r][0]);
+                acc[r][1] = _mm256_fmadd_ps(x, b1, acc[r][1]);
+            }
+        }
+    } else {
+        for (int p = 0; p < k; p++) {
+            __m256 b0 = _mm256_loadu_ps(b + (long)p * ldb), b1 = _mm256_loadu_ps(b + (long)p * ldb + 8);
+            for (int r = 0; r < rows; r++) {
+                __m256 x = _mm256_broadcast_ss(a + (long)r * lda + p);
+                acc[r][0] = _mm256_fmadd_ps(x, b0, acc[r][0]);
+                acc[r][1] = _mm256_fmadd_ps(x, b1, acc[r][1]);
+            }
+        }
+    }
+    for (int r = 0; r < rows; r++) {
+        _mm256_storeu_ps(c + (long)r * ldc, acc[r][0]);
+        _mm256_storeu_ps(c + (long)r * ldc + 8, acc[r][1]);
+    }
+}
+
+// Up to ROWS rows, 8 columns.
+__attribute__((target("avx2,fma")))
+static inline void block8(int rows, int k, const float *a, int lda, const float *b, int ldb,
+                          float *c, int ldc, int accumulate) {
+    __m256 acc[ROWS];
+    for (int r = 0; r < rows; r++) acc[r] = accumulate ? _mm256_loadu_ps(c + (long)r * ldc) : _mm256_setzero_ps();
+    for (int p = 0; p < k; p++) {
+        __m256 b0 = _mm256_loadu_ps(b + (long)p * ldb);
+        for (int r = 0; r < rows; r++)
+            acc[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(a + (long)r * lda + p), b0, acc[r]);
+    }
+    for (int r = 0; r < rows; r++) _mm256_storeu_ps(c + (long)r * ldc, acc[r]);
+}
+
+__attribute__((target("avx2,fma")))
+static void gemm_avx2(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
+                      float *c, int ldc, int accumulate) {
+    int j = 0;
+    for (; j + 16 <= n; j += 16)
+        for (int i = 0; i < m; i += ROWS) {
+            int rows = m - i < ROWS ? m - i : ROWS;
+            block16(rows, k, a + (long)i * lda, lda, b + j, ldb, c + (long)i * ldc + j, ldc, accumulate);
+        }
+    for (; j + 8 <= n; j += 8)
+        for (int i = 0; i < m; i += ROWS) {
+            int rows = m - i < ROWS ? m - i : ROWS;
+            block8(rows, k, a + (long)i * lda, lda, b + j, ldb, c + (long)i * ldc + j, ldc, accumulate);
+        }
+    if (j < n) gemm_portable(m, n - j, k, a, lda, b + j, ldb, c + j, ldc, accumulate);
+}
+
+static int has_avx2_fma(void) {
+    static int cached = -1;
+    if (cached < 0) cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    return cached;
+}
+#endif
+
+void ck_rowwise_gemm(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
+                     float *c, int ldc, int accumulate) {
+#if defined(__x86_64__)
+    if (has_avx2_fma()) { gemm_avx2(m, n, k, a, lda, b, ldb, c, ldc, accumulate); return; }
+#endif
+    gemm_portable(m, n, k, a, lda, b, ldb, c, ldc, accumulate);
+}
+
+const char *ck_rowwise_gemm_path(void) {
+#if defined(__x86_64__)
+    if (has_avx2_fma()) return "avx2-fma";
+#endif
+    return "portable";
+}

@@ -1,0 +1,151 @@
+import ConvNetData
+import Foundation
+import SafeTensors
+import TestSupport
+import XCTest
+
+/// `mpirun -np N convnet-dist train` on this machine (ranks oversubscribe its cores).
+final class DistributedTests: XCTestCase {
+    private var mpirun: String!
+
+    override func setUpWithError() throws {
+        let candidates = ["/usr/bin/mpirun", "/usr/local/bin/mpirun"]
+        guard let found = candidates.first(where: FileManager.default.isExecutableFile(atPath:)) else {
+            if ProcessInfo.processInfo.environment["CI"] == "true" { XCTFail("mpirun not found") }
+            throw XCTSkip("mpirun not found (apt-get install openmpi-bin)")
+        }
+        mpirun = found
+    }
+
+    /// Runs `convnet-dist ARGS` under `mpirun -np ranks`, as root if need be.
+    private func launch(_ ranks: Int, _ arguments: [String], mca: [String] = [], timeout: Double = 300) throws -> CommandResult {
+        var environment = ProcessInfo.processInfo.environment
+        environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
+        environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
+        return try runCommand(mpirun, ["-np", String(ranks), "--oversubscribe", "--bind-to", "none"] + mca
+                              + [productBinary] + arguments, environment: environment, timeout: timeout)
+    }
+
+    private func steps(_ runDirectory: String) throws -> [(loss: Double, samples: Int)] {
+        let rows = try String(contentsOfFile: runDirectory + "/steps.csv", encoding: .utf8).split(separator: "\n").dropFirst()
+        return rows.map { row in
+            let fields = row.split(separator: ",")
+            return (Double(fields[3])!, Int(fields[5])!)
+        }
+    }
+
+    private func weights(_ runDirectory: String) throws -> [Float] {
+        let file = try SafeTensors.read(path: runDirectory + "/model.safetensors")
+        return file.names.flatMap { file.tensors[$0]!.values }
+    }
+
+    /// A small data set from the first `trainCount` / `testCount` real MNIST images, uncompressed.
+    private func smallDataSet(trainCount: Int, testCount: Int) throws -> String {
+        let source = MNISTFiles(directory: try SharedData.mnistDirectory())
+        let directory = try makeTemporaryDirectory(self)
+        let train = try source.loadTraining(expectedShape: [28, 28, 1], classes: 10)
+        let test = try source.loadTest(expectedShape: [28, 28, 1], classes: 10)
+        for (prefix, set, count) in [("train", train, trainCount), ("t10k", test, testCount)] {
+            try IDXWriter.writeSet(directory: directory, prefix: prefix, pixels: Array(set.pixels[0..<(count * 784)]),
+                                   labels: Array(set.labels[0..<count]))
+        }
+        return directory
+    }
+
+    /// The same global batches on 1, 2, 3 and 4 ranks: the same losses and, after 50 steps, the same weights.
+    func testOneToFourRanksTrainTheSameModel() throws {
+        let data = try SharedData.mnistDirectory()
+        var reference: (steps: [(loss: Double, samples: Int)], weights: [Float])?
+        for ranks in 1...4 {
+            let runDirectory = try makeTemporaryDirectory(self)
+            let result = try launch(ranks, ["train", "--data-dir", data, "--run-dir", runDirectory, "--no-shuffle",
+                                            "--max-steps", "50", "--log-every", "1", "--threads", "1"])
+            XCTAssertEqual(result.status, 0, result.error)
+            let run = (try steps(runDirectory), try weights(runDirectory))
+            XCTAssertEqual(run.0.count, 50)
+            guard let reference else { reference = run; continue }
+            for (step, (ours, theirs)) in zip(run.0, reference.steps).enumerated() {
+                XCTAssertEqual(ours.samples, theirs.samples)
+                XCTAssertLessThanOrEqual(abs(ours.loss - theirs.loss), 1e-5 * abs(theirs.loss), "\(ranks) ranks, step \(step + 1)")
+            }
+            let difference = maxAbsoluteDifference(run.1, reference.weights)
+            print("\(ranks) ranks: max |weight difference| to 1 rank after 50 steps = \(difference)")
+            XCTAssertLessThanOrEqual(difference, 1e-4, "\(ranks) ranks")
+        }
+    }
+
+    /// Seven ranks over 1,000 samples (uneven shards, a short last batch): one full epoch, no hang,
+    /// and the same steps and per-step sample counts as one rank.
+    func testSevenRanksFinishAnEpochLikeOneRank() throws {
+        let data = try smallDataSet(trainCount: 1000, testCount: 200)
+        var counts: [[Int]] = []
+        for ranks in [1, 7] {
+            let runDirectory = try makeTemporaryDirectory(self)
+            let result = try launch(ranks, ["train", "--data-dir", data, "--run-dir", runDirectory, "--epochs", "1",
+                                            "--log-every", "1", "--threads", "1"], timeout: 240)
+            XCTAssertEqual(result.status, 0, result.error)
+            counts.append(try steps(runDirectory).map(\.samples))
+        }
+        XCTAssertEqual(counts[0].count, 16)
+        XCTAssertEqual(counts[0].reduce(0, +), 1000)
+        XCTAssertEqual(counts[0].last, 40)
+        XCTAssertEqual(counts[1], counts[0])
+    }
+
+    /// TCP between ranks (as between machines) trains the same model as shared memory.
+    func testTCPOnlyTransportTrainsTheSameModel() throws {
+        let data = try SharedData.mnistDirectory()
+        var results: [[Float]] = []
+        for mca in [[], ["--mca", "btl", "self,tcp"]] {
+            let runDirectory = try makeTemporaryDirectory(self)
+            let result = try launch(2, ["train", "--data-dir", data, "--run-dir", runDirectory, "--max-steps", "30",
+                                        "--threads", "1"], mca: mca)
+            XCTAssertEqual(result.status, 0, result.error)
+            results.append(try weights(runDirectory))
+        }
+        XCTAssertLessThanOrEqual(maxAbsoluteDifference(results[0], results[1]), 1e-6)
+    }
+
+    /// A failure on rank 0 alone (it alone reads the test set) ends every rank with the message.
+    func testErrorOnOneRankEndsTheJob() throws {
+        let data = try smallDataSet(trainCount: 100, testCount: 10)
+        try FileManager.default.removeItem(atPath: data + "/t10k-images-idx3-ubyte")
+        let start = Date()
+        let result = try launch(2, ["train", "--data-dir", data, "--run-dir", try makeTemporaryDirectory(self)], timeout: 60)
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(result.error.contains("t10k-images-idx3-ubyte.gz not found"), result.error)
+        XCTAssertLessThan(Date().timeIntervalSince(start), 30)
+    }
+
+    /// kill -9 of one rank mid-epoch: mpirun exits non-zero within 10 s and no rank survives.
+    func testKilledRankEndsTheJobQuickly() throws {
+        let runDirectory = try makeTemporaryDirectory(self)
+        var environment = ProcessInfo.processInfo.environment
+        environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
+        environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
+        let job = try startCommand(mpirun, ["-np", "2", "--oversubscribe", "--bind-to", "none", productBinary, "train",
+                                            "--data-dir", try SharedData.mnistDirectory(), "--run-dir", runDirectory,
+                                            "--log-every", "1", "--threads", "1"], environment: environment)
+        // Wait until training is under way.
+        let started = Date()
+        while (try? steps(runDirectory).count) ?? 0 < 20 && Date().timeIntervalSince(started) < 60 { usleep(100_000) }
+        let ranks = try rankProcesses(of: runDirectory)
+        XCTAssertEqual(ranks.count, 2, "rank processes: \(ranks)")
+        let victim = try XCTUnwrap(ranks.last)
+        kill(victim, SIGKILL)
+        let killedAt = Date()
+        let result = job.finish(timeout: 30)
+        let seconds = Date().timeIntervalSince(killedAt)
+        print("mpirun exited \(result.status) \(seconds) s after kill -9 of one rank")
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertLessThan(seconds, 10)
+        usleep(500_000)
+        XCTAssertEqual(try rankProcesses(of: runDirectory), [], "ranks left behind")
+    }
+
+    /// PIDs of the rank processes (not mpirun) whose command line names `runDirectory`.
+    private func rankProcesses(of runDirectory: String) throws -> [Int32] {
+        let result = try runCommand("/usr/bin/pgrep", ["-f", "^\(productBinary) train .*\(runDirectory)"])
+        return result.output.split(separator: "\n").compactMap { Int32($0) }.sorted()
+    }
+}
