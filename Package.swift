@@ -29,7 +29,6 @@ let package = Package(
         .target(name: "ConvNetConfig", dependencies: ["ConvNetCore", "TOMLKit"]),
         .target(name: "Training",
                 dependencies: ["ConvNetCore", "ConvNetData", "ConvNetConfig", "SafeTensors", "Communication"]),
-        .executableTarget(name: "probe", dependencies: ["ConvNetCore"]),
         .executableTarget(name: "convnet-dist", dependencies: [
             "Training", "Communication",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

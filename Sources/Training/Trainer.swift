@@ -103,7 +103,21 @@ public final class Trainer {
             try WeightsFile.save(model: model, parameters: parameters,
                                  path: (options.runDirectory as NSString).appendingPathComponent("model.safetensors"))
         }
+        reportMemory()
         return history
+    }
+
+    /// Rank 0 prints every rank's peak resident memory and the part of it that is training data,
+    /// which shrinks as 1/ranks because each rank keeps only its shard.
+    private func reportMemory() {
+        let size = communicator.size
+        let figures = DoubleBuffer(count: 2 * size)
+        figures[2 * communicator.rank] = Double(SystemInfo.peakResidentBytes() ?? 0)
+        figures[2 * communicator.rank + 1] = Double(training.pixels.count + training.labels.count)
+        communicator.allreduceSum(figures.pointer, count: figures.count)
+        let megabytes = { (bytes: Double) in String(format: "%.1f MB", bytes / 1_048_576) }
+        let lines = (0..<size).map { "rank \($0): peak RSS \(megabytes(figures[2 * $0])), training data \(megabytes(figures[2 * $0 + 1]))" }
+        progress.message("Memory: " + lines.joined(separator: "; "))
     }
 
     /// Replicas must hold bit-identical weights: each rank hashes its parameters and compares with
