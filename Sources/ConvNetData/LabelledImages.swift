@@ -27,14 +27,19 @@ public struct LabelledImages: Sendable {
         self.totalCount = totalCount ?? labels.count
     }
 
-    /// Writes sample `index` (local to this shard) as floats in [0, 1] and returns its label.
+    /// Writes sample `index` (local to this shard) as floats `x / 255` (exactly as Keras divides) and
+    /// returns its label.
     @inline(__always)
     public func write(sample index: Int, to destination: UnsafeMutablePointer<Float>) -> Int32 {
         let size = sampleSize
         pixels.withUnsafeBufferPointer { source in
             let start = source.baseAddress! + index * size
-            for i in 0..<size { destination[i] = Float(start[i]) * (1 / 255 as Float) }
+            for i in 0..<size { destination[i] = pixelValues[Int(start[i])] }
         }
         return Int32(labels[index])
     }
 }
+
+/// `pixelValues[b] = Float(b) / 255`: a table, because a division per pixel is slow and multiplying by
+/// `1 / 255` rounds differently from Keras's division.
+private let pixelValues: [Float] = (0...255).map { Float($0) / 255 }

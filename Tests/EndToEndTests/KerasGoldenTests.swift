@@ -1,4 +1,5 @@
 import ConvNetCore
+import ConvNetData
 import SafeTensors
 import TestSupport
 import XCTest
@@ -77,5 +78,24 @@ final class KerasGoldenTests: XCTestCase {
                                          1e-4 * maxMagnitude(expectedWeights), "stepped \(view.name), threads \(threads)")
             }
         }
+    }
+}
+
+/// Our MNIST loader yields exactly the pixels (x / 255) and labels Keras trained on.
+final class KerasDataTests: XCTestCase {
+    func testLoaderMatchesKerasBatches() throws {
+        let golden = try SafeTensors.read(path: try SharedData.kerasReferenceDirectory() + "/golden.safetensors")
+        let files = MNISTFiles(directory: try SharedData.mnistDirectory())
+        let train = try files.loadTraining(expectedShape: [28, 28, 1], classes: 10)
+        let test = try files.loadTest(expectedShape: [28, 28, 1], classes: 10)
+        for (set, images, count) in [(train, "batch.images", 64), (test, "probe.images", 256)] {
+            let expected = try XCTUnwrap(golden.tensors[images]).values
+            var ours = [Float](repeating: 0, count: count * 784)
+            for n in 0..<count { _ = set.write(sample: n, to: &ours[n * 784]) }
+            let mismatches = zip(ours, expected).filter { $0.0 != $0.1 }.count
+            XCTAssertEqual(mismatches, 0, "\(images): \(mismatches) pixels differ, by up to \(maxAbsoluteDifference(ours, expected))")
+        }
+        let onehot = try XCTUnwrap(golden.tensors["batch.labels_onehot"]).values
+        for n in 0..<64 { XCTAssertEqual(onehot[n * 10 + Int(train.labels[n])], 1, "label of training image \(n)") }
     }
 }
