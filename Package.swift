@@ -33,7 +33,7 @@ let package = Package(
             "Training", "Communication",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["ConvNetData"], path: "Tests/TestSupport"),
         .testTarget(name: "CoreTests",
                     dependencies: ["ConvNetCore", "ConvNetData", "ConvNetConfig", "SafeTensors", "TestSupport"]),
         .testTarget(name: "EndToEndTests",

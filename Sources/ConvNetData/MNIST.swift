@@ -28,8 +28,8 @@ public struct MNISTFiles: Sendable {
                  expectedShape: expectedShape, classes: classes)
     }
 
-    public func loadTest(expectedShape: [Int], classes: Int) throws -> LabelledImages {
-        try load(images: MNISTFiles.testImages, labels: MNISTFiles.testLabels, shard: .whole,
+    public func loadTest(shard: Shard = .whole, expectedShape: [Int], classes: Int) throws -> LabelledImages {
+        try load(images: MNISTFiles.testImages, labels: MNISTFiles.testLabels, shard: shard,
                  expectedShape: expectedShape, classes: classes)
     }
 

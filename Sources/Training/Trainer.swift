@@ -38,6 +38,18 @@ public final class Trainer {
         self.progress = ProgressReporter(style: communicator.isRoot ? progress : .silent)
         model = try Sequential(config.model)
 
+        // Read the checkpoint before the data, so a bad checkpoint fails fast.
+        let checkpoint = try options.resumeFrom.map { path -> Checkpoint in
+            let checkpoint = try Checkpoint.load(path: path)
+            guard checkpoint.config.model == config.model else {
+                throw CheckpointError("\(path) holds a different architecture than the config being trained")
+            }
+            guard checkpoint.config.optimizer.name == config.optimizer.name else {
+                throw CheckpointError("\(path) holds \(checkpoint.config.optimizer.name) state but the run uses \(config.optimizer.name)")
+            }
+            return checkpoint
+        }
+
         let files = MNISTFiles(directory: options.dataDirectory)
         let shape = config.model.inputShape.dimensions
         training = try files.loadTraining(shard: Shard(index: communicator.rank, count: communicator.size),
@@ -46,65 +58,189 @@ public final class Trainer {
 
         runner = ModelRunner(model: model, maxBatch: config.batchSize, threads: options.threads)
         parameters = FloatBuffer(count: model.parameterCount)
-        Initialization.glorotUniform(model, seed: config.seed, into: parameters)
-        communicator.broadcast(parameters.pointer, count: parameters.count, root: 0)
         optimizer = config.optimizer.make(parameterCount: model.parameterCount)
-        reduction = DoubleBuffer(count: model.parameterCount + 3)
+        if let checkpoint {
+            parameters.buffer.update(fromContentsOf: checkpoint.parameters)
+            for (name, buffer) in optimizer.state { buffer.buffer.update(fromContentsOf: checkpoint.optimizerState[name]!) }
+            optimizer.iterations = checkpoint.optimizerIterations
+            position = checkpoint.position
+            resumedFrom = (options.resumeFrom!, checkpoint.worldSize)
+        } else {
+            Initialization.glorotUniform(model, seed: config.seed, into: parameters)
+        }
+        communicator.broadcast(parameters.pointer, count: parameters.count, root: 0)
+        reduction = DoubleBuffer(count: model.parameterCount + Counter.allCases.count)
         gradients = FloatBuffer(count: model.parameterCount)
         localIndices.reserveCapacity(config.batchSize)
+        checkpoints = CheckpointStore(runDirectory: options.runDirectory, keep: options.keepCheckpoints)
     }
 
-    /// Trains for the configured epochs (or `maxSteps`), evaluating after each epoch. Returns the
-    /// per-epoch metrics on rank 0 (empty elsewhere).
+    /// Where the run is; advanced by every step.
+    public private(set) var position = TrainingPosition.start
+    private var resumedFrom: (path: String, worldSize: Int)?
+    private let checkpoints: CheckpointStore
+
+    /// Slots after the gradient sums in the reduction buffer.
+    private enum Counter: Int, CaseIterable { case lossSum, correct, count, stopRequests }
+
+    /// How a run ended.
+    public enum Outcome: Equatable { case finished, stopped(checkpoint: String) }
+
+    /// Trains until the configured epochs are done (or `maxSteps`, or a stop request), evaluating
+    /// after each epoch and checkpointing after each epoch and every `checkpointEvery` steps.
+    /// Returns the per-epoch metrics on rank 0 (empty elsewhere) and how the run ended.
     @discardableResult
-    public func run() throws -> [EpochMetrics] {
+    public func run() throws -> (history: [EpochMetrics], outcome: Outcome) {
         let config = options.config
         let log = communicator.isRoot ? try prepareRunDirectory() : nil
         let stepLog = try options.logEvery.flatMap { _ in communicator.isRoot ? try StepLog(runDirectory: options.runDirectory) : nil }
+        if let resumedFrom {
+            var line = "Resuming from \(resumedFrom.path): epoch \(position.epoch), step \(position.step) (global step \(position.globalStep))"
+            if resumedFrom.worldSize != communicator.size {
+                line += "; written by \(resumedFrom.worldSize) rank(s), now \(communicator.size): the data order and global batches are unchanged"
+            }
+            progress.message(line)
+        }
         var history: [EpochMetrics] = []
-        var globalStep = 0
-        epochs: for epoch in 1...config.epochs {
+        if position.epoch > config.epochs {
+            progress.message("The run already completed \(config.epochs) epoch(s); pass a larger --epochs to train further.")
+        }
+        while position.epoch <= config.epochs {
+            let epoch = position.epoch
             let schedule = EpochSchedule(totalCount: training.totalCount, batchSize: config.batchSize,
                                          seed: config.seed, epoch: epoch, shuffle: config.shuffle)
-            var totals = BatchStatistics()
             let start = ContinuousClock.now
-            var stepsDone = 0
-            for step in 0..<schedule.steps {
-                let stats = try trainStep(schedule: schedule, step: step, epoch: epoch, globalStep: globalStep + 1)
-                totals = totals + stats
-                globalStep += 1
-                stepsDone += 1
-                if let every = options.logEvery, globalStep % every == 0 {
-                    stepLog?.append(globalStep: globalStep, epoch: epoch, step: step + 1, loss: stats.meanLoss,
+            let secondsBefore = position.epochSeconds
+            var stopRequested = false
+            while position.step < schedule.steps {
+                let step = position.step
+                let stats = try trainStep(schedule: schedule, step: step, epoch: epoch, stopRequested: &stopRequested)
+                position.step += 1
+                position.globalStep += 1
+                position.epochTotals = position.epochTotals + stats
+                position.epochSeconds = secondsBefore + seconds(since: start)
+                progress.stepDone(epoch: epoch, epochs: config.epochs, step: step + 1, steps: schedule.steps,
+                                  loss: position.epochTotals.meanLoss, accuracy: position.epochTotals.accuracy,
+                                  samples: position.epochTotals.count, elapsed: position.epochSeconds)
+                if let every = options.logEvery, position.globalStep % every == 0 {
+                    stepLog?.append(globalStep: position.globalStep, epoch: epoch, step: step + 1, loss: stats.meanLoss,
                                     accuracy: stats.accuracy, samples: stats.count)
                 }
-                if globalStep % Trainer.replicaCheckInterval == 0 { try checkReplicasAgree(globalStep: globalStep) }
-                progress.stepDone(epoch: epoch, epochs: config.epochs, step: step + 1, steps: schedule.steps,
-                                  loss: totals.meanLoss, accuracy: totals.accuracy, samples: totals.count,
-                                  elapsed: seconds(since: start))
-                if let maxSteps = options.maxSteps, globalStep >= maxSteps { break }
+                if position.globalStep % Trainer.replicaCheckInterval == 0 { try checkReplicasAgree() }
+                if let every = options.checkpointEvery, position.globalStep % every == 0, position.step < schedule.steps {
+                    try saveCheckpoint()
+                }
+                let reachedMaxSteps = options.maxSteps.map { position.globalStep >= $0 } ?? false
+                if stopRequested || reachedMaxSteps {
+                    if position.step < schedule.steps || !reachedMaxSteps {
+                        let path = try saveCheckpoint()
+                        if stopRequested {
+                            progress.message("Stopped on request at epoch \(epoch), step \(position.step) (global step \(position.globalStep)); "
+                                             + "checkpoint \(path ?? "written by rank 0"). Resume with: convnet-dist train --resume --run-dir \(options.runDirectory)")
+                            return (history, .stopped(checkpoint: path ?? ""))
+                        }
+                    }
+                    break
+                }
             }
-            let trainSeconds = seconds(since: start)
-            try checkReplicasAgree(globalStep: globalStep)
-            if communicator.isRoot, let test {
-                let evalStart = ContinuousClock.now
-                let testStats = evaluate(test)
-                let metrics = EpochMetrics(
-                    epoch: epoch, steps: stepsDone, trainLoss: totals.meanLoss, trainAccuracy: totals.accuracy,
-                    testLoss: testStats.meanLoss, testAccuracy: testStats.accuracy, epochSeconds: trainSeconds,
-                    samplesPerSecond: Double(totals.count) / trainSeconds, evaluationSeconds: seconds(since: evalStart))
-                progress.epochDone(metrics, epochs: config.epochs)
+            let finishedEpoch = position.step == schedule.steps
+            try checkReplicasAgree()
+            let metrics = try finishEpoch(epoch: epoch, steps: position.step)
+            if finishedEpoch {
+                position = TrainingPosition(epoch: epoch + 1, step: 0, globalStep: position.globalStep,
+                                            epochTotals: BatchStatistics(), epochSeconds: 0)
+                try saveCheckpoint()
+            }
+            if let metrics {
                 try log?.append(metrics)
                 history.append(metrics)
             }
-            if let maxSteps = options.maxSteps, globalStep >= maxSteps { break epochs }
+            if !finishedEpoch { break }   // --max-steps ended the run inside this epoch
         }
         if communicator.isRoot {
             try WeightsFile.save(model: model, parameters: parameters,
                                  path: (options.runDirectory as NSString).appendingPathComponent("model.safetensors"))
         }
         reportMemory()
-        return history
+        return (history, .finished)
+    }
+
+    /// Rank 0 evaluates on the test set and prints the epoch line; returns its metrics row.
+    private func finishEpoch(epoch: Int, steps: Int) throws -> EpochMetrics? {
+        guard communicator.isRoot, let test else { return nil }
+        let evaluationStart = ContinuousClock.now
+        let testStats = evaluate(test)
+        let totals = position.epochTotals
+        let metrics = EpochMetrics(
+            epoch: epoch, steps: steps, trainLoss: totals.meanLoss, trainAccuracy: totals.accuracy,
+            testLoss: testStats.meanLoss, testAccuracy: testStats.accuracy, epochSeconds: position.epochSeconds,
+            samplesPerSecond: Double(totals.count) / position.epochSeconds, evaluationSeconds: seconds(since: evaluationStart))
+        progress.epochDone(metrics, epochs: options.config.epochs)
+        return metrics
+    }
+
+    /// Rank 0 writes the current state to `RUN_DIR/checkpoints`; returns the path there.
+    @discardableResult
+    private func saveCheckpoint() throws -> String? {
+        guard communicator.isRoot else { return nil }
+        let checkpoint = Checkpoint(
+            config: options.config, position: position, worldSize: communicator.size, parameters: parameters.array,
+            optimizerIterations: optimizer.iterations,
+            optimizerState: Dictionary(uniqueKeysWithValues: optimizer.state.map { ($0.name, $0.buffer.array) }))
+        return try checkpoints.save(checkpoint.encoded(model: model), globalStep: position.globalStep)
+    }
+
+    /// One synchronised optimizer step on global batch `step` of the epoch. Sets `stopRequested`
+    /// when any rank has been asked to stop, so that all ranks stop after the same step.
+    private func trainStep(schedule: EpochSchedule, step: Int, epoch: Int, stopRequested: inout Bool) throws -> BatchStatistics {
+        schedule.localIndices(step: step, shard: training.shard, into: &localIndices)
+        let n = model.parameterCount
+        let local = localIndices.withUnsafeBufferPointer { indices in
+            runner.gradients(batchSize: indices.count, parameters: parameters.pointer, into: reduction.pointer) {
+                [training] range, images, labels in
+                let size = training.sampleSize
+                for (slot, position) in range.enumerated() {
+                    labels[slot] = training.write(sample: Int(indices[position]), to: images + slot * size)
+                }
+            }
+        }
+        reduction[n + Counter.lossSum.rawValue] = local.lossSum
+        reduction[n + Counter.correct.rawValue] = Double(local.correct)
+        reduction[n + Counter.count.rawValue] = Double(local.count)
+        reduction[n + Counter.stopRequests.rawValue] = StopRequest.requested ? 1 : 0
+        communicator.allreduceSum(reduction.pointer, count: reduction.count)
+        stopRequested = reduction[n + Counter.stopRequests.rawValue] > 0
+
+        let count = Int(reduction[n + Counter.count.rawValue])
+        let global = BatchStatistics(lossSum: reduction[n + Counter.lossSum.rawValue],
+                                     correct: Int(reduction[n + Counter.correct.rawValue]), count: count)
+        let sums = reduction.pointer, mean = gradients.pointer, scale = 1 / Double(count)
+        var finite = global.lossSum.isFinite
+        for i in 0..<n {
+            mean[i] = Float(sums[i] * scale)
+            if !mean[i].isFinite { finite = false }
+        }
+        guard finite else {
+            let what = global.lossSum.isFinite ? "gradient" : "loss (\(global.lossSum))"
+            throw TrainingError("non-finite \(what) at epoch \(epoch), step \(step + 1) (global step \(position.globalStep + 1)); "
+                                + "training stopped: try a lower --lr")
+        }
+        optimizer.step(parameters: parameters.pointer, gradients: mean, count: n)
+        return global
+    }
+
+    /// Replicas must hold bit-identical weights: each rank hashes its parameters and compares with
+    /// rank 0's hash; a rank that differs stops the job, so divergence never goes unnoticed.
+    private func checkReplicasAgree() throws {
+        let globalStep = position.globalStep
+        guard communicator.size > 1 else { return }
+        var hash: UInt32 = 2_166_136_261   // FNV-1a over the parameters' bit patterns
+        for i in 0..<parameters.count { hash = (hash ^ parameters[i].bitPattern) &* 16_777_619 }
+        var rootHash = Float(bitPattern: hash)
+        communicator.broadcast(&rootHash, count: 1, root: 0)
+        guard rootHash.bitPattern == hash else {
+            throw TrainingError("replicas diverged at global step \(globalStep): rank \(communicator.rank)'s weights differ from rank 0's")
+        }
     }
 
     /// Rank 0 prints every rank's peak resident memory and the part of it that is training data,
@@ -120,62 +256,9 @@ public final class Trainer {
         progress.message("Memory: " + lines.joined(separator: "; "))
     }
 
-    /// Replicas must hold bit-identical weights: each rank hashes its parameters and compares with
-    /// rank 0's hash; a rank that differs stops the job, so divergence never goes unnoticed.
-    private func checkReplicasAgree(globalStep: Int) throws {
-        guard communicator.size > 1 else { return }
-        var hash: UInt32 = 2_166_136_261   // FNV-1a over the parameters' bit patterns
-        for i in 0..<parameters.count { hash = (hash ^ parameters[i].bitPattern) &* 16_777_619 }
-        var rootHash = Float(bitPattern: hash)
-        communicator.broadcast(&rootHash, count: 1, root: 0)
-        guard rootHash.bitPattern == hash else {
-            throw TrainingError("replicas diverged at global step \(globalStep): rank \(communicator.rank)'s weights differ from rank 0's")
-        }
-    }
-
-    /// One synchronised optimizer step on global batch `step` of the epoch.
-    private func trainStep(schedule: EpochSchedule, step: Int, epoch: Int, globalStep: Int) throws -> BatchStatistics {
-        schedule.localIndices(step: step, shard: training.shard, into: &localIndices)
-        let n = model.parameterCount
-        let local = localIndices.withUnsafeBufferPointer { indices in
-            runner.gradients(batchSize: indices.count, parameters: parameters.pointer, into: reduction.pointer) {
-                [training] range, images, labels in
-                let size = training.sampleSize
-                for (slot, position) in range.enumerated() {
-                    labels[slot] = training.write(sample: Int(indices[position]), to: images + slot * size)
-                }
-            }
-        }
-        reduction[n] = local.lossSum
-        reduction[n + 1] = Double(local.correct)
-        reduction[n + 2] = Double(local.count)
-        communicator.allreduceSum(reduction.pointer, count: reduction.count)
-
-        let count = Int(reduction[n + 2])
-        let global = BatchStatistics(lossSum: reduction[n], correct: Int(reduction[n + 1]), count: count)
-        let sums = reduction.pointer, mean = gradients.pointer, scale = 1 / Double(count)
-        var finite = global.lossSum.isFinite
-        for i in 0..<n {
-            mean[i] = Float(sums[i] * scale)
-            if !mean[i].isFinite { finite = false }
-        }
-        guard finite else {
-            let what = global.lossSum.isFinite ? "gradient" : "loss (\(global.lossSum))"
-            throw TrainingError("non-finite \(what) at epoch \(epoch), step \(step + 1) (global step \(globalStep)); "
-                                + "training stopped: try a lower --lr")
-        }
-        optimizer.step(parameters: parameters.pointer, gradients: mean, count: n)
-        return global
-    }
-
     /// Loss and accuracy of the current parameters over a whole labelled set, on this rank's threads.
     public func evaluate(_ set: LabelledImages) -> BatchStatistics {
-        runner.evaluate(sampleCount: set.count, parameters: parameters.pointer) { range, images, labels in
-            let size = set.sampleSize
-            for (slot, sample) in range.enumerated() {
-                labels[slot] = set.write(sample: sample, to: images + slot * size)
-            }
-        }
+        runner.evaluate(sampleCount: set.count, parameters: parameters.pointer, fill: set.filler)
     }
 
     private func prepareRunDirectory() throws -> MetricsLog {

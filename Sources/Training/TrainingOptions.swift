@@ -13,6 +13,12 @@ public struct TrainingOptions: Sendable {
     public var maxSteps: Int?
     /// Write a `steps.csv` row every this many steps.
     public var logEvery: Int?
+    /// Also checkpoint every this many steps (checkpoints are always written after each epoch).
+    public var checkpointEvery: Int?
+    /// Checkpoints to keep in `RUN_DIR/checkpoints`.
+    public var keepCheckpoints: Int = 3
+    /// Continue from this checkpoint file.
+    public var resumeFrom: String?
 
     public init(config: ExperimentConfig, dataDirectory: String, runDirectory: String, threads: Int,
                 maxSteps: Int? = nil, logEvery: Int? = nil) {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 @main
 struct ConvNetDist: ParsableCommand {
@@ -10,5 +11,20 @@ struct ConvNetDist: ParsableCommand {
               convnet-dist train --data-dir data/mnist
               mpirun -np 4 convnet-dist train
             """,
-        subcommands: [Train.self, Summary.self])
+        subcommands: [Train.self, Evaluate.self, Summary.self])
+
+    /// `--resume` may stand alone (the run folder's latest checkpoint) or take a path; the argument
+    /// parser needs a value, so a bare `--resume` becomes `--resume=latest`.
+    static func main() {
+        var arguments = Array(CommandLine.arguments.dropFirst())
+        if let i = arguments.firstIndex(of: "--resume"), i + 1 == arguments.count || arguments[i + 1].hasPrefix("-") {
+            arguments[i] = "--resume=\(Train.latestCheckpoint)"
+        }
+        do {
+            var command = try parseAsRoot(arguments)
+            try command.run()
+        } catch {
+            exit(withError: error)
+        }
+    }
 }

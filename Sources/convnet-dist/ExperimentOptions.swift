@@ -32,9 +32,9 @@ struct ExperimentOptions: ParsableArguments {
         if let lr, !(lr.isFinite && lr > 0) { throw ValidationError("--lr must be a positive number") }
     }
 
-    /// The config file (or the reference recipe) with flags applied, validated.
-    func resolve() throws -> ExperimentConfig {
-        var resolved = try config.map { try ExperimentConfig.load(path: $0) } ?? .reference
+    /// The config file (else `base`, else the reference recipe) with flags applied, validated.
+    func resolve(base: ExperimentConfig? = nil) throws -> ExperimentConfig {
+        var resolved = try config.map { try ExperimentConfig.load(path: $0) } ?? base ?? .reference
         if let epochs { resolved.epochs = epochs }
         if let batchSize { resolved.batchSize = batchSize }
         if let optimizer, optimizer != resolved.optimizer.name {

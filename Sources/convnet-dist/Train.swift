@@ -28,6 +28,18 @@ struct Train: ParsableCommand {
     @Option(help: "Also write a row to RUN_DIR/steps.csv every N optimizer steps.")
     var logEvery: Int?
 
+    @Option(help: "Also checkpoint every N optimizer steps (a checkpoint is always written after each epoch).")
+    var checkpointEvery: Int?
+
+    @Option(help: "Checkpoints to keep in RUN_DIR/checkpoints.")
+    var keep: Int = 3
+
+    @Option(help: ArgumentHelp("Continue a run: alone, from the latest checkpoint of --run-dir; or from the checkpoint file PATH.",
+                               valueName: "PATH"))
+    var resume: String?
+
+    static let latestCheckpoint = "latest"
+
     @Option(help: "Stop after this many optimizer steps in total (smoke runs); the test set is still evaluated.")
     var maxSteps: Int?
 
@@ -35,21 +47,36 @@ struct Train: ParsableCommand {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         if let maxSteps, maxSteps < 1 { throw ValidationError("--max-steps must be at least 1") }
         if let logEvery, logEvery < 1 { throw ValidationError("--log-every must be at least 1") }
+        if let checkpointEvery, checkpointEvery < 1 { throw ValidationError("--checkpoint-every must be at least 1") }
+        if keep < 1 { throw ValidationError("--keep must be at least 1") }
+        if resume == Train.latestCheckpoint && runDir == nil {
+            throw ValidationError("--resume without a path continues the run in --run-dir DIR; give --run-dir")
+        }
     }
 
     func run() throws {
         let communicator = makeCommunicator()
+        StopRequest.install()
         runOnEveryRank(communicator) {
-            let options = TrainingOptions(
-                config: try experiment.resolve(),
+            let runDirectory = runDir ?? defaultRunDirectory()
+            let checkpoint = try resume.map { resume in
+                resume == Train.latestCheckpoint ? try CheckpointStore(runDirectory: runDirectory, keep: keep).latest() : resume
+            }
+            // A resumed run keeps its recipe; flags still override single values (e.g. more --epochs).
+            let base = try checkpoint.map { try Checkpoint.load(path: $0).config }
+            var options = TrainingOptions(
+                config: try experiment.resolve(base: base),
                 dataDirectory: dataDir ?? ProcessInfo.processInfo.environment["CONVNET_DATA_DIR"] ?? "data/mnist",
-                runDirectory: runDir ?? defaultRunDirectory(),
+                runDirectory: runDirectory,
                 threads: threads ?? TrainingOptions.defaultThreads(ranksOnThisNode: communicator.localSize),
                 maxSteps: maxSteps, logEvery: logEvery)
+            options.checkpointEvery = checkpointEvery
+            options.keepCheckpoints = keep
+            options.resumeFrom = checkpoint
             // mpirun hands ranks a pseudo-terminal even when its own output is a file: plain lines then.
             let style = communicator.size > 1 ? .plain : ProgressReporter.automaticStyle()
             let trainer = try Trainer(options: options, communicator: communicator, progress: style)
-            trainer.progress.message(trainer.model.summary())
+            if checkpoint == nil { trainer.progress.message(trainer.model.summary()) }
             trainer.progress.message("Training on \(trainer.training.totalCount) samples: \(communicator.size) rank(s) x "
                                      + "\(options.threads) thread(s), global batch \(options.config.batchSize); "
                                      + "run folder \(options.runDirectory)")

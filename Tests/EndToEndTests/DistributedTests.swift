@@ -6,24 +6,9 @@ import XCTest
 
 /// `mpirun -np N convnet-dist train` on this machine (ranks oversubscribe its cores).
 final class DistributedTests: XCTestCase {
-    private var mpirun: String!
-
-    override func setUpWithError() throws {
-        let candidates = ["/usr/bin/mpirun", "/usr/local/bin/mpirun"]
-        guard let found = candidates.first(where: FileManager.default.isExecutableFile(atPath:)) else {
-            if ProcessInfo.processInfo.environment["CI"] == "true" { XCTFail("mpirun not found") }
-            throw XCTSkip("mpirun not found (apt-get install openmpi-bin)")
-        }
-        mpirun = found
-    }
-
-    /// Runs `convnet-dist ARGS` under `mpirun -np ranks`, as root if need be.
     private func launch(_ ranks: Int, _ arguments: [String], mca: [String] = [], timeout: Double = 300) throws -> CommandResult {
-        var environment = ProcessInfo.processInfo.environment
-        environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
-        environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
-        return try runCommand(mpirun, ["-np", String(ranks), "--oversubscribe", "--bind-to", "none"] + mca
-                              + [productBinary] + arguments, environment: environment, timeout: timeout)
+        try runCommand(try mpirunPath(), mpirunArguments(ranks) + mca + [productBinary] + arguments,
+                       environment: mpiEnvironment, timeout: timeout)
     }
 
     private func steps(_ runDirectory: String) throws -> [(loss: Double, samples: Int)] {
@@ -37,19 +22,6 @@ final class DistributedTests: XCTestCase {
     private func weights(_ runDirectory: String) throws -> [Float] {
         let file = try SafeTensors.read(path: runDirectory + "/model.safetensors")
         return file.names.flatMap { file.tensors[$0]!.values }
-    }
-
-    /// A small data set from the first `trainCount` / `testCount` real MNIST images, uncompressed.
-    private func smallDataSet(trainCount: Int, testCount: Int) throws -> String {
-        let source = MNISTFiles(directory: try SharedData.mnistDirectory())
-        let directory = try makeTemporaryDirectory(self)
-        let train = try source.loadTraining(expectedShape: [28, 28, 1], classes: 10)
-        let test = try source.loadTest(expectedShape: [28, 28, 1], classes: 10)
-        for (prefix, set, count) in [("train", train, trainCount), ("t10k", test, testCount)] {
-            try IDXWriter.writeSet(directory: directory, prefix: prefix, pixels: Array(set.pixels[0..<(count * 784)]),
-                                   labels: Array(set.labels[0..<count]))
-        }
-        return directory
     }
 
     /// The same global batches on 1, 2, 3 and 4 ranks: the same losses and, after 50 steps, the same weights.
@@ -77,7 +49,7 @@ final class DistributedTests: XCTestCase {
     /// Seven ranks over 1,000 samples (uneven shards, a short last batch): one full epoch, no hang,
     /// and the same steps and per-step sample counts as one rank.
     func testSevenRanksFinishAnEpochLikeOneRank() throws {
-        let data = try smallDataSet(trainCount: 1000, testCount: 200)
+        let data = try makeSmallMNIST(self, trainCount: 1000, testCount: 200)
         var counts: [[Int]] = []
         for ranks in [1, 7] {
             let runDirectory = try makeTemporaryDirectory(self)
@@ -108,7 +80,7 @@ final class DistributedTests: XCTestCase {
 
     /// A failure on rank 0 alone (it alone reads the test set) ends every rank with the message.
     func testErrorOnOneRankEndsTheJob() throws {
-        let data = try smallDataSet(trainCount: 100, testCount: 10)
+        let data = try makeSmallMNIST(self, trainCount: 100, testCount: 10)
         try FileManager.default.removeItem(atPath: data + "/t10k-images-idx3-ubyte")
         let start = Date()
         let result = try launch(2, ["train", "--data-dir", data, "--run-dir", try makeTemporaryDirectory(self)], timeout: 60)
@@ -120,12 +92,9 @@ final class DistributedTests: XCTestCase {
     /// kill -9 of one rank mid-epoch: mpirun exits non-zero within 10 s and no rank survives.
     func testKilledRankEndsTheJobQuickly() throws {
         let runDirectory = try makeTemporaryDirectory(self)
-        var environment = ProcessInfo.processInfo.environment
-        environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
-        environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
-        let job = try startCommand(mpirun, ["-np", "2", "--oversubscribe", "--bind-to", "none", productBinary, "train",
-                                            "--data-dir", try SharedData.mnistDirectory(), "--run-dir", runDirectory,
-                                            "--log-every", "1", "--threads", "1"], environment: environment)
+        let job = try startCommand(try mpirunPath(), mpirunArguments(2) + [productBinary, "train",
+                                   "--data-dir", try SharedData.mnistDirectory(), "--run-dir", runDirectory,
+                                   "--log-every", "1", "--threads", "1"], environment: mpiEnvironment)
         // Wait until training is under way.
         let started = Date()
         while (try? steps(runDirectory).count) ?? 0 < 20 && Date().timeIntervalSince(started) < 60 { usleep(100_000) }

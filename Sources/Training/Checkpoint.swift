@@ -1,0 +1,181 @@
+import ConvNetConfig
+import ConvNetCore
+import Foundation
+import SafeTensors
+
+/// Where a run is: enough to continue it as if it had never stopped.
+public struct TrainingPosition: Equatable, Sendable {
+    /// The epoch the next step belongs to (1-based).
+    public var epoch: Int
+    /// Steps of that epoch already taken.
+    public var step: Int
+    /// Steps taken since the start of the run.
+    public var globalStep: Int
+    /// Running training loss and accuracy of the epoch so far, so its metrics row comes out whole.
+    public var epochTotals: BatchStatistics
+    /// Training seconds spent in the epoch so far.
+    public var epochSeconds: Double
+
+    public init(epoch: Int, step: Int, globalStep: Int, epochTotals: BatchStatistics, epochSeconds: Double) {
+        self.epoch = epoch
+        self.step = step
+        self.globalStep = globalStep
+        self.epochTotals = epochTotals
+        self.epochSeconds = epochSeconds
+    }
+
+    public static let start = TrainingPosition(epoch: 1, step: 0, globalStep: 0, epochTotals: BatchStatistics(), epochSeconds: 0)
+}
+
+/// A checkpoint: weights, optimizer state, the resolved config and the position, in one
+/// safetensors file that Python's `safetensors` and NumPy read.
+///
+/// Tensors: `<layer>.kernel`, `<layer>.bias` (Keras layouts) and `optimizer.<layer>.<tensor>.<state>`
+/// (e.g. `optimizer.conv2d_1.kernel.rms`). Metadata (strings): `format`, `format_version`, `epoch`,
+/// `step`, `global_step`, `seed`, `config` (TOML), `world_size`, `optimizer`, `optimizer_iterations`,
+/// `epoch_loss_sum`, `epoch_correct`, `epoch_count`, `epoch_seconds`, and `checksum` (FNV-1a 64 of
+/// the tensor data, hex). Nothing in it depends on the number of ranks that wrote it.
+public struct Checkpoint {
+    public static let format = "convnet-dist-checkpoint"
+    public static let formatVersion = 1
+
+    public var config: ExperimentConfig
+    public var position: TrainingPosition
+    public var worldSize: Int
+    /// Flat parameters in the model's layout.
+    public var parameters: [Float]
+    public var optimizerIterations: Int
+    /// Optimizer state buffers by state name, each in the model's layout.
+    public var optimizerState: [String: [Float]]
+
+    public init(config: ExperimentConfig, position: TrainingPosition, worldSize: Int, parameters: [Float],
+                optimizerIterations: Int, optimizerState: [String: [Float]]) {
+        self.config = config
+        self.position = position
+        self.worldSize = worldSize
+        self.parameters = parameters
+        self.optimizerIterations = optimizerIterations
+        self.optimizerState = optimizerState
+    }
+
+    /// The file's bytes.
+    public func encoded(model: Sequential) -> Data {
+        var tensors: [(name: String, tensor: SafeTensor)] = []
+        for view in model.parameterLayout.views {
+            tensors.append((view.name, SafeTensor(shape: view.shape, values: Array(parameters[view.range]))))
+        }
+        for stateName in optimizerState.keys.sorted() {
+            let values = optimizerState[stateName]!
+            for view in model.parameterLayout.views {
+                tensors.append(("optimizer.\(view.name).\(stateName)", SafeTensor(shape: view.shape, values: Array(values[view.range]))))
+            }
+        }
+        var metadata: [String: String] = [
+            "format": Checkpoint.format,
+            "format_version": String(Checkpoint.formatVersion),
+            "epoch": String(position.epoch),
+            "step": String(position.step),
+            "global_step": String(position.globalStep),
+            "seed": String(config.seed),
+            "config": config.tomlText,
+            "world_size": String(worldSize),
+            "optimizer": config.optimizer.name,
+            "optimizer_iterations": String(optimizerIterations),
+            "epoch_loss_sum": String(position.epochTotals.lossSum),
+            "epoch_correct": String(position.epochTotals.correct),
+            "epoch_count": String(position.epochTotals.count),
+            "epoch_seconds": String(position.epochSeconds),
+        ]
+        metadata["checksum"] = Checkpoint.checksum(tensors)
+        return SafeTensors.encode(tensors, metadata: metadata)
+    }
+
+    /// Reads and checks a checkpoint: structure, format version, checksum, and that every tensor
+    /// the config's model needs is present with the right shape. Throws before anything is used.
+    public static func load(path: String) throws -> Checkpoint {
+        let file: SafeTensors.File
+        do { file = try SafeTensors.read(path: path) } catch {
+            throw CheckpointError("\(error)")
+        }
+        let meta = file.metadata
+        func field(_ name: String) throws -> String {
+            guard let value = meta[name] else { throw CheckpointError("\(path): not a convnet-dist checkpoint (no \(name) in its metadata)") }
+            return value
+        }
+        func integer(_ name: String) throws -> Int {
+            guard let value = Int(try field(name)), value >= 0 else { throw CheckpointError("\(path): metadata \(name) is not a non-negative integer") }
+            return value
+        }
+        guard try field("format") == format else { throw CheckpointError("\(path): not a convnet-dist checkpoint (format \(meta["format"]!))") }
+        let version = try field("format_version")
+        guard version == String(formatVersion) else {
+            throw CheckpointError("\(path): unknown checkpoint format version \(version) (this build reads version \(formatVersion))")
+        }
+        let tensors = file.names.map { ($0, file.tensors[$0]!) }
+        guard try field("checksum") == checksum(tensors) else {
+            throw CheckpointError("\(path): checksum mismatch: the tensor data is corrupt")
+        }
+        let config: ExperimentConfig
+        do { config = try ExperimentConfig.parse(toml: try field("config")) } catch {
+            throw CheckpointError("\(path): its config is invalid: \(error)")
+        }
+        let model: Sequential
+        do { model = try Sequential(config.model) } catch { throw CheckpointError("\(path): \(error)") }
+
+        var parameters = [Float](repeating: 0, count: model.parameterCount)
+        try fill(&parameters, prefix: "", suffix: "", model: model, file: file, path: path)
+        let expectedState = config.optimizer.make(parameterCount: 0).state.map(\.name)
+        var state: [String: [Float]] = [:]
+        for name in expectedState {
+            var values = [Float](repeating: 0, count: model.parameterCount)
+            try fill(&values, prefix: "optimizer.", suffix: ".\(name)", model: model, file: file, path: path)
+            state[name] = values
+        }
+        let known = Set(model.parameterLayout.views.flatMap { view in
+            [view.name] + expectedState.map { "optimizer.\(view.name).\($0)" }
+        })
+        if let extra = file.names.first(where: { !known.contains($0) }) {
+            throw CheckpointError("\(path): unexpected tensor \(extra): the checkpoint holds a different architecture")
+        }
+        guard let lossSum = Double(try field("epoch_loss_sum")), let seconds = Double(try field("epoch_seconds")) else {
+            throw CheckpointError("\(path): metadata epoch_loss_sum or epoch_seconds is not a number")
+        }
+        let position = TrainingPosition(
+            epoch: try integer("epoch"), step: try integer("step"), globalStep: try integer("global_step"),
+            epochTotals: BatchStatistics(lossSum: lossSum, correct: try integer("epoch_correct"), count: try integer("epoch_count")),
+            epochSeconds: seconds)
+        guard position.epoch >= 1 else { throw CheckpointError("\(path): metadata epoch must be at least 1") }
+        return Checkpoint(config: config, position: position, worldSize: try integer("world_size"), parameters: parameters,
+                          optimizerIterations: try integer("optimizer_iterations"), optimizerState: state)
+    }
+
+    private static func fill(_ values: inout [Float], prefix: String, suffix: String, model: Sequential,
+                             file: SafeTensors.File, path: String) throws {
+        for view in model.parameterLayout.views {
+            let name = prefix + view.name + suffix
+            guard let tensor = file.tensors[name] else {
+                throw CheckpointError("\(path): no tensor \(name): the checkpoint holds a different architecture or optimizer")
+            }
+            guard tensor.shape == view.shape else {
+                throw CheckpointError("\(path): tensor \(name) has shape \(tensor.shape) but the model needs \(view.shape): different architecture")
+            }
+            values.replaceSubrange(view.range, with: tensor.values)
+        }
+    }
+
+    /// FNV-1a 64 over every tensor's name and little-endian bytes, in the given order.
+    static func checksum(_ tensors: [(name: String, tensor: SafeTensor)]) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        func mix(_ byte: UInt8) { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        for (name, tensor) in tensors {
+            name.utf8.forEach(mix)
+            tensor.values.withUnsafeBytes { $0.forEach(mix) }
+        }
+        return String(hash, radix: 16)
+    }
+}
+
+public struct CheckpointError: Error, CustomStringConvertible, Equatable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

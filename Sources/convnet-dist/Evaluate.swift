@@ -1,0 +1,63 @@
+import ArgumentParser
+import Communication
+import Foundation
+import Training
+
+struct Evaluate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print the test loss and accuracy of a checkpoint (any number of ranks).",
+        discussion: """
+            Examples:
+              convnet-dist evaluate --checkpoint runs/mnist/checkpoints/step-00004690.safetensors
+              mpirun -np 2 convnet-dist evaluate --checkpoint model.safetensors --json
+            """)
+
+    @Option(help: "Checkpoint file (safetensors) written by train.")
+    var checkpoint: String
+
+    @Option(help: "Folder with the four MNIST IDX files. Default: $CONVNET_DATA_DIR, else data/mnist.")
+    var dataDir: String?
+
+    @Option(help: "Worker threads per process. Default: this machine's cores divided among its ranks.")
+    var threads: Int?
+
+    @Flag(help: "Print one JSON object instead of text.")
+    var json = false
+
+    @Option(help: "Also print the softmax outputs of the first N test images.")
+    var outputs: Int = 0
+
+    func validate() throws {
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if outputs < 0 { throw ValidationError("--outputs must not be negative") }
+    }
+
+    func run() throws {
+        let communicator = makeCommunicator()
+        runOnEveryRank(communicator) {
+            let result = try CheckpointEvaluation.run(
+                checkpointPath: checkpoint,
+                dataDirectory: dataDir ?? ProcessInfo.processInfo.environment["CONVNET_DATA_DIR"] ?? "data/mnist",
+                threads: threads ?? TrainingOptions.defaultThreads(ranksOnThisNode: communicator.localSize),
+                outputCount: outputs, communicator: communicator)
+            guard communicator.isRoot else { return }
+            let stats = result.statistics, position = result.checkpoint.position
+            if json {
+                var object: [String: Any] = [
+                    "checkpoint": checkpoint, "epoch": position.epoch, "step": position.step,
+                    "global_step": position.globalStep, "test_loss": stats.meanLoss,
+                    "test_accuracy": stats.accuracy, "samples": stats.count,
+                ]
+                if outputs > 0 { object["outputs"] = result.outputs.map { $0.map(Double.init) } }
+                let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+                print(String(decoding: data, as: UTF8.self))
+            } else {
+                print("\(checkpoint): global step \(position.globalStep) - test_loss: \(String(format: "%.4f", stats.meanLoss))"
+                      + " - test_accuracy: \(String(format: "%.4f", stats.accuracy)) (\(stats.count) images)")
+                for (index, row) in result.outputs.enumerated() {
+                    print("test image \(index): " + row.map { String(format: "%.6f", $0) }.joined(separator: " "))
+                }
+            }
+        }
+    }
+}
