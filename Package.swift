@@ -29,8 +29,9 @@ let package = Package(
         .target(name: "ConvNetConfig", dependencies: ["ConvNetCore", "TOMLKit"]),
         .target(name: "Training",
                 dependencies: ["ConvNetCore", "ConvNetData", "ConvNetConfig", "SafeTensors", "Communication"]),
+        .target(name: "Benchmarks", dependencies: ["ConvNetCore", "ConvNetData", "Communication", "Training"]),
         .executableTarget(name: "convnet-dist", dependencies: [
-            "Training", "Communication",
+            "Training", "Communication", "Benchmarks",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .target(name: "TestSupport", dependencies: ["ConvNetData"], path: "Tests/TestSupport"),

@@ -65,6 +65,8 @@ public final class Trainer {
             optimizer.iterations = checkpoint.optimizerIterations
             position = checkpoint.position
             resumedFrom = (options.resumeFrom!, checkpoint.worldSize)
+        } else if let path = options.initialWeights {
+            try WeightsFile.load(path: path, model: model, into: parameters)
         } else {
             Initialization.glorotUniform(model, seed: config.seed, into: parameters)
         }

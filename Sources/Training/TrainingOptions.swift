@@ -19,6 +19,9 @@ public struct TrainingOptions: Sendable {
     public var keepCheckpoints: Int = 3
     /// Continue from this checkpoint file.
     public var resumeFrom: String?
+    /// Start from these weights (safetensors with Keras names, e.g. exported from Keras) instead of
+    /// glorot_uniform.
+    public var initialWeights: String?
 
     public init(config: ExperimentConfig, dataDirectory: String, runDirectory: String, threads: Int,
                 maxSteps: Int? = nil, logEvery: Int? = nil) {

@@ -38,6 +38,10 @@ struct Train: ParsableCommand {
                                valueName: "PATH"))
     var resume: String?
 
+    @Option(help: ArgumentHelp("Start from the weights in this safetensors file (Keras names and layouts, e.g. conv2d_1.kernel) instead of glorot_uniform.",
+                               valueName: "PATH"))
+    var initialWeights: String?
+
     static let latestCheckpoint = "latest"
 
     @Option(help: "Stop after this many optimizer steps in total (smoke runs); the test set is still evaluated.")
@@ -49,6 +53,7 @@ struct Train: ParsableCommand {
         if let logEvery, logEvery < 1 { throw ValidationError("--log-every must be at least 1") }
         if let checkpointEvery, checkpointEvery < 1 { throw ValidationError("--checkpoint-every must be at least 1") }
         if keep < 1 { throw ValidationError("--keep must be at least 1") }
+        if resume != nil && initialWeights != nil { throw ValidationError("--initial-weights and --resume exclude each other") }
         if resume == Train.latestCheckpoint && runDir == nil {
             throw ValidationError("--resume without a path continues the run in --run-dir DIR; give --run-dir")
         }
@@ -73,6 +78,7 @@ struct Train: ParsableCommand {
             options.checkpointEvery = checkpointEvery
             options.keepCheckpoints = keep
             options.resumeFrom = checkpoint
+            options.initialWeights = initialWeights
             // mpirun hands ranks a pseudo-terminal even when its own output is a file: plain lines then.
             let style = communicator.size > 1 ? .plain : ProgressReporter.automaticStyle()
             let trainer = try Trainer(options: options, communicator: communicator, progress: style)

@@ -50,6 +50,16 @@ public enum Matmul {
         }
     }
 
+    /// BLAS's own thread count; used only to measure BLAS's peak (`useCallerThreadOnly` restores 1).
+    public static func setBLASThreads(_ count: Int) { openblas_set_num_threads(Int32(count)) }
+
+    /// The BLAS build and the kernel it selected for this CPU, e.g. `OpenBLAS 0.3.21 ... Haswell`.
+    public static var blasDescription: String {
+        let config = openblas_get_config().map { String(cString: $0) } ?? "unknown BLAS"
+        let core = openblas_get_corename().map { String(cString: $0) } ?? "unknown"
+        return "\(config.trimmingCharacters(in: .whitespaces)), kernel \(core)"
+    }
+
     /// Makes BLAS compute on the calling thread only. Called once before any worker starts.
     public static func useCallerThreadOnly() {
         openblas_set_num_threads(1)

@@ -46,6 +46,14 @@ public final class ModelRunner {
 
     public var threads: Int { pool.size }
 
+    /// Starts timing every layer on worker 0 (which runs a `1 / threads` share of each batch);
+    /// returns the accumulator.
+    public func profileLayers() -> LayerTimes {
+        let times = LayerTimes(layers: model.layers.count)
+        workspaces[0].times = times
+        return times
+    }
+
     /// Computes the gradient of the **summed** loss over a batch of `batchSize` samples into
     /// `gradients` (overwritten, `model.parameterCount` long) and returns the batch statistics.
     /// The sum is in Double and, up to ~1e-16, independent of how many threads share the batch.

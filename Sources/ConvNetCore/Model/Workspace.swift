@@ -13,6 +13,8 @@ final class Workspace {
     var gradientOut: FloatBuffer
     /// This worker's parameter gradients (sum over its samples, see `Layer.backward`).
     let parameterGradients: DoubleBuffer
+    /// Per-layer timings, when profiling.
+    var times: LayerTimes?
 
     init(model: Sequential, capacity: Int) {
         self.capacity = capacity
@@ -38,8 +40,10 @@ final class Workspace {
     func forward(model: Sequential, count: Int, parameters: UnsafePointer<Float>) -> UnsafeMutablePointer<Float> {
         var x = UnsafePointer(input.pointer)
         for (i, layer) in model.layers.enumerated() {
+            let start = times == nil ? 0 : LayerTimes.now()
             layer.forward(x, activations[i].pointer, batch: count,
                           parameters: parameters + model.parameterOffsets[i], memory: memory(i))
+            times?.addForward(i, since: start)
             x = UnsafePointer(activations[i].pointer)
         }
         return activations[activations.count - 1].pointer
@@ -50,6 +54,8 @@ final class Workspace {
     func backward(model: Sequential, count: Int, parameters: UnsafePointer<Float>) {
         for i in stride(from: model.layers.count - 1, through: 0, by: -1) {
             let x = i == 0 ? input.pointer : activations[i - 1].pointer
+            let start = times == nil ? 0 : LayerTimes.now()
+            defer { times?.addBackward(i, since: start) }
             model.layers[i].backward(x: x, y: activations[i].pointer, dy: gradientIn.pointer,
                                      dx: i == 0 ? nil : gradientOut.pointer, batch: count,
                                      parameters: parameters + model.parameterOffsets[i],

@@ -1,0 +1,169 @@
+import Communication
+import ConvNetCore
+import ConvNetData
+import Foundation
+import Training
+
+/// What `convnet-dist bench` measures, in one run: the machine's SGEMM peak through the linked
+/// BLAS, training throughput and its fraction of that peak, a per-layer time split, evaluation of
+/// 10,000 images, and the allreduce per step when run under mpirun.
+public struct BenchmarkReport: Codable {
+    public struct LayerTime: Codable {
+        public var layer: String
+        public var forwardMilliseconds: Double
+        public var backwardMilliseconds: Double
+    }
+
+    public var blas: String
+    public var rowwiseKernel: String
+    public var ranks: Int
+    public var threads: Int
+    public var batchSize: Int
+    public var sgemmPeakGflops: Double
+    public var sgemmPeakThreads: Int
+    public var rowwiseKernelGflopsPerThread: Double
+    public var flopsPerTrainingSample: Double
+    public var trainingSamplesPerSecond: Double
+    public var trainingGflops: Double
+    public var fractionOfSgemmPeak: Double
+    public var stepMilliseconds: Double
+    /// Time per step spent in the gradient allreduce (median), 0 for one process.
+    public var allreduceMilliseconds: Double
+    /// Per layer, on one worker thread (which computes 1/threads of each batch), per step.
+    public var layers: [LayerTime]
+    public var evaluationSeconds: Double
+    public var evaluationImages: Int
+}
+
+public enum Benchmark {
+    /// Runs the benchmark. `images` supplies training/evaluation samples; every rank takes part, and
+    /// the report (valid on rank 0) describes the whole job.
+    public static func run(model: Sequential, images: LabelledImages, batchSize: Int, threads: Int, steps: Int,
+                           communicator: any Communicator) -> BenchmarkReport {
+        let (peak, peakThreads) = communicator.isRoot ? sgemmPeak(threads: SystemInfoLite.onlineCores) : (0, 0)
+        let rowwise = communicator.isRoot ? rowwiseGflops() : 0
+        Matmul.useCallerThreadOnly()
+
+        let runner = ModelRunner(model: model, maxBatch: batchSize, threads: threads)
+        let parameters = FloatBuffer(count: model.parameterCount)
+        Initialization.glorotUniform(model, seed: 1, into: parameters)
+        let reduction = DoubleBuffer(count: model.parameterCount + 4)
+        let optimizer = RMSprop(parameterCount: model.parameterCount)
+        let mean = FloatBuffer(count: model.parameterCount)
+        var localIndices: [Int32] = []
+        let schedule = EpochSchedule(totalCount: images.totalCount, batchSize: batchSize, seed: 1, epoch: 1, shuffle: true)
+
+        var allreduceNanos: [UInt64] = []
+        func step(_ k: Int) {
+            schedule.localIndices(step: k % schedule.steps, shard: images.shard, into: &localIndices)
+            let stats = localIndices.withUnsafeBufferPointer { indices in
+                runner.gradients(batchSize: indices.count, parameters: parameters.pointer, into: reduction.pointer) { range, x, labels in
+                    for (slot, position) in range.enumerated() {
+                        labels[slot] = images.write(sample: Int(indices[position]), to: x + slot * images.sampleSize)
+                    }
+                }
+            }
+            reduction[model.parameterCount + 2] = Double(stats.count)
+            let start = LayerTimesClock.now()
+            communicator.allreduceSum(reduction.pointer, count: reduction.count)
+            allreduceNanos.append(LayerTimesClock.now() - start)
+            let scale = 1 / reduction[model.parameterCount + 2]
+            for i in 0..<model.parameterCount { mean[i] = Float(reduction[i] * scale) }
+            optimizer.step(parameters: parameters.pointer, gradients: mean.pointer, count: model.parameterCount)
+        }
+        for k in 0..<min(20, steps) { step(k) }   // warm up caches, pages and BLAS buffers
+        allreduceNanos.removeAll()
+        let times = runner.profileLayers()
+        communicator.barrier()
+        let start = LayerTimesClock.now()
+        for k in 0..<steps { step(k) }
+        communicator.barrier()
+        let seconds = Double(LayerTimesClock.now() - start) / 1e9
+
+        let flops = Double(trainingFlopsPerSample(model))
+        let samplesPerSecond = Double(steps * batchSize) / seconds
+        let layers = model.layerNames.indices.map { i in
+            BenchmarkReport.LayerTime(layer: model.layerNames[i],
+                                      forwardMilliseconds: Double(times.forwardNanoseconds[i]) / 1e6 / Double(steps),
+                                      backwardMilliseconds: Double(times.backwardNanoseconds[i]) / 1e6 / Double(steps))
+        }
+
+        // Evaluation: rank 0, 10,000 images (the test set's size), cycling through the data if smaller.
+        var evaluationSeconds = 0.0, evaluationImages = 0
+        if communicator.isRoot {
+            evaluationImages = 10_000
+            let evalStart = LayerTimesClock.now()
+            _ = runner.evaluate(sampleCount: evaluationImages, parameters: parameters.pointer) { range, x, labels in
+                for (slot, sample) in range.enumerated() {
+                    labels[slot] = images.write(sample: sample % images.count, to: x + slot * images.sampleSize)
+                }
+            }
+            evaluationSeconds = Double(LayerTimesClock.now() - evalStart) / 1e9
+        }
+        let sortedAllreduce = allreduceNanos.sorted()
+        return BenchmarkReport(
+            blas: Matmul.blasDescription, rowwiseKernel: Matmul.rowwiseKernelName, ranks: communicator.size, threads: threads,
+            batchSize: batchSize, sgemmPeakGflops: peak, sgemmPeakThreads: peakThreads, rowwiseKernelGflopsPerThread: rowwise,
+            flopsPerTrainingSample: flops, trainingSamplesPerSecond: samplesPerSecond,
+            trainingGflops: samplesPerSecond * flops / 1e9, fractionOfSgemmPeak: peak > 0 ? samplesPerSecond * flops / 1e9 / peak : 0,
+            stepMilliseconds: seconds * 1000 / Double(steps),
+            allreduceMilliseconds: communicator.size > 1 ? Double(sortedAllreduce[sortedAllreduce.count / 2]) / 1e6 : 0,
+            layers: layers, evaluationSeconds: evaluationSeconds, evaluationImages: evaluationImages)
+    }
+
+    /// FLOPs of one training sample: forward, weight gradient, and input gradient of every layer but
+    /// the first, two FLOPs per multiply-add (the activations, pooling and loss are not counted).
+    public static func trainingFlopsPerSample(_ model: Sequential) -> Int {
+        let forward = model.layers.map(\.forwardMultiplyAdds)
+        return 2 * (forward.reduce(0, +) * 2 + forward.dropFirst().reduce(0, +))
+    }
+
+    /// Best of three 2048^3 SGEMMs with BLAS's own threads on all cores.
+    static func sgemmPeak(threads: Int) -> (gflops: Double, threads: Int) {
+        let n = 2048
+        let a = FloatBuffer(count: n * n), b = FloatBuffer(count: n * n), c = FloatBuffer(count: n * n)
+        for i in 0..<(n * n) { a[i] = Float(i % 7) * 0.1; b[i] = Float(i % 5) * 0.1 }
+        Matmul.setBLASThreads(threads)
+        defer { Matmul.useCallerThreadOnly() }
+        var best = Double.infinity
+        for _ in 0..<3 {
+            let start = LayerTimesClock.now()
+            Matmul.gemm(m: n, n: n, k: n, a.pointer, lda: n, b.pointer, ldb: n, c.pointer, ldc: n)
+            best = min(best, Double(LayerTimesClock.now() - start) / 1e9)
+        }
+        return (2 * Double(n * n * n) / best / 1e9, threads)
+    }
+
+    /// The row-wise kernel on one thread at conv2's forward shape (121 x 288 by 288 x 64, 64 images).
+    static func rowwiseGflops() -> Double {
+        let (m, n, k) = (121 * 64, 64, 288)
+        let a = FloatBuffer(count: m * k), b = FloatBuffer(count: k * n), c = FloatBuffer(count: m * n)
+        for i in 0..<a.count { a[i] = Float(i % 13) * 0.01 }
+        for i in 0..<b.count { b[i] = Float(i % 11) * 0.01 }
+        var best = Double.infinity
+        for _ in 0..<5 {
+            let start = LayerTimesClock.now()
+            Matmul.rowwise(m: m, n: n, k: k, a.pointer, lda: k, b.pointer, ldb: n, c.pointer, ldc: n, accumulate: false)
+            best = min(best, Double(LayerTimesClock.now() - start) / 1e9)
+        }
+        return 2 * Double(m * n * k) / best / 1e9
+    }
+}
+
+/// Synthetic MNIST-shaped images (random strokes on black), for a benchmark without the data set.
+public func syntheticImages(count: Int, height: Int, width: Int, classes: Int) -> LabelledImages {
+    var generator = SeededGenerator(seed: 7)
+    let size = height * width
+    var pixels = [UInt8](repeating: 0, count: count * size)
+    for i in 0..<(count * size) where generator.next() % 5 == 0 { pixels[i] = UInt8(truncatingIfNeeded: generator.next()) }
+    let labels = (0..<count).map { _ in UInt8(generator.next() % UInt64(classes)) }
+    return LabelledImages(pixels: pixels, labels: labels, height: height, width: width, channels: 1)
+}
+
+enum LayerTimesClock {
+    static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+}
+
+enum SystemInfoLite {
+    static var onlineCores: Int { ProcessInfo.processInfo.activeProcessorCount }
+}

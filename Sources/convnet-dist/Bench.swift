@@ -1,0 +1,89 @@
+import ArgumentParser
+import Benchmarks
+import Communication
+import ConvNetCore
+import ConvNetData
+import Foundation
+import Training
+
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure SGEMM peak, training throughput, a per-layer time split, evaluation and allreduce time.",
+        discussion: """
+            Examples:
+              convnet-dist bench --data-dir data/mnist
+              mpirun -np 2 convnet-dist bench --threads 1 --json
+            Without MNIST files (no --data-dir and no $CONVNET_DATA_DIR) it uses synthetic 28x28 images.
+            """)
+
+    @OptionGroup var experiment: ExperimentOptions
+
+    @Option(help: "Folder with the MNIST IDX files; default $CONVNET_DATA_DIR; synthetic images when neither is set.")
+    var dataDir: String?
+
+    @Option(help: "Worker threads per process. Default: this machine's cores divided among its ranks.")
+    var threads: Int?
+
+    @Option(help: "Training steps to time (after 20 warm-up steps).")
+    var steps: Int = 300
+
+    @Flag(help: "Print one JSON object instead of text.")
+    var json = false
+
+    func validate() throws {
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if steps < 1 { throw ValidationError("--steps must be at least 1") }
+    }
+
+    func run() throws {
+        let communicator = makeCommunicator()
+        runOnEveryRank(communicator) {
+            let config = try experiment.resolve()
+            let model = try Sequential(config.model)
+            let shape = config.model.inputShape.dimensions
+            let shard = Shard(index: communicator.rank, count: communicator.size)
+            let images: LabelledImages
+            if let directory = dataDir ?? ProcessInfo.processInfo.environment["CONVNET_DATA_DIR"] {
+                images = try MNISTFiles(directory: directory).loadTraining(shard: shard, expectedShape: shape, classes: config.model.classes)
+            } else {
+                images = syntheticImages(count: 60_000, height: shape[0], width: shape[1], classes: config.model.classes)
+            }
+            let threads = threads ?? TrainingOptions.defaultThreads(ranksOnThisNode: communicator.localSize)
+            let report = Benchmark.run(model: model, images: images, batchSize: config.batchSize, threads: threads,
+                                       steps: steps, communicator: communicator)
+            guard communicator.isRoot else { return }
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            } else {
+                print(text(report))
+            }
+        }
+    }
+
+    private func text(_ r: BenchmarkReport) -> String {
+        func f(_ x: Double, _ digits: Int = 1) -> String { String(format: "%.\(digits)f", x) }
+        var lines = [
+            "BLAS: \(r.blas); row-wise kernel: \(r.rowwiseKernel)",
+            "SGEMM peak (2048^3, \(r.sgemmPeakThreads) BLAS threads): \(f(r.sgemmPeakGflops)) GFLOP/s; "
+                + "row-wise kernel on 1 thread: \(f(r.rowwiseKernelGflopsPerThread)) GFLOP/s",
+            "Training: \(r.ranks) rank(s) x \(r.threads) thread(s), global batch \(r.batchSize): "
+                + "\(f(r.trainingSamplesPerSecond, 0)) samples/s, \(f(r.stepMilliseconds, 2)) ms/step, "
+                + "epoch of 60,000 ≈ \(f(60_000 / r.trainingSamplesPerSecond, 2)) s",
+            "  \(f(r.flopsPerTrainingSample / 1e6, 2)) MFLOP/sample -> \(f(r.trainingGflops)) GFLOP/s = "
+                + "\(f(100 * r.fractionOfSgemmPeak)) % of SGEMM peak",
+        ]
+        if r.ranks > 1 { lines.append("  allreduce per step (median, rank 0): \(f(r.allreduceMilliseconds, 3)) ms") }
+        lines.append("Per layer, one worker thread, ms per step (forward / backward):")
+        for layer in r.layers {
+            lines.append("  " + layer.layer.padding(toLength: 18, withPad: " ", startingAt: 0)
+                         + "\(f(layer.forwardMilliseconds, 3)) / \(f(layer.backwardMilliseconds, 3))")
+        }
+        let totalForward = r.layers.reduce(0) { $0 + $1.forwardMilliseconds }
+        let totalBackward = r.layers.reduce(0) { $0 + $1.backwardMilliseconds }
+        lines.append("  " + "total".padding(toLength: 18, withPad: " ", startingAt: 0) + "\(f(totalForward, 3)) / \(f(totalBackward, 3))")
+        lines.append("Evaluation of \(r.evaluationImages) images: \(f(r.evaluationSeconds, 3)) s")
+        return lines.joined(separator: "\n")
+    }
+}
