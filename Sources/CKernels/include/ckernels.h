@@ -1,15 +1,16 @@
 #ifndef CKERNELS_H
 #define CKERNELS_H
 
-/// Row-wise matrix multiply: C[m, n] = (accumulate ? C[m, n] : 0) + sum_k A[m, k] * B[k, n], all row-major
-/// with row strides lda, ldb, ldc.
+/// Row-wise matrix multiply: C[m, n] = act(init[m, n] + sum_k A[m, k] * B[k, n]), all row-major with
+/// row strides lda, ldb, ldc, where init is bias[n] when bias is non-null, else C itself when
+/// accumulate is non-zero, else 0; and act is max(., 0) when relu is non-zero, else the identity.
 ///
 /// Every row of C is computed by the same sequence of fused multiply-adds over k = 0, 1, ..., K-1,
 /// whatever its position in the matrix, so equal rows of A give bit-equal rows of C and a sample's
 /// result never depends on which other samples share the call. (BLAS kernels treat edge tiles
 /// differently, which breaks exact ties such as max-pool windows over uniform regions.)
 void ck_rowwise_gemm(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
-                     float *c, int ldc, int accumulate);
+                     float *c, int ldc, const float *bias, int accumulate, int relu);
 
 /// Name of the code path ck_rowwise_gemm uses on this CPU ("avx2-fma" or "portable").
 const char *ck_rowwise_gemm_path(void);

@@ -28,16 +28,19 @@ public enum Matmul {
                     a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
-    /// `C[m, n] = (accumulate ? C : 0) + A[m, k] * B[k, n]` (row-major), where every row of `C` is
-    /// computed by the same instruction sequence whatever its position: equal rows of `A` give
-    /// bit-equal rows of `C`, and a sample's result does not depend on the other rows in the call.
-    /// The forward pass and input gradients use it, so activations, ReLU masks and max-pool tie-breaks
-    /// are a function of the sample alone, not of how a batch was split across threads and ranks.
+    /// `C[m, n] = act(init + A[m, k] * B[k, n])` (row-major), where `init` is `bias` broadcast over the
+    /// rows when given, else `C` itself when `accumulate`, else 0, and `act` is ReLU when `relu`.
+    /// Every row of `C` is computed by the same instruction sequence whatever its position: equal rows
+    /// of `A` give bit-equal rows of `C`, and a sample's result does not depend on the other rows in
+    /// the call. The forward pass and input gradients use it, so activations, ReLU masks and max-pool
+    /// tie-breaks are a function of the sample alone, not of how a batch was split across threads and ranks.
     public static func rowwise(m: Int, n: Int, k: Int, _ a: UnsafePointer<Float>, lda: Int,
                                _ b: UnsafePointer<Float>, ldb: Int,
-                               _ c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool) {
+                               _ c: UnsafeMutablePointer<Float>, ldc: Int,
+                               bias: UnsafePointer<Float>? = nil, accumulate: Bool = false, relu: Bool = false) {
         if m == 0 || n == 0 { return }
-        ck_rowwise_gemm(Int32(m), Int32(n), Int32(k), a, Int32(lda), b, Int32(ldb), c, Int32(ldc), accumulate ? 1 : 0)
+        ck_rowwise_gemm(Int32(m), Int32(n), Int32(k), a, Int32(lda), b, Int32(ldb), c, Int32(ldc), bias,
+                        accumulate ? 1 : 0, relu ? 1 : 0)
     }
 
     /// Which code path `rowwise` takes on this CPU.

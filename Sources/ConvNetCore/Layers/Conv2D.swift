@@ -50,10 +50,9 @@ public struct Conv2D: Layer {
         Im2Col.im2col(x, batch: batch, height: height, width: width, channels: channels,
                       kernelHeight: kernelHeight, kernelWidth: kernelWidth, col)
         let kernel = parameters, bias = parameters + patchLength * filters
-        for r in 0..<rows { (y + r * filters).update(from: bias, count: filters) }
         Matmul.rowwise(m: rows, n: filters, k: patchLength, col, lda: patchLength, kernel, ldb: filters,
-                       y, ldc: filters, accumulate: true)
-        activation.apply(y, count: rows * filters, width: filters)
+                       y, ldc: filters, bias: bias, relu: activation == .relu)
+        if activation == .softmax { activation.apply(y, count: rows * filters, width: filters) }
     }
 
     public func backward(x: UnsafePointer<Float>, y: UnsafePointer<Float>, dy: UnsafeMutablePointer<Float>,
@@ -76,7 +75,7 @@ public struct Conv2D: Layer {
         let colGradient = memory.scratch, kernelTransposed = memory.scratch + rows * patchLength
         Matmul.transpose(parameters, rows: patchLength, columns: filters, into: kernelTransposed)
         Matmul.rowwise(m: rows, n: patchLength, k: filters, dy, lda: filters, kernelTransposed, ldb: patchLength,
-                       colGradient, ldc: patchLength, accumulate: false)
+                       colGradient, ldc: patchLength)
         Im2Col.col2im(colGradient, batch: batch, height: height, width: width, channels: channels,
                       kernelHeight: kernelHeight, kernelWidth: kernelWidth, dx)
     }

@@ -26,11 +26,9 @@ public struct Dense: Layer {
 
     public func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int,
                         parameters: UnsafePointer<Float>, memory: LayerMemory) {
-        let bias = parameters + inputs * units
-        for r in 0..<batch { (y + r * units).update(from: bias, count: units) }
         Matmul.rowwise(m: batch, n: units, k: inputs, x, lda: inputs, parameters, ldb: units,
-                       y, ldc: units, accumulate: true)
-        activation.apply(y, count: batch * units, width: units)
+                       y, ldc: units, bias: parameters + inputs * units, relu: activation == .relu)
+        if activation == .softmax { activation.apply(y, count: batch * units, width: units) }
     }
 
     public func backward(x: UnsafePointer<Float>, y: UnsafePointer<Float>, dy: UnsafeMutablePointer<Float>,
@@ -50,7 +48,6 @@ public struct Dense: Layer {
         }
         guard let dx else { return }
         Matmul.transpose(parameters, rows: inputs, columns: units, into: memory.scratch)
-        Matmul.rowwise(m: batch, n: inputs, k: units, dy, lda: units, memory.scratch, ldb: inputs,
-                       dx, ldc: inputs, accumulate: false)
+        Matmul.rowwise(m: batch, n: inputs, k: units, dy, lda: units, memory.scratch, ldb: inputs, dx, ldc: inputs)
     }
 }

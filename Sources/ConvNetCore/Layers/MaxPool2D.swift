@@ -1,9 +1,10 @@
 /// Max pooling with a square window and stride equal to the window (Keras `MaxPool2D(pool)`),
 /// valid padding, so trailing rows/columns that do not fill a window are dropped (floor).
 ///
-/// Shapes: `x[n, h, w, c]` -> `y[n, h / p, w / p, c]`. The forward pass saves, per output, the
-/// index (within the batch) of the input that won; backward routes each `dy` to that input.
-/// Ties go to the first maximum in row-major window order.
+/// Shapes: `x[n, h, w, c]` -> `y[n, h / p, w / p, c]`. The forward pass is a plain maximum (channels
+/// are innermost in NHWC, so it runs along contiguous channel vectors); the backward pass routes
+/// each `dy` to the first input of its window, in row-major order, that equals the maximum, which
+/// is the input a strict-greater-than scan would have picked (TensorFlow's choice too).
 public struct MaxPool2D: Layer {
     public let kind = "max_pooling2d"
     public let inputShape: TensorShape
@@ -20,29 +21,34 @@ public struct MaxPool2D: Layer {
     var channels: Int { inputShape.dimensions[2] }
     public var outputShape: TensorShape { TensorShape([height / pool, width / pool, channels]) }
     public var parameterShapes: [(name: String, shape: [Int])] { [] }
-    public func indexCount(batch: Int) -> Int { batch * outputShape.count }
+    public func scratchCount(batch: Int) -> Int { channels }
 
-    public func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int,
-                        parameters: UnsafePointer<Float>, memory: LayerMemory) {
+    /// Calls `body(output offset, offset of the window's top-left input)` for every window.
+    @inline(__always)
+    private func forEachWindow(batch: Int, _ body: (Int, Int) -> Void) {
         let oh = height / pool, ow = width / pool
         var out = 0
         for n in 0..<batch {
             let imageBase = n * height * width * channels
             for oy in 0..<oh {
                 for ox in 0..<ow {
-                    let corner = imageBase + (oy * pool * width + ox * pool) * channels
-                    for c in 0..<channels {
-                        var best = corner + c
-                        for a in 0..<pool {
-                            for b in 0..<pool {
-                                let index = corner + (a * width + b) * channels + c
-                                if x[index] > x[best] { best = index }
-                            }
-                        }
-                        y[out] = x[best]
-                        memory.indices[out] = Int32(best)
-                        out += 1
-                    }
+                    body(out, imageBase + (oy * pool * width + ox * pool) * channels)
+                    out += channels
+                }
+            }
+        }
+    }
+
+    public func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int,
+                        parameters: UnsafePointer<Float>, memory: LayerMemory) {
+        let channels = channels, width = width, pool = pool
+        forEachWindow(batch: batch) { out, corner in
+            let best = y + out
+            best.update(from: x + corner, count: channels)
+            for a in 0..<pool {
+                for b in 0..<pool where a > 0 || b > 0 {
+                    let row = x + corner + (a * width + b) * channels
+                    for c in 0..<channels { best[c] = Swift.max(best[c], row[c]) }
                 }
             }
         }
@@ -54,6 +60,19 @@ public struct MaxPool2D: Layer {
                          memory: LayerMemory) {
         guard let dx else { return }
         dx.update(repeating: 0, count: batch * inputShape.count)
-        for i in 0..<(batch * outputShape.count) { dx[Int(memory.indices[i])] += dy[i] }
+        let channels = channels, width = width, pool = pool
+        let routed = memory.scratch   // 1 where this window's gradient has found its input
+        forEachWindow(batch: batch) { out, corner in
+            routed.update(repeating: 0, count: channels)
+            for a in 0..<pool {
+                for b in 0..<pool {
+                    let offset = corner + (a * width + b) * channels
+                    for c in 0..<channels where routed[c] == 0 && x[offset + c] == y[out + c] {
+                        dx[offset + c] = dy[out + c]
+                        routed[c] = 1
+                    }
+                }
+            }
+        }
     }
 }
