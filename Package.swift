@@ -12,6 +12,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.0.0"),
     ],
     targets: [
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas",
@@ -29,9 +30,10 @@ let package = Package(
         .target(name: "ConvNetConfig", dependencies: ["ConvNetCore", "TOMLKit"]),
         .target(name: "Training",
                 dependencies: ["ConvNetCore", "ConvNetData", "ConvNetConfig", "SafeTensors", "Communication"]),
+        .target(name: "Datasets", dependencies: ["ConvNetData", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Benchmarks", dependencies: ["ConvNetCore", "ConvNetData", "Communication", "Training"]),
         .executableTarget(name: "convnet-dist", dependencies: [
-            "Training", "Communication", "Benchmarks",
+            "Training", "Communication", "Benchmarks", "Datasets",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .target(name: "TestSupport", dependencies: ["ConvNetData"], path: "Tests/TestSupport"),

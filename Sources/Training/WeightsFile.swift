@@ -1,4 +1,5 @@
 import ConvNetCore
+import ConvNetData
 import Foundation
 import SafeTensors
 
@@ -11,32 +12,9 @@ public enum WeightsFile {
         }
     }
 
-    /// Writes atomically: a temporary file in the same folder, flushed to disk, then renamed over
-    /// `path`, so a crash leaves either the old file or the new one, never a torn one.
+    /// See `AtomicFile.write`.
     public static func writeAtomically(_ data: Data, to path: String) throws {
-        let directory = (path as NSString).deletingLastPathComponent
-        let temporary = (directory.isEmpty ? "." : directory) + "/.\((path as NSString).lastPathComponent).tmp-\(getpid())"
-        guard FileManager.default.createFile(atPath: temporary, contents: nil),
-              let handle = FileHandle(forWritingAtPath: temporary) else {
-            throw TrainingError("cannot write \(temporary)")
-        }
-        do {
-            try handle.write(contentsOf: data)
-            try handle.synchronize()
-            try handle.close()
-        } catch {
-            try? FileManager.default.removeItem(atPath: temporary)
-            throw TrainingError("cannot write \(path): \(error.localizedDescription)")
-        }
-        guard rename(temporary, path) == 0 else {
-            try? FileManager.default.removeItem(atPath: temporary)
-            throw TrainingError("cannot move \(temporary) to \(path): \(String(cString: strerror(errno)))")
-        }
-        let folder = open(directory.isEmpty ? "." : directory, O_RDONLY)
-        if folder >= 0 {
-            fsync(folder)
-            close(folder)
-        }
+        do { try AtomicFile.write(data, to: path) } catch { throw TrainingError("\(error)") }
     }
 
     public static func save(model: Sequential, parameters: FloatBuffer, path: String, metadata: [String: String] = [:]) throws {

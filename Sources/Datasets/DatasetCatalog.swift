@@ -1,0 +1,49 @@
+/// The data sets `convnet-dist download` knows: four IDX .gz files each, where to fetch them, and
+/// the checksums they must have.
+public struct DatasetDescription: Sendable {
+    public enum Checksum: Sendable, Equatable {
+        case sha256(String)
+        case md5(String)
+    }
+
+    public let name: String
+    /// Mirrors tried in turn; a file's URL is mirror + file name.
+    public let mirrors: [String]
+    /// File name -> pinned checksum.
+    public let files: [(name: String, checksum: Checksum)]
+}
+
+public enum DatasetCatalog {
+    /// MNIST: the canonical files, pinned by SHA-256.
+    public static let mnist = DatasetDescription(
+        name: "mnist",
+        mirrors: [
+            "https://ossci-datasets.s3.amazonaws.com/mnist/",
+            "https://storage.googleapis.com/cvdf-datasets/mnist/",
+            "http://yann.lecun.com/exdb/mnist/",
+        ],
+        files: [
+            ("train-images-idx3-ubyte.gz", .sha256("440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609")),
+            ("train-labels-idx1-ubyte.gz", .sha256("3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c")),
+            ("t10k-images-idx3-ubyte.gz", .sha256("8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6")),
+            ("t10k-labels-idx1-ubyte.gz", .sha256("f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6")),
+        ])
+
+    /// Fashion-MNIST (Zalando Research): same layout; pinned by the MD5 sums its authors publish.
+    public static let fashionMNIST = DatasetDescription(
+        name: "fashion-mnist",
+        mirrors: [
+            "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+            "https://github.com/zalandoresearch/fashion-mnist/raw/master/data/fashion/",
+        ],
+        files: [
+            ("train-images-idx3-ubyte.gz", .md5("8d4fb7e6c68d591d4c3dfef9ec88bf0d")),
+            ("train-labels-idx1-ubyte.gz", .md5("25c81989df183df01b3e8a0aad5dffbe")),
+            ("t10k-images-idx3-ubyte.gz", .md5("bef4ecab320f06d8554ea6380940ec79")),
+            ("t10k-labels-idx1-ubyte.gz", .md5("bb300cfdad3c16e7a12a480ee83cd310")),
+        ])
+
+    public static let all = [mnist, fashionMNIST]
+
+    public static func named(_ name: String) -> DatasetDescription? { all.first { $0.name == name } }
+}
