@@ -29,11 +29,13 @@ let package = Package(
         .target(name: "Communication", dependencies: ["CMPI"]),
         .target(name: "ConvNetConfig", dependencies: ["ConvNetCore", "TOMLKit"]),
         .target(name: "Training",
-                dependencies: ["ConvNetCore", "ConvNetData", "ConvNetConfig", "SafeTensors", "Communication"]),
+                dependencies: ["ConvNetCore", "ConvNetData", "ConvNetConfig", "SafeTensors", "Communication", "Plots"]),
+        .target(name: "Images", dependencies: ["CZlib"]),
+        .target(name: "Plots"),
         .target(name: "Datasets", dependencies: ["ConvNetData", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Benchmarks", dependencies: ["ConvNetCore", "ConvNetData", "Communication", "Training"]),
         .executableTarget(name: "convnet-dist", dependencies: [
-            "Training", "Communication", "Benchmarks", "Datasets",
+            "Training", "Communication", "Benchmarks", "Datasets", "Images", "Plots",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .target(name: "TestSupport", dependencies: ["ConvNetData"], path: "Tests/TestSupport"),
@@ -41,7 +43,7 @@ let package = Package(
                     dependencies: ["ConvNetCore", "ConvNetData", "ConvNetConfig", "SafeTensors", "TestSupport"]),
         .testTarget(name: "EndToEndTests",
                     dependencies: ["ConvNetCore", "ConvNetData", "ConvNetConfig", "SafeTensors", "Training",
-                                   "Communication", "TestSupport"]),
+                                   "Communication", "TestSupport", "Images", "Plots", "Datasets"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -12,6 +12,9 @@ public struct MNISTFiles: Sendable {
 
     public init(directory: String) { self.directory = directory }
 
+    /// True when all four files are present (compressed or not).
+    public var isComplete: Bool { MNISTFiles.all.allSatisfy { (try? path($0)) != nil } }
+
     /// The path of a standard file, preferring `NAME.gz` and accepting an uncompressed `NAME`.
     public func path(_ name: String) throws -> String {
         let base = (directory as NSString).appendingPathComponent(name)
@@ -19,7 +22,8 @@ public struct MNISTFiles: Sendable {
             return candidate
         }
         throw DataError("data file \(base).gz not found (nor \(name) uncompressed) in \(directory); "
-            + "pass --data-dir DIR or set CONVNET_DATA_DIR to a folder holding the four MNIST IDX files")
+            + "get the data with `convnet-dist download --data-dir \(directory)` (or add --download to train), "
+            + "or pass --data-dir DIR / set CONVNET_DATA_DIR to a folder holding the four IDX files")
     }
 
     /// Loads the training set (only `shard`'s samples are kept) and checks it against the model.

@@ -2,9 +2,10 @@ import Foundation
 
 /// Live training progress on the console. On a terminal one line is redrawn in place (bar,
 /// step/steps, loss, accuracy, samples/s, ETA); otherwise plain lines, about ten per epoch, so logs
-/// stay readable. Only rank 0 reports.
+/// stay readable; `json` prints one JSON object per line (progress, epoch, message) for machines;
+/// `quiet` prints only the epoch lines. Only rank 0 reports.
 public final class ProgressReporter {
-    public enum Style { case terminal, plain, silent }
+    public enum Style { case terminal, plain, json, quiet, silent }
 
     let style: Style
     private var lastDraw = ContinuousClock.now
@@ -21,8 +22,14 @@ public final class ProgressReporter {
         let eta = step > 0 ? elapsed / Double(step) * Double(steps - step) : 0
         let stats = "loss \(fixed(loss, 4)) - acc \(fixed(accuracy, 4)) - \(Int(rate)) samples/s"
         switch style {
-        case .silent:
+        case .silent, .quiet:
             return
+        case .json:
+            if step == 1 { nextPlainStep = max(1, steps / 10) }
+            guard step >= nextPlainStep, step < steps else { return }
+            nextPlainStep += max(1, steps / 10)
+            emit(["event": "progress", "epoch": epoch, "epochs": epochs, "step": step, "steps": steps, "loss": loss,
+                  "accuracy": accuracy, "samples_per_second": rate, "eta_seconds": eta])
         case .terminal:
             let now = ContinuousClock.now
             guard step == steps || now - lastDraw >= .milliseconds(100) else { return }
@@ -42,6 +49,12 @@ public final class ProgressReporter {
 
     public func epochDone(_ m: EpochMetrics, epochs: Int) {
         if style == .silent { return }
+        if style == .json {
+            emit(["event": "epoch", "epoch": m.epoch, "epochs": epochs, "steps": m.steps, "train_loss": m.trainLoss,
+                  "train_accuracy": m.trainAccuracy, "test_loss": m.testLoss, "test_accuracy": m.testAccuracy,
+                  "epoch_seconds": m.epochSeconds, "samples_per_second": m.samplesPerSecond, "eval_seconds": m.evaluationSeconds])
+            return
+        }
         if style == .terminal { FileHandle.standardOutput.write(Data("\r\u{1B}[K".utf8)) }
         print("Epoch \(m.epoch)/\(epochs) - \(m.steps) steps - \(fixed(m.epochSeconds, 2))s - "
               + "\(Int(m.samplesPerSecond)) samples/s - loss: \(fixed(m.trainLoss, 4)) - accuracy: \(fixed(m.trainAccuracy, 4)) - "
@@ -49,7 +62,30 @@ public final class ProgressReporter {
     }
 
     public func message(_ text: String) {
-        if style != .silent { print(text) }
+        switch style {
+        case .silent, .quiet: return
+        case .json: emit(["event": "message", "text": text])
+        default: print(text)
+        }
+    }
+
+    /// Important lines (how to resume after a stop) that even `quiet` prints.
+    public func notice(_ text: String) {
+        switch style {
+        case .silent: return
+        case .json: emit(["event": "notice", "text": text])
+        default: print(text)
+        }
+    }
+
+    private func emit(_ object: [String: Any]) {
+        let finite = object.mapValues { value -> Any in
+            if let number = value as? Double, !number.isFinite { return String(number) }
+            return value
+        }
+        guard let data = try? JSONSerialization.data(withJSONObject: finite, options: [.sortedKeys]) else { return }
+        print(String(decoding: data, as: UTF8.self))
+        fflush(stdout)
     }
 
     private func duration(_ seconds: Double) -> String {

@@ -3,6 +3,7 @@ import ConvNetConfig
 import ConvNetCore
 import ConvNetData
 import Foundation
+import Plots
 
 /// Data-parallel training: each rank holds its shard of the training set, computes the summed
 /// gradient of its part of every global batch on its threads, and one allreduce per step (gradients
@@ -137,7 +138,7 @@ public final class Trainer {
                     if position.step < schedule.steps || !reachedMaxSteps {
                         let path = try saveCheckpoint()
                         if stopRequested {
-                            progress.message("Stopped on request at epoch \(epoch), step \(position.step) (global step \(position.globalStep)); "
+                            progress.notice("Stopped on request at epoch \(epoch), step \(position.step) (global step \(position.globalStep)); "
                                              + "checkpoint \(path ?? "written by rank 0"). Resume with: convnet-dist train --resume --run-dir \(options.runDirectory)")
                             return (history, .stopped(checkpoint: path ?? ""))
                         }
@@ -153,8 +154,8 @@ public final class Trainer {
                                             epochTotals: BatchStatistics(), epochSeconds: 0)
                 try saveCheckpoint()
             }
-            if let metrics {
-                try log?.append(metrics)
+            if let (metrics, confusion) = metrics, let log {
+                try record(metrics, confusion: confusion, in: log)
                 history.append(metrics)
             }
             if !finishedEpoch { break }   // --max-steps ended the run inside this epoch
@@ -167,18 +168,49 @@ public final class Trainer {
         return (history, .finished)
     }
 
-    /// Rank 0 evaluates on the test set and prints the epoch line; returns its metrics row.
-    private func finishEpoch(epoch: Int, steps: Int) throws -> EpochMetrics? {
+    /// Rank 0 evaluates on the test set and prints the epoch line; returns its metrics row and the
+    /// test-set confusion matrix.
+    private func finishEpoch(epoch: Int, steps: Int) throws -> (metrics: EpochMetrics, confusion: [[Int]])? {
         guard communicator.isRoot, let test else { return nil }
         let evaluationStart = ContinuousClock.now
-        let testStats = evaluate(test)
+        let (testStats, confusion) = evaluateWithConfusion(test)
         let totals = position.epochTotals
         let metrics = EpochMetrics(
             epoch: epoch, steps: steps, trainLoss: totals.meanLoss, trainAccuracy: totals.accuracy,
             testLoss: testStats.meanLoss, testAccuracy: testStats.accuracy, epochSeconds: position.epochSeconds,
             samplesPerSecond: Double(totals.count) / position.epochSeconds, evaluationSeconds: seconds(since: evaluationStart))
         progress.epochDone(metrics, epochs: options.config.epochs)
-        return metrics
+        return (metrics, confusion)
+    }
+
+    /// Loss, accuracy and confusion matrix (rows: true class, columns: predicted) over a set.
+    public func evaluateWithConfusion(_ set: LabelledImages) -> (BatchStatistics, [[Int]]) {
+        let classes = model.classes
+        if testOutputs?.count != set.count * classes { testOutputs = FloatBuffer(count: set.count * classes) }
+        let outputs = testOutputs!
+        let stats = runner.evaluate(sampleCount: set.count, parameters: parameters.pointer, probabilities: outputs.pointer,
+                                    fill: set.filler)
+        var confusion = [[Int]](repeating: [Int](repeating: 0, count: classes), count: classes)
+        for n in 0..<set.count {
+            confusion[Int(set.labels[n])][SoftmaxCrossEntropy.argmax(outputs.pointer + n * classes, count: classes)] += 1
+        }
+        return (stats, confusion)
+    }
+
+    /// Rank 0's buffer for the test set's softmax outputs, reused every epoch.
+    private var testOutputs: FloatBuffer?
+
+    /// `metrics.csv` gets the row; `confusion.csv`, `curves.svg` and `confusion.svg` are rewritten.
+    private func record(_ metrics: EpochMetrics, confusion: [[Int]], in log: MetricsLog) throws {
+        try log.append(metrics)
+        let folder = options.runDirectory as NSString
+        do {
+            try RunFolderPlots.confusionCSV(confusion).write(toFile: folder.appendingPathComponent("confusion.csv"),
+                                                            atomically: true, encoding: .utf8)
+            _ = try RunFolderPlots.redraw(runDirectory: options.runDirectory)
+        } catch {
+            throw TrainingError("cannot draw the run folder's pictures: \(error)")
+        }
     }
 
     /// Rank 0 writes the current state to `RUN_DIR/checkpoints`; returns the path there.

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Communication
 import ConvNetConfig
+import ConvNetData
+import Datasets
 import Foundation
 import Training
 
@@ -16,7 +18,7 @@ struct Train: ParsableCommand {
 
     @OptionGroup var experiment: ExperimentOptions
 
-    @Option(help: "Folder with the four MNIST IDX files (.gz or plain). Default: $CONVNET_DATA_DIR, else data/mnist.")
+    @Option(help: "Folder with the four IDX files (.gz or plain). Default: $CONVNET_DATA_DIR, else data/<dataset>.")
     var dataDir: String?
 
     @Option(help: "Folder for metrics.csv and the resolved config. Default: runs/<timestamp>.")
@@ -42,6 +44,18 @@ struct Train: ParsableCommand {
                                valueName: "PATH"))
     var initialWeights: String?
 
+    @Flag(help: "Print only the epoch lines (and how to resume after a stop).")
+    var quiet = false
+
+    @Flag(help: "Print progress, epochs and messages as JSON lines.")
+    var jsonLogs = false
+
+    @Flag(help: "Print the resolved config (the file or built-in recipe with flags applied) as TOML and exit.")
+    var printConfig = false
+
+    @Flag(help: "Download the data set into --data-dir first if its files are missing.")
+    var download = false
+
     static let latestCheckpoint = "latest"
 
     @Option(help: "Stop after this many optimizer steps in total (smoke runs); the test set is still evaluated.")
@@ -53,6 +67,7 @@ struct Train: ParsableCommand {
         if let logEvery, logEvery < 1 { throw ValidationError("--log-every must be at least 1") }
         if let checkpointEvery, checkpointEvery < 1 { throw ValidationError("--checkpoint-every must be at least 1") }
         if keep < 1 { throw ValidationError("--keep must be at least 1") }
+        if quiet && jsonLogs { throw ValidationError("--quiet and --json-logs exclude each other") }
         if resume != nil && initialWeights != nil { throw ValidationError("--initial-weights and --resume exclude each other") }
         if resume == Train.latestCheckpoint && runDir == nil {
             throw ValidationError("--resume without a path continues the run in --run-dir DIR; give --run-dir")
@@ -60,6 +75,10 @@ struct Train: ParsableCommand {
     }
 
     func run() throws {
+        if printConfig {
+            try reportingErrors { print(try experiment.resolve().tomlText, terminator: "") }
+            return
+        }
         let communicator = makeCommunicator()
         StopRequest.install()
         runOnEveryRank(communicator) {
@@ -69,25 +88,42 @@ struct Train: ParsableCommand {
             }
             // A resumed run keeps its recipe; flags still override single values (e.g. more --epochs).
             let base = try checkpoint.map { try Checkpoint.load(path: $0).config }
+            let config = try experiment.resolve(base: base)
+            let dataDirectory = dataDir ?? ProcessInfo.processInfo.environment["CONVNET_DATA_DIR"] ?? "data/\(config.dataset)"
+            if download { try fetchData(config.dataset, into: dataDirectory, communicator: communicator) }
             var options = TrainingOptions(
-                config: try experiment.resolve(base: base),
-                dataDirectory: dataDir ?? ProcessInfo.processInfo.environment["CONVNET_DATA_DIR"] ?? "data/mnist",
-                runDirectory: runDirectory,
+                config: config, dataDirectory: dataDirectory, runDirectory: runDirectory,
                 threads: threads ?? TrainingOptions.defaultThreads(ranksOnThisNode: communicator.localSize),
                 maxSteps: maxSteps, logEvery: logEvery)
             options.checkpointEvery = checkpointEvery
             options.keepCheckpoints = keep
             options.resumeFrom = checkpoint
             options.initialWeights = initialWeights
-            // mpirun hands ranks a pseudo-terminal even when its own output is a file: plain lines then.
-            let style = communicator.size > 1 ? .plain : ProgressReporter.automaticStyle()
-            let trainer = try Trainer(options: options, communicator: communicator, progress: style)
+            let trainer = try Trainer(options: options, communicator: communicator, progress: style(communicator))
             if checkpoint == nil { trainer.progress.message(trainer.model.summary()) }
             trainer.progress.message("Training on \(trainer.training.totalCount) samples: \(communicator.size) rank(s) x "
                                      + "\(options.threads) thread(s), global batch \(options.config.batchSize); "
                                      + "run folder \(options.runDirectory)")
             try trainer.run()
         }
+    }
+
+    private func style(_ communicator: any Communicator) -> ProgressReporter.Style {
+        if quiet { return .quiet }
+        if jsonLogs { return .json }
+        // mpirun hands ranks a pseudo-terminal even when its own output is a file: plain lines then.
+        return communicator.size > 1 ? .plain : ProgressReporter.automaticStyle()
+    }
+
+    /// Rank 0 downloads what is missing; the others wait for it (the folder must be shared).
+    private func fetchData(_ dataset: String, into directory: String, communicator: any Communicator) throws {
+        if communicator.isRoot && !MNISTFiles(directory: directory).isComplete {
+            guard let description = DatasetCatalog.named(dataset) else {
+                throw ValidationError("--download knows \(DatasetCatalog.all.map(\.name).joined(separator: " and ")), not \(dataset)")
+            }
+            try Downloader(dataset: description, directory: directory).run()
+        }
+        communicator.barrier()
     }
 
     private func defaultRunDirectory() -> String {

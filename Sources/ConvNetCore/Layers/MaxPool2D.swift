@@ -2,9 +2,12 @@
 /// valid padding, so trailing rows/columns that do not fill a window are dropped (floor).
 ///
 /// Shapes: `x[n, h, w, c]` -> `y[n, h / p, w / p, c]`. The forward pass is a plain maximum (channels
-/// are innermost in NHWC, so it runs along contiguous channel vectors); the backward pass routes
-/// each `dy` to the first input of its window, in row-major order, that equals the maximum, which
-/// is the input a strict-greater-than scan would have picked (TensorFlow's choice too).
+/// are innermost in NHWC, so it runs along contiguous channel vectors). The backward pass gives
+/// each `dy` to the inputs of its window that equal the maximum, split equally when several do.
+/// Exact ties are common (uniform background and saturated strokes give identical receptive
+/// fields, and the row-wise kernel keeps them bit-identical); always picking the first would send
+/// every tie's gradient to the same corner of the lower layers, a systematic bias that made the
+/// weights noisier than Keras's, whose ties fall wherever BLAS rounding puts them.
 public struct MaxPool2D: Layer {
     public let kind = "max_pooling2d"
     public let inputShape: TensorShape
@@ -61,16 +64,19 @@ public struct MaxPool2D: Layer {
         guard let dx else { return }
         dx.update(repeating: 0, count: batch * inputShape.count)
         let channels = channels, width = width, pool = pool
-        let routed = memory.scratch   // 1 where this window's gradient has found its input
+        let ties = memory.scratch   // how many inputs of this window equal its maximum, per channel
         forEachWindow(batch: batch) { out, corner in
-            routed.update(repeating: 0, count: channels)
+            ties.update(repeating: 0, count: channels)
+            for a in 0..<pool {
+                for b in 0..<pool {
+                    let row = x + corner + (a * width + b) * channels
+                    for c in 0..<channels where row[c] == y[out + c] { ties[c] += 1 }
+                }
+            }
             for a in 0..<pool {
                 for b in 0..<pool {
                     let offset = corner + (a * width + b) * channels
-                    for c in 0..<channels where routed[c] == 0 && x[offset + c] == y[out + c] {
-                        dx[offset + c] = dy[out + c]
-                        routed[c] = 1
-                    }
+                    for c in 0..<channels where x[offset + c] == y[out + c] { dx[offset + c] = dy[out + c] / ties[c] }
                 }
             }
         }

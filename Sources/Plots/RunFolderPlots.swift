@@ -1,0 +1,66 @@
+import Foundation
+
+/// Reads a run folder's `metrics.csv` and `confusion.csv` and writes `curves.svg` and `confusion.svg`.
+public enum RunFolderPlots {
+    public static func redraw(runDirectory: String) throws -> [String] {
+        let folder = runDirectory as NSString
+        var written: [String] = []
+        let metricsPath = folder.appendingPathComponent("metrics.csv")
+        guard let metrics = try? String(contentsOfFile: metricsPath, encoding: .utf8) else {
+            throw PlotError("\(metricsPath) not found: is \(runDirectory) a run folder?")
+        }
+        let points = try curvePoints(csv: metrics, path: metricsPath)
+        let curves = folder.appendingPathComponent("curves.svg")
+        try TrainingCurves.svg(points, title: "Training curves: \((runDirectory as NSString).lastPathComponent)")
+            .write(toFile: curves, atomically: true, encoding: .utf8)
+        written.append(curves)
+        let confusionPath = folder.appendingPathComponent("confusion.csv")
+        if let text = try? String(contentsOfFile: confusionPath, encoding: .utf8) {
+            let matrix = try confusionMatrix(csv: text, path: confusionPath)
+            let picture = folder.appendingPathComponent("confusion.svg")
+            try ConfusionMatrixChart.svg(matrix, title: "Test-set confusion matrix after epoch \(points.last?.epoch ?? 0)")
+                .write(toFile: picture, atomically: true, encoding: .utf8)
+            written.append(picture)
+        }
+        return written
+    }
+
+    /// Epoch rows of `metrics.csv`; a shortened epoch that was later completed keeps its last row.
+    public static func curvePoints(csv: String, path: String) throws -> [CurvePoint] {
+        let lines = csv.split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        guard let header = lines.first else { throw PlotError("\(path) is empty") }
+        func column(_ name: String) throws -> Int {
+            guard let index = header.firstIndex(of: name) else { throw PlotError("\(path) has no column \(name)") }
+            return index
+        }
+        let (e, tl, ta, vl, va) = (try column("epoch"), try column("train_loss"), try column("train_accuracy"),
+                                   try column("test_loss"), try column("test_accuracy"))
+        var byEpoch: [Int: CurvePoint] = [:]
+        for (number, row) in lines.dropFirst().enumerated() {
+            guard row.count == header.count, let epoch = Int(row[e]), let a = Double(row[tl]), let b = Double(row[ta]),
+                  let c = Double(row[vl]), let d = Double(row[va]) else {
+                throw PlotError("\(path): line \(number + 2) is malformed")
+            }
+            byEpoch[epoch] = CurvePoint(epoch: epoch, trainLoss: a, trainAccuracy: b, testLoss: c, testAccuracy: d)
+        }
+        return byEpoch.keys.sorted().map { byEpoch[$0]! }
+    }
+
+    public static func confusionMatrix(csv: String, path: String) throws -> [[Int]] {
+        let rows = csv.split(separator: "\n").dropFirst().map { $0.split(separator: ",").dropFirst().compactMap { Int($0) } }
+        guard !rows.isEmpty, rows.allSatisfy({ $0.count == rows.count }) else { throw PlotError("\(path) is not a square matrix") }
+        return rows
+    }
+
+    /// `confusion.csv`: header `true\predicted,0,1,...`, then one row per true class.
+    public static func confusionCSV(_ matrix: [[Int]]) -> String {
+        let header = "true\\predicted," + (0..<matrix.count).map(String.init).joined(separator: ",")
+        let rows = matrix.enumerated().map { "\($0.offset)," + $0.element.map(String.init).joined(separator: ",") }
+        return ([header] + rows).joined(separator: "\n") + "\n"
+    }
+}
+
+public struct PlotError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
