@@ -66,17 +66,20 @@ public struct MaxPool2D: Layer {
         let channels = channels, width = width, pool = pool
         let ties = memory.scratch   // how many inputs of this window equal its maximum, per channel
         forEachWindow(batch: batch) { out, corner in
+            let maximum = y + out, gradient = dy + out
             ties.update(repeating: 0, count: channels)
             for a in 0..<pool {
                 for b in 0..<pool {
                     let row = x + corner + (a * width + b) * channels
-                    for c in 0..<channels where row[c] == y[out + c] { ties[c] += 1 }
+                    for c in 0..<channels { ties[c] += row[c] == maximum[c] ? 1 : 0 }
                 }
             }
+            for c in 0..<channels { ties[c] = gradient[c] / ties[c] }   // each tied input's share
             for a in 0..<pool {
                 for b in 0..<pool {
                     let offset = corner + (a * width + b) * channels
-                    for c in 0..<channels where x[offset + c] == y[out + c] { dx[offset + c] = dy[out + c] / ties[c] }
+                    let row = x + offset, target = dx + offset
+                    for c in 0..<channels { target[c] = row[c] == maximum[c] ? ties[c] : 0 }
                 }
             }
         }
