@@ -18,6 +18,19 @@ public enum SystemInfo {
         statusField("VmHWM:").flatMap { Int($0.filter(\.isNumber)) }.map { $0 * 1024 }
     }
 
+    /// Seconds since this process started (Linux: `/proc/self/stat` start time against
+    /// `/proc/uptime`, 10 ms resolution), or nil when unknown.
+    public static func secondsSinceProcessStart() -> Double? {
+        guard let stat = try? String(contentsOfFile: "/proc/self/stat", encoding: .utf8),
+              let uptime = try? String(contentsOfFile: "/proc/uptime", encoding: .utf8),
+              let afterName = stat.lastIndex(of: ")") else { return nil }
+        // Fields after the command name start at field 3; the start time is field 22.
+        let fields = stat[stat.index(after: afterName)...].split(separator: " ")
+        guard fields.count > 19, let ticks = Double(fields[19]),
+              let now = Double(uptime.split(separator: " ").first ?? "") else { return nil }
+        return now - ticks / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
     /// The value after `name` on its line of `/proc/self/status`, trimmed.
     static func statusField(_ name: String) -> String? {
         guard let file = fopen("/proc/self/status", "r") else { return nil }

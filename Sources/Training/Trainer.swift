@@ -78,6 +78,9 @@ public final class Trainer {
         checkpoints = CheckpointStore(runDirectory: options.runDirectory, keep: options.keepCheckpoints)
     }
 
+    /// Seconds from the process's start to the end of its first training step.
+    public private(set) var startupSeconds: Double?
+
     /// Where the run is; advanced by every step.
     public private(set) var position = TrainingPosition.start
     private var resumedFrom: (path: String, worldSize: Int)?
@@ -120,6 +123,7 @@ public final class Trainer {
                 let stats = try trainStep(schedule: schedule, step: step, epoch: epoch, stopRequested: &stopRequested)
                 position.step += 1
                 position.globalStep += 1
+                if startupSeconds == nil { startupSeconds = SystemInfo.secondsSinceProcessStart() }
                 position.epochTotals = position.epochTotals + stats
                 position.epochSeconds = secondsBefore + seconds(since: start)
                 progress.stepDone(epoch: epoch, epochs: config.epochs, step: step + 1, steps: schedule.steps,
@@ -288,6 +292,9 @@ public final class Trainer {
         let megabytes = { (bytes: Double) in String(format: "%.1f MB", bytes / 1_048_576) }
         let lines = (0..<size).map { "rank \($0): peak RSS \(megabytes(figures[2 * $0])), training data \(megabytes(figures[2 * $0 + 1]))" }
         progress.message("Memory: " + lines.joined(separator: "; "))
+        if let startupSeconds {
+            progress.message(String(format: "Startup: the first training step ended %.2f s after the process started", startupSeconds))
+        }
     }
 
     /// Loss and accuracy of the current parameters over a whole labelled set, on this rank's threads.

@@ -13,16 +13,14 @@ struct Bench: ParsableCommand {
             Examples:
               convnet-dist bench --data-dir data/mnist
               mpirun -np 2 convnet-dist bench --threads 1 --json
-            Without MNIST files (no --data-dir and no $CONVNET_DATA_DIR) it uses synthetic 28x28 images.
+            Without a data folder (no --data-dir and no $CONVNET_DATA_DIR) it uses synthetic 28x28 images.
             """)
 
     @OptionGroup var experiment: ExperimentOptions
 
-    @Option(help: "Folder with the MNIST IDX files; default $CONVNET_DATA_DIR; synthetic images when neither is set.")
-    var dataDir: String?
+    @OptionGroup var data: DataOptions
 
-    @Option(help: "Worker threads per process. Default: this machine's cores divided among its ranks.")
-    var threads: Int?
+    @OptionGroup var compute: ThreadOptions
 
     @Option(help: "Training steps to time (after 20 warm-up steps).")
     var steps: Int = 300
@@ -31,7 +29,6 @@ struct Bench: ParsableCommand {
     var json = false
 
     func validate() throws {
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         if steps < 1 { throw ValidationError("--steps must be at least 1") }
     }
 
@@ -43,13 +40,12 @@ struct Bench: ParsableCommand {
             let shape = config.model.inputShape.dimensions
             let shard = Shard(index: communicator.rank, count: communicator.size)
             let images: LabelledImages
-            if let directory = dataDir ?? ProcessInfo.processInfo.environment["CONVNET_DATA_DIR"] {
+            if let directory = data.givenDirectory {
                 images = try MNISTFiles(directory: directory).loadTraining(shard: shard, expectedShape: shape, classes: config.model.classes)
             } else {
                 images = syntheticImages(count: 60_000, height: shape[0], width: shape[1], classes: config.model.classes)
             }
-            let threads = threads ?? TrainingOptions.defaultThreads(ranksOnThisNode: communicator.localSize)
-            let report = Benchmark.run(model: model, images: images, batchSize: config.batchSize, threads: threads,
+            let report = Benchmark.run(model: model, images: images, batchSize: config.batchSize, threads: compute.perRank(communicator),
                                        steps: steps, communicator: communicator)
             guard communicator.isRoot else { return }
             if json {

@@ -15,11 +15,9 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Checkpoint file (safetensors) written by train.")
     var checkpoint: String
 
-    @Option(help: "Folder with the four MNIST IDX files. Default: $CONVNET_DATA_DIR, else data/mnist.")
-    var dataDir: String?
+    @OptionGroup var data: DataOptions
 
-    @Option(help: "Worker threads per process. Default: this machine's cores divided among its ranks.")
-    var threads: Int?
+    @OptionGroup var compute: ThreadOptions
 
     @Flag(help: "Print one JSON object instead of text.")
     var json = false
@@ -28,7 +26,6 @@ struct Evaluate: ParsableCommand {
     var outputs: Int = 0
 
     func validate() throws {
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         if outputs < 0 { throw ValidationError("--outputs must not be negative") }
     }
 
@@ -37,8 +34,8 @@ struct Evaluate: ParsableCommand {
         runOnEveryRank(communicator) {
             let result = try CheckpointEvaluation.run(
                 checkpointPath: checkpoint,
-                dataDirectory: dataDir ?? ProcessInfo.processInfo.environment["CONVNET_DATA_DIR"] ?? "data/mnist",
-                threads: threads ?? TrainingOptions.defaultThreads(ranksOnThisNode: communicator.localSize),
+                dataDirectory: data.directory(),
+                threads: compute.perRank(communicator),
                 outputCount: outputs, communicator: communicator)
             guard communicator.isRoot else { return }
             let stats = result.statistics, position = result.checkpoint.position

@@ -25,8 +25,7 @@ struct Predict: ParsableCommand {
     @Option(help: "Also show test image N (text art) with its label and the prediction.")
     var testIndex: Int?
 
-    @Option(help: "Folder with the IDX files, for --test-index. Default: $CONVNET_DATA_DIR, else data/mnist.")
-    var dataDir: String?
+    @OptionGroup var data: DataOptions
 
     @Option(help: "How many classes to list per image.")
     var top: Int = 3
@@ -65,8 +64,7 @@ struct Predict: ParsableCommand {
                 print("\(file): \(ranking(classify(digit)))")
             }
             if let testIndex {
-                let directory = dataDir ?? ProcessInfo.processInfo.environment["CONVNET_DATA_DIR"] ?? "data/mnist"
-                let test = try MNISTFiles(directory: directory).loadTest(expectedShape: shape, classes: model.classes)
+                let test = try MNISTFiles(directory: data.directory()).loadTest(expectedShape: shape, classes: model.classes)
                 guard testIndex < test.count else { throw ValidationError("--test-index must be below \(test.count)") }
                 let image = GreyImage(width: shape[1], height: shape[0],
                                       pixels: Array(test.pixels[(testIndex * test.sampleSize)..<((testIndex + 1) * test.sampleSize)]))

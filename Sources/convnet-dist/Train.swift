@@ -18,14 +18,12 @@ struct Train: ParsableCommand {
 
     @OptionGroup var experiment: ExperimentOptions
 
-    @Option(help: "Folder with the four IDX files (.gz or plain). Default: $CONVNET_DATA_DIR, else data/<dataset>.")
-    var dataDir: String?
+    @OptionGroup var data: DataOptions
 
     @Option(help: "Folder for metrics.csv and the resolved config. Default: runs/<timestamp>.")
     var runDir: String?
 
-    @Option(help: "Worker threads per process. Default: this machine's cores divided among its ranks.")
-    var threads: Int?
+    @OptionGroup var compute: ThreadOptions
 
     @Option(help: "Also write a row to RUN_DIR/steps.csv every N optimizer steps.")
     var logEvery: Int?
@@ -62,7 +60,6 @@ struct Train: ParsableCommand {
     var maxSteps: Int?
 
     func validate() throws {
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         if let maxSteps, maxSteps < 1 { throw ValidationError("--max-steps must be at least 1") }
         if let logEvery, logEvery < 1 { throw ValidationError("--log-every must be at least 1") }
         if let checkpointEvery, checkpointEvery < 1 { throw ValidationError("--checkpoint-every must be at least 1") }
@@ -89,11 +86,11 @@ struct Train: ParsableCommand {
             // A resumed run keeps its recipe; flags still override single values (e.g. more --epochs).
             let base = try checkpoint.map { try Checkpoint.load(path: $0).config }
             let config = try experiment.resolve(base: base)
-            let dataDirectory = dataDir ?? ProcessInfo.processInfo.environment["CONVNET_DATA_DIR"] ?? "data/\(config.dataset)"
+            let dataDirectory = data.directory(dataset: config.dataset)
             if download { try fetchData(config.dataset, into: dataDirectory, communicator: communicator) }
             var options = TrainingOptions(
                 config: config, dataDirectory: dataDirectory, runDirectory: runDirectory,
-                threads: threads ?? TrainingOptions.defaultThreads(ranksOnThisNode: communicator.localSize),
+                threads: compute.perRank(communicator),
                 maxSteps: maxSteps, logEvery: logEvery)
             options.checkpointEvery = checkpointEvery
             options.keepCheckpoints = keep

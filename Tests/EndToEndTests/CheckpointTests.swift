@@ -28,6 +28,14 @@ final class CheckpointTests: XCTestCase {
         try Checkpoint.load(path: try CheckpointStore(runDirectory: runDirectory, keep: 3).latest())
     }
 
+    /// Sends SIGTERM once the run has logged `steps` steps, then waits for it to end.
+    private func terminate(_ job: RunningCommand, afterSteps steps: Int, of runDirectory: String) throws -> CommandResult {
+        let started = Date()
+        while try rows(runDirectory + "/steps.csv") < steps + 1 && Date().timeIntervalSince(started) < 60 { usleep(20_000) }
+        job.process.terminate()
+        return job.finish(timeout: 60)
+    }
+
     private func rows(_ file: String) throws -> Int {
         (try? String(contentsOfFile: file, encoding: .utf8))?.split(separator: "\n").count ?? 0
     }
@@ -51,10 +59,7 @@ final class CheckpointTests: XCTestCase {
         try train(["--data-dir", data, "--run-dir", straight, "--epochs", "2"])
         let job = try startCommand(productBinary, ["train", "--threads", "2", "--data-dir", data, "--run-dir", stopped,
                                                    "--epochs", "2", "--log-every", "1"])
-        let started = Date()
-        while try rows(stopped + "/steps.csv") < 30 && Date().timeIntervalSince(started) < 60 { usleep(20_000) }
-        job.process.terminate()
-        let result = job.finish(timeout: 60)
+        let result = try terminate(job, afterSteps: 30, of: stopped)
         XCTAssertEqual(result.status, 0, result.error)
         XCTAssertTrue(result.output.contains("Resume with: convnet-dist train --resume --run-dir"), result.output)
         let position = try latestCheckpoint(stopped).position
@@ -94,10 +99,7 @@ final class CheckpointTests: XCTestCase {
         let launcher = SharedData.packageRoot.appendingPathComponent("launch/mpirun-local").path
         let job = try startCommand(launcher, ["2", "train", "--threads", "1", "--data-dir", data, "--run-dir", runDirectory,
                                               "--log-every", "1"], environment: mpiEnvironment)
-        let started = Date()
-        while try rows(runDirectory + "/steps.csv") < 20 && Date().timeIntervalSince(started) < 60 { usleep(20_000) }
-        job.process.terminate()
-        let result = job.finish(timeout: 60)
+        let result = try terminate(job, afterSteps: 20, of: runDirectory)
         XCTAssertEqual(result.status, 0, result.error)
         XCTAssertTrue(result.output.contains("Stopped on request"), result.output)
         XCTAssertGreaterThan(try latestCheckpoint(runDirectory).position.globalStep, 0)

@@ -17,33 +17,20 @@ import Darwin
 public enum SoftmaxCrossEntropy {
     public static let epsilon: Float = 1e-7
 
-    /// Writes the logit gradients into `dLogits` and returns the summed loss and the number of
-    /// samples whose arg-max (first maximum) equals the label.
+    /// Returns the summed loss and the number of samples whose arg-max (first maximum) equals the
+    /// label; writes the logit gradients into `dLogits` when it is given.
     public static func lossAndGradient(probabilities p: UnsafePointer<Float>, labels: UnsafePointer<Int32>,
                                        batch: Int, classes: Int,
-                                       dLogits: UnsafeMutablePointer<Float>) -> (lossSum: Double, correct: Int) {
+                                       dLogits: UnsafeMutablePointer<Float>?) -> (lossSum: Double, correct: Int) {
         var lossSum = 0.0
         var correct = 0
         for n in 0..<batch {
             let row = p + n * classes, label = Int(labels[n])
             lossSum += sampleLoss(probability: row[label])
             if argmax(row, count: classes) == label { correct += 1 }
-            let gradient = dLogits + n * classes
+            guard let gradient = dLogits?.advanced(by: n * classes) else { continue }
             for k in 0..<classes { gradient[k] = row[k] }
             gradient[label] -= 1
-        }
-        return (lossSum, correct)
-    }
-
-    /// Summed loss and correct count without gradients, for evaluation.
-    public static func loss(probabilities p: UnsafePointer<Float>, labels: UnsafePointer<Int32>,
-                            batch: Int, classes: Int) -> (lossSum: Double, correct: Int) {
-        var lossSum = 0.0
-        var correct = 0
-        for n in 0..<batch {
-            let row = p + n * classes, label = Int(labels[n])
-            lossSum += sampleLoss(probability: row[label])
-            if argmax(row, count: classes) == label { correct += 1 }
         }
         return (lossSum, correct)
     }

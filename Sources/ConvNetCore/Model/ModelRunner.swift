@@ -96,8 +96,9 @@ public final class ModelRunner {
                     let range = start..<min(start + workspace.capacity, share.upperBound)
                     fill(range, workspace.input.pointer, workspace.labels.pointer)
                     let output = workspace.forward(model: model, count: range.count, parameters: parameters)
-                    let (lossSum, correct) = SoftmaxCrossEntropy.loss(
-                        probabilities: output, labels: workspace.labels.pointer, batch: range.count, classes: classes)
+                    let (lossSum, correct) = SoftmaxCrossEntropy.lossAndGradient(
+                        probabilities: output, labels: workspace.labels.pointer, batch: range.count, classes: classes,
+                        dLogits: nil)
                     total = total + BatchStatistics(lossSum: lossSum, correct: correct, count: range.count)
                     probabilities?.advanced(by: range.lowerBound * classes).update(from: output, count: range.count * classes)
                 }
