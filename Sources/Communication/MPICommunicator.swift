@@ -31,7 +31,7 @@ public final class MPICommunicator: Communicator {
     /// True when this process was started by an MPI launcher (mpirun, srun with PMIx), so MPI must
     /// be initialised to meet its peers; a bare start is a one-process job and needs no MPI at all.
     public static var launchedByMPI: Bool {
-        let environment = ProcessInfo.environment
+        let environment = Environment.variables
         return ["OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_SIZE"].contains { environment[$0] != nil }
     }
 
@@ -57,8 +57,8 @@ public final class MPICommunicator: Communicator {
 }
 
 /// Minimal environment access without Foundation (this module stays dependency-free).
-enum ProcessInfo {
-    static var environment: [String: String] {
+enum Environment {
+    static var variables: [String: String] {
         var result: [String: String] = [:]
         var pointer = environ
         while let entry = pointer.pointee {

@@ -12,16 +12,11 @@ public enum Activation: String, Sendable, CaseIterable {
     /// logits directly from `SoftmaxCrossEntropy`, which fuses softmax with the loss.
     case softmax
 
-    /// `y = f(y)` over `count` values laid out as rows of `width` (softmax normalises each row).
-    func apply(_ y: UnsafeMutablePointer<Float>, count: Int, width: Int) {
-        switch self {
-        case .linear:
-            break
-        case .relu:
-            for i in 0..<count where !(y[i] > 0) { y[i] = 0 }
-        case .softmax:
-            for row in stride(from: 0, to: count, by: width) { Softmax.normalise(y + row, count: width) }
-        }
+    /// Normalises each row of `width` values when the activation is softmax. (ReLU is fused into the
+    /// row-wise kernel that produces `y`, see `Matmul.rowwise`.)
+    func applySoftmax(_ y: UnsafeMutablePointer<Float>, count: Int, width: Int) {
+        guard self == .softmax else { return }
+        for row in stride(from: 0, to: count, by: width) { Softmax.normalise(y + row, count: width) }
     }
 
     /// Turns `dy` (gradient with respect to the activation's output `y`) into the gradient with

@@ -39,7 +39,9 @@ public struct Conv2D: Layer {
     }
     public func savedCount(batch: Int) -> Int { batch * outHeight * outWidth * patchLength }
     public func scratchCount(batch: Int) -> Int {
-        max(batch * outHeight * outWidth * patchLength + patchLength * filters, parameterCount)
+        let positions = outHeight * outWidth
+        return max(batch * positions * patchLength + patchLength * filters,
+                   parameterCount + positions * patchLength)
     }
     public var forwardMultiplyAdds: Int { outHeight * outWidth * patchLength * filters }
 
@@ -52,7 +54,7 @@ public struct Conv2D: Layer {
         let kernel = parameters, bias = parameters + patchLength * filters
         Matmul.rowwise(m: rows, n: filters, k: patchLength, col, lda: patchLength, kernel, ldb: filters,
                        y, ldc: filters, bias: bias, relu: activation == .relu)
-        if activation == .softmax { activation.apply(y, count: rows * filters, width: filters) }
+        activation.applySoftmax(y, count: rows * filters, width: filters)
     }
 
     public func backward(x: UnsafePointer<Float>, y: UnsafePointer<Float>, dy: UnsafeMutablePointer<Float>,
@@ -61,15 +63,18 @@ public struct Conv2D: Layer {
                          memory: LayerMemory) {
         let rows = batch * outHeight * outWidth
         activation.backward(y: y, dy: dy, count: rows * filters)
-        // Per sample: dK_n = col_n^T * dY_n and dBias_n = sum over positions of dY_n, in Float, added in Double.
+        // Per sample: dK_n = col_n^T * dY_n and dBias_n = sum over positions of dY_n, in Float with the
+        // row-wise kernel (fixed shapes, so the result depends on the sample alone), added in Double.
         let positions = outHeight * outWidth, kernelCount = patchLength * filters
-        let sampleGradient = memory.scratch
+        let sampleGradient = memory.scratch, transposed = memory.scratch + kernelCount + filters
         for n in 0..<batch {
-            Matmul.gemm(transposeA: true, m: patchLength, n: filters, k: positions,
-                        memory.saved + n * positions * patchLength, lda: patchLength,
-                        dy + n * positions * filters, ldb: filters, sampleGradient, ldc: filters)
-            columnSums(dy + n * positions * filters, rows: positions, columns: filters, into: sampleGradient + kernelCount)
-            accumulate(sampleGradient, count: kernelCount + filters, into: gradients)
+            let col = memory.saved + n * positions * patchLength, dyn = dy + n * positions * filters
+            Matmul.transpose(col, rows: positions, columns: patchLength, into: transposed)
+            Matmul.rowwise(m: patchLength, n: filters, k: positions, transposed, lda: positions, dyn, ldb: filters,
+                           sampleGradient, ldc: filters)
+            accumulate(sampleGradient, count: kernelCount, into: gradients)
+            columnSums(dyn, rows: positions, columns: filters, into: sampleGradient + kernelCount)
+            accumulate(sampleGradient + kernelCount, count: filters, into: gradients + kernelCount)
         }
         guard let dx else { return }
         let colGradient = memory.scratch, kernelTransposed = memory.scratch + rows * patchLength

@@ -28,7 +28,7 @@ public struct Dense: Layer {
                         parameters: UnsafePointer<Float>, memory: LayerMemory) {
         Matmul.rowwise(m: batch, n: units, k: inputs, x, lda: inputs, parameters, ldb: units,
                        y, ldc: units, bias: parameters + inputs * units, relu: activation == .relu)
-        if activation == .softmax { activation.apply(y, count: batch * units, width: units) }
+        activation.applySoftmax(y, count: batch * units, width: units)
     }
 
     public func backward(x: UnsafePointer<Float>, y: UnsafePointer<Float>, dy: UnsafeMutablePointer<Float>,

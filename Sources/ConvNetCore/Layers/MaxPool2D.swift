@@ -24,7 +24,6 @@ public struct MaxPool2D: Layer {
     var channels: Int { inputShape.dimensions[2] }
     public var outputShape: TensorShape { TensorShape([height / pool, width / pool, channels]) }
     public var parameterShapes: [(name: String, shape: [Int])] { [] }
-    public func scratchCount(batch: Int) -> Int { channels }
 
     /// Calls `body(output offset, offset of the window's top-left input)` for every window.
     @inline(__always)
@@ -64,24 +63,41 @@ public struct MaxPool2D: Layer {
         guard let dx else { return }
         dx.update(repeating: 0, count: batch * inputShape.count)
         let channels = channels, width = width, pool = pool
-        let ties = memory.scratch   // how many inputs of this window equal its maximum, per channel
+        let vectorChannels = channels / 8 * 8
         forEachWindow(batch: batch) { out, corner in
-            let maximum = y + out, gradient = dy + out
-            ties.update(repeating: 0, count: channels)
-            for a in 0..<pool {
-                for b in 0..<pool {
-                    let row = x + corner + (a * width + b) * channels
-                    for c in 0..<channels { ties[c] += row[c] == maximum[c] ? 1 : 0 }
+            // Eight channels at a time: count the inputs equal to the maximum, then give each its share.
+            for c in stride(from: 0, to: vectorChannels, by: 8) {
+                let maximum = load8(y + out + c)
+                var ties = SIMD8<Float>(repeating: 0)
+                for a in 0..<pool {
+                    for b in 0..<pool {
+                        ties.replace(with: ties + 1, where: load8(x + corner + (a * width + b) * channels + c) .== maximum)
+                    }
+                }
+                let share = load8(dy + out + c) / ties
+                for a in 0..<pool {
+                    for b in 0..<pool {
+                        let offset = corner + (a * width + b) * channels + c
+                        let routed = SIMD8<Float>(repeating: 0).replacing(with: share, where: load8(x + offset) .== maximum)
+                        UnsafeMutableRawPointer(dx + offset).storeBytes(of: routed, as: SIMD8<Float>.self)
+                    }
                 }
             }
-            for c in 0..<channels { ties[c] = gradient[c] / ties[c] }   // each tied input's share
-            for a in 0..<pool {
-                for b in 0..<pool {
-                    let offset = corner + (a * width + b) * channels
-                    let row = x + offset, target = dx + offset
-                    for c in 0..<channels { target[c] = row[c] == maximum[c] ? ties[c] : 0 }
+            for c in vectorChannels..<channels {
+                var ties: Float = 0
+                for a in 0..<pool { for b in 0..<pool where x[corner + (a * width + b) * channels + c] == y[out + c] { ties += 1 } }
+                for a in 0..<pool {
+                    for b in 0..<pool {
+                        let offset = corner + (a * width + b) * channels + c
+                        dx[offset] = x[offset] == y[out + c] ? dy[out + c] / ties : 0
+                    }
                 }
             }
         }
     }
+}
+
+@inline(__always)
+private func load8(_ pointer: UnsafePointer<Float>) -> SIMD8<Float> {
+    UnsafeRawPointer(pointer).loadUnaligned(as: SIMD8<Float>.self)
 }
