@@ -70,7 +70,11 @@ struct Bench: ParsableCommand {
             "  \(f(r.flopsPerTrainingSample / 1e6, 2)) MFLOP/sample -> \(f(r.trainingGflops)) GFLOP/s = "
                 + "\(f(100 * r.fractionOfSgemmPeak)) % of SGEMM peak",
         ]
-        if r.ranks > 1 { lines.append("  allreduce per step (median, rank 0): \(f(r.allreduceMilliseconds, 3)) ms") }
+        if r.ranks > 1 {
+            lines.append("  allreduce per step (median, rank 0): \(f(r.allreduceMilliseconds, 3)) ms")
+            lines.append("  (the SGEMM peak was measured while the other ranks waited in MPI, which spins: run bench "
+                         + "without mpirun for the machine's peak)")
+        }
         lines.append("Per layer, one worker thread, ms per step (forward / backward):")
         for layer in r.layers {
             lines.append("  " + layer.layer.padding(toLength: 18, withPad: " ", startingAt: 0)
