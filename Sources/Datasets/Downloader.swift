@@ -53,7 +53,8 @@ public struct Downloader {
                 if fetched { break }
             }
             guard fetched else {
-                throw DataError("could not download \(name) for \(dataset.name): " + failures.joined(separator: "; "))
+                throw DataError("could not download \(name) for \(dataset.name): " + failures.joined(separator: "; ")
+                                + " (offline? copy the four files into \(directory), or pass --data-dir / set CONVNET_DATA_DIR)")
             }
         }
     }

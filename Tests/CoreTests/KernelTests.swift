@@ -32,6 +32,24 @@ final class KernelTests: XCTestCase {
         }
     }
 
+    func testRowwiseKernelMatchesReferenceWithBiasReLUAndAccumulation() {
+        let (m, n, k) = (13, 37, 29)   // odd sizes: row blocks of 6, column blocks of 16 and 8, and a tail
+        let a = random(m * k, seed: 21), b = random(k * n, seed: 22), bias = random(n, seed: 23), start = random(m * n, seed: 24)
+        let product = ReferenceKernels.matmul(a, b, m: m, n: n, k: k)
+        var c = [Float](repeating: 0, count: m * n)
+        Matmul.rowwise(m: m, n: n, k: k, a, lda: k, b, ldb: n, &c, ldc: n)
+        assertClose(c, product, "plain")
+        Matmul.rowwise(m: m, n: n, k: k, a, lda: k, b, ldb: n, &c, ldc: n, bias: bias, relu: true)
+        assertClose(c, (0..<(m * n)).map { max(0, product[$0] + bias[$0 % n]) }, "bias and ReLU")
+        c = start
+        Matmul.rowwise(m: m, n: n, k: k, a, lda: k, b, ldb: n, &c, ldc: n, accumulate: true)
+        assertClose(c, (0..<(m * n)).map { product[$0] + start[$0] }, "accumulate")
+        // Equal rows of A give bit-equal rows of C, wherever they sit.
+        let repeated = (0..<m).flatMap { _ in Array(a[0..<k]) }
+        Matmul.rowwise(m: m, n: n, k: k, repeated, lda: k, b, ldb: n, &c, ldc: n)
+        for row in 1..<m { XCTAssertEqual(Array(c[(row * n)..<((row + 1) * n)]), Array(c[0..<n]), "row \(row)") }
+    }
+
     func testConv2DForwardAndBackwardMatchReference() {
         for (h, w, c, kh, kw, f) in [(28, 28, 1, 3, 3, 32), (13, 13, 32, 3, 3, 64), (7, 9, 5, 2, 4, 6)] {
             let batch = 3

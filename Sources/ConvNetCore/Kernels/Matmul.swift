@@ -1,14 +1,15 @@
 import CBLAS
 import CKernels
 
-/// Row-major single-precision matrix multiply, the one BLAS entry point the layers use:
+/// Matrix products. `rowwise` (hand-written, in CKernels) is what the layers use; `gemm` is OpenBLAS's
+/// SGEMM, kept as the library reference: `bench` measures the machine's peak with it and the tests
+/// compare both against the naive loops in `ReferenceKernels`.
 ///
-///     C[m, n] = alpha * op(A)[m, k] * op(B)[k, n] + beta * C[m, n]
+///     gemm:    C[m, n] = alpha * op(A)[m, k] * op(B)[k, n] + beta * C[m, n]
 ///
 /// where `op(X)` is `X` or its transpose, and `lda`, `ldb`, `ldc` are the row strides of the
-/// matrices as stored. Each call runs on the calling thread (BLAS threading is switched off by
-/// `Matmul.useCallerThreadOnly()`): parallelism comes from `WorkerPool` splitting the batch, which
-/// keeps results deterministic for a given thread count.
+/// matrices as stored. BLAS threading is switched off by `useCallerThreadOnly()`: parallelism comes
+/// from `WorkerPool` splitting the batch, which keeps results deterministic.
 public enum Matmul {
     public static func gemm(transposeA: Bool = false, transposeB: Bool = false,
                             m: Int, n: Int, k: Int, alpha: Float = 1,
