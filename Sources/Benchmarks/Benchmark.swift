@@ -40,7 +40,7 @@ public enum Benchmark {
     /// the report (valid on rank 0) describes the whole job.
     public static func run(model: Sequential, images: LabelledImages, batchSize: Int, threads: Int, steps: Int,
                            communicator: any Communicator) -> BenchmarkReport {
-        let (peak, peakThreads) = communicator.isRoot ? sgemmPeak(threads: SystemInfoLite.onlineCores) : (0, 0)
+        let (peak, peakThreads) = communicator.isRoot ? sgemmPeak(threads: SystemInfo.onlineCores()) : (0, 0)
         let rowwise = communicator.isRoot ? rowwiseGflops() : 0
         Matmul.useCallerThreadOnly()
 
@@ -64,9 +64,9 @@ public enum Benchmark {
                 }
             }
             reduction[model.parameterCount + 2] = Double(stats.count)
-            let start = LayerTimesClock.now()
+            let start = LayerTimes.now()
             communicator.allreduceSum(reduction.pointer, count: reduction.count)
-            allreduceNanos.append(LayerTimesClock.now() - start)
+            allreduceNanos.append(LayerTimes.now() - start)
             let scale = 1 / reduction[model.parameterCount + 2]
             for i in 0..<model.parameterCount { mean[i] = Float(reduction[i] * scale) }
             optimizer.step(parameters: parameters.pointer, gradients: mean.pointer, count: model.parameterCount)
@@ -75,10 +75,10 @@ public enum Benchmark {
         allreduceNanos.removeAll()
         let times = runner.profileLayers()
         communicator.barrier()
-        let start = LayerTimesClock.now()
+        let start = LayerTimes.now()
         for k in 0..<steps { step(k) }
         communicator.barrier()
-        let seconds = Double(LayerTimesClock.now() - start) / 1e9
+        let seconds = Double(LayerTimes.now() - start) / 1e9
 
         let flops = Double(trainingFlopsPerSample(model))
         let samplesPerSecond = Double(steps * batchSize) / seconds
@@ -92,13 +92,13 @@ public enum Benchmark {
         var evaluationSeconds = 0.0, evaluationImages = 0
         if communicator.isRoot {
             evaluationImages = 10_000
-            let evalStart = LayerTimesClock.now()
+            let evalStart = LayerTimes.now()
             _ = runner.evaluate(sampleCount: evaluationImages, parameters: parameters.pointer) { range, x, labels in
                 for (slot, sample) in range.enumerated() {
                     labels[slot] = images.write(sample: sample % images.count, to: x + slot * images.sampleSize)
                 }
             }
-            evaluationSeconds = Double(LayerTimesClock.now() - evalStart) / 1e9
+            evaluationSeconds = Double(LayerTimes.now() - evalStart) / 1e9
         }
         let sortedAllreduce = allreduceNanos.sorted()
         return BenchmarkReport(
@@ -127,9 +127,9 @@ public enum Benchmark {
         defer { Matmul.useCallerThreadOnly() }
         var best = Double.infinity
         for _ in 0..<3 {
-            let start = LayerTimesClock.now()
+            let start = LayerTimes.now()
             Matmul.gemm(m: n, n: n, k: n, a.pointer, lda: n, b.pointer, ldb: n, c.pointer, ldc: n)
-            best = min(best, Double(LayerTimesClock.now() - start) / 1e9)
+            best = min(best, Double(LayerTimes.now() - start) / 1e9)
         }
         return (2 * Double(n * n * n) / best / 1e9, threads)
     }
@@ -142,9 +142,9 @@ public enum Benchmark {
         for i in 0..<b.count { b[i] = Float(i % 11) * 0.01 }
         var best = Double.infinity
         for _ in 0..<5 {
-            let start = LayerTimesClock.now()
+            let start = LayerTimes.now()
             Matmul.rowwise(m: m, n: n, k: k, a.pointer, lda: k, b.pointer, ldb: n, c.pointer, ldc: n, accumulate: false)
-            best = min(best, Double(LayerTimesClock.now() - start) / 1e9)
+            best = min(best, Double(LayerTimes.now() - start) / 1e9)
         }
         return 2 * Double(m * n * k) / best / 1e9
     }
@@ -158,12 +158,4 @@ public func syntheticImages(count: Int, height: Int, width: Int, classes: Int) -
     for i in 0..<(count * size) where generator.next() % 5 == 0 { pixels[i] = UInt8(truncatingIfNeeded: generator.next()) }
     let labels = (0..<count).map { _ in UInt8(generator.next() % UInt64(classes)) }
     return LabelledImages(pixels: pixels, labels: labels, height: height, width: width, channels: 1)
-}
-
-enum LayerTimesClock {
-    static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
-}
-
-enum SystemInfoLite {
-    static var onlineCores: Int { ProcessInfo.processInfo.activeProcessorCount }
 }

@@ -21,7 +21,8 @@ public final class LayerTimes: @unchecked Sendable {
         }
     }
 
-    @inline(__always) static func now() -> UInt64 {
+    /// Monotonic clock in nanoseconds.
+    @inline(__always) public static func now() -> UInt64 {
         var time = timespec()
         clock_gettime(CLOCK_MONOTONIC, &time)
         return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
