@@ -35,7 +35,7 @@ let package = Package(
         .target(name: "Datasets", dependencies: ["ConvNetData", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Benchmarks", dependencies: ["ConvNetCore", "ConvNetData", "Communication", "Training"]),
         .executableTarget(name: "convnet-dist", dependencies: [
-            "Training", "Communication", "Benchmarks", "Datasets", "Images", "Plots",
+            "Training", "Communication", "Benchmarks", "Datasets", "Images", "Plots", "SafeTensors",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .target(name: "TestSupport", dependencies: ["ConvNetData"], path: "Tests/TestSupport"),

@@ -297,11 +297,6 @@ public final class Trainer {
         }
     }
 
-    /// Loss and accuracy of the current parameters over a whole labelled set, on this rank's threads.
-    public func evaluate(_ set: LabelledImages) -> BatchStatistics {
-        runner.evaluate(sampleCount: set.count, parameters: parameters.pointer, fill: set.filler)
-    }
-
     private func prepareRunDirectory() throws -> MetricsLog {
         let directory = options.runDirectory
         do {

@@ -3,6 +3,7 @@ import ConvNetCore
 import ConvNetData
 import Foundation
 import Images
+import SafeTensors
 import Training
 
 struct Predict: ParsableCommand {
@@ -75,10 +76,12 @@ struct Predict: ParsableCommand {
     }
 
     /// A checkpoint, or a plain weights file from a run folder (which needs the reference model).
+    /// A file that says it is a checkpoint gets the checkpoint's own checks and errors.
     private func loadModel() throws -> (Sequential, FloatBuffer) {
-        if let loaded = try? Checkpoint.load(path: checkpoint) {
-            let model = try Sequential(loaded.config.model)
-            return (model, FloatBuffer(loaded.parameters))
+        let file = try SafeTensors.read(path: checkpoint)
+        if file.metadata["format"] == Checkpoint.format {
+            let loaded = try Checkpoint.load(path: checkpoint)
+            return (try Sequential(loaded.config.model), FloatBuffer(loaded.parameters))
         }
         let model = try Sequential(.kerasMNIST)
         let parameters = FloatBuffer(count: model.parameterCount)

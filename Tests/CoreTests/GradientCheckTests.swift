@@ -61,15 +61,12 @@ final class GradientCheckTests: XCTestCase {
         var parameters = random(layer.parameterCount)
         let r = random(batch * layer.outputShape.count)
         var saved = [Float](repeating: 0, count: max(1, layer.savedCount(batch: batch)))
-        var indices = [Int32](repeating: 0, count: max(1, layer.indexCount(batch: batch)))
         var scratch = [Float](repeating: 0, count: max(1, layer.scratchCount(batch: batch)))
 
         func withMemory<T>(_ body: (LayerMemory) -> T) -> T {
             saved.withUnsafeMutableBufferPointer { s in
-                indices.withUnsafeMutableBufferPointer { i in
-                    scratch.withUnsafeMutableBufferPointer { t in
-                        body(LayerMemory(saved: s.baseAddress!, indices: i.baseAddress!, scratch: t.baseAddress!))
-                    }
+                scratch.withUnsafeMutableBufferPointer { t in
+                    body(LayerMemory(saved: s.baseAddress!, scratch: t.baseAddress!))
                 }
             }
         }

@@ -58,18 +58,17 @@ final class KernelTests: XCTestCase {
             let parameters = kernel + bias
             var saved = [Float](repeating: 0, count: layer.savedCount(batch: batch))
             var scratch = [Float](repeating: 0, count: layer.scratchCount(batch: batch))
-            var indices: [Int32] = [0]
             var y = [Float](repeating: 0, count: batch * layer.outputShape.count)
             let dyValues = random(y.count, seed: 6)
             var dy = dyValues
             var dx = [Float](repeating: 0, count: x.count)
             var gradients = [Double](repeating: 0, count: parameters.count)
-            saved.withUnsafeMutableBufferPointer { s in scratch.withUnsafeMutableBufferPointer { t in indices.withUnsafeMutableBufferPointer { i in
-                let memory = LayerMemory(saved: s.baseAddress!, indices: i.baseAddress!, scratch: t.baseAddress!)
+            saved.withUnsafeMutableBufferPointer { s in scratch.withUnsafeMutableBufferPointer { t in
+                let memory = LayerMemory(saved: s.baseAddress!, scratch: t.baseAddress!)
                 layer.forward(x, &y, batch: batch, parameters: parameters, memory: memory)
                 layer.backward(x: x, y: y, dy: &dy, dx: &dx, batch: batch, parameters: parameters,
                                gradients: &gradients, memory: memory)
-            } } }
+            } }
             let label = "\(h)x\(w)x\(c) kernel \(kh)x\(kw) filters \(f)"
             assertClose(y, ReferenceKernels.conv2d(x: x, batch: batch, height: h, width: w, channels: c, kernel: kernel,
                                                    bias: bias, kernelHeight: kh, kernelWidth: kw, filters: f), "forward \(label)")
@@ -88,11 +87,10 @@ final class KernelTests: XCTestCase {
         let x = random(batch * inputs, seed: 8), kernel = random(inputs * units, seed: 9), bias = random(units, seed: 10)
         var y = [Float](repeating: 0, count: batch * units)
         var dummy: [Float] = [0]
-        var index: [Int32] = [0]
-        dummy.withUnsafeMutableBufferPointer { d in index.withUnsafeMutableBufferPointer { i in
+        dummy.withUnsafeMutableBufferPointer { d in
             layer.forward(x, &y, batch: batch, parameters: kernel + bias,
-                          memory: LayerMemory(saved: d.baseAddress!, indices: i.baseAddress!, scratch: d.baseAddress!))
-        } }
+                          memory: LayerMemory(saved: d.baseAddress!, scratch: d.baseAddress!))
+        }
         var expected = ReferenceKernels.matmul(x, kernel, m: batch, n: units, k: inputs)
         for i in 0..<expected.count { expected[i] += bias[i % units] }
         assertClose(y, expected, "dense forward")
@@ -130,11 +128,11 @@ final class KernelTests: XCTestCase {
         let parameters = random(layer.parameterCount, seed: 12)
         func forward(_ x: [Float], batch: Int) -> [Float] {
             var y = [Float](repeating: 0, count: batch * layer.outputShape.count)
-            var saved = [Float](repeating: 0, count: layer.savedCount(batch: batch)), index: [Int32] = [0]
-            saved.withUnsafeMutableBufferPointer { s in index.withUnsafeMutableBufferPointer { i in
+            var saved = [Float](repeating: 0, count: layer.savedCount(batch: batch))
+            saved.withUnsafeMutableBufferPointer { s in
                 layer.forward(x, &y, batch: batch, parameters: parameters,
-                              memory: LayerMemory(saved: s.baseAddress!, indices: i.baseAddress!, scratch: s.baseAddress!))
-            } }
+                              memory: LayerMemory(saved: s.baseAddress!, scratch: s.baseAddress!))
+            }
             return y
         }
         let constant = forward([Float](repeating: 0.7, count: 13 * 13 * 32), batch: 1)

@@ -2,15 +2,11 @@
 public struct LayerMemory {
     /// Floats kept from `forward` to `backward` (e.g. the im2col matrix), `savedCount(batch:)` long.
     public var saved: UnsafeMutablePointer<Float>
-    /// Indices kept from `forward` to `backward` (e.g. max-pool argmax), `indexCount(batch:)` long.
-    public var indices: UnsafeMutablePointer<Int32>
     /// Temporary floats, valid only during one call, `scratchCount(batch:)` long; shared by all layers.
     public var scratch: UnsafeMutablePointer<Float>
 
-    public init(saved: UnsafeMutablePointer<Float>, indices: UnsafeMutablePointer<Int32>,
-                scratch: UnsafeMutablePointer<Float>) {
+    public init(saved: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
         self.saved = saved
-        self.indices = indices
         self.scratch = scratch
     }
 }
@@ -38,7 +34,6 @@ public protocol Layer: Sendable {
     var parameterShapes: [(name: String, shape: [Int])] { get }
 
     func savedCount(batch: Int) -> Int
-    func indexCount(batch: Int) -> Int
     func scratchCount(batch: Int) -> Int
 
     /// Multiply-adds for one sample's forward pass, for FLOP accounting.
@@ -56,7 +51,6 @@ public protocol Layer: Sendable {
 extension Layer {
     public var parameterCount: Int { parameterShapes.reduce(0) { $0 + $1.shape.reduce(1, *) } }
     public func savedCount(batch: Int) -> Int { 0 }
-    public func indexCount(batch: Int) -> Int { 0 }
     public func scratchCount(batch: Int) -> Int { 0 }
     public var forwardMultiplyAdds: Int { 0 }
 }

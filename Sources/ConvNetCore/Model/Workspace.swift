@@ -6,7 +6,6 @@ final class Workspace {
     let labels: Int32Buffer
     let activations: [FloatBuffer]
     let saved: [FloatBuffer]
-    let indices: [Int32Buffer]
     let scratch: FloatBuffer
     /// Ping-pong buffers for the gradient flowing backward between layers.
     var gradientIn: FloatBuffer
@@ -23,7 +22,6 @@ final class Workspace {
         labels = Int32Buffer(count: capacity)
         activations = layers.map { FloatBuffer(count: capacity * $0.outputShape.count) }
         saved = layers.map { FloatBuffer(count: $0.savedCount(batch: capacity)) }
-        indices = layers.map { Int32Buffer(count: $0.indexCount(batch: capacity)) }
         scratch = FloatBuffer(count: layers.map { $0.scratchCount(batch: capacity) }.max() ?? 0)
         let widest = layers.map { max($0.inputShape.count, $0.outputShape.count) }.max() ?? 0
         gradientIn = FloatBuffer(count: capacity * widest)
@@ -32,7 +30,7 @@ final class Workspace {
     }
 
     func memory(_ layer: Int) -> LayerMemory {
-        LayerMemory(saved: saved[layer].pointer, indices: indices[layer].pointer, scratch: scratch.pointer)
+        LayerMemory(saved: saved[layer].pointer, scratch: scratch.pointer)
     }
 
     /// Runs every layer forward over the first `count` samples of `input`; returns the output.

@@ -42,5 +42,5 @@ public final class Buffer<Element: Numeric>: @unchecked Sendable {
 public typealias FloatBuffer = Buffer<Float>
 /// Gradient sums (see `Layer.backward`).
 public typealias DoubleBuffer = Buffer<Double>
-/// Indices some layers keep between forward and backward.
+/// Integer labels of a batch.
 public typealias Int32Buffer = Buffer<Int32>
