@@ -1,7 +1,7 @@
 import ConvNetCore
 import XCTest
 
-/// The fast kernels (im2col + BLAS GEMM) against the naive reference loops, to 1e-5 relative.
+/// The fast kernels (im2col + the row-wise kernel, and BLAS's GEMM) against the naive reference loops, to 1e-5 relative.
 final class KernelTests: XCTestCase {
     private func random(_ count: Int, seed: UInt64) -> [Float] {
         var generator = SeededGenerator(seed: seed)
@@ -48,6 +48,24 @@ final class KernelTests: XCTestCase {
         let repeated = (0..<m).flatMap { _ in Array(a[0..<k]) }
         Matmul.rowwise(m: m, n: n, k: k, repeated, lda: k, b, ldb: n, &c, ldc: n)
         for row in 1..<m { XCTAssertEqual(Array(c[(row * n)..<((row + 1) * n)]), Array(c[0..<n]), "row \(row)") }
+    }
+
+    func testTransposedAKernelGivesTheSameBitsAsAMaterialisedTranspose() {
+        let (m, n, k) = (31, 40, 17)   // A^T stored [k, m] with a wider row stride
+        let lda = m + 3
+        let at = random(k * lda, seed: 31), b = random(k * n, seed: 32), start = random(m * n, seed: 33)
+        var a = [Float](repeating: 0, count: m * k)
+        for p in 0..<k { for i in 0..<m { a[i * k + p] = at[p * lda + i] } }
+        var expected = [Float](repeating: 0, count: m * n), c = expected
+        Matmul.rowwise(m: m, n: n, k: k, a, lda: k, b, ldb: n, &expected, ldc: n)
+        Matmul.rowwiseTransposedA(m: m, n: n, k: k, at, lda: lda, b, ldb: n, &c, ldc: n)
+        XCTAssertEqual(c, expected)
+        assertClose(c, ReferenceKernels.matmul(a, b, m: m, n: n, k: k), "transposed A against the reference")
+        expected = start
+        c = start
+        Matmul.rowwise(m: m, n: n, k: k, a, lda: k, b, ldb: n, &expected, ldc: n, accumulate: true)
+        Matmul.rowwiseTransposedA(m: m, n: n, k: k, at, lda: lda, b, ldb: n, &c, ldc: n, accumulate: true)
+        XCTAssertEqual(c, expected, "accumulate")
     }
 
     func testConv2DForwardAndBackwardMatchReference() {

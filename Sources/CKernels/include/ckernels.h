@@ -12,6 +12,12 @@
 void ck_rowwise_gemm(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
                      float *c, int ldc, const float *bias, int accumulate, int relu);
 
+/// The same product with A given transposed: C[m, n] = init + sum_k At[k, m] * B[k, n], where At is
+/// row-major [k, m] with row stride lda (e.g. a weight gradient col^T * dY without materialising
+/// col^T). Same per-row instruction sequence guarantee; init is C when accumulate, else 0.
+void ck_rowwise_gemm_at(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
+                        float *c, int ldc, int accumulate);
+
 /// Name of the code path ck_rowwise_gemm uses on this CPU ("avx2-fma" or "portable").
 const char *ck_rowwise_gemm_path(void);
 

@@ -44,6 +44,16 @@ public enum Matmul {
                         accumulate ? 1 : 0, relu ? 1 : 0)
     }
 
+    /// `C[m, n] = init + A^T * B` where `at` holds `A^T` row-major as `[k, m]` with row stride `lda`,
+    /// and `init` is `C` when `accumulate`, else 0. The same fused multiply-add chain over `k` as
+    /// `rowwise` on the materialised transpose (so the same bits), without writing the transpose.
+    public static func rowwiseTransposedA(m: Int, n: Int, k: Int, _ at: UnsafePointer<Float>, lda: Int,
+                                          _ b: UnsafePointer<Float>, ldb: Int,
+                                          _ c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool = false) {
+        if m == 0 || n == 0 { return }
+        ck_rowwise_gemm_at(Int32(m), Int32(n), Int32(k), at, Int32(lda), b, Int32(ldb), c, Int32(ldc), accumulate ? 1 : 0)
+    }
+
     /// Which code path `rowwise` takes on this CPU.
     public static var rowwiseKernelName: String { String(cString: ck_rowwise_gemm_path()) }
 

@@ -8,7 +8,7 @@
 /// Computed as im2col followed by a matrix product, `Y[n*oh*ow, filters] = col[n*oh*ow, kh*kw*c] * K`,
 /// with the row-wise kernel (`Matmul.rowwise`), so identical receptive fields give bit-identical
 /// outputs and max-pool ties stay ties. `col` is saved for the kernel gradient `dK = col^T * dY`
-/// (BLAS), and the input gradient is `col2im(dY * K^T)`.
+/// (per sample, the same kernel reading `col` as transposed), and the input gradient is `col2im(dY * K^T)`.
 public struct Conv2D: Layer {
     public let kind = "conv2d"
     public let inputShape: TensorShape
@@ -40,8 +40,7 @@ public struct Conv2D: Layer {
     public func savedCount(batch: Int) -> Int { batch * outHeight * outWidth * patchLength }
     public func scratchCount(batch: Int) -> Int {
         let positions = outHeight * outWidth
-        return max(batch * positions * patchLength + patchLength * filters,
-                   parameterCount + positions * patchLength)
+        return max(batch * positions * patchLength + patchLength * filters, parameterCount)
     }
     public var forwardMultiplyAdds: Int { outHeight * outWidth * patchLength * filters }
 
@@ -66,12 +65,11 @@ public struct Conv2D: Layer {
         // Per sample: dK_n = col_n^T * dY_n and dBias_n = sum over positions of dY_n, in Float with the
         // row-wise kernel (fixed shapes, so the result depends on the sample alone), added in Double.
         let positions = outHeight * outWidth, kernelCount = patchLength * filters
-        let sampleGradient = memory.scratch, transposed = memory.scratch + kernelCount + filters
+        let sampleGradient = memory.scratch
         for n in 0..<batch {
             let col = memory.saved + n * positions * patchLength, dyn = dy + n * positions * filters
-            Matmul.transpose(col, rows: positions, columns: patchLength, into: transposed)
-            Matmul.rowwise(m: patchLength, n: filters, k: positions, transposed, lda: positions, dyn, ldb: filters,
-                           sampleGradient, ldc: filters)
+            Matmul.rowwiseTransposedA(m: patchLength, n: filters, k: positions, col, lda: patchLength, dyn, ldb: filters,
+                                      sampleGradient, ldc: filters)
             accumulate(sampleGradient, count: kernelCount, into: gradients)
             columnSums(dyn, rows: positions, columns: filters, into: sampleGradient + kernelCount)
             accumulate(sampleGradient + kernelCount, count: filters, into: gradients + kernelCount)
