@@ -18,6 +18,7 @@ public struct BenchmarkReport: Codable {
     public var rowwiseKernel: String
     public var ranks: Int
     public var threads: Int
+    public var chunkSize: Int
     public var batchSize: Int
     public var sgemmPeakGflops: Double
     public var sgemmPeakThreads: Int
@@ -38,13 +39,14 @@ public struct BenchmarkReport: Codable {
 public enum Benchmark {
     /// Runs the benchmark. `images` supplies training/evaluation samples; every rank takes part, and
     /// the report (valid on rank 0) describes the whole job.
-    public static func run(model: Sequential, images: LabelledImages, batchSize: Int, threads: Int, steps: Int,
+    public static func run(model: Sequential, images: LabelledImages, batchSize: Int, threads: Int,
+                           chunkSize: Int = ModelRunner.defaultChunkSize, steps: Int,
                            communicator: any Communicator) -> BenchmarkReport {
         let (peak, peakThreads) = communicator.isRoot ? sgemmPeak(threads: SystemInfo.onlineCores()) : (0, 0)
         let rowwise = communicator.isRoot ? rowwiseGflops() : 0
         Matmul.useCallerThreadOnly()
 
-        let runner = ModelRunner(model: model, maxBatch: batchSize, threads: threads)
+        let runner = ModelRunner(model: model, maxBatch: batchSize, threads: threads, chunkSize: chunkSize)
         let parameters = FloatBuffer(count: model.parameterCount)
         Initialization.glorotUniform(model, seed: 1, into: parameters)
         let reduction = DoubleBuffer(count: model.parameterCount + 4)
@@ -103,7 +105,7 @@ public enum Benchmark {
         let sortedAllreduce = allreduceNanos.sorted()
         return BenchmarkReport(
             blas: Matmul.blasDescription, rowwiseKernel: Matmul.rowwiseKernelName, ranks: communicator.size, threads: threads,
-            batchSize: batchSize, sgemmPeakGflops: peak, sgemmPeakThreads: peakThreads, rowwiseKernelGflopsPerThread: rowwise,
+            chunkSize: chunkSize, batchSize: batchSize, sgemmPeakGflops: peak, sgemmPeakThreads: peakThreads, rowwiseKernelGflopsPerThread: rowwise,
             flopsPerTrainingSample: flops, trainingSamplesPerSecond: samplesPerSecond,
             trainingGflops: samplesPerSecond * flops / 1e9, fractionOfSgemmPeak: peak > 0 ? samplesPerSecond * flops / 1e9 / peak : 0,
             stepMilliseconds: seconds * 1000 / Double(steps),

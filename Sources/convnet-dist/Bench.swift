@@ -25,11 +25,15 @@ struct Bench: ParsableCommand {
     @Option(help: "Training steps to time (after 20 warm-up steps).")
     var steps: Int = 300
 
+    @Option(help: "Samples each thread runs through the layers at a time (training is the same bits for any value).")
+    var chunkSize: Int = ModelRunner.defaultChunkSize
+
     @Flag(help: "Print one JSON object instead of text.")
     var json = false
 
     func validate() throws {
         if steps < 1 { throw ValidationError("--steps must be at least 1") }
+        if chunkSize < 1 { throw ValidationError("--chunk-size must be at least 1") }
     }
 
     func run() throws {
@@ -46,7 +50,7 @@ struct Bench: ParsableCommand {
                 images = syntheticImages(count: 60_000, height: shape[0], width: shape[1], classes: config.model.classes)
             }
             let report = Benchmark.run(model: model, images: images, batchSize: config.batchSize, threads: compute.perRank(communicator),
-                                       steps: steps, communicator: communicator)
+                                       chunkSize: chunkSize, steps: steps, communicator: communicator)
             guard communicator.isRoot else { return }
             if json {
                 let encoder = JSONEncoder()
@@ -64,7 +68,7 @@ struct Bench: ParsableCommand {
             "BLAS: \(r.blas); row-wise kernel: \(r.rowwiseKernel)",
             "SGEMM peak (2048^3, \(r.sgemmPeakThreads) BLAS threads): \(f(r.sgemmPeakGflops)) GFLOP/s; "
                 + "row-wise kernel on 1 thread: \(f(r.rowwiseKernelGflopsPerThread)) GFLOP/s",
-            "Training: \(r.ranks) rank(s) x \(r.threads) thread(s), global batch \(r.batchSize): "
+            "Training: \(r.ranks) rank(s) x \(r.threads) thread(s), chunks of \(r.chunkSize), global batch \(r.batchSize): "
                 + "\(f(r.trainingSamplesPerSecond, 0)) samples/s, \(f(r.stepMilliseconds, 2)) ms/step, "
                 + "epoch of 60,000 ≈ \(f(60_000 / r.trainingSamplesPerSecond, 2)) s",
             "  \(f(r.flopsPerTrainingSample / 1e6, 2)) MFLOP/sample -> \(f(r.trainingGflops)) GFLOP/s = "

@@ -64,9 +64,10 @@ final class GradientCheckTests: XCTestCase {
         var scratch = [Float](repeating: 0, count: max(1, layer.scratchCount(batch: batch)))
 
         func withMemory<T>(_ body: (LayerMemory) -> T) -> T {
-            saved.withUnsafeMutableBufferPointer { s in
+            let prepared = layer.prepared(parameters: parameters)
+            return saved.withUnsafeMutableBufferPointer { s in
                 scratch.withUnsafeMutableBufferPointer { t in
-                    body(LayerMemory(saved: s.baseAddress!, scratch: t.baseAddress!))
+                    body(LayerMemory(saved: s.baseAddress!, scratch: t.baseAddress!, prepared: prepared))
                 }
             }
         }

@@ -81,8 +81,9 @@ final class KernelTests: XCTestCase {
             var dy = dyValues
             var dx = [Float](repeating: 0, count: x.count)
             var gradients = [Double](repeating: 0, count: parameters.count)
+            let prepared = layer.prepared(parameters: parameters)
             saved.withUnsafeMutableBufferPointer { s in scratch.withUnsafeMutableBufferPointer { t in
-                let memory = LayerMemory(saved: s.baseAddress!, scratch: t.baseAddress!)
+                let memory = LayerMemory(saved: s.baseAddress!, scratch: t.baseAddress!, prepared: prepared)
                 layer.forward(x, &y, batch: batch, parameters: parameters, memory: memory)
                 layer.backward(x: x, y: y, dy: &dy, dx: &dx, batch: batch, parameters: parameters,
                                gradients: &gradients, memory: memory)
@@ -107,7 +108,7 @@ final class KernelTests: XCTestCase {
         var dummy: [Float] = [0]
         dummy.withUnsafeMutableBufferPointer { d in
             layer.forward(x, &y, batch: batch, parameters: kernel + bias,
-                          memory: LayerMemory(saved: d.baseAddress!, scratch: d.baseAddress!))
+                          memory: LayerMemory(saved: d.baseAddress!, scratch: d.baseAddress!, prepared: d.baseAddress!))
         }
         var expected = ReferenceKernels.matmul(x, kernel, m: batch, n: units, k: inputs)
         for i in 0..<expected.count { expected[i] += bias[i % units] }
@@ -149,7 +150,7 @@ final class KernelTests: XCTestCase {
             var saved = [Float](repeating: 0, count: layer.savedCount(batch: batch))
             saved.withUnsafeMutableBufferPointer { s in
                 layer.forward(x, &y, batch: batch, parameters: parameters,
-                              memory: LayerMemory(saved: s.baseAddress!, scratch: s.baseAddress!))
+                              memory: LayerMemory(saved: s.baseAddress!, scratch: s.baseAddress!, prepared: s.baseAddress!))
             }
             return y
         }

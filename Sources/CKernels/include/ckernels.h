@@ -21,4 +21,20 @@ void ck_rowwise_gemm_at(int m, int n, int k, const float *a, int lda, const floa
 /// Name of the code path ck_rowwise_gemm uses on this CPU ("avx2-fma" or "portable").
 const char *ck_rowwise_gemm_path(void);
 
+/// dy[i] = y[i] > 0 ? dy[i] : 0 (ReLU's backward pass, given its output y; NaN counts as not positive).
+void ck_relu_backward(const float *y, float *dy, long count);
+
+/// total[i] += (double)part[i].
+void ck_accumulate(const float *part, long count, double *total);
+
+/// total[i, j] += (double)(x[i] * z[j]) for i < m, j < n, total row-major [m, n]: a Float outer
+/// product added in Double.
+void ck_outer_accumulate(const float *x, int m, const float *z, int n, double *total);
+
+/// sums[j] = sum over r of m[r, j] for row-major m[rows, columns], summed in row order.
+void ck_column_sums(const float *m, int rows, int columns, float *sums);
+
+/// target[i] += source[i]; the two must not overlap.
+void ck_add(float *target, const float *source, long count);
+
 #endif

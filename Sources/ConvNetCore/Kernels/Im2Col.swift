@@ -1,3 +1,5 @@
+import CKernels
+
 /// Patch extraction for valid, stride-1 convolution over NHWC tensors.
 ///
 /// `im2col` turns `x[n, h, w, c]` into `col[n * oh * ow, kh * kw * c]`, each row one output
@@ -17,7 +19,13 @@ public enum Im2Col {
                 for ox in 0..<outWidth {
                     var row = destination
                     for ky in 0..<kernelHeight {
-                        row.update(from: image + ((oy + ky) * width + ox) * channels, count: span)
+                        let source = image + ((oy + ky) * width + ox) * channels
+                        // A call to memmove per span costs more than the copy when spans are short (conv1: 3 floats).
+                        if span < 16 {
+                            for i in 0..<span { row[i] = source[i] }
+                        } else {
+                            row.update(from: source, count: span)
+                        }
                         row += span
                     }
                     destination += rowLength
@@ -40,8 +48,7 @@ public enum Im2Col {
                 for ox in 0..<outWidth {
                     var row = source
                     for ky in 0..<kernelHeight {
-                        let target = image + ((oy + ky) * width + ox) * channels
-                        for i in 0..<span { target[i] += row[i] }
+                        ck_add(image + ((oy + ky) * width + ox) * channels, row, span)
                         row += span
                     }
                     source += rowLength

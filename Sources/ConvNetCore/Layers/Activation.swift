@@ -1,3 +1,4 @@
+import CKernels
 #if canImport(Glibc)
 import Glibc
 #else
@@ -22,9 +23,7 @@ public enum Activation: String, Sendable, CaseIterable {
     /// Turns `dy` (gradient with respect to the activation's output `y`) into the gradient with
     /// respect to its input. For softmax, `dy` already is the logit gradient (see above).
     func backward(y: UnsafePointer<Float>, dy: UnsafeMutablePointer<Float>, count: Int) {
-        if self == .relu {
-            for i in 0..<count where !(y[i] > 0) { dy[i] = 0 }
-        }
+        if self == .relu { ck_relu_backward(y, dy, count) }
     }
 }
 

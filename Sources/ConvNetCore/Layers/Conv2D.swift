@@ -1,3 +1,5 @@
+import CKernels
+
 /// 2-D convolution, valid padding, stride 1, with bias and an optional fused activation.
 ///
 /// Shapes: `x[n, h, w, c]` -> `y[n, h - kh + 1, w - kw + 1, filters]`;
@@ -40,7 +42,12 @@ public struct Conv2D: Layer {
     public func savedCount(batch: Int) -> Int { batch * outHeight * outWidth * patchLength }
     public func scratchCount(batch: Int) -> Int {
         let positions = outHeight * outWidth
-        return max(batch * positions * patchLength + patchLength * filters, parameterCount)
+        return max(batch * positions * patchLength, parameterCount)
+    }
+    /// The kernel as `[filters, kh * kw * c]`, the right-hand side of the input gradient `dY * K^T`.
+    public var preparedCount: Int { patchLength * filters }
+    public func prepare(parameters: UnsafePointer<Float>, into prepared: UnsafeMutablePointer<Float>) {
+        Matmul.transpose(parameters, rows: patchLength, columns: filters, into: prepared)
     }
     public var forwardMultiplyAdds: Int { outHeight * outWidth * patchLength * filters }
 
@@ -70,31 +77,15 @@ public struct Conv2D: Layer {
             let col = memory.saved + n * positions * patchLength, dyn = dy + n * positions * filters
             Matmul.rowwiseTransposedA(m: patchLength, n: filters, k: positions, col, lda: patchLength, dyn, ldb: filters,
                                       sampleGradient, ldc: filters)
-            accumulate(sampleGradient, count: kernelCount, into: gradients)
-            columnSums(dyn, rows: positions, columns: filters, into: sampleGradient + kernelCount)
-            accumulate(sampleGradient + kernelCount, count: filters, into: gradients + kernelCount)
+            ck_accumulate(sampleGradient, kernelCount, gradients)
+            ck_column_sums(dyn, Int32(positions), Int32(filters), sampleGradient + kernelCount)
+            ck_accumulate(sampleGradient + kernelCount, filters, gradients + kernelCount)
         }
         guard let dx else { return }
-        let colGradient = memory.scratch, kernelTransposed = memory.scratch + rows * patchLength
-        Matmul.transpose(parameters, rows: patchLength, columns: filters, into: kernelTransposed)
-        Matmul.rowwise(m: rows, n: patchLength, k: filters, dy, lda: filters, kernelTransposed, ldb: patchLength,
+        let colGradient = memory.scratch
+        Matmul.rowwise(m: rows, n: patchLength, k: filters, dy, lda: filters, memory.prepared, ldb: patchLength,
                        colGradient, ldc: patchLength)
         Im2Col.col2im(colGradient, batch: batch, height: height, width: width, channels: channels,
                       kernelHeight: kernelHeight, kernelWidth: kernelWidth, dx)
-    }
-}
-
-/// `total[i] += Double(part[i])`.
-@inline(__always)
-func accumulate(_ part: UnsafePointer<Float>, count: Int, into total: UnsafeMutablePointer<Double>) {
-    for i in 0..<count { total[i] += Double(part[i]) }
-}
-
-/// `sums[j] = sum_i m[i, j]` for a row-major `m[rows, columns]`, summed in row order.
-func columnSums(_ m: UnsafePointer<Float>, rows: Int, columns: Int, into sums: UnsafeMutablePointer<Float>) {
-    sums.update(repeating: 0, count: columns)
-    for r in 0..<rows {
-        let row = m + r * columns
-        for j in 0..<columns { sums[j] += row[j] }
     }
 }

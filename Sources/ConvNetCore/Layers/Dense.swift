@@ -1,3 +1,5 @@
+import CKernels
+
 /// Fully connected layer with bias and an optional fused activation.
 ///
 /// Shapes: `x[n, in]` -> `y[n, units]`; parameters `kernel[in, units]` (Keras layout) then `bias[units]`.
@@ -22,7 +24,11 @@ public struct Dense: Layer {
     public var outputShape: TensorShape { TensorShape([units]) }
     public var parameterShapes: [(name: String, shape: [Int])] { [("kernel", [inputs, units]), ("bias", [units])] }
     public var forwardMultiplyAdds: Int { inputs * units }
-    public func scratchCount(batch: Int) -> Int { inputs * units }
+    /// The kernel as `[units, in]`, the right-hand side of the input gradient `dZ * K^T`.
+    public var preparedCount: Int { inputs * units }
+    public func prepare(parameters: UnsafePointer<Float>, into prepared: UnsafeMutablePointer<Float>) {
+        Matmul.transpose(parameters, rows: inputs, columns: units, into: prepared)
+    }
 
     public func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int,
                         parameters: UnsafePointer<Float>, memory: LayerMemory) {
@@ -40,14 +46,10 @@ public struct Dense: Layer {
         let biasGradient = gradients + inputs * units
         for n in 0..<batch {
             let xn = x + n * inputs, dz = dy + n * units
-            for i in 0..<inputs {
-                let xi = xn[i], row = gradients + i * units
-                for o in 0..<units { row[o] += Double(xi * dz[o]) }
-            }
-            for o in 0..<units { biasGradient[o] += Double(dz[o]) }
+            ck_outer_accumulate(xn, Int32(inputs), dz, Int32(units), gradients)
+            ck_accumulate(dz, units, biasGradient)
         }
         guard let dx else { return }
-        Matmul.transpose(parameters, rows: inputs, columns: units, into: memory.scratch)
-        Matmul.rowwise(m: batch, n: inputs, k: units, dy, lda: units, memory.scratch, ldb: inputs, dx, ldc: inputs)
+        Matmul.rowwise(m: batch, n: inputs, k: units, dy, lda: units, memory.prepared, ldb: inputs, dx, ldc: inputs)
     }
 }

@@ -4,10 +4,14 @@ public struct LayerMemory {
     public var saved: UnsafeMutablePointer<Float>
     /// Temporary floats, valid only during one call, `scratchCount(batch:)` long; shared by all layers.
     public var scratch: UnsafeMutablePointer<Float>
+    /// What `prepare(parameters:into:)` wrote for the current parameters, `preparedCount` long;
+    /// read-only here, shared by all threads.
+    public var prepared: UnsafePointer<Float>
 
-    public init(saved: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
+    public init(saved: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>, prepared: UnsafePointer<Float>) {
         self.saved = saved
         self.scratch = scratch
+        self.prepared = prepared
     }
 }
 
@@ -36,6 +40,13 @@ public protocol Layer: Sendable {
     func savedCount(batch: Int) -> Int
     func scratchCount(batch: Int) -> Int
 
+    /// Floats derived from the parameters once per optimizer step rather than once per call
+    /// (the kernel transposed for the input gradient), so the threads' many small calls share them.
+    var preparedCount: Int { get }
+    /// Writes those `preparedCount` floats from this layer's parameters. Called before `backward`
+    /// whenever the parameters change.
+    func prepare(parameters: UnsafePointer<Float>, into prepared: UnsafeMutablePointer<Float>)
+
     /// Multiply-adds for one sample's forward pass, for FLOP accounting.
     var forwardMultiplyAdds: Int { get }
 
@@ -53,4 +64,14 @@ extension Layer {
     public func savedCount(batch: Int) -> Int { 0 }
     public func scratchCount(batch: Int) -> Int { 0 }
     public var forwardMultiplyAdds: Int { 0 }
+    public var preparedCount: Int { 0 }
+    public func prepare(parameters: UnsafePointer<Float>, into prepared: UnsafeMutablePointer<Float>) {}
+
+    /// `prepare` into a new array (at least one element, so it always has an address); for running
+    /// a layer on its own, as the tests do.
+    public func prepared(parameters: [Float]) -> [Float] {
+        var result = [Float](repeating: 0, count: max(preparedCount, 1))
+        result.withUnsafeMutableBufferPointer { prepare(parameters: parameters, into: $0.baseAddress!) }
+        return result
+    }
 }

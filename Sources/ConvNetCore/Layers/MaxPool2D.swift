@@ -61,7 +61,8 @@ public struct MaxPool2D: Layer {
                          parameters: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Double>,
                          memory: LayerMemory) {
         guard let dx else { return }
-        dx.update(repeating: 0, count: batch * inputShape.count)
+        // Every input inside a window is written below; only rows and columns that floor drops need zeros.
+        if height % pool != 0 || width % pool != 0 { dx.update(repeating: 0, count: batch * inputShape.count) }
         let channels = channels, width = width, pool = pool
         let vectorChannels = channels / 8 * 8
         forEachWindow(batch: batch) { out, corner in

@@ -23,25 +23,43 @@ public struct BatchStatistics: Equatable, Sendable {
 public typealias BatchFiller = (_ range: Range<Int>, _ images: UnsafeMutablePointer<Float>,
                                 _ labels: UnsafeMutablePointer<Int32>) -> Void
 
-/// Runs a model over batches on a `WorkerPool`: the batch is cut into one contiguous chunk per
-/// thread, each thread runs forward and backward on its chunk in its own `Workspace`, and the
-/// per-thread gradients are summed in thread order. No thread waits on another until the sum,
-/// and for a fixed thread count the result is bit-for-bit reproducible.
+/// Runs a model over batches on a `WorkerPool`: the batch is cut into one contiguous share per
+/// thread, each thread runs forward and backward on its share in its own `Workspace`, a few samples
+/// (`chunkSize`) at a time, and the per-thread gradients are summed in thread order. No thread waits
+/// on another until the sum, and for a fixed thread count the result is bit-for-bit reproducible.
+///
+/// Why chunks: the layers' outputs for a whole share (conv1 alone is 2.8 MB for 32 images) do not
+/// fit in a core's cache, and the element-wise passes (ReLU, pooling, im2col) then wait on memory.
+/// A few images at a time stay in L2. The chunk size changes no result: every kernel computes a
+/// sample independently of its neighbours, and weight gradients are added per sample in order.
 public final class ModelRunner {
     public let model: Sequential
     public let pool: WorkerPool
     /// Largest batch `gradients` accepts.
     public let maxBatch: Int
     private let workspaces: [Workspace]
+    /// Each layer's `prepare` output for the parameters of the current `gradients` call.
+    private let prepared: FloatBuffer
+    private let preparedPointers: [UnsafePointer<Float>]
 
-    public init(model: Sequential, maxBatch: Int, threads: Int) {
-        precondition(maxBatch >= 1 && threads >= 1)
+    /// Samples per forward/backward pass inside a thread's share; see the type's notes. Measured
+    /// with `convnet-dist bench --chunk-size`: 3-4 beat 1, 8, 16 and the whole share on this model.
+    public static let defaultChunkSize = 4
+
+    public init(model: Sequential, maxBatch: Int, threads: Int, chunkSize: Int = ModelRunner.defaultChunkSize) {
+        precondition(maxBatch >= 1 && threads >= 1 && chunkSize >= 1)
         Matmul.useCallerThreadOnly()
         self.model = model
         self.maxBatch = maxBatch
         pool = WorkerPool(size: threads)
-        let capacity = (maxBatch + threads - 1) / threads
-        workspaces = (0..<threads).map { _ in Workspace(model: model, capacity: capacity) }
+        let capacity = min(chunkSize, (maxBatch + threads - 1) / threads)
+        let counts = model.layers.map(\.preparedCount)
+        let prepared = FloatBuffer(count: max(counts.reduce(0, +), 1))
+        let offsets = counts.indices.map { counts[..<$0].reduce(0, +) }
+        let pointers = offsets.map { UnsafePointer(prepared.pointer + $0) }
+        self.prepared = prepared
+        preparedPointers = pointers
+        workspaces = (0..<threads).map { _ in Workspace(model: model, capacity: capacity, prepared: pointers) }
     }
 
     public var threads: Int { pool.size }
@@ -60,20 +78,27 @@ public final class ModelRunner {
     public func gradients(batchSize: Int, parameters: UnsafePointer<Float>,
                           into gradients: UnsafeMutablePointer<Double>, fill: BatchFiller) -> BatchStatistics {
         precondition(batchSize <= maxBatch, "batch \(batchSize) exceeds the runner's capacity \(maxBatch)")
+        for (i, layer) in model.layers.enumerated() {
+            layer.prepare(parameters: parameters + model.parameterOffsets[i], into: UnsafeMutablePointer(mutating: preparedPointers[i]))
+        }
         var perThread = [BatchStatistics](repeating: BatchStatistics(), count: threads)
         perThread.withUnsafeMutableBufferPointer { statistics in
             pool.run { t in
                 let workspace = workspaces[t]
-                let range = WorkerPool.partition(batchSize, parts: threads, index: t)
+                let share = WorkerPool.partition(batchSize, parts: threads, index: t)
                 workspace.parameterGradients.fill(0)
-                guard !range.isEmpty else { return }
-                fill(range, workspace.input.pointer, workspace.labels.pointer)
-                let probabilities = workspace.forward(model: model, count: range.count, parameters: parameters)
-                let (lossSum, correct) = SoftmaxCrossEntropy.lossAndGradient(
-                    probabilities: probabilities, labels: workspace.labels.pointer, batch: range.count,
-                    classes: model.classes, dLogits: workspace.gradientIn.pointer)
-                workspace.backward(model: model, count: range.count, parameters: parameters)
-                statistics[t] = BatchStatistics(lossSum: lossSum, correct: correct, count: range.count)
+                var total = BatchStatistics()
+                for start in stride(from: share.lowerBound, to: share.upperBound, by: workspace.capacity) {
+                    let range = start..<min(start + workspace.capacity, share.upperBound)
+                    fill(range, workspace.input.pointer, workspace.labels.pointer)
+                    let probabilities = workspace.forward(model: model, count: range.count, parameters: parameters)
+                    let (lossSum, correct) = SoftmaxCrossEntropy.lossAndGradient(
+                        probabilities: probabilities, labels: workspace.labels.pointer, batch: range.count,
+                        classes: model.classes, dLogits: workspace.gradientIn.pointer)
+                    workspace.backward(model: model, count: range.count, parameters: parameters)
+                    total = total + BatchStatistics(lossSum: lossSum, correct: correct, count: range.count)
+                }
+                statistics[t] = total
             }
         }
         sumThreadGradients(into: gradients)

@@ -12,11 +12,14 @@ final class Workspace {
     var gradientOut: FloatBuffer
     /// This worker's parameter gradients (sum over its samples, see `Layer.backward`).
     let parameterGradients: DoubleBuffer
+    /// Each layer's prepared floats (see `Layer.prepare`), owned by the runner and shared by all workers.
+    let prepared: [UnsafePointer<Float>]
     /// Per-layer timings, when profiling.
     var times: LayerTimes?
 
-    init(model: Sequential, capacity: Int) {
+    init(model: Sequential, capacity: Int, prepared: [UnsafePointer<Float>]) {
         self.capacity = capacity
+        self.prepared = prepared
         let layers = model.layers
         input = FloatBuffer(count: capacity * model.inputShape.count)
         labels = Int32Buffer(count: capacity)
@@ -30,7 +33,7 @@ final class Workspace {
     }
 
     func memory(_ layer: Int) -> LayerMemory {
-        LayerMemory(saved: saved[layer].pointer, scratch: scratch.pointer)
+        LayerMemory(saved: saved[layer].pointer, scratch: scratch.pointer, prepared: prepared[layer])
     }
 
     /// Runs every layer forward over the first `count` samples of `input`; returns the output.
@@ -49,6 +52,7 @@ final class Workspace {
 
     /// Backpropagates the logit gradient already in `gradientIn` through every layer, adding to
     /// `parameterGradients`. The first layer's input gradient is never needed, so it is skipped.
+    /// `prepared` must hold what the layers prepared from `parameters`.
     func backward(model: Sequential, count: Int, parameters: UnsafePointer<Float>) {
         for i in stride(from: model.layers.count - 1, through: 0, by: -1) {
             let x = i == 0 ? input.pointer : activations[i - 1].pointer

@@ -1,0 +1,35 @@
+#include "ckernels.h"
+
+// Plain loops over restrict pointers so the compiler vectorises them. Each output element sees the
+// same operations in the same order as the scalar loop, so vectorising changes no result.
+
+void ck_relu_backward(const float *restrict y, float *restrict dy, long count) {
+    for (long i = 0; i < count; i++) {
+        float d = dy[i];   // loaded unconditionally, so the select vectorises
+        dy[i] = y[i] > 0.0f ? d : 0.0f;
+    }
+}
+
+void ck_accumulate(const float *restrict part, long count, double *restrict total) {
+    for (long i = 0; i < count; i++) total[i] += (double)part[i];
+}
+
+void ck_outer_accumulate(const float *restrict x, int m, const float *restrict z, int n, double *restrict total) {
+    for (int i = 0; i < m; i++) {
+        const float xi = x[i];
+        double *restrict row = total + (long)i * n;
+        for (int j = 0; j < n; j++) row[j] += (double)(xi * z[j]);
+    }
+}
+
+void ck_column_sums(const float *restrict m, int rows, int columns, float *restrict sums) {
+    for (int j = 0; j < columns; j++) sums[j] = 0.0f;
+    for (int r = 0; r < rows; r++) {
+        const float *restrict row = m + (long)r * columns;
+        for (int j = 0; j < columns; j++) sums[j] += row[j];
+    }
+}
+
+void ck_add(float *restrict target, const float *restrict source, long count) {
+    for (long i = 0; i < count; i++) target[i] += source[i];
+}
