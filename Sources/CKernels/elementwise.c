@@ -2,7 +2,14 @@
 
 // Plain loops over restrict pointers so the compiler vectorises them. Each output element sees the
 // same operations in the same order as the scalar loop, so vectorising changes no result.
+// target_clones builds an AVX2 copy beside the baseline one and picks at load time.
+#if defined(__x86_64__) && defined(__linux__)
+#define VECTORISED __attribute__((target_clones("avx2", "default")))
+#else
+#define VECTORISED
+#endif
 
+VECTORISED
 void ck_relu_backward(const float *restrict y, float *restrict dy, long count) {
     for (long i = 0; i < count; i++) {
         float d = dy[i];   // loaded unconditionally, so the select vectorises
@@ -10,18 +17,12 @@ void ck_relu_backward(const float *restrict y, float *restrict dy, long count) {
     }
 }
 
+VECTORISED
 void ck_accumulate(const float *restrict part, long count, double *restrict total) {
     for (long i = 0; i < count; i++) total[i] += (double)part[i];
 }
 
-void ck_outer_accumulate(const float *restrict x, int m, const float *restrict z, int n, double *restrict total) {
-    for (int i = 0; i < m; i++) {
-        const float xi = x[i];
-        double *restrict row = total + (long)i * n;
-        for (int j = 0; j < n; j++) row[j] += (double)(xi * z[j]);
-    }
-}
-
+VECTORISED
 void ck_column_sums(const float *restrict m, int rows, int columns, float *restrict sums) {
     for (int j = 0; j < columns; j++) sums[j] = 0.0f;
     for (int r = 0; r < rows; r++) {
@@ -30,6 +31,7 @@ void ck_column_sums(const float *restrict m, int rows, int columns, float *restr
     }
 }
 
+VECTORISED
 void ck_add(float *restrict target, const float *restrict source, long count) {
     for (long i = 0; i < count; i++) target[i] += source[i];
 }

@@ -1,17 +1,21 @@
 #include "ckernels.h"
 #include <math.h>
 
+// One generic product serves three entry points:
+//   A's element (i, p) is a[i * ars + p * aps]: (lda, 1) for A, (1, lda) for A stored transposed;
+//   the result goes to c (Float: init + product, optional ReLU) or, when cd is non-null, is added to
+//   cd in Double (cd[i, j] += (double)product, the product computed from 0 in Float).
+
 // Portable path: one row at a time, one column at a time, fmaf in k order.
-// A's element (i, p) is a[i * ars + p * aps]: (lda, 1) for A, (1, lda) for A stored transposed.
 static void gemm_portable(int m, int n, int k, const float *a, long ars, long aps, const float *b, int ldb,
-                          float *c, int ldc, const float *bias, int accumulate, int relu) {
+                          float *c, double *cd, int ldc, const float *bias, int accumulate, int relu) {
     for (int i = 0; i < m; i++) {
         const float *ai = a + i * ars;
-        float *ci = c + (long)i * ldc;
         for (int j = 0; j < n; j++) {
-            float acc = bias ? bias[j] : accumulate ? ci[j] : 0.0f;
+            float acc = cd ? 0.0f : bias ? bias[j] : accumulate ? c[(long)i * ldc + j] : 0.0f;
             for (int p = 0; p < k; p++) acc = fmaf(ai[p * aps], b[(long)p * ldb + j], acc);
-            ci[j] = relu && !(acc > 0.0f) ? 0.0f : acc;
+            if (cd) cd[(long)i * ldc + j] += (double)acc;
+            else c[(long)i * ldc + j] = relu && !(acc > 0.0f) ? 0.0f : acc;
         }
     }
 }
@@ -25,18 +29,35 @@ static void gemm_portable(int m, int n, int k, const float *a, long ars, long ap
 __attribute__((target("avx2,fma")))
 static inline __m256 relu8(__m256 x) { return _mm256_and_ps(x, _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_GT_OQ)); }
 
+// Initial value of an 8-column accumulator.
+__attribute__((target("avx2,fma")))
+static inline __attribute__((always_inline))
+__m256 start8(const float *c, const double *cd, const float *bias, int accumulate) {
+    return cd ? _mm256_setzero_ps() : bias ? _mm256_loadu_ps(bias) : accumulate ? _mm256_loadu_ps(c) : _mm256_setzero_ps();
+}
+
+// Writes an 8-column accumulator: to c (with ReLU if asked), or added to cd in Double.
+__attribute__((target("avx2,fma")))
+static inline __attribute__((always_inline))
+void finish8(__m256 acc, float *c, double *cd, int relu) {
+    if (cd) {
+        _mm256_storeu_pd(cd, _mm256_add_pd(_mm256_loadu_pd(cd), _mm256_cvtps_pd(_mm256_castps256_ps128(acc))));
+        _mm256_storeu_pd(cd + 4, _mm256_add_pd(_mm256_loadu_pd(cd + 4), _mm256_cvtps_pd(_mm256_extractf128_ps(acc, 1))));
+    } else {
+        _mm256_storeu_ps(c, relu ? relu8(acc) : acc);
+    }
+}
+
 // A block of up to ROWS rows and 16 columns. Each (row, column) accumulator goes through the same
 // chain of _mm256_fmadd_ps over k, so the row count of the block does not change any result.
 __attribute__((target("avx2,fma")))
 static inline __attribute__((always_inline))
 void block16(int rows, int k, const float *a, long ars, long aps, const float *b, int ldb,
-                           float *c, int ldc, const float *bias, int accumulate, int relu) {
+             float *c, double *cd, int ldc, const float *bias, int accumulate, int relu) {
     __m256 acc[ROWS][2];
-    for (int r = 0; r < rows; r++) {
+    for (int r = 0; r < rows; r++)
         for (int h = 0; h < 2; h++)
-            acc[r][h] = bias ? _mm256_loadu_ps(bias + 8 * h)
-                      : accumulate ? _mm256_loadu_ps(c + (long)r * ldc + 8 * h) : _mm256_setzero_ps();
-    }
+            acc[r][h] = start8(c + (long)r * ldc + 8 * h, cd, bias ? bias + 8 * h : 0, accumulate);
     if (rows == ROWS) {
         for (int p = 0; p < k; p++) {
             __m256 b0 = _mm256_loadu_ps(b + (long)p * ldb), b1 = _mm256_loadu_ps(b + (long)p * ldb + 8);
@@ -56,59 +77,63 @@ void block16(int rows, int k, const float *a, long ars, long aps, const float *b
             }
         }
     }
-    for (int r = 0; r < rows; r++) {
+    for (int r = 0; r < rows; r++)
         for (int h = 0; h < 2; h++)
-            _mm256_storeu_ps(c + (long)r * ldc + 8 * h, relu ? relu8(acc[r][h]) : acc[r][h]);
-    }
+            finish8(acc[r][h], c + (long)r * ldc + 8 * h, cd ? cd + (long)r * ldc + 8 * h : 0, relu);
 }
 
 // Up to ROWS rows, 8 columns.
 __attribute__((target("avx2,fma")))
 static inline __attribute__((always_inline))
 void block8(int rows, int k, const float *a, long ars, long aps, const float *b, int ldb,
-                          float *c, int ldc, const float *bias, int accumulate, int relu) {
+            float *c, double *cd, int ldc, const float *bias, int accumulate, int relu) {
     __m256 acc[ROWS];
-    for (int r = 0; r < rows; r++)
-        acc[r] = bias ? _mm256_loadu_ps(bias) : accumulate ? _mm256_loadu_ps(c + (long)r * ldc) : _mm256_setzero_ps();
+    for (int r = 0; r < rows; r++) acc[r] = start8(c + (long)r * ldc, cd, bias, accumulate);
     for (int p = 0; p < k; p++) {
         __m256 b0 = _mm256_loadu_ps(b + (long)p * ldb);
         for (int r = 0; r < rows; r++)
             acc[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(a + r * ars + p * aps), b0, acc[r]);
     }
-    for (int r = 0; r < rows; r++) _mm256_storeu_ps(c + (long)r * ldc, relu ? relu8(acc[r]) : acc[r]);
+    for (int r = 0; r < rows; r++) finish8(acc[r], c + (long)r * ldc, cd ? cd + (long)r * ldc : 0, relu);
 }
 
 __attribute__((target("avx2,fma")))
 static inline __attribute__((always_inline))
 void gemm_avx2(int m, int n, int k, const float *a, long ars, long aps, const float *b, int ldb,
-               float *c, int ldc, const float *bias, int accumulate, int relu) {
+               float *c, double *cd, int ldc, const float *bias, int accumulate, int relu) {
     int j = 0;
     for (; j + 16 <= n; j += 16)
         for (int i = 0; i < m; i += ROWS) {
             int rows = m - i < ROWS ? m - i : ROWS;
-            block16(rows, k, a + i * ars, ars, aps, b + j, ldb, c + (long)i * ldc + j, ldc,
+            long offset = (long)i * ldc + j;
+            block16(rows, k, a + i * ars, ars, aps, b + j, ldb, c + offset, cd ? cd + offset : 0, ldc,
                     bias ? bias + j : 0, accumulate, relu);
         }
     for (; j + 8 <= n; j += 8)
         for (int i = 0; i < m; i += ROWS) {
             int rows = m - i < ROWS ? m - i : ROWS;
-            block8(rows, k, a + i * ars, ars, aps, b + j, ldb, c + (long)i * ldc + j, ldc,
+            long offset = (long)i * ldc + j;
+            block8(rows, k, a + i * ars, ars, aps, b + j, ldb, c + offset, cd ? cd + offset : 0, ldc,
                    bias ? bias + j : 0, accumulate, relu);
         }
-    if (j < n) gemm_portable(m, n - j, k, a, ars, aps, b + j, ldb, c + j, ldc, bias ? bias + j : 0, accumulate, relu);
+    if (j < n)
+        gemm_portable(m, n - j, k, a, ars, aps, b + j, ldb, c + j, cd ? cd + j : 0, ldc, bias ? bias + j : 0,
+                      accumulate, relu);
 }
 
-// Two instances with constant A strides, so the plain case keeps unit-stride addressing.
+// Instances with constant strides and destinations, so each compiles to straight-line code.
 __attribute__((target("avx2,fma")))
 static void gemm_avx2_plain(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
                             float *c, int ldc, const float *bias, int accumulate, int relu) {
-    gemm_avx2(m, n, k, a, lda, 1, b, ldb, c, ldc, bias, accumulate, relu);
+    gemm_avx2(m, n, k, a, lda, 1, b, ldb, c, 0, ldc, bias, accumulate, relu);
 }
 
+// c is never read or written when cd is given; it gets cd's address only so that no offset is
+// ever computed from a null pointer.
 __attribute__((target("avx2,fma")))
-static void gemm_avx2_transposed(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
-                                 float *c, int ldc, const float *bias, int accumulate, int relu) {
-    gemm_avx2(m, n, k, a, 1, lda, b, ldb, c, ldc, bias, accumulate, relu);
+static void gemm_avx2_transposed_f64(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
+                                     double *cd, int ldc) {
+    gemm_avx2(m, n, k, a, 1, lda, b, ldb, (float *)cd, cd, ldc, 0, 0, 0);
 }
 
 static int has_avx2_fma(void) {
@@ -123,15 +148,15 @@ void ck_rowwise_gemm(int m, int n, int k, const float *a, int lda, const float *
 #if defined(__x86_64__)
     if (has_avx2_fma()) { gemm_avx2_plain(m, n, k, a, lda, b, ldb, c, ldc, bias, accumulate, relu); return; }
 #endif
-    gemm_portable(m, n, k, a, lda, 1, b, ldb, c, ldc, bias, accumulate, relu);
+    gemm_portable(m, n, k, a, lda, 1, b, ldb, c, 0, ldc, bias, accumulate, relu);
 }
 
-void ck_rowwise_gemm_at(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
-                        float *c, int ldc, int accumulate) {
+void ck_rowwise_gemm_at_f64(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
+                            double *c, int ldc) {
 #if defined(__x86_64__)
-    if (has_avx2_fma()) { gemm_avx2_transposed(m, n, k, a, lda, b, ldb, c, ldc, 0, accumulate, 0); return; }
+    if (has_avx2_fma()) { gemm_avx2_transposed_f64(m, n, k, a, lda, b, ldb, c, ldc); return; }
 #endif
-    gemm_portable(m, n, k, a, 1, lda, b, ldb, c, ldc, 0, accumulate, 0);
+    gemm_portable(m, n, k, a, 1, lda, b, ldb, (float *)c, c, ldc, 0, 0, 0);
 }
 
 const char *ck_rowwise_gemm_path(void) {

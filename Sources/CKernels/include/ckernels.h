@@ -12,11 +12,12 @@
 void ck_rowwise_gemm(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
                      float *c, int ldc, const float *bias, int accumulate, int relu);
 
-/// The same product with A given transposed: C[m, n] = init + sum_k At[k, m] * B[k, n], where At is
-/// row-major [k, m] with row stride lda (e.g. a weight gradient col^T * dY without materialising
-/// col^T). Same per-row instruction sequence guarantee; init is C when accumulate, else 0.
-void ck_rowwise_gemm_at(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
-                        float *c, int ldc, int accumulate);
+/// A weight-gradient product added in Double: c[i, j] += (double)(sum_k At[k, i] * B[k, j]), where At
+/// is A stored transposed, row-major [k, m] with row stride lda (e.g. col^T * dY read straight from
+/// col). The Float sum runs from 0 through the same fused multiply-add chain as ck_rowwise_gemm on
+/// the materialised transpose, so the result is the same bits as that product followed by a Double add.
+void ck_rowwise_gemm_at_f64(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
+                            double *c, int ldc);
 
 /// Name of the code path ck_rowwise_gemm uses on this CPU ("avx2-fma" or "portable").
 const char *ck_rowwise_gemm_path(void);
@@ -26,10 +27,6 @@ void ck_relu_backward(const float *y, float *dy, long count);
 
 /// total[i] += (double)part[i].
 void ck_accumulate(const float *part, long count, double *total);
-
-/// total[i, j] += (double)(x[i] * z[j]) for i < m, j < n, total row-major [m, n]: a Float outer
-/// product added in Double.
-void ck_outer_accumulate(const float *x, int m, const float *z, int n, double *total);
 
 /// sums[j] = sum over r of m[r, j] for row-major m[rows, columns], summed in row order.
 void ck_column_sums(const float *m, int rows, int columns, float *sums);

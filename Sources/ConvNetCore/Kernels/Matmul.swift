@@ -44,14 +44,15 @@ public enum Matmul {
                         accumulate ? 1 : 0, relu ? 1 : 0)
     }
 
-    /// `C[m, n] = init + A^T * B` where `at` holds `A^T` row-major as `[k, m]` with row stride `lda`,
-    /// and `init` is `C` when `accumulate`, else 0. The same fused multiply-add chain over `k` as
-    /// `rowwise` on the materialised transpose (so the same bits), without writing the transpose.
-    public static func rowwiseTransposedA(m: Int, n: Int, k: Int, _ at: UnsafePointer<Float>, lda: Int,
-                                          _ b: UnsafePointer<Float>, ldb: Int,
-                                          _ c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool = false) {
+    /// `C[m, n] += Double(A^T * B)`: `at` holds `A^T` row-major as `[k, m]` with row stride `lda`, the
+    /// product is summed in Float from 0 by the same fused multiply-add chain as `rowwise` on the
+    /// materialised transpose (so the same bits), and added to the Double `C`. This is a per-sample
+    /// weight gradient (`col^T * dY`) accumulated straight into the gradient sum.
+    public static func addRowwiseTransposedA(m: Int, n: Int, k: Int, _ at: UnsafePointer<Float>, lda: Int,
+                                             _ b: UnsafePointer<Float>, ldb: Int,
+                                             into c: UnsafeMutablePointer<Double>, ldc: Int) {
         if m == 0 || n == 0 { return }
-        ck_rowwise_gemm_at(Int32(m), Int32(n), Int32(k), at, Int32(lda), b, Int32(ldb), c, Int32(ldc), accumulate ? 1 : 0)
+        ck_rowwise_gemm_at_f64(Int32(m), Int32(n), Int32(k), at, Int32(lda), b, Int32(ldb), c, Int32(ldc))
     }
 
     /// Which code path `rowwise` takes on this CPU.

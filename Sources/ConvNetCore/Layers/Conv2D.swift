@@ -42,7 +42,7 @@ public struct Conv2D: Layer {
     public func savedCount(batch: Int) -> Int { batch * outHeight * outWidth * patchLength }
     public func scratchCount(batch: Int) -> Int {
         let positions = outHeight * outWidth
-        return max(batch * positions * patchLength, parameterCount)
+        return max(batch * positions * patchLength, filters)
     }
     /// The kernel as `[filters, kh * kw * c]`, the right-hand side of the input gradient `dY * K^T`.
     public var preparedCount: Int { patchLength * filters }
@@ -72,14 +72,13 @@ public struct Conv2D: Layer {
         // Per sample: dK_n = col_n^T * dY_n and dBias_n = sum over positions of dY_n, in Float with the
         // row-wise kernel (fixed shapes, so the result depends on the sample alone), added in Double.
         let positions = outHeight * outWidth, kernelCount = patchLength * filters
-        let sampleGradient = memory.scratch
+        let biasGradient = memory.scratch
         for n in 0..<batch {
             let col = memory.saved + n * positions * patchLength, dyn = dy + n * positions * filters
-            Matmul.rowwiseTransposedA(m: patchLength, n: filters, k: positions, col, lda: patchLength, dyn, ldb: filters,
-                                      sampleGradient, ldc: filters)
-            ck_accumulate(sampleGradient, kernelCount, gradients)
-            ck_column_sums(dyn, Int32(positions), Int32(filters), sampleGradient + kernelCount)
-            ck_accumulate(sampleGradient + kernelCount, filters, gradients + kernelCount)
+            Matmul.addRowwiseTransposedA(m: patchLength, n: filters, k: positions, col, lda: patchLength, dyn, ldb: filters,
+                                         into: gradients, ldc: filters)
+            ck_column_sums(dyn, Int32(positions), Int32(filters), biasGradient)
+            ck_accumulate(biasGradient, filters, gradients + kernelCount)
         }
         guard let dx else { return }
         let colGradient = memory.scratch

@@ -46,7 +46,8 @@ public struct Dense: Layer {
         let biasGradient = gradients + inputs * units
         for n in 0..<batch {
             let xn = x + n * inputs, dz = dy + n * units
-            ck_outer_accumulate(xn, Int32(inputs), dz, Int32(units), gradients)
+            // The outer product x_n^T dZ_n is a product with k = 1; the kernel adds it in Double.
+            Matmul.addRowwiseTransposedA(m: inputs, n: units, k: 1, xn, lda: inputs, dz, ldb: units, into: gradients, ldc: units)
             ck_accumulate(dz, units, biasGradient)
         }
         guard let dx else { return }
