@@ -50,19 +50,32 @@ final class KernelTests: XCTestCase {
         for row in 1..<m { XCTAssertEqual(Array(c[(row * n)..<((row + 1) * n)]), Array(c[0..<n]), "row \(row)") }
     }
 
-    func testTransposedAKernelAddsTheSameBitsAsAMaterialisedTransposeInDouble() {
-        let (m, n, k) = (31, 40, 17)   // A^T stored [k, m] with a wider row stride
-        let lda = m + 3
-        let at = random(k * lda, seed: 31), b = random(k * n, seed: 32)
+    /// The weight-gradient kernel reads each sample's A transposed and adds in Double: the same bits
+    /// as the row-wise product on the materialised transpose, added one sample after another.
+    func testWeightGradientKernelAddsTheSameBitsAsPerSampleProducts() {
+        // k = 17 and 40: both loop orders of the kernel (samples inside or outside the blocks).
+        for k in [17, 40] { checkWeightGradientKernel(samples: 3, m: 31, n: 40, k: k) }
+    }
+
+    private func checkWeightGradientKernel(samples: Int, m: Int, n: Int, k: Int) {
+        // A^T stored [k, m] with a wider row stride, samples further apart than their size.
+        let lda = m + 3, strideA = k * lda + 5, strideB = k * n + 2
+        let at = random(samples * strideA, seed: 31), b = random(samples * strideB, seed: 32)
         let start = random(m * n, seed: 33).map { Double($0) * 1e3 }
-        var a = [Float](repeating: 0, count: m * k)
-        for p in 0..<k { for i in 0..<m { a[i * k + p] = at[p * lda + i] } }
-        var product = [Float](repeating: 0, count: m * n)
-        Matmul.rowwise(m: m, n: n, k: k, a, lda: k, b, ldb: n, &product, ldc: n)
+        var expected = start
+        for s in 0..<samples {
+            var a = [Float](repeating: 0, count: m * k)
+            for p in 0..<k { for i in 0..<m { a[i * k + p] = at[s * strideA + p * lda + i] } }
+            var product = [Float](repeating: 0, count: m * n)
+            let bs = Array(b[(s * strideB)..<(s * strideB + k * n)])
+            Matmul.rowwise(m: m, n: n, k: k, a, lda: k, bs, ldb: n, &product, ldc: n)
+            assertClose(product, ReferenceKernels.matmul(a, bs, m: m, n: n, k: k), "k \(k) sample \(s) against the reference")
+            for i in 0..<(m * n) { expected[i] += Double(product[i]) }
+        }
         var sum = start
-        Matmul.addRowwiseTransposedA(m: m, n: n, k: k, at, lda: lda, b, ldb: n, into: &sum, ldc: n)
-        XCTAssertEqual(sum, (0..<(m * n)).map { start[$0] + Double(product[$0]) })
-        assertClose(product, ReferenceKernels.matmul(a, b, m: m, n: n, k: k), "row-wise against the reference")
+        Matmul.addWeightGradients(samples: samples, m: m, n: n, k: k, at, lda: lda, sampleStrideA: strideA,
+                                  b, ldb: n, sampleStrideB: strideB, into: &sum, ldc: n)
+        XCTAssertEqual(sum, expected, "k \(k)")
     }
 
     func testConv2DForwardAndBackwardMatchReference() {

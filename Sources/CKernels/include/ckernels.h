@@ -12,12 +12,14 @@
 void ck_rowwise_gemm(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
                      float *c, int ldc, const float *bias, int accumulate, int relu);
 
-/// A weight-gradient product added in Double: c[i, j] += (double)(sum_k At[k, i] * B[k, j]), where At
-/// is A stored transposed, row-major [k, m] with row stride lda (e.g. col^T * dY read straight from
-/// col). The Float sum runs from 0 through the same fused multiply-add chain as ck_rowwise_gemm on
-/// the materialised transpose, so the result is the same bits as that product followed by a Double add.
-void ck_rowwise_gemm_at_f64(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
-                            double *c, int ldc);
+/// Weight gradients of `samples` samples added in Double: for s = 0, 1, ..., samples - 1 in order,
+/// c[i, j] += (double)(sum_p At_s[p, i] * B_s[p, j]), where At_s is sample s's A stored transposed
+/// (row-major [k, m], row stride lda, e.g. its im2col matrix) starting sample_stride_a floats after
+/// At_{s-1}, and B_s ([k, n], row stride ldb, e.g. its dY) likewise. Each Float sum runs from 0
+/// through the same fused multiply-add chain as ck_rowwise_gemm on the materialised transpose, so
+/// the result is the same bits as per-sample products added to c one sample after another.
+void ck_weight_gradient(int samples, int m, int n, int k, const float *a, int lda, long sample_stride_a,
+                        const float *b, int ldb, long sample_stride_b, double *c, int ldc);
 
 /// Name of the code path ck_rowwise_gemm uses on this CPU ("avx2-fma" or "portable").
 const char *ck_rowwise_gemm_path(void);

@@ -44,15 +44,18 @@ public enum Matmul {
                         accumulate ? 1 : 0, relu ? 1 : 0)
     }
 
-    /// `C[m, n] += Double(A^T * B)`: `at` holds `A^T` row-major as `[k, m]` with row stride `lda`, the
-    /// product is summed in Float from 0 by the same fused multiply-add chain as `rowwise` on the
-    /// materialised transpose (so the same bits), and added to the Double `C`. This is a per-sample
-    /// weight gradient (`col^T * dY`) accumulated straight into the gradient sum.
-    public static func addRowwiseTransposedA(m: Int, n: Int, k: Int, _ at: UnsafePointer<Float>, lda: Int,
-                                             _ b: UnsafePointer<Float>, ldb: Int,
-                                             into c: UnsafeMutablePointer<Double>, ldc: Int) {
-        if m == 0 || n == 0 { return }
-        ck_rowwise_gemm_at_f64(Int32(m), Int32(n), Int32(k), at, Int32(lda), b, Int32(ldb), c, Int32(ldc))
+    /// Per-sample weight gradients summed in Double: for each sample `s` in order,
+    /// `C[m, n] += Double(A_s^T * B_s)`. `at` holds sample 0's `A^T` row-major as `[k, m]` with row
+    /// stride `lda`, and sample `s`'s starts `s * sampleStrideA` floats later; likewise `b` (`[k, n]`).
+    /// Each product is summed in Float from 0 by the same fused multiply-add chain as `rowwise` on the
+    /// materialised transpose, so the sums do not depend on how samples are grouped into calls.
+    public static func addWeightGradients(samples: Int, m: Int, n: Int, k: Int,
+                                          _ at: UnsafePointer<Float>, lda: Int, sampleStrideA: Int,
+                                          _ b: UnsafePointer<Float>, ldb: Int, sampleStrideB: Int,
+                                          into c: UnsafeMutablePointer<Double>, ldc: Int) {
+        if samples == 0 || m == 0 || n == 0 { return }
+        ck_weight_gradient(Int32(samples), Int32(m), Int32(n), Int32(k), at, Int32(lda), sampleStrideA,
+                           b, Int32(ldb), sampleStrideB, c, Int32(ldc))
     }
 
     /// Which code path `rowwise` takes on this CPU.

@@ -72,12 +72,12 @@ public struct Conv2D: Layer {
         // Per sample: dK_n = col_n^T * dY_n and dBias_n = sum over positions of dY_n, in Float with the
         // row-wise kernel (fixed shapes, so the result depends on the sample alone), added in Double.
         let positions = outHeight * outWidth, kernelCount = patchLength * filters
+        Matmul.addWeightGradients(samples: batch, m: patchLength, n: filters, k: positions,
+                                  memory.saved, lda: patchLength, sampleStrideA: positions * patchLength,
+                                  dy, ldb: filters, sampleStrideB: positions * filters, into: gradients, ldc: filters)
         let biasGradient = memory.scratch
         for n in 0..<batch {
-            let col = memory.saved + n * positions * patchLength, dyn = dy + n * positions * filters
-            Matmul.addRowwiseTransposedA(m: patchLength, n: filters, k: positions, col, lda: patchLength, dyn, ldb: filters,
-                                         into: gradients, ldc: filters)
-            ck_column_sums(dyn, Int32(positions), Int32(filters), biasGradient)
+            ck_column_sums(dy + n * positions * filters, Int32(positions), Int32(filters), biasGradient)
             ck_accumulate(biasGradient, filters, gradients + kernelCount)
         }
         guard let dx else { return }

@@ -43,13 +43,10 @@ public struct Dense: Layer {
                          memory: LayerMemory) {
         activation.backward(y: y, dy: dy, count: batch * units)
         // Per sample: dK_n = x_n^T dZ_n (an outer product) and dBias_n = dZ_n, in Float, added in Double.
-        let biasGradient = gradients + inputs * units
-        for n in 0..<batch {
-            let xn = x + n * inputs, dz = dy + n * units
-            // The outer product x_n^T dZ_n is a product with k = 1; the kernel adds it in Double.
-            Matmul.addRowwiseTransposedA(m: inputs, n: units, k: 1, xn, lda: inputs, dz, ldb: units, into: gradients, ldc: units)
-            ck_accumulate(dz, units, biasGradient)
-        }
+        // The outer products x_n^T dZ_n are products with k = 1.
+        Matmul.addWeightGradients(samples: batch, m: inputs, n: units, k: 1, x, lda: inputs, sampleStrideA: inputs,
+                                  dy, ldb: units, sampleStrideB: units, into: gradients, ldc: units)
+        for n in 0..<batch { ck_accumulate(dy + n * units, units, gradients + inputs * units) }
         guard let dx else { return }
         Matmul.rowwise(m: batch, n: inputs, k: units, dy, lda: units, memory.prepared, ldb: inputs, dx, ldc: inputs)
     }
