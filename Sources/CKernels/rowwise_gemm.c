@@ -97,64 +97,50 @@ void block8(int rows, int k, const float *a, long ars, long aps, const float *b,
     for (int r = 0; r < rows; r++) finish8(acc[r], c + (long)r * ldc, cd ? cd + (long)r * ldc : 0, relu);
 }
 
+// The whole product, block by block; `samples` > 1 only for weight gradients: then sample s's A and B
+// start s * sa and s * sb floats further on and each is added to cd in turn, samples being the
+// innermost loop so that a block of cd stays in L1 while every sample is added to it (the same sums,
+// in the same order, as one call per sample).
 __attribute__((target("avx2,fma")))
 static inline __attribute__((always_inline))
-void gemm_avx2(int m, int n, int k, const float *a, long ars, long aps, const float *b, int ldb,
-               float *c, double *cd, int ldc, const float *bias, int accumulate, int relu) {
+void gemm_avx2(int samples, long sa, long sb, int m, int n, int k, const float *a, long ars, long aps,
+               const float *b, int ldb, float *c, double *cd, int ldc, const float *bias, int accumulate, int relu) {
     int j = 0;
     for (; j + 16 <= n; j += 16)
         for (int i = 0; i < m; i += ROWS) {
             int rows = m - i < ROWS ? m - i : ROWS;
             long offset = (long)i * ldc + j;
-            block16(rows, k, a + i * ars, ars, aps, b + j, ldb, c + offset, cd ? cd + offset : 0, ldc,
-                    bias ? bias + j : 0, accumulate, relu);
+            for (int s = 0; s < samples; s++)
+                block16(rows, k, a + s * sa + i * ars, ars, aps, b + s * sb + j, ldb, c + offset, cd ? cd + offset : 0,
+                        ldc, bias ? bias + j : 0, accumulate, relu);
         }
     for (; j + 8 <= n; j += 8)
         for (int i = 0; i < m; i += ROWS) {
             int rows = m - i < ROWS ? m - i : ROWS;
             long offset = (long)i * ldc + j;
-            block8(rows, k, a + i * ars, ars, aps, b + j, ldb, c + offset, cd ? cd + offset : 0, ldc,
-                   bias ? bias + j : 0, accumulate, relu);
+            for (int s = 0; s < samples; s++)
+                block8(rows, k, a + s * sa + i * ars, ars, aps, b + s * sb + j, ldb, c + offset, cd ? cd + offset : 0,
+                       ldc, bias ? bias + j : 0, accumulate, relu);
         }
     if (j < n)
-        gemm_portable(m, n - j, k, a, ars, aps, b + j, ldb, c + j, cd ? cd + j : 0, ldc, bias ? bias + j : 0,
-                      accumulate, relu);
+        for (int s = 0; s < samples; s++)
+            gemm_portable(m, n - j, k, a + s * sa, ars, aps, b + s * sb + j, ldb, c + j, cd ? cd + j : 0, ldc,
+                          bias ? bias + j : 0, accumulate, relu);
 }
 
 // Instances with constant strides and destinations, so each compiles to straight-line code.
 __attribute__((target("avx2,fma")))
 static void gemm_avx2_plain(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
                             float *c, int ldc, const float *bias, int accumulate, int relu) {
-    gemm_avx2(m, n, k, a, lda, 1, b, ldb, c, 0, ldc, bias, accumulate, relu);
+    gemm_avx2(1, 0, 0, m, n, k, a, lda, 1, b, ldb, c, 0, ldc, bias, accumulate, relu);
 }
 
-// Weight gradients of `samples` samples: for each, cd += (double)(A_s^T B_s), where sample s's A^T
-// and B start `sa` and `sb` floats after the previous sample's. Samples are the innermost loop, so a
-// block of cd stays in L1 while every sample is added to it, in sample order (the same sums, in the
-// same order, as one call per sample). c gets cd's address only so that no offset is ever computed
-// from a null pointer; it is never read or written.
+// A read transposed, the product added to cd. c gets cd's address only so that no offset is ever
+// computed from a null pointer; it is never read or written.
 __attribute__((target("avx2,fma")))
 static void gemm_avx2_weight_gradient(int samples, int m, int n, int k, const float *a, int lda, long sa,
                                       const float *b, int ldb, long sb, double *cd, int ldc) {
-    float *c = (float *)cd;
-    int j = 0;
-    for (; j + 16 <= n; j += 16)
-        for (int i = 0; i < m; i += ROWS) {
-            int rows = m - i < ROWS ? m - i : ROWS;
-            long offset = (long)i * ldc + j;
-            for (int s = 0; s < samples; s++)
-                block16(rows, k, a + s * sa + i, 1, lda, b + s * sb + j, ldb, c + offset, cd + offset, ldc, 0, 0, 0);
-        }
-    for (; j + 8 <= n; j += 8)
-        for (int i = 0; i < m; i += ROWS) {
-            int rows = m - i < ROWS ? m - i : ROWS;
-            long offset = (long)i * ldc + j;
-            for (int s = 0; s < samples; s++)
-                block8(rows, k, a + s * sa + i, 1, lda, b + s * sb + j, ldb, c + offset, cd + offset, ldc, 0, 0, 0);
-        }
-    if (j < n)
-        for (int s = 0; s < samples; s++)
-            gemm_portable(m, n - j, k, a + s * sa, 1, lda, b + s * sb + j, ldb, c + j, cd + j, ldc, 0, 0, 0);
+    gemm_avx2(samples, sa, sb, m, n, k, a, 1, lda, b, ldb, (float *)cd, cd, ldc, 0, 0, 0);
 }
 
 static int has_avx2_fma(void) {

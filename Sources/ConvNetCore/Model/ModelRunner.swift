@@ -87,18 +87,9 @@ public final class ModelRunner {
                 let workspace = workspaces[t]
                 let share = WorkerPool.partition(batchSize, parts: threads, index: t)
                 workspace.parameterGradients.fill(0)
-                var total = BatchStatistics()
-                for start in stride(from: share.lowerBound, to: share.upperBound, by: workspace.capacity) {
-                    let range = start..<min(start + workspace.capacity, share.upperBound)
-                    fill(range, workspace.input.pointer, workspace.labels.pointer)
-                    let probabilities = workspace.forward(model: model, count: range.count, parameters: parameters)
-                    let (lossSum, correct) = SoftmaxCrossEntropy.lossAndGradient(
-                        probabilities: probabilities, labels: workspace.labels.pointer, batch: range.count,
-                        classes: model.classes, dLogits: workspace.gradientIn.pointer)
-                    workspace.backward(model: model, count: range.count, parameters: parameters)
-                    total = total + BatchStatistics(lossSum: lossSum, correct: correct, count: range.count)
+                statistics[t] = forEachChunk(of: share, in: workspace) { range in
+                    pass(workspace, range: range, parameters: parameters, fill: fill, backward: true).statistics
                 }
-                statistics[t] = total
             }
         }
         sumThreadGradients(into: gradients)
@@ -116,21 +107,39 @@ public final class ModelRunner {
             pool.run { t in
                 let workspace = workspaces[t]
                 let share = WorkerPool.partition(sampleCount, parts: threads, index: t)
-                var total = BatchStatistics()
-                for start in stride(from: share.lowerBound, to: share.upperBound, by: workspace.capacity) {
-                    let range = start..<min(start + workspace.capacity, share.upperBound)
-                    fill(range, workspace.input.pointer, workspace.labels.pointer)
-                    let output = workspace.forward(model: model, count: range.count, parameters: parameters)
-                    let (lossSum, correct) = SoftmaxCrossEntropy.lossAndGradient(
-                        probabilities: output, labels: workspace.labels.pointer, batch: range.count, classes: classes,
-                        dLogits: nil)
-                    total = total + BatchStatistics(lossSum: lossSum, correct: correct, count: range.count)
+                statistics[t] = forEachChunk(of: share, in: workspace) { range in
+                    let (chunk, output) = pass(workspace, range: range, parameters: parameters, fill: fill, backward: false)
                     probabilities?.advanced(by: range.lowerBound * classes).update(from: output, count: range.count * classes)
+                    return chunk
                 }
-                statistics[t] = total
             }
         }
         return perThread.reduce(BatchStatistics(), +)
+    }
+
+    /// Runs `body` on consecutive pieces of `share` of at most `workspace.capacity` samples, in order,
+    /// and adds up what it returns.
+    private func forEachChunk(of share: Range<Int>, in workspace: Workspace,
+                              _ body: (Range<Int>) -> BatchStatistics) -> BatchStatistics {
+        var total = BatchStatistics()
+        for start in stride(from: share.lowerBound, to: share.upperBound, by: workspace.capacity) {
+            total = total + body(start..<min(start + workspace.capacity, share.upperBound))
+        }
+        return total
+    }
+
+    /// Fills samples `range` into `workspace` and runs the forward pass and the loss, then, with
+    /// `backward`, the backward pass (adding to the workspace's parameter gradients). Returns the
+    /// statistics and the softmax outputs (valid until the workspace runs again).
+    private func pass(_ workspace: Workspace, range: Range<Int>, parameters: UnsafePointer<Float>, fill: BatchFiller,
+                      backward: Bool) -> (statistics: BatchStatistics, output: UnsafeMutablePointer<Float>) {
+        fill(range, workspace.input.pointer, workspace.labels.pointer)
+        let output = workspace.forward(model: model, count: range.count, parameters: parameters)
+        let (lossSum, correct) = SoftmaxCrossEntropy.lossAndGradient(
+            probabilities: output, labels: workspace.labels.pointer, batch: range.count, classes: model.classes,
+            dLogits: backward ? workspace.gradientIn.pointer : nil)
+        if backward { workspace.backward(model: model, count: range.count, parameters: parameters) }
+        return (BatchStatistics(lossSum: lossSum, correct: correct, count: range.count), output)
     }
 
     /// `gradients = sum_t workspace[t].gradients`, added in thread order; each thread sums one
