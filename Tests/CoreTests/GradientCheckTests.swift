@@ -67,7 +67,9 @@ final class GradientCheckTests: XCTestCase {
             let prepared = layer.prepared(parameters: parameters)
             return saved.withUnsafeMutableBufferPointer { s in
                 scratch.withUnsafeMutableBufferPointer { t in
-                    body(LayerMemory(saved: s.baseAddress!, scratch: t.baseAddress!, prepared: prepared))
+                    prepared.withUnsafeBufferPointer { p in
+                        body(LayerMemory(saved: s.baseAddress!, scratch: t.baseAddress!, prepared: p.baseAddress!))
+                    }
                 }
             }
         }

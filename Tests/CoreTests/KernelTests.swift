@@ -53,8 +53,9 @@ final class KernelTests: XCTestCase {
     /// The weight-gradient kernel reads each sample's A transposed and adds in Double: the same bits
     /// as the row-wise product on the materialised transpose, added one sample after another.
     func testWeightGradientKernelAddsTheSameBitsAsPerSampleProducts() {
-        // k = 17 and 40: both loop orders of the kernel (samples inside or outside the blocks).
-        for k in [17, 40] { checkWeightGradientKernel(samples: 3, m: 31, n: 40, k: k) }
+        // k = 17 and 40: both loop orders of the kernel (samples inside or outside the blocks);
+        // n = 40 and 10: column blocks of 16 and 8, and a tail of columns (dense_2 has 10 units).
+        for (n, k) in [(40, 17), (40, 40), (10, 17), (10, 40)] { checkWeightGradientKernel(samples: 3, m: 31, n: n, k: k) }
     }
 
     private func checkWeightGradientKernel(samples: Int, m: Int, n: Int, k: Int) {
@@ -69,13 +70,13 @@ final class KernelTests: XCTestCase {
             var product = [Float](repeating: 0, count: m * n)
             let bs = Array(b[(s * strideB)..<(s * strideB + k * n)])
             Matmul.rowwise(m: m, n: n, k: k, a, lda: k, bs, ldb: n, &product, ldc: n)
-            assertClose(product, ReferenceKernels.matmul(a, bs, m: m, n: n, k: k), "k \(k) sample \(s) against the reference")
+            assertClose(product, ReferenceKernels.matmul(a, bs, m: m, n: n, k: k), "n \(n) k \(k) sample \(s) against the reference")
             for i in 0..<(m * n) { expected[i] += Double(product[i]) }
         }
         var sum = start
         Matmul.addWeightGradients(samples: samples, m: m, n: n, k: k, at, lda: lda, sampleStrideA: strideA,
                                   b, ldb: n, sampleStrideB: strideB, into: &sum, ldc: n)
-        XCTAssertEqual(sum, expected, "k \(k)")
+        XCTAssertEqual(sum, expected, "n \(n) k \(k)")
     }
 
     func testConv2DForwardAndBackwardMatchReference() {
@@ -93,10 +94,12 @@ final class KernelTests: XCTestCase {
             var gradients = [Double](repeating: 0, count: parameters.count)
             let prepared = layer.prepared(parameters: parameters)
             saved.withUnsafeMutableBufferPointer { s in scratch.withUnsafeMutableBufferPointer { t in
-                let memory = LayerMemory(saved: s.baseAddress!, scratch: t.baseAddress!, prepared: prepared)
-                layer.forward(x, &y, batch: batch, parameters: parameters, memory: memory)
-                layer.backward(x: x, y: y, dy: &dy, dx: &dx, batch: batch, parameters: parameters,
-                               gradients: &gradients, memory: memory)
+                prepared.withUnsafeBufferPointer { p in
+                    let memory = LayerMemory(saved: s.baseAddress!, scratch: t.baseAddress!, prepared: p.baseAddress!)
+                    layer.forward(x, &y, batch: batch, parameters: parameters, memory: memory)
+                    layer.backward(x: x, y: y, dy: &dy, dx: &dx, batch: batch, parameters: parameters,
+                                   gradients: &gradients, memory: memory)
+                }
             } }
             let label = "\(h)x\(w)x\(c) kernel \(kh)x\(kw) filters \(f)"
             assertClose(y, ReferenceKernels.conv2d(x: x, batch: batch, height: h, width: w, channels: c, kernel: kernel,
@@ -125,9 +128,10 @@ final class KernelTests: XCTestCase {
         assertClose(y, expected, "dense forward")
     }
 
-    /// Threads split the batch; because every sample's contribution is computed on its own and summed
-    /// in Double, the gradient rounded to Float is the same for any number of threads.
-    func testGradientsDoNotDependOnThreadCount() throws {
+    /// Threads split the batch and each walks its share in chunks; because every sample's contribution
+    /// is computed on its own and summed in Double, the gradient rounded to Float is the same for any
+    /// number of threads and any chunk size (uneven shares and partial last chunks included).
+    func testGradientsDoNotDependOnThreadCountOrChunkSize() throws {
         let model = try Sequential(.kerasMNIST)
         let parameters = FloatBuffer(count: model.parameterCount)
         Initialization.glorotUniform(model, seed: 3, into: parameters)
@@ -138,15 +142,16 @@ final class KernelTests: XCTestCase {
                 labels[slot] = Int32(n % 10)
             }
         }
-        func gradients(threads: Int) -> [Float] {
+        func gradients(threads: Int, chunkSize: Int) -> [Float] {
             let out = DoubleBuffer(count: model.parameterCount)
-            _ = ModelRunner(model: model, maxBatch: 64, threads: threads)
+            _ = ModelRunner(model: model, maxBatch: 64, threads: threads, chunkSize: chunkSize)
                 .gradients(batchSize: 64, parameters: parameters.pointer, into: out.pointer, fill: fill)
             return out.array.map { Float($0 / 64) }
         }
-        let one = gradients(threads: 1)
-        for threads in [2, 3, 4] {
-            XCTAssertEqual(gradients(threads: threads).map(\.bitPattern), one.map(\.bitPattern), "\(threads) threads vs 1")
+        let one = gradients(threads: 1, chunkSize: 1)
+        for (threads, chunkSize) in [(1, 64), (2, 4), (3, 4), (4, 4), (3, 5), (2, 64)] {
+            XCTAssertEqual(gradients(threads: threads, chunkSize: chunkSize).map(\.bitPattern), one.map(\.bitPattern),
+                           "\(threads) threads, chunks of \(chunkSize), vs 1 thread, chunks of 1")
         }
     }
 

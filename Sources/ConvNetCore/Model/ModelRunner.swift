@@ -26,12 +26,15 @@ public typealias BatchFiller = (_ range: Range<Int>, _ images: UnsafeMutablePoin
 /// Runs a model over batches on a `WorkerPool`: the batch is cut into one contiguous share per
 /// thread, each thread runs forward and backward on its share in its own `Workspace`, a few samples
 /// (`chunkSize`) at a time, and the per-thread gradients are summed in thread order. No thread waits
-/// on another until the sum, and for a fixed thread count the result is bit-for-bit reproducible.
+/// on another until the sum. For a fixed thread count the Double sums are bit-for-bit reproducible;
+/// across thread counts they agree to ~1e-16, which the Float gradient does not see (the tests check
+/// its bits for 1-4 threads).
 ///
 /// Why chunks: the layers' outputs for a whole share (conv1 alone is 2.8 MB for 32 images) do not
 /// fit in a core's cache, and the element-wise passes (ReLU, pooling, im2col) then wait on memory.
-/// A few images at a time stay in L2. The chunk size changes no result: every kernel computes a
-/// sample independently of its neighbours, and weight gradients are added per sample in order.
+/// A few images at a time stay in L2. The chunk size changes no bit of any result: every kernel
+/// computes a sample independently of its neighbours, and within a thread the weight gradients are
+/// added per sample in sample order however the share is chunked.
 public final class ModelRunner {
     public let model: Sequential
     public let pool: WorkerPool
@@ -40,7 +43,7 @@ public final class ModelRunner {
     private let workspaces: [Workspace]
     /// Each layer's `prepare` output for the parameters of the current `gradients` call.
     private let prepared: FloatBuffer
-    private let preparedPointers: [UnsafePointer<Float>]
+    private let preparedPointers: [UnsafeMutablePointer<Float>]
 
     /// Samples per forward/backward pass inside a thread's share; see the type's notes. Measured
     /// with `convnet-dist bench --chunk-size`: 3-4 beat 1, 8, 16 and the whole share on this model.
@@ -56,10 +59,10 @@ public final class ModelRunner {
         let counts = model.layers.map(\.preparedCount)
         let prepared = FloatBuffer(count: max(counts.reduce(0, +), 1))
         let offsets = counts.indices.map { counts[..<$0].reduce(0, +) }
-        let pointers = offsets.map { UnsafePointer(prepared.pointer + $0) }
+        let pointers = offsets.map { prepared.pointer + $0 }
         self.prepared = prepared
         preparedPointers = pointers
-        workspaces = (0..<threads).map { _ in Workspace(model: model, capacity: capacity, prepared: pointers) }
+        workspaces = (0..<threads).map { _ in Workspace(model: model, capacity: capacity, prepared: pointers.map { UnsafePointer($0) }) }
     }
 
     public var threads: Int { pool.size }
@@ -79,7 +82,7 @@ public final class ModelRunner {
                           into gradients: UnsafeMutablePointer<Double>, fill: BatchFiller) -> BatchStatistics {
         precondition(batchSize <= maxBatch, "batch \(batchSize) exceeds the runner's capacity \(maxBatch)")
         for (i, layer) in model.layers.enumerated() {
-            layer.prepare(parameters: parameters + model.parameterOffsets[i], into: UnsafeMutablePointer(mutating: preparedPointers[i]))
+            layer.prepare(parameters: parameters + model.parameterOffsets[i], into: preparedPointers[i])
         }
         var perThread = [BatchStatistics](repeating: BatchStatistics(), count: threads)
         perThread.withUnsafeMutableBufferPointer { statistics in
