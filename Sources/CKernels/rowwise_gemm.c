@@ -48,80 +48,65 @@ void finish8(__m256 acc, float *c, double *cd, int relu) {
     }
 }
 
-// A block of up to ROWS rows and 16 columns. Each (row, column) accumulator goes through the same
-// chain of _mm256_fmadd_ps over k, so the row count of the block does not change any result.
+// acc[r][h] += sum over p of A[r, p] * B[p, 8h .. 8h + 7], for r < rows and h < halves.
 __attribute__((target("avx2,fma")))
 static inline __attribute__((always_inline))
-void block16(int rows, int k, const float *a, long ars, long aps, const float *b, int ldb,
-             float *c, double *cd, int ldc, const float *bias, int accumulate, int relu) {
-    __m256 acc[ROWS][2];
-    for (int r = 0; r < rows; r++)
-        for (int h = 0; h < 2; h++)
-            acc[r][h] = start8(c + (long)r * ldc + 8 * h, cd, bias ? bias + 8 * h : 0, accumulate);
-    if (rows == ROWS) {
-        for (int p = 0; p < k; p++) {
-            __m256 b0 = _mm256_loadu_ps(b + (long)p * ldb), b1 = _mm256_loadu_ps(b + (long)p * ldb + 8);
-            for (int r = 0; r < ROWS; r++) {
-                __m256 x = _mm256_broadcast_ss(a + r * ars + p * aps);
-                acc[r][0] = _mm256_fmadd_ps(x, b0, acc[r][0]);
-                acc[r][1] = _mm256_fmadd_ps(x, b1, acc[r][1]);
-            }
-        }
-    } else {
-        for (int p = 0; p < k; p++) {
-            __m256 b0 = _mm256_loadu_ps(b + (long)p * ldb), b1 = _mm256_loadu_ps(b + (long)p * ldb + 8);
-            for (int r = 0; r < rows; r++) {
-                __m256 x = _mm256_broadcast_ss(a + r * ars + p * aps);
-                acc[r][0] = _mm256_fmadd_ps(x, b0, acc[r][0]);
-                acc[r][1] = _mm256_fmadd_ps(x, b1, acc[r][1]);
-            }
+void multiply_add(int halves, int rows, int k, const float *a, long ars, long aps, const float *b, int ldb,
+                  __m256 acc[ROWS][2]) {
+    for (int p = 0; p < k; p++) {
+        __m256 bp[2];
+        for (int h = 0; h < halves; h++) bp[h] = _mm256_loadu_ps(b + (long)p * ldb + 8 * h);
+        for (int r = 0; r < rows; r++) {
+            __m256 x = _mm256_broadcast_ss(a + r * ars + p * aps);
+            for (int h = 0; h < halves; h++) acc[r][h] = _mm256_fmadd_ps(x, bp[h], acc[r][h]);
         }
     }
+}
+
+// A block of up to ROWS rows and 8 * halves columns (halves is 1 or 2, a constant at each call).
+// Each (row, column) accumulator goes through the same chain of _mm256_fmadd_ps over k, so neither
+// the row count nor the width of the block changes any result.
+__attribute__((target("avx2,fma")))
+static inline __attribute__((always_inline))
+void block(int halves, int rows, int k, const float *a, long ars, long aps, const float *b, int ldb,
+           float *c, double *cd, int ldc, const float *bias, int accumulate, int relu) {
+    __m256 acc[ROWS][2];
     for (int r = 0; r < rows; r++)
-        for (int h = 0; h < 2; h++)
+        for (int h = 0; h < halves; h++)
+            acc[r][h] = start8(c + (long)r * ldc + 8 * h, cd, bias ? bias + 8 * h : 0, accumulate);
+    // A full block gets a constant row count, so its row loop unrolls and acc stays in registers.
+    if (rows == ROWS) multiply_add(halves, ROWS, k, a, ars, aps, b, ldb, acc);
+    else multiply_add(halves, rows, k, a, ars, aps, b, ldb, acc);
+    for (int r = 0; r < rows; r++)
+        for (int h = 0; h < halves; h++)
             finish8(acc[r][h], c + (long)r * ldc + 8 * h, cd ? cd + (long)r * ldc + 8 * h : 0, relu);
 }
 
-// Up to ROWS rows, 8 columns.
+// Columns j .. j + 8 * halves - 1 of the product, for every row block. `samples` > 1 only for weight
+// gradients: then sample s's A and B start s * sa and s * sb floats further on and each is added to
+// cd in turn, samples being the innermost loop so that a block of cd stays in L1 while every sample
+// is added to it (the same sums, in the same order, as one call per sample).
 __attribute__((target("avx2,fma")))
 static inline __attribute__((always_inline))
-void block8(int rows, int k, const float *a, long ars, long aps, const float *b, int ldb,
-            float *c, double *cd, int ldc, const float *bias, int accumulate, int relu) {
-    __m256 acc[ROWS];
-    for (int r = 0; r < rows; r++) acc[r] = start8(c + (long)r * ldc, cd, bias, accumulate);
-    for (int p = 0; p < k; p++) {
-        __m256 b0 = _mm256_loadu_ps(b + (long)p * ldb);
-        for (int r = 0; r < rows; r++)
-            acc[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(a + r * ars + p * aps), b0, acc[r]);
+void column_panel(int halves, int j, int samples, long sa, long sb, int m, int k, const float *a, long ars, long aps,
+                  const float *b, int ldb, float *c, double *cd, int ldc, const float *bias, int accumulate, int relu) {
+    for (int i = 0; i < m; i += ROWS) {
+        int rows = m - i < ROWS ? m - i : ROWS;
+        long offset = (long)i * ldc + j;
+        for (int s = 0; s < samples; s++)
+            block(halves, rows, k, a + s * sa + i * ars, ars, aps, b + s * sb + j, ldb, c + offset,
+                  cd ? cd + offset : 0, ldc, bias ? bias + j : 0, accumulate, relu);
     }
-    for (int r = 0; r < rows; r++) finish8(acc[r], c + (long)r * ldc, cd ? cd + (long)r * ldc : 0, relu);
 }
 
-// The whole product, block by block; `samples` > 1 only for weight gradients: then sample s's A and B
-// start s * sa and s * sb floats further on and each is added to cd in turn, samples being the
-// innermost loop so that a block of cd stays in L1 while every sample is added to it (the same sums,
-// in the same order, as one call per sample).
+// The whole product: 16 columns at a time, then 8, then the portable path for the rest.
 __attribute__((target("avx2,fma")))
 static inline __attribute__((always_inline))
 void gemm_avx2(int samples, long sa, long sb, int m, int n, int k, const float *a, long ars, long aps,
                const float *b, int ldb, float *c, double *cd, int ldc, const float *bias, int accumulate, int relu) {
     int j = 0;
-    for (; j + 16 <= n; j += 16)
-        for (int i = 0; i < m; i += ROWS) {
-            int rows = m - i < ROWS ? m - i : ROWS;
-            long offset = (long)i * ldc + j;
-            for (int s = 0; s < samples; s++)
-                block16(rows, k, a + s * sa + i * ars, ars, aps, b + s * sb + j, ldb, c + offset, cd ? cd + offset : 0,
-                        ldc, bias ? bias + j : 0, accumulate, relu);
-        }
-    for (; j + 8 <= n; j += 8)
-        for (int i = 0; i < m; i += ROWS) {
-            int rows = m - i < ROWS ? m - i : ROWS;
-            long offset = (long)i * ldc + j;
-            for (int s = 0; s < samples; s++)
-                block8(rows, k, a + s * sa + i * ars, ars, aps, b + s * sb + j, ldb, c + offset, cd ? cd + offset : 0,
-                       ldc, bias ? bias + j : 0, accumulate, relu);
-        }
+    for (; j + 16 <= n; j += 16) column_panel(2, j, samples, sa, sb, m, k, a, ars, aps, b, ldb, c, cd, ldc, bias, accumulate, relu);
+    for (; j + 8 <= n; j += 8) column_panel(1, j, samples, sa, sb, m, k, a, ars, aps, b, ldb, c, cd, ldc, bias, accumulate, relu);
     if (j < n)
         for (int s = 0; s < samples; s++)
             gemm_portable(m, n - j, k, a + s * sa, ars, aps, b + s * sb + j, ldb, c + j, cd ? cd + j : 0, ldc,
