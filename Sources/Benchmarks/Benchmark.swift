@@ -1,4 +1,5 @@
 import Communication
+import ConvNetConfig
 import ConvNetCore
 import ConvNetData
 import Foundation
@@ -46,32 +47,23 @@ public enum Benchmark {
         let rowwise = communicator.isRoot ? rowwiseGflops() : 0
         Matmul.useCallerThreadOnly()
 
-        let runner = ModelRunner(model: model, maxBatch: batchSize, threads: threads, chunkSize: chunkSize)
-        let parameters = FloatBuffer(count: model.parameterCount)
+        var config = ExperimentConfig.reference
+        config.model = model.spec
+        config.batchSize = batchSize
+        let trainer = DataParallelStep(model: model, config: config, threads: threads, chunkSize: chunkSize,
+                                       communicator: communicator)
+        let runner = trainer.runner, parameters = trainer.parameters
         Initialization.glorotUniform(model, seed: 1, into: parameters)
-        let reduction = DoubleBuffer(count: model.parameterCount + 4)
-        let optimizer = RMSprop(parameterCount: model.parameterCount)
-        let mean = FloatBuffer(count: model.parameterCount)
         var localIndices: [Int32] = []
         let schedule = EpochSchedule(totalCount: images.totalCount, batchSize: batchSize, seed: 1, epoch: 1, shuffle: true)
 
         var allreduceNanos: [UInt64] = []
         func step(_ k: Int) {
             schedule.localIndices(step: k % schedule.steps, shard: images.shard, into: &localIndices)
-            let stats = localIndices.withUnsafeBufferPointer { indices in
-                runner.gradients(batchSize: indices.count, parameters: parameters.pointer, into: reduction.pointer) { range, x, labels in
-                    for (slot, position) in range.enumerated() {
-                        labels[slot] = images.write(sample: Int(indices[position]), to: x + slot * images.sampleSize)
-                    }
-                }
+            _ = try? localIndices.withUnsafeBufferPointer { indices in
+                try trainer.run(sampleCount: indices.count, globalStep: k, fill: images.filler(indices: indices), where: "bench step \(k)")
             }
-            reduction[model.parameterCount + 2] = Double(stats.count)
-            let start = LayerTimes.now()
-            communicator.allreduceSum(reduction.pointer, count: reduction.count)
-            allreduceNanos.append(LayerTimes.now() - start)
-            let scale = 1 / reduction[model.parameterCount + 2]
-            for i in 0..<model.parameterCount { mean[i] = Float(reduction[i] * scale) }
-            optimizer.step(parameters: parameters.pointer, gradients: mean.pointer, count: model.parameterCount)
+            allreduceNanos.append(trainer.lastAllreduceNanoseconds)
         }
         for k in 0..<min(20, steps) { step(k) }   // warm up caches, pages and BLAS buffers
         allreduceNanos.removeAll()
@@ -95,9 +87,11 @@ public enum Benchmark {
         if communicator.isRoot {
             evaluationImages = 10_000
             let evalStart = LayerTimes.now()
-            _ = runner.evaluate(sampleCount: evaluationImages, parameters: parameters.pointer) { range, x, labels in
+            _ = runner.evaluate(sampleCount: evaluationImages, parameters: parameters.pointer, state: trainer.state.pointer) {
+                range, x, labels, sampleIDs in
                 for (slot, sample) in range.enumerated() {
                     labels[slot] = images.write(sample: sample % images.count, to: x + slot * images.sampleSize)
+                    sampleIDs[slot] = Int64(sample)
                 }
             }
             evaluationSeconds = Double(LayerTimes.now() - evalStart) / 1e9

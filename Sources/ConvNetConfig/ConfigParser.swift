@@ -22,7 +22,7 @@ extension ExperimentConfig {
         }
         var config = ExperimentConfig()
         let top = Section(root, path: "")
-        try top.allowOnly(["data", "model", "training", "optimizer"])
+        try top.allowOnly(["data", "model", "training", "optimizer", "loss"])
 
         if let data = try top.section("data") {
             try data.allowOnly(["dataset"])
@@ -42,6 +42,13 @@ extension ExperimentConfig {
 
         if let optimizer = try top.section("optimizer") {
             config.optimizer = try parseOptimizer(optimizer)
+            config.clipnorm = try optimizer.positive("clipnorm")
+            if let schedule = try optimizer.section("schedule") {
+                config.schedule = try describe { try LearningRateSchedule(config: schedule.configTable) }
+            }
+        }
+        if let loss = try top.section("loss") {
+            config.loss = try describe { try LossRegistry.loss(from: loss.configTable) }
         }
         try config.validate()
         return config
@@ -59,34 +66,13 @@ extension ExperimentConfig {
         return ModelSpec(inputShape: TensorShape(shape), classes: classes, layers: layers)
     }
 
-    private static func parseLayer(_ layer: Section) throws -> LayerSpec {
-        guard let type = try layer.string("type") else { throw ConfigError("missing key \(layer.path).type") }
-        func activation() throws -> Activation {
-            guard let name = try layer.string("activation") else { return .linear }
-            guard let value = Activation(rawValue: name) else {
-                throw ConfigError("\(layer.path).activation: unknown activation \"\(name)\" (expected one of \(Activation.allCases.map(\.rawValue).joined(separator: ", ")))")
-            }
-            return value
-        }
-        switch type {
-        case "conv2d":
-            try layer.allowOnly(["type", "filters", "kernel_size", "activation"])
-            guard let filters = try layer.int("filters", min: 1) else { throw ConfigError("missing key \(layer.path).filters") }
-            guard let kernel = try layer.intOrPair("kernel_size", min: 1) else { throw ConfigError("missing key \(layer.path).kernel_size") }
-            return .conv2d(filters: filters, kernelSize: kernel, activation: try activation())
-        case "maxpool2d":
-            try layer.allowOnly(["type", "pool_size"])
-            return .maxPool2d(pool: try layer.int("pool_size", min: 1) ?? 2)
-        case "flatten":
-            try layer.allowOnly(["type"])
-            return .flatten
-        case "dense":
-            try layer.allowOnly(["type", "units", "activation"])
-            guard let units = try layer.int("units", min: 1) else { throw ConfigError("missing key \(layer.path).units") }
-            return .dense(units: units, activation: try activation())
-        default:
-            throw ConfigError("\(layer.path).type: unknown layer type \"\(type)\" (expected conv2d, maxpool2d, flatten or dense)")
-        }
+    /// Runs a description's parser, reporting its errors as config errors.
+    private static func describe<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch let error as DescriptionError { throw ConfigError(error.description) }
+    }
+
+    private static func parseLayer(_ layer: Section) throws -> any Layer {
+        try describe { try LayerRegistry.layer(from: layer.configTable) }
     }
 
     private static func parseOptimizer(_ section: Section) throws -> OptimizerSpec {
@@ -96,17 +82,17 @@ extension ExperimentConfig {
         }
         switch spec {
         case let .rmsprop(lr, rho, eps):
-            try section.allowOnly(["name", "learning_rate", "rho", "epsilon"])
+            try section.allowOnly(["name", "learning_rate", "rho", "epsilon", "clipnorm", "schedule"])
             spec = .rmsprop(learningRate: try section.positive("learning_rate") ?? lr,
                             rho: try section.fraction("rho") ?? rho,
                             epsilon: try section.positive("epsilon") ?? eps)
         case let .sgd(lr, momentum, nesterov):
-            try section.allowOnly(["name", "learning_rate", "momentum", "nesterov"])
+            try section.allowOnly(["name", "learning_rate", "momentum", "nesterov", "clipnorm", "schedule"])
             spec = .sgd(learningRate: try section.positive("learning_rate") ?? lr,
                         momentum: try section.fraction("momentum") ?? momentum,
                         nesterov: try section.bool("nesterov") ?? nesterov)
         case let .adam(lr, b1, b2, eps):
-            try section.allowOnly(["name", "learning_rate", "beta_1", "beta_2", "epsilon"])
+            try section.allowOnly(["name", "learning_rate", "beta_1", "beta_2", "epsilon", "clipnorm", "schedule"])
             spec = .adam(learningRate: try section.positive("learning_rate") ?? lr,
                          beta1: try section.fraction("beta_1") ?? b1,
                          beta2: try section.fraction("beta_2") ?? b2,
@@ -127,6 +113,21 @@ private struct Section {
     }
 
     func key(_ name: String) -> String { path.isEmpty ? name : "\(path).\(name)" }
+
+    /// The table as format-free values, for the types that describe themselves (layers, losses, schedules).
+    var configTable: ConfigTable {
+        ConfigTable(Dictionary(uniqueKeysWithValues: table.keys.map { ($0, Section.value(table[$0]!)) }), path: path)
+    }
+
+    private static func value(_ toml: TOMLValueConvertible) -> ConfigValue {
+        if let b = toml.bool { return .bool(b) }
+        if let i = toml.int { return .int(i) }
+        if let d = toml.double { return .number(d) }
+        if let s = toml.string { return .string(s) }
+        if let array = toml.array { return .array(array.map { value($0) }) }
+        if let table = toml.table { return .table(table.keys.sorted().map { ConfigEntry($0, value(table[$0]!)) }) }
+        return .string(toml.debugDescription)
+    }
 
     func allowOnly(_ allowed: Set<String>) throws {
         if let unknown = table.keys.sorted().first(where: { !allowed.contains($0) }) {

@@ -9,19 +9,10 @@ extension ExperimentConfig {
                      "input_shape = [\(model.inputShape.dimensions.map(String.init).joined(separator: ", "))]",
                      "classes = \(model.classes)"]
         for layer in model.layers {
-            lines += ["", "[[model.layers]]"]
-            switch layer {
-            case let .conv2d(filters, (kh, kw), activation):
-                lines += ["type = \"conv2d\"", "filters = \(filters)",
-                          kh == kw ? "kernel_size = \(kh)" : "kernel_size = [\(kh), \(kw)]",
-                          "activation = \(quoted(activation.rawValue))"]
-            case let .maxPool2d(pool):
-                lines += ["type = \"maxpool2d\"", "pool_size = \(pool)"]
-            case .flatten:
-                lines += ["type = \"flatten\""]
-            case let .dense(units, activation):
-                lines += ["type = \"dense\"", "units = \(units)", "activation = \(quoted(activation.rawValue))"]
-            }
+            lines += ["", "[[model.layers]]"] + LayerRegistry.config(of: layer).map(line)
+        }
+        if !(loss is CategoricalCrossentropy) || !LossRegistry.config(of: loss).dropFirst().isEmpty {
+            lines += ["", "[loss]"] + LossRegistry.config(of: loss).map(line)
         }
         lines += ["", "[training]", "epochs = \(epochs)", "batch_size = \(batchSize)", "seed = \(seed)",
                   "shuffle = \(shuffle)", "", "[optimizer]", "name = \(quoted(optimizer.name))"]
@@ -33,8 +24,12 @@ extension ExperimentConfig {
         case let .adam(lr, b1, b2, eps):
             lines += ["learning_rate = \(lr)", "beta_1 = \(b1)", "beta_2 = \(b2)", "epsilon = \(eps)"]
         }
+        if let clipnorm { lines.append("clipnorm = \(clipnorm)") }
+        if let schedule { lines += ["", "[optimizer.schedule]"] + schedule.config.map(line) }
         return lines.joined(separator: "\n") + "\n"
     }
+
+    private func line(_ entry: ConfigEntry) -> String { "\(entry.key) = \(entry.value.text)" }
 
     private func quoted(_ s: String) -> String {
         "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""

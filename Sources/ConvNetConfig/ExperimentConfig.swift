@@ -3,10 +3,22 @@ import ConvNetCore
 /// Everything a training run is made of: the data set, the model, the optimizer and the schedule.
 /// Read from a TOML file in `configs/`; command-line flags override single values afterwards.
 public struct ExperimentConfig: Equatable, Sendable {
+    public static func == (a: ExperimentConfig, b: ExperimentConfig) -> Bool {
+        a.dataset == b.dataset && a.model == b.model && a.optimizer == b.optimizer && a.schedule == b.schedule
+            && a.clipnorm == b.clipnorm && LossRegistry.equal(a.loss, b.loss) && a.epochs == b.epochs
+            && a.batchSize == b.batchSize && a.seed == b.seed && a.shuffle == b.shuffle
+    }
+
     /// Data set name; its files follow the MNIST IDX layout (see `ConvNetData.MNISTFiles`).
     public var dataset: String
     public var model: ModelSpec
     public var optimizer: OptimizerSpec
+    /// Learning rate as a function of the step (`[optimizer.schedule]`); nil: constant.
+    public var schedule: LearningRateSchedule?
+    /// Keras's `clipnorm` on the optimizer; nil: no clipping.
+    public var clipnorm: Float?
+    /// `[loss]`; categorical cross-entropy by default.
+    public var loss: any Loss
     public var epochs: Int
     /// Global batch: samples per optimizer step, across all ranks and threads.
     public var batchSize: Int
@@ -14,11 +26,12 @@ public struct ExperimentConfig: Equatable, Sendable {
     public var shuffle: Bool
 
     public init(dataset: String = "mnist", model: ModelSpec = .kerasMNIST,
-                optimizer: OptimizerSpec = OptimizerSpec.defaults(for: "rmsprop")!,
+                optimizer: OptimizerSpec = OptimizerSpec.defaults(for: "rmsprop")!, loss: any Loss = CategoricalCrossentropy(),
                 epochs: Int = 5, batchSize: Int = 64, seed: UInt64 = 1, shuffle: Bool = true) {
         self.dataset = dataset
         self.model = model
         self.optimizer = optimizer
+        self.loss = loss
         self.epochs = epochs
         self.batchSize = batchSize
         self.seed = seed
@@ -34,8 +47,12 @@ public struct ExperimentConfig: Equatable, Sendable {
         guard batchSize >= 1 else { throw ConfigError("training.batch_size must be at least 1, got \(batchSize)") }
         let lr = optimizer.learningRate
         guard lr.isFinite, lr > 0 else { throw ConfigError("optimizer.learning_rate must be a positive number, got \(lr)") }
-        do { _ = try Sequential(model) } catch let error as ModelError {
+        let built: Sequential
+        do { built = try Sequential(model) } catch let error as ModelError {
             throw ConfigError("model: \(error.description)")
+        }
+        do { try loss.validate(outputActivation: built.outputActivation) } catch let error as DescriptionError {
+            throw ConfigError(error.description)
         }
     }
 }

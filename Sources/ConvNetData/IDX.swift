@@ -21,6 +21,9 @@ public struct Shard: Equatable, Sendable {
 
     /// Position inside the shard of a sample the shard contains.
     public func localIndex(of sample: Int) -> Int { sample / count }
+
+    /// The file sample index of this shard's local sample `local`.
+    public func globalIndex(of local: Int) -> Int { local * count + index }
 }
 
 /// Images from an IDX file (magic 2051): `count x rows x columns` unsigned bytes, row-major.

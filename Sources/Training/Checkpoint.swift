@@ -30,7 +30,8 @@ public struct TrainingPosition: Equatable, Sendable {
 /// A checkpoint: weights, optimizer state, the resolved config and the position, in one
 /// safetensors file that Python's `safetensors` and NumPy read.
 ///
-/// Tensors: `<layer>.kernel`, `<layer>.bias` (Keras layouts) and `optimizer.<layer>.<tensor>.<state>`
+/// Tensors: `<layer>.kernel`, `<layer>.bias` (Keras layouts), non-trainable state such as
+/// `batch_normalization_1.moving_mean`, and `optimizer.<layer>.<tensor>.<state>`
 /// (e.g. `optimizer.conv2d_1.kernel.rms`). Metadata (strings): `format`, `format_version`, `epoch`,
 /// `step`, `global_step`, `seed`, `config` (TOML), `world_size`, `optimizer`, `optimizer_iterations`,
 /// `epoch_loss_sum`, `epoch_correct`, `epoch_count`, `epoch_seconds`, and `checksum` (FNV-1a 64 of
@@ -44,12 +45,15 @@ public struct Checkpoint {
     public var worldSize: Int
     /// Flat parameters in the model's layout.
     public var parameters: [Float]
+    /// Flat non-trainable state in the model's state layout (batch-norm moving statistics).
+    public var state: [Float]
     public var optimizerIterations: Int
     /// Optimizer state buffers by state name, each in the model's layout.
     public var optimizerState: [String: [Float]]
 
-    public init(config: ExperimentConfig, position: TrainingPosition, worldSize: Int, parameters: [Float],
+    public init(config: ExperimentConfig, position: TrainingPosition, worldSize: Int, parameters: [Float], state: [Float] = [],
                 optimizerIterations: Int, optimizerState: [String: [Float]]) {
+        self.state = state
         self.config = config
         self.position = position
         self.worldSize = worldSize
@@ -63,6 +67,9 @@ public struct Checkpoint {
         var tensors: [(name: String, tensor: SafeTensor)] = []
         for view in model.parameterLayout.views {
             tensors.append((view.name, SafeTensor(shape: view.shape, values: Array(parameters[view.range]))))
+        }
+        for view in model.stateLayout.views {
+            tensors.append((view.name, SafeTensor(shape: view.shape, values: Array(state[view.range]))))
         }
         for stateName in optimizerState.keys.sorted() {
             let values = optimizerState[stateName]!
@@ -123,17 +130,19 @@ public struct Checkpoint {
         do { model = try Sequential(config.model) } catch { throw CheckpointError("\(path): \(error)") }
 
         var parameters = [Float](repeating: 0, count: model.parameterCount)
-        try fill(&parameters, prefix: "", suffix: "", model: model, file: file, path: path)
+        try fill(&parameters, layout: model.parameterLayout, prefix: "", suffix: "", file: file, path: path)
+        var stateValues = [Float](repeating: 0, count: model.stateCount)
+        try fill(&stateValues, layout: model.stateLayout, prefix: "", suffix: "", file: file, path: path)
         let expectedState = config.optimizer.make(parameterCount: 0).state.map(\.name)
         var state: [String: [Float]] = [:]
         for name in expectedState {
             var values = [Float](repeating: 0, count: model.parameterCount)
-            try fill(&values, prefix: "optimizer.", suffix: ".\(name)", model: model, file: file, path: path)
+            try fill(&values, layout: model.parameterLayout, prefix: "optimizer.", suffix: ".\(name)", file: file, path: path)
             state[name] = values
         }
         let known = Set(model.parameterLayout.views.flatMap { view in
             [view.name] + expectedState.map { "optimizer.\(view.name).\($0)" }
-        })
+        } + model.stateLayout.views.map(\.name))
         if let extra = file.names.first(where: { !known.contains($0) }) {
             throw CheckpointError("\(path): unexpected tensor \(extra): the checkpoint holds a different architecture")
         }
@@ -145,13 +154,13 @@ public struct Checkpoint {
             epochTotals: BatchStatistics(lossSum: lossSum, correct: try integer("epoch_correct"), count: try integer("epoch_count")),
             epochSeconds: seconds)
         guard position.epoch >= 1 else { throw CheckpointError("\(path): metadata epoch must be at least 1") }
-        return Checkpoint(config: config, position: position, worldSize: try integer("world_size"), parameters: parameters,
+        return Checkpoint(config: config, position: position, worldSize: try integer("world_size"), parameters: parameters, state: stateValues,
                           optimizerIterations: try integer("optimizer_iterations"), optimizerState: state)
     }
 
-    private static func fill(_ values: inout [Float], prefix: String, suffix: String, model: Sequential,
+    private static func fill(_ values: inout [Float], layout: ParameterLayout, prefix: String, suffix: String,
                              file: SafeTensors.File, path: String) throws {
-        for view in model.parameterLayout.views {
+        for view in layout.views {
             let name = prefix + view.name + suffix
             guard let tensor = file.tensors[name] else {
                 throw CheckpointError("\(path): no tensor \(name): the checkpoint holds a different architecture or optimizer")

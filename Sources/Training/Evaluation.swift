@@ -14,13 +14,14 @@ public struct CheckpointEvaluation {
                            communicator: any Communicator) throws -> CheckpointEvaluation {
         let checkpoint = try Checkpoint.load(path: checkpointPath)
         let model = try Sequential(checkpoint.config.model)
-        let parameters = FloatBuffer(checkpoint.parameters)
+        let parameters = FloatBuffer(checkpoint.parameters), state = FloatBuffer(checkpoint.state)
         let files = MNISTFiles(directory: dataDirectory)
         let shape = model.inputShape.dimensions
         let test = try files.loadTest(shard: Shard(index: communicator.rank, count: communicator.size),
                                       expectedShape: shape, classes: model.classes)
-        let runner = ModelRunner(model: model, maxBatch: 256, threads: threads)
-        let local = runner.evaluate(sampleCount: test.count, parameters: parameters.pointer, fill: test.filler)
+        let runner = ModelRunner(model: model, loss: checkpoint.config.loss, maxBatch: 256, threads: threads)
+        var local = runner.evaluate(sampleCount: test.count, parameters: parameters.pointer, state: state.pointer, fill: test.filler)
+        local.lossSum += model.regularizationPenalty(parameters.pointer) * Double(local.count)   // as Keras's evaluate reports it
         let totals = DoubleBuffer([local.lossSum, Double(local.correct), Double(local.count)])
         communicator.allreduceSum(totals.pointer, count: 3)
         var outputs: [[Float]] = []
@@ -29,23 +30,13 @@ public struct CheckpointEvaluation {
             let count = min(outputCount, first.count)
             var probabilities = [Float](repeating: 0, count: count * model.classes)
             _ = probabilities.withUnsafeMutableBufferPointer {
-                runner.evaluate(sampleCount: count, parameters: parameters.pointer, probabilities: $0.baseAddress!, fill: first.filler)
+                runner.evaluate(sampleCount: count, parameters: parameters.pointer, state: state.pointer,
+                                probabilities: $0.baseAddress!, fill: first.filler)
             }
             outputs = (0..<count).map { Array(probabilities[($0 * model.classes)..<(($0 + 1) * model.classes)]) }
         }
         return CheckpointEvaluation(checkpoint: checkpoint,
                                     statistics: BatchStatistics(lossSum: totals[0], correct: Int(totals[1]), count: Int(totals[2])),
                                     outputs: outputs)
-    }
-}
-
-extension LabelledImages {
-    /// Fills batches with samples `range` of this set, in order.
-    public var filler: BatchFiller {
-        { range, images, labels in
-            for (slot, sample) in range.enumerated() {
-                labels[slot] = self.write(sample: sample, to: images + slot * self.sampleSize)
-            }
-        }
     }
 }

@@ -13,9 +13,13 @@ public final class Trainer {
     public let options: TrainingOptions
     public let communicator: any Communicator
     public let model: Sequential
-    public let runner: ModelRunner
-    public let parameters: FloatBuffer
-    public let optimizer: any Optimizer
+    /// The synchronised optimizer step, shared with `bench`; owns the parameters and state.
+    public let step: DataParallelStep
+    public var runner: ModelRunner { step.runner }
+    public var parameters: FloatBuffer { step.parameters }
+    /// Non-trainable state (batch-norm moving statistics).
+    public var state: FloatBuffer { step.state }
+    public var optimizer: any Optimizer { step.optimizer }
     public let training: LabelledImages
     /// Only rank 0 loads the test set.
     public let test: LabelledImages?
@@ -24,10 +28,6 @@ public final class Trainer {
     /// Steps between checks that every rank holds the same weights.
     public static let replicaCheckInterval = 100
 
-    /// `[gradient sums..., lossSum, correct, count]`: what one step allreduces.
-    private let reduction: DoubleBuffer
-    /// The mean gradient the optimizer applies.
-    private let gradients: FloatBuffer
     private var localIndices: [Int32] = []
 
     public init(options: TrainingOptions, communicator: any Communicator = SingleProcessCommunicator(),
@@ -57,23 +57,21 @@ public final class Trainer {
                                           expectedShape: shape, classes: config.model.classes)
         test = communicator.isRoot ? try files.loadTest(expectedShape: shape, classes: config.model.classes) : nil
 
-        runner = ModelRunner(model: model, maxBatch: config.batchSize, threads: options.threads)
-        parameters = FloatBuffer(count: model.parameterCount)
-        optimizer = config.optimizer.make(parameterCount: model.parameterCount)
+        step = DataParallelStep(model: model, config: config, threads: options.threads, communicator: communicator)
+        let parameters = step.parameters, optimizer = step.optimizer
         if let checkpoint {
             parameters.buffer.update(fromContentsOf: checkpoint.parameters)
+            step.state.buffer.update(fromContentsOf: checkpoint.state)
             for (name, buffer) in optimizer.state { buffer.buffer.update(fromContentsOf: checkpoint.optimizerState[name]!) }
             optimizer.iterations = checkpoint.optimizerIterations
             position = checkpoint.position
             resumedFrom = (options.resumeFrom!, checkpoint.worldSize)
         } else if let path = options.initialWeights {
-            try WeightsFile.load(path: path, model: model, into: parameters)
+            try WeightsFile.load(path: path, model: model, into: parameters, state: step.state)
         } else {
             Initialization.glorotUniform(model, seed: config.seed, into: parameters)
         }
-        communicator.broadcast(parameters.pointer, count: parameters.count, root: 0)
-        reduction = DoubleBuffer(count: model.parameterCount + Counter.allCases.count)
-        gradients = FloatBuffer(count: model.parameterCount)
+        step.broadcastWeights()
         localIndices.reserveCapacity(config.batchSize)
         checkpoints = CheckpointStore(runDirectory: options.runDirectory, keep: options.keepCheckpoints)
     }
@@ -85,9 +83,6 @@ public final class Trainer {
     public private(set) var position = TrainingPosition.start
     private var resumedFrom: (path: String, worldSize: Int)?
     private let checkpoints: CheckpointStore
-
-    /// Slots after the gradient sums in the reduction buffer.
-    private enum Counter: Int, CaseIterable { case lossSum, correct, count, stopRequests }
 
     /// How a run ended.
     public enum Outcome: Equatable { case finished, stopped(checkpoint: String) }
@@ -120,7 +115,7 @@ public final class Trainer {
             var stopRequested = false
             while position.step < schedule.steps {
                 let step = position.step
-                let stats = try trainStep(schedule: schedule, step: step, epoch: epoch, stopRequested: &stopRequested)
+                let (stats, learningRate) = try trainStep(schedule: schedule, step: step, epoch: epoch, stopRequested: &stopRequested)
                 position.step += 1
                 position.globalStep += 1
                 if startupSeconds == nil { startupSeconds = SystemInfo.secondsSinceProcessStart() }
@@ -131,7 +126,7 @@ public final class Trainer {
                                   samples: position.epochTotals.count, elapsed: position.epochSeconds)
                 if let every = options.logEvery, position.globalStep % every == 0 {
                     stepLog?.append(globalStep: position.globalStep, epoch: epoch, step: step + 1, loss: stats.meanLoss,
-                                    accuracy: stats.accuracy, samples: stats.count)
+                                    accuracy: stats.accuracy, samples: stats.count, learningRate: learningRate)
                 }
                 if position.globalStep % Trainer.replicaCheckInterval == 0 { try checkReplicasAgree() }
                 if let every = options.checkpointEvery, position.globalStep % every == 0, position.step < schedule.steps {
@@ -165,7 +160,7 @@ public final class Trainer {
             if !finishedEpoch { break }   // --max-steps ended the run inside this epoch
         }
         if communicator.isRoot {
-            try WeightsFile.save(model: model, parameters: parameters,
+            try WeightsFile.save(model: model, parameters: parameters, state: state,
                                  path: (options.runDirectory as NSString).appendingPathComponent("model.safetensors"))
         }
         reportMemory()
@@ -192,11 +187,12 @@ public final class Trainer {
         let classes = model.classes
         if testOutputs?.count != set.count * classes { testOutputs = FloatBuffer(count: set.count * classes) }
         let outputs = testOutputs!
-        let stats = runner.evaluate(sampleCount: set.count, parameters: parameters.pointer, probabilities: outputs.pointer,
-                                    fill: set.filler)
+        var stats = runner.evaluate(sampleCount: set.count, parameters: parameters.pointer, state: state.pointer,
+                                    probabilities: outputs.pointer, fill: set.filler)
+        stats.lossSum += model.regularizationPenalty(parameters.pointer) * Double(stats.count)   // Keras reports it too
         var confusion = [[Int]](repeating: [Int](repeating: 0, count: classes), count: classes)
         for n in 0..<set.count {
-            confusion[Int(set.labels[n])][SoftmaxCrossEntropy.argmax(outputs.pointer + n * classes, count: classes)] += 1
+            confusion[Int(set.labels[n])][LossMath.argmax(outputs.pointer + n * classes, count: classes)] += 1
         }
         return (stats, confusion)
     }
@@ -222,7 +218,7 @@ public final class Trainer {
     private func saveCheckpoint() throws -> String? {
         guard communicator.isRoot else { return nil }
         let checkpoint = Checkpoint(
-            config: options.config, position: position, worldSize: communicator.size, parameters: parameters.array,
+            config: options.config, position: position, worldSize: communicator.size, parameters: parameters.array, state: state.array,
             optimizerIterations: optimizer.iterations,
             optimizerState: Dictionary(uniqueKeysWithValues: optimizer.state.map { ($0.name, $0.buffer.array) }))
         return try checkpoints.save(checkpoint.encoded(model: model), globalStep: position.globalStep)
@@ -230,41 +226,16 @@ public final class Trainer {
 
     /// One synchronised optimizer step on global batch `step` of the epoch. Sets `stopRequested`
     /// when any rank has been asked to stop, so that all ranks stop after the same step.
-    private func trainStep(schedule: EpochSchedule, step: Int, epoch: Int, stopRequested: inout Bool) throws -> BatchStatistics {
-        schedule.localIndices(step: step, shard: training.shard, into: &localIndices)
-        let n = model.parameterCount
-        let local = localIndices.withUnsafeBufferPointer { indices in
-            runner.gradients(batchSize: indices.count, parameters: parameters.pointer, into: reduction.pointer) {
-                [training] range, images, labels in
-                let size = training.sampleSize
-                for (slot, position) in range.enumerated() {
-                    labels[slot] = training.write(sample: Int(indices[position]), to: images + slot * size)
-                }
-            }
+    private func trainStep(schedule: EpochSchedule, step index: Int, epoch: Int,
+                           stopRequested: inout Bool) throws -> (BatchStatistics, learningRate: Float) {
+        schedule.localIndices(step: index, shard: training.shard, into: &localIndices)
+        let globalStep = position.globalStep
+        let result = try localIndices.withUnsafeBufferPointer { indices in
+            try step.run(sampleCount: indices.count, globalStep: globalStep, fill: training.filler(indices: indices),
+                         where: "epoch \(epoch), step \(index + 1) (global step \(globalStep + 1))")
         }
-        reduction[n + Counter.lossSum.rawValue] = local.lossSum
-        reduction[n + Counter.correct.rawValue] = Double(local.correct)
-        reduction[n + Counter.count.rawValue] = Double(local.count)
-        reduction[n + Counter.stopRequests.rawValue] = StopRequest.requested ? 1 : 0
-        communicator.allreduceSum(reduction.pointer, count: reduction.count)
-        stopRequested = reduction[n + Counter.stopRequests.rawValue] > 0
-
-        let count = Int(reduction[n + Counter.count.rawValue])
-        let global = BatchStatistics(lossSum: reduction[n + Counter.lossSum.rawValue],
-                                     correct: Int(reduction[n + Counter.correct.rawValue]), count: count)
-        let sums = reduction.pointer, mean = gradients.pointer, scale = 1 / Double(count)
-        var finite = global.lossSum.isFinite
-        for i in 0..<n {
-            mean[i] = Float(sums[i] * scale)
-            if !mean[i].isFinite { finite = false }
-        }
-        guard finite else {
-            let what = global.lossSum.isFinite ? "gradient" : "loss (\(global.lossSum))"
-            throw TrainingError("non-finite \(what) at epoch \(epoch), step \(step + 1) (global step \(position.globalStep + 1)); "
-                                + "training stopped: try a lower --lr")
-        }
-        optimizer.step(parameters: parameters.pointer, gradients: mean, count: n)
-        return global
+        stopRequested = result.stopRequested
+        return (result.statistics, result.learningRate)
     }
 
     /// Replicas must hold bit-identical weights: each rank hashes its parameters and compares with
@@ -274,6 +245,7 @@ public final class Trainer {
         guard communicator.size > 1 else { return }
         var hash: UInt32 = 2_166_136_261   // FNV-1a over the parameters' bit patterns
         for i in 0..<parameters.count { hash = (hash ^ parameters[i].bitPattern) &* 16_777_619 }
+        for i in 0..<state.count { hash = (hash ^ state[i].bitPattern) &* 16_777_619 }
         var rootHash = Float(bitPattern: hash)
         communicator.broadcast(&rootHash, count: 1, root: 0)
         guard rootHash.bitPattern == hash else {

@@ -39,7 +39,7 @@ struct Predict: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let (model, parameters) = try loadModel()
+            let (model, parameters, state) = try loadModel()
             let shape = model.inputShape.dimensions
             guard shape[2] == 1 else { throw ValidationError("predict handles greyscale models only") }
             let runner = ModelRunner(model: model, maxBatch: 1, threads: 1)
@@ -47,7 +47,8 @@ struct Predict: ParsableCommand {
                 var probabilities = [Float](repeating: 0, count: model.classes)
                 let pixels = image.pixels
                 _ = probabilities.withUnsafeMutableBufferPointer { out in
-                    runner.evaluate(sampleCount: 1, parameters: parameters.pointer, probabilities: out.baseAddress!) { _, x, labels in
+                    runner.evaluate(sampleCount: 1, parameters: parameters.pointer, state: state.pointer,
+                                    probabilities: out.baseAddress!) { _, x, labels, _ in
                         for i in 0..<pixels.count { x[i] = Float(pixels[i]) / 255 }
                         labels[0] = 0
                     }
@@ -77,15 +78,15 @@ struct Predict: ParsableCommand {
 
     /// A checkpoint, or a plain weights file from a run folder (which needs the reference model).
     /// A file that says it is a checkpoint gets the checkpoint's own checks and errors.
-    private func loadModel() throws -> (Sequential, FloatBuffer) {
+    private func loadModel() throws -> (Sequential, parameters: FloatBuffer, state: FloatBuffer) {
         let file = try SafeTensors.read(path: checkpoint)
         if file.metadata["format"] == Checkpoint.format {
             let loaded = try Checkpoint.load(path: checkpoint)
-            return (try Sequential(loaded.config.model), FloatBuffer(loaded.parameters))
+            return (try Sequential(loaded.config.model), FloatBuffer(loaded.parameters), FloatBuffer(loaded.state))
         }
         let model = try Sequential(.kerasMNIST)
-        let parameters = FloatBuffer(count: model.parameterCount)
-        try WeightsFile.load(path: checkpoint, model: model, into: parameters)
-        return (model, parameters)
+        let parameters = FloatBuffer(count: model.parameterCount), state = FloatBuffer(count: model.stateCount)
+        try WeightsFile.load(path: checkpoint, model: model, into: parameters, state: state)
+        return (model, parameters, state)
     }
 }

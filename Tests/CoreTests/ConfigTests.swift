@@ -23,7 +23,14 @@ final class ConfigTests: XCTestCase {
     func testResolvedConfigRoundTrips() throws {
         var config = ExperimentConfig.reference
         config.optimizer = .adam(learningRate: 0.0005, beta1: 0.8, beta2: 0.99, epsilon: 1e-6)
-        config.model.layers[0] = .conv2d(filters: 8, kernelSize: (3, 5), activation: .linear)
+        config.model.layers[0] = Conv2D(filters: 8, kernelSize: (3, 5), strides: (2, 1), padding: .same, activation: .gelu,
+                                        useBias: false, kernelRegularizer: Regularizer(l1: 0.001, l2: 0.0001))
+        config.model.layers.insert(BatchNorm(momentum: 0.9, epsilon: 1e-5, center: false), at: 1)
+        config.model.layers.insert(Dropout(rate: 0.25), at: 2)
+        config.model.layers[3] = AvgPool2D(window: PoolWindow(size: (2, 3), strides: (1, 2), padding: .same))
+        config.loss = CategoricalCrossentropy(labelSmoothing: 0.1)
+        config.schedule = .cosineDecay(decaySteps: 1000, alpha: 0.1, warmupTarget: 0.01, warmupSteps: 100)
+        config.clipnorm = 1.5
         config.seed = 99
         config.shuffle = false
         XCTAssertEqual(try ExperimentConfig.parse(toml: config.tomlText), config)
@@ -69,7 +76,21 @@ final class ConfigTests: XCTestCase {
         XCTAssertTrue(error(model + "[optimizer]\nlearning_rate = -1\n").contains("optimizer.learning_rate must be a positive number"))
         XCTAssertTrue(error(model + "[optimizer]\nname = \"lamb\"\n").contains("unknown optimizer \"lamb\""))
         XCTAssertTrue(error(model.replacingOccurrences(of: "\"flatten\"", with: "\"flattn\"")).contains("model.layers[0].type: unknown layer type"))
-        XCTAssertTrue(error(model.replacingOccurrences(of: "\"softmax\"", with: "\"tanh\"")).contains("model.layers[1].activation: unknown activation"))
+        XCTAssertTrue(error(model.replacingOccurrences(of: "\"softmax\"", with: "\"tanhh\"")).contains("model.layers[1].activation: unknown activation"))
+        XCTAssertTrue(error(model.replacingOccurrences(of: "\"softmax\"", with: "\"tanh\"")).contains("categorical_crossentropy needs probabilities"))
+        XCTAssertTrue(error(model + "[loss]\nfrom_logits = true\n").contains("loss.from_logits = true, but the last layer applies softmax"))
+        XCTAssertTrue(error(model + "[loss]\nname = \"hinge\"\n").contains("loss.name: unknown loss \"hinge\""))
+        XCTAssertTrue(error(model + "[loss]\nname = \"mean_squared_error\"\nlabel_smoothing = 0.1\n").contains("unknown key loss.label_smoothing"))
+        XCTAssertTrue(error(model + "[optimizer.schedule]\nname = \"exponential_decay\"\n").contains("missing key optimizer.schedule.decay_steps"))
+        XCTAssertTrue(error(model + "[optimizer.schedule]\nname = \"piecewise_constant\"\nboundaries = [10]\nvalues = [0.1]\n")
+            .contains("optimizer.schedule.values must hold one positive rate more than boundaries"))
+        XCTAssertTrue(error(model + "[optimizer]\nclipnorm = 0\n").contains("optimizer.clipnorm must be a positive number"))
+        XCTAssertTrue(error(model.replacingOccurrences(of: "type = \"flatten\"", with: "type = \"dropout\"\nrate = 1.0"))
+            .contains("model.layers[0].rate must be in [0.0, 1.0), got 1.0"))
+        XCTAssertTrue(error(model.replacingOccurrences(of: "type = \"flatten\"", with: "type = \"maxpool2d\"\npool_size = 40"))
+            .contains("layer 1 (maxpool2d): pool_size: window 40x40 is larger than its input"))
+        XCTAssertTrue(error(model.replacingOccurrences(of: "type = \"flatten\"", with: "type = \"conv2d\"\nfilters = 2\nkernel_size = 3\npadding = \"full\""))
+            .contains("model.layers[0].padding: unknown value \"full\" (expected valid, same)"))
         XCTAssertTrue(error(model.replacingOccurrences(of: "[28, 28, 1]", with: "[28, 28]")).contains("model.input_shape must be an array of 3 integers"))
         XCTAssertTrue(error("[model\n").contains("invalid TOML at line 1"))
         XCTAssertTrue(error("[training]\nepochs = 1\n").contains("missing [model] section"))

@@ -1,4 +1,5 @@
 import ConvNetCore
+import TestSupport
 import XCTest
 
 /// Finite-difference checks of every layer's backward pass and of the fused softmax/cross-entropy.
@@ -7,19 +8,41 @@ import XCTest
 /// `dL/dy = r`; `backward` then must give `dL/dx` and `dL/dw` equal to the central differences
 /// `(L(v + h) - L(v - h)) / 2h`, computed in Double from Float forward passes.
 final class GradientCheckTests: XCTestCase {
-    func testConv2DLinear() { checkLayer(Conv2D(inputShape: TensorShape([6, 5, 3]), filters: 4, kernelSize: (3, 2), activation: .linear)) }
-    func testConv2DRelu() { checkLayer(Conv2D(inputShape: TensorShape([5, 5, 2]), filters: 3, kernelSize: (3, 3), activation: .relu)) }
-    func testDenseLinear() { checkLayer(Dense(inputShape: TensorShape([7]), units: 5, activation: .linear)) }
-    func testDenseRelu() { checkLayer(Dense(inputShape: TensorShape([6]), units: 4, activation: .relu)) }
-    func testMaxPool2D() { checkLayer(MaxPool2D(inputShape: TensorShape([5, 4, 3]), pool: 2)) }
-    func testFlatten() { checkLayer(Flatten(inputShape: TensorShape([2, 3, 2]))) }
+    func testConv2DLinear() { checkLayer(Conv2D(filters: 4, kernelSize: (3, 2), activation: .linear).boundForTest([6, 5, 3])) }
+    func testConv2DRelu() { checkLayer(Conv2D(filters: 3, kernelSize: (3, 3), activation: .relu).boundForTest([5, 5, 2])) }
+    func testConv2DSameStrided() {
+        checkLayer(Conv2D(filters: 3, kernelSize: (4, 3), strides: (2, 2), padding: .same, activation: .tanh).boundForTest([7, 6, 2]))
+    }
+    func testConv2DNoBiasGelu() { checkLayer(Conv2D(filters: 2, kernelSize: (2, 2), activation: .gelu, useBias: false).boundForTest([4, 5, 2])) }
+    func testDenseLinear() { checkLayer(Dense(units: 5, activation: .linear).boundForTest([7])) }
+    func testDenseRelu() { checkLayer(Dense(units: 4, activation: .relu).boundForTest([6])) }
+    func testDenseSoftmax() { checkLayer(Dense(units: 4, activation: .softmax).boundForTest([5])) }
+    func testMaxPool2D() { checkLayer(MaxPool2D(pool: 2).boundForTest([5, 4, 3])) }
+    func testMaxPool2DOverlappingSame() {
+        checkLayer(MaxPool2D(window: PoolWindow(size: (3, 2), strides: (2, 1), padding: .same)).boundForTest([5, 4, 3]), step: 1e-3)
+    }
+    func testAvgPool2DSame() { checkLayer(AvgPool2D(window: PoolWindow(size: (3, 3), strides: (2, 2), padding: .same)).boundForTest([5, 6, 2])) }
+    func testGlobalPools() {
+        checkLayer(GlobalAvgPool2D().boundForTest([3, 4, 2]))
+        checkLayer(GlobalMaxPool2D().boundForTest([3, 4, 2]))
+    }
+    func testFlatten() { checkLayer(Flatten().boundForTest([2, 3, 2])) }
+    func testActivations() {
+        for activation in Activation.allCases { checkLayer(ActivationLayer(activation).boundForTest([3, 5]), avoidZero: true) }
+    }
+    func testBatchNormTraining() {
+        checkLayer(BatchNorm().boundForTest([3, 2, 3]), batch: 3, training: true, step: 2e-3)
+        checkLayer(BatchNorm(center: false).boundForTest([4]), batch: 3, training: true, step: 2e-3)
+    }
+    func testBatchNormInference() { checkLayer(BatchNorm(epsilon: 0.01).boundForTest([2, 2, 3]), training: false) }
+    func testDropoutTraining() { checkLayer(Dropout(rate: 0.4).boundForTest([3, 4]), training: true) }
 
     /// The whole model's mean cross-entropy: checks softmax + loss fusion and the chaining of layers.
     func testSoftmaxCrossEntropyThroughSmallModel() throws {
         let model = try Sequential(ModelSpec(
             inputShape: TensorShape([6, 6, 1]), classes: 3,
-            layers: [.conv2d(filters: 2, kernelSize: (3, 3), activation: .relu), .maxPool2d(pool: 2),
-                     .flatten, .dense(units: 3, activation: .softmax)]))
+            layers: [Conv2D(filters: 2, kernelSize: (3, 3), activation: .relu), MaxPool2D(pool: 2),
+                     Flatten(), Dense(units: 3, activation: .softmax)]))
         var generator = SeededGenerator(seed: 7)
         let batch = 4
         let images = (0..<(batch * 36)).map { _ in generator.nextUnitFloat() }
@@ -31,17 +54,19 @@ final class GradientCheckTests: XCTestCase {
             for i in view.range { parameters[i] = 0.3 }
         }
         let runner = ModelRunner(model: model, maxBatch: batch, threads: 1)
-        let fill: BatchFiller = { range, x, y in
+        let state = FloatBuffer(count: 0)
+        let fill: BatchFiller = { range, x, y, _ in
             for (slot, n) in range.enumerated() {
                 for i in 0..<36 { x[slot * 36 + i] = images[n * 36 + i] }
                 y[slot] = labels[n]
             }
         }
         func loss() -> Double {
-            runner.evaluate(sampleCount: batch, parameters: parameters.pointer, fill: fill).lossSum
+            runner.evaluate(sampleCount: batch, parameters: parameters.pointer, state: state.pointer, fill: fill).lossSum
         }
         let gradients = DoubleBuffer(count: model.parameterCount)
-        let stats = runner.gradients(batchSize: batch, parameters: parameters.pointer, into: gradients.pointer, fill: fill)
+        let stats = runner.gradients(batchSize: batch, parameters: parameters.pointer, state: state.pointer,
+                                     into: gradients.pointer, fill: fill)
         XCTAssertEqual(stats.lossSum, loss(), accuracy: 1e-6)
         let h: Float = 1e-3
         for i in 0..<parameters.count {
@@ -54,42 +79,21 @@ final class GradientCheckTests: XCTestCase {
         }
     }
 
-    private func checkLayer(_ layer: some Layer, batch: Int = 2, file: StaticString = #filePath, line: UInt = #line) {
+    /// `step`: the finite-difference step (smaller for piecewise-linear layers whose kinks are close
+    /// together); `avoidZero`: keep inputs at least 0.05 from the kink of ReLU-like activations.
+    private func checkLayer(_ layer: any Layer, batch: Int = 2, training: Bool = false, step h: Float = 1e-2,
+                            avoidZero: Bool = false, file: StaticString = #filePath, line: UInt = #line) {
         var generator = SeededGenerator(seed: 42)
         func random(_ count: Int) -> [Float] { (0..<count).map { _ in 2 * generator.nextUnitFloat() - 1 } }
         var x = random(batch * layer.inputShape.count)
-        var parameters = random(layer.parameterCount)
+        if avoidZero { x = x.map { abs($0) < 0.05 ? ($0 < 0 ? -0.05 : 0.05) : $0 } }
         let r = random(batch * layer.outputShape.count)
-        var saved = [Float](repeating: 0, count: max(1, layer.savedCount(batch: batch)))
-        var scratch = [Float](repeating: 0, count: max(1, layer.scratchCount(batch: batch)))
+        var harness = LayerHarness(layer, parameters: random(layer.parameterCount), training: training)
+        // Moving statistics away from their initial values, so inference mode is not the identity.
+        harness.state = harness.state.enumerated().map { $1 + 0.1 * Float($0 % 3) }
+        func objective() -> Double { zip(harness.run(x, batch: batch).y, r).reduce(0) { $0 + Double($1.0) * Double($1.1) } }
+        let result = harness.run(x, batch: batch, dy: r)
 
-        func withMemory<T>(_ body: (LayerMemory) -> T) -> T {
-            let prepared = layer.prepared(parameters: parameters)
-            return saved.withUnsafeMutableBufferPointer { s in
-                scratch.withUnsafeMutableBufferPointer { t in
-                    prepared.withUnsafeBufferPointer { p in
-                        body(LayerMemory(saved: s.baseAddress!, scratch: t.baseAddress!, prepared: p.baseAddress!))
-                    }
-                }
-            }
-        }
-        func forward() -> [Float] {
-            var y = [Float](repeating: 0, count: batch * layer.outputShape.count)
-            withMemory { memory in layer.forward(x, &y, batch: batch, parameters: parameters + [0], memory: memory) }
-            return y
-        }
-        func objective() -> Double { zip(forward(), r).reduce(0) { $0 + Double($1.0) * Double($1.1) } }
-
-        let y = forward()
-        var dy = r
-        var dx = [Float](repeating: 0, count: x.count)
-        var dw = [Double](repeating: 0, count: max(1, layer.parameterCount))
-        withMemory { memory in
-            layer.backward(x: x, y: y, dy: &dy, dx: &dx, batch: batch, parameters: parameters + [0],
-                           gradients: &dw, memory: memory)
-        }
-
-        let h: Float = 1e-2
         func numeric(_ original: Float, _ set: (Float) -> Void) -> Double {
             set(original + h); let plus = objective()
             set(original - h); let minus = objective()
@@ -98,13 +102,13 @@ final class GradientCheckTests: XCTestCase {
         }
         for i in 0..<x.count {
             let expected = numeric(x[i]) { x[i] = $0 }
-            XCTAssertEqual(Double(dx[i]), expected, accuracy: 2e-3 * max(1, abs(expected)),
-                           "\(layer.kind) input gradient \(i)", file: file, line: line)
+            XCTAssertEqual(Double(result.dx[i]), expected, accuracy: 3e-3 * max(1, abs(expected)),
+                           "\(layer.typeName) input gradient \(i)", file: file, line: line)
         }
         for i in 0..<layer.parameterCount {
-            let expected = numeric(parameters[i]) { parameters[i] = $0 }
-            XCTAssertEqual(dw[i], expected, accuracy: 2e-3 * max(1, abs(expected)),
-                           "\(layer.kind) parameter gradient \(i)", file: file, line: line)
+            let expected = numeric(harness.parameters[i]) { harness.parameters[i] = $0 }
+            XCTAssertEqual(result.parameterGradients[i], expected, accuracy: 3e-3 * max(1, abs(expected)),
+                           "\(layer.typeName) parameter gradient \(i)", file: file, line: line)
         }
     }
 }

@@ -1,4 +1,5 @@
 import ConvNetCore
+import TestSupport
 import XCTest
 
 /// The fast kernels (im2col + the row-wise kernel, and BLAS's GEMM) against the naive reference loops, to 1e-5 relative.
@@ -82,25 +83,12 @@ final class KernelTests: XCTestCase {
     func testConv2DForwardAndBackwardMatchReference() {
         for (h, w, c, kh, kw, f) in [(28, 28, 1, 3, 3, 32), (13, 13, 32, 3, 3, 64), (7, 9, 5, 2, 4, 6)] {
             let batch = 3
-            let layer = Conv2D(inputShape: TensorShape([h, w, c]), filters: f, kernelSize: (kh, kw), activation: .linear)
+            let layer = Conv2D(filters: f, kernelSize: (kh, kw), activation: .linear).boundForTest([h, w, c])
             let x = random(batch * h * w * c, seed: 3), kernel = random(kh * kw * c * f, seed: 4), bias = random(f, seed: 5)
             let parameters = kernel + bias
-            var saved = [Float](repeating: 0, count: layer.savedCount(batch: batch))
-            var scratch = [Float](repeating: 0, count: layer.scratchCount(batch: batch))
-            var y = [Float](repeating: 0, count: batch * layer.outputShape.count)
-            let dyValues = random(y.count, seed: 6)
-            var dy = dyValues
-            var dx = [Float](repeating: 0, count: x.count)
-            var gradients = [Double](repeating: 0, count: parameters.count)
-            let prepared = layer.prepared(parameters: parameters)
-            saved.withUnsafeMutableBufferPointer { s in scratch.withUnsafeMutableBufferPointer { t in
-                prepared.withUnsafeBufferPointer { p in
-                    let memory = LayerMemory(saved: s.baseAddress!, scratch: t.baseAddress!, prepared: p.baseAddress!)
-                    layer.forward(x, &y, batch: batch, parameters: parameters, memory: memory)
-                    layer.backward(x: x, y: y, dy: &dy, dx: &dx, batch: batch, parameters: parameters,
-                                   gradients: &gradients, memory: memory)
-                }
-            } }
+            let dyValues = random(batch * layer.outputShape.count, seed: 6)
+            let result = LayerHarness(layer, parameters: parameters).run(x, batch: batch, dy: dyValues)
+            let (y, dx, gradients) = (result.y, result.dx, result.parameterGradients)
             let label = "\(h)x\(w)x\(c) kernel \(kh)x\(kw) filters \(f)"
             assertClose(y, ReferenceKernels.conv2d(x: x, batch: batch, height: h, width: w, channels: c, kernel: kernel,
                                                    bias: bias, kernelHeight: kh, kernelWidth: kw, filters: f), "forward \(label)")
@@ -115,14 +103,9 @@ final class KernelTests: XCTestCase {
 
     func testDenseForwardMatchesReference() {
         let (batch, inputs, units) = (5, 576, 64)
-        let layer = Dense(inputShape: TensorShape([inputs]), units: units, activation: .linear)
+        let layer = Dense(units: units, activation: .linear).boundForTest([inputs])
         let x = random(batch * inputs, seed: 8), kernel = random(inputs * units, seed: 9), bias = random(units, seed: 10)
-        var y = [Float](repeating: 0, count: batch * units)
-        var dummy: [Float] = [0]
-        dummy.withUnsafeMutableBufferPointer { d in
-            layer.forward(x, &y, batch: batch, parameters: kernel + bias,
-                          memory: LayerMemory(saved: d.baseAddress!, scratch: d.baseAddress!, prepared: d.baseAddress!))
-        }
+        let y = LayerHarness(layer, parameters: kernel + bias).run(x, batch: batch).y
         var expected = ReferenceKernels.matmul(x, kernel, m: batch, n: units, k: inputs)
         for i in 0..<expected.count { expected[i] += bias[i % units] }
         assertClose(y, expected, "dense forward")
@@ -136,7 +119,7 @@ final class KernelTests: XCTestCase {
         let parameters = FloatBuffer(count: model.parameterCount)
         Initialization.glorotUniform(model, seed: 3, into: parameters)
         let images = random(64 * 784, seed: 11).map { abs($0) }
-        let fill: BatchFiller = { range, x, labels in
+        let fill: BatchFiller = { range, x, labels, _ in
             for (slot, n) in range.enumerated() {
                 for i in 0..<784 { x[slot * 784 + i] = images[n * 784 + i] }
                 labels[slot] = Int32(n % 10)
@@ -144,8 +127,9 @@ final class KernelTests: XCTestCase {
         }
         func gradients(threads: Int, chunkSize: Int) -> [Float] {
             let out = DoubleBuffer(count: model.parameterCount)
+            let state = FloatBuffer(count: 0)
             _ = ModelRunner(model: model, maxBatch: 64, threads: threads, chunkSize: chunkSize)
-                .gradients(batchSize: 64, parameters: parameters.pointer, into: out.pointer, fill: fill)
+                .gradients(batchSize: 64, parameters: parameters.pointer, state: state.pointer, into: out.pointer, fill: fill)
             return out.array.map { Float($0 / 64) }
         }
         let one = gradients(threads: 1, chunkSize: 1)
@@ -158,17 +142,9 @@ final class KernelTests: XCTestCase {
     /// Equal receptive fields give bit-equal outputs (max-pool ties stay ties), and a sample's
     /// activations do not depend on which samples share its batch.
     func testConvolutionOutputsDependOnTheSampleAlone() {
-        let layer = Conv2D(inputShape: TensorShape([13, 13, 32]), filters: 64, kernelSize: (3, 3), activation: .relu)
+        let layer = Conv2D(filters: 64, kernelSize: (3, 3), activation: .relu).boundForTest([13, 13, 32])
         let parameters = random(layer.parameterCount, seed: 12)
-        func forward(_ x: [Float], batch: Int) -> [Float] {
-            var y = [Float](repeating: 0, count: batch * layer.outputShape.count)
-            var saved = [Float](repeating: 0, count: layer.savedCount(batch: batch))
-            saved.withUnsafeMutableBufferPointer { s in
-                layer.forward(x, &y, batch: batch, parameters: parameters,
-                              memory: LayerMemory(saved: s.baseAddress!, scratch: s.baseAddress!, prepared: s.baseAddress!))
-            }
-            return y
-        }
+        func forward(_ x: [Float], batch: Int) -> [Float] { LayerHarness(layer, parameters: parameters).run(x, batch: batch).y }
         let constant = forward([Float](repeating: 0.7, count: 13 * 13 * 32), batch: 1)
         for filter in 0..<64 {
             XCTAssertEqual(Set(stride(from: filter, to: constant.count, by: 64).map { constant[$0].bitPattern }).count, 1)

@@ -175,7 +175,7 @@ final class CheckpointTests: XCTestCase {
         XCTAssertTrue(try message(reencoded { $0["format_version"] = "99" }).contains("unknown checkpoint format version 99"))
         XCTAssertTrue(try message(reencoded { $0["format"] = nil }).contains("not a convnet-dist checkpoint"))
         var otherModel = config
-        otherModel.model.layers[0] = .conv2d(filters: 16, kernelSize: (3, 3), activation: .relu)
+        otherModel.model.layers[0] = Conv2D(filters: 16, kernelSize: (3, 3), activation: .relu)
         XCTAssertTrue(try message(reencoded { $0["config"] = otherModel.tomlText }).contains("different architecture"))
         let renamed = reencoded(metadata: { _ in }, rename: { $0 == "dense_2.bias" ? "dense_3.bias" : $0 })
         XCTAssertTrue(try message(renamed).contains("checksum mismatch") || (try message(renamed)).contains("different architecture"))

@@ -23,6 +23,9 @@ final class KerasGoldenTests: XCTestCase {
         }
     }
 
+    /// The reference model has no non-trainable state.
+    private let noState = FloatBuffer(count: 0)
+
     private func tensor(_ name: String) throws -> SafeTensor {
         try XCTUnwrap(golden.tensors[name], "golden file lacks \(name)")
     }
@@ -30,7 +33,7 @@ final class KerasGoldenTests: XCTestCase {
     /// Fills batches from a `[n, 28, 28, 1]` image tensor and integer labels.
     private func filler(_ images: SafeTensor, labels: [Int32]) -> BatchFiller {
         let size = 28 * 28
-        return { range, destination, labelDestination in
+        return { range, destination, labelDestination, _ in
             for (slot, sample) in range.enumerated() {
                 (destination + slot * size).update(from: Array(images.values[(sample * size)..<((sample + 1) * size)]), count: size)
                 labelDestination[slot] = labels[sample]
@@ -45,7 +48,7 @@ final class KerasGoldenTests: XCTestCase {
             let runner = ModelRunner(model: model, maxBatch: 64, threads: threads)
             var probabilities = [Float](repeating: 0, count: count * 10)
             _ = probabilities.withUnsafeMutableBufferPointer { out in
-                runner.evaluate(sampleCount: count, parameters: parameters.pointer, probabilities: out.baseAddress!,
+                runner.evaluate(sampleCount: count, parameters: parameters.pointer, state: noState.pointer, probabilities: out.baseAddress!,
                                 fill: filler(images, labels: [Int32](repeating: 0, count: count)))
             }
             XCTAssertLessThanOrEqual(maxAbsoluteDifference(probabilities, expected.values), 1e-5, "threads \(threads)")
@@ -58,7 +61,7 @@ final class KerasGoldenTests: XCTestCase {
         for threads in [1, 2] {
             let runner = ModelRunner(model: model, maxBatch: 64, threads: threads)
             let sums = DoubleBuffer(count: model.parameterCount)
-            let stats = runner.gradients(batchSize: 64, parameters: parameters.pointer, into: sums.pointer,
+            let stats = runner.gradients(batchSize: 64, parameters: parameters.pointer, state: noState.pointer, into: sums.pointer,
                                          fill: filler(images, labels: labels))
             let gradients = FloatBuffer(sums.array.map { Float($0 / 64) })   // the sum over the batch -> Keras's mean
             XCTAssertEqual(stats.count, 64)

@@ -1,90 +1,134 @@
 import CKernels
 
-/// 2-D convolution, valid padding, stride 1, with bias and an optional fused activation.
+/// 2-D convolution (Keras `Conv2D`) with optional bias and a fused activation.
 ///
-/// Shapes: `x[n, h, w, c]` -> `y[n, h - kh + 1, w - kw + 1, filters]`;
+/// Config (`type = "conv2d"`): `filters`, `kernel_size` (k or [kh, kw]), `strides` (1), `padding`
+/// (`"valid"` | `"same"`), `activation` (`"linear"`), `use_bias` (true), `kernel_regularizer`.
+///
+/// Shapes: `x[n, h, w, c]` -> `y[n, oh, ow, filters]` (`WindowGeometry` gives `oh`, `ow`);
 /// parameters `kernel[kh, kw, c, filters]` (Keras HWIO) then `bias[filters]`.
 ///
-///     y[n, i, j, o] = act(bias[o] + sum_{a, b, c} x[n, i + a, j + b, c] * kernel[a, b, c, o])
+///     y[n, i, j, o] = act(bias[o] + sum_{a, b, c} xpad[n, i * sh + a, j * sw + b, c] * kernel[a, b, c, o])
 ///
 /// Computed as im2col followed by a matrix product, `Y[n*oh*ow, filters] = col[n*oh*ow, kh*kw*c] * K`,
 /// with the row-wise kernel (`Matmul.rowwise`), so identical receptive fields give bit-identical
 /// outputs and max-pool ties stay ties. `col` is saved for the kernel gradient `dK = col^T * dY`
 /// (per sample, the same kernel reading `col` as transposed), and the input gradient is `col2im(dY * K^T)`.
 public struct Conv2D: Layer {
-    public let kind = "conv2d"
-    public let inputShape: TensorShape
+    public static let typeName = "conv2d"
+    public static let kerasClassName = "Conv2D"
+    public static let kerasNameStem = "conv2d"
+
     public let filters: Int
-    public let kernelHeight: Int
-    public let kernelWidth: Int
+    public let kernelSize: (Int, Int)
+    public let strides: (Int, Int)
+    public let padding: Padding
     public let activation: Activation
+    public let useBias: Bool
+    public let kernelRegularizer: Regularizer?
+    public private(set) var inputShape = TensorShape([])
+    private var geometry: WindowGeometry?
 
-    public init(inputShape: TensorShape, filters: Int, kernelSize: (Int, Int), activation: Activation) {
-        precondition(inputShape.rank == 3, "Conv2D needs a [height, width, channels] input")
-        self.inputShape = inputShape
+    public init(filters: Int, kernelSize: (Int, Int), strides: (Int, Int) = (1, 1), padding: Padding = .valid,
+                activation: Activation = .linear, useBias: Bool = true, kernelRegularizer: Regularizer? = nil) {
         self.filters = filters
-        (kernelHeight, kernelWidth) = kernelSize
+        self.kernelSize = kernelSize
+        self.strides = strides
+        self.padding = padding
         self.activation = activation
+        self.useBias = useBias
+        self.kernelRegularizer = kernelRegularizer
     }
 
-    var height: Int { inputShape.dimensions[0] }
-    var width: Int { inputShape.dimensions[1] }
+    public init(config: ConfigTable) throws {
+        guard let filters = try config.int("filters", min: 1, max: 1 << 16) else { throw DescriptionError("missing key \(config.key("filters"))") }
+        guard let kernel = try config.intOrPair("kernel_size", min: 1) else { throw DescriptionError("missing key \(config.key("kernel_size"))") }
+        self.init(filters: filters, kernelSize: kernel, strides: try config.intOrPair("strides", min: 1) ?? (1, 1),
+                  padding: Padding(rawValue: try config.choice("padding", Padding.allCases.map(\.rawValue)) ?? "valid")!,
+                  activation: try Activation.read(from: config), useBias: try config.bool("use_bias") ?? true,
+                  kernelRegularizer: try Regularizer.read("kernel_regularizer", from: config))
+    }
+
+    public var config: [ConfigEntry] {
+        var entries = [ConfigEntry("filters", .int(filters)), ConfigEntry("kernel_size", .pair(kernelSize))]
+        if strides != (1, 1) { entries.append(ConfigEntry("strides", .pair(strides))) }
+        if padding != .valid { entries.append(ConfigEntry("padding", .string(padding.rawValue))) }
+        entries.append(ConfigEntry("activation", .string(activation.rawValue)))
+        if !useBias { entries.append(ConfigEntry("use_bias", .bool(false))) }
+        if let kernelRegularizer { entries.append(ConfigEntry("kernel_regularizer", kernelRegularizer.configValue)) }
+        return entries
+    }
+
+    public func bound(to inputShape: TensorShape) throws -> Conv2D {
+        try inputShape.requireImage("conv2d")
+        var layer = self
+        layer.inputShape = inputShape
+        do {
+            layer.geometry = try WindowGeometry(input: inputShape, window: kernelSize, strides: strides, padding: padding)
+        } catch let error as DescriptionError {
+            throw DescriptionError("kernel_size: \(error.description)")
+        }
+        return layer
+    }
+
+    private var g: WindowGeometry { geometry! }
     var channels: Int { inputShape.dimensions[2] }
-    var outHeight: Int { height - kernelHeight + 1 }
-    var outWidth: Int { width - kernelWidth + 1 }
     /// Length of one im2col row: the receptive field of one output position.
-    var patchLength: Int { kernelHeight * kernelWidth * channels }
+    var patchLength: Int { g.patchLength }
+    private var fused: FusedActivation { FusedActivation(activation: activation, width: filters) }
 
-    public var outputShape: TensorShape { TensorShape([outHeight, outWidth, filters]) }
-    public var parameterShapes: [(name: String, shape: [Int])] {
-        [("kernel", [kernelHeight, kernelWidth, channels, filters]), ("bias", [filters])]
+    public var outputShape: TensorShape { TensorShape([g.outHeight, g.outWidth, filters]) }
+    public var parameters: [TensorSpec] {
+        [TensorSpec("kernel", [kernelSize.0, kernelSize.1, channels, filters], .glorotUniform)]
+            + (useBias ? [TensorSpec("bias", [filters], .zeros)] : [])
     }
-    public func savedCount(batch: Int) -> Int { batch * outHeight * outWidth * patchLength }
-    public func scratchCount(batch: Int) -> Int {
-        let positions = outHeight * outWidth
-        return max(batch * positions * patchLength, filters)
+    public var regularizers: [(tensor: String, regularizer: Regularizer)] {
+        kernelRegularizer.map { [("kernel", $0)] } ?? []
     }
+    private func colCount(batch: Int) -> Int { batch * g.positions * patchLength }
+    public func savedCount(batch: Int) -> Int { colCount(batch: batch) + fused.savedCount(outputs: batch * outputShape.count) }
+    public func scratchCount(batch: Int) -> Int { max(colCount(batch: batch), filters) }
     /// The kernel as `[filters, kh * kw * c]`, the right-hand side of the input gradient `dY * K^T`.
     public var preparedCount: Int { patchLength * filters }
     public func prepare(parameters: UnsafePointer<Float>, into prepared: UnsafeMutablePointer<Float>) {
         Matmul.transpose(parameters, rows: patchLength, columns: filters, into: prepared)
     }
-    public var forwardMultiplyAdds: Int { outHeight * outWidth * patchLength * filters }
+    public var forwardMultiplyAdds: Int { g.positions * patchLength * filters }
 
     public func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int,
-                        parameters: UnsafePointer<Float>, memory: LayerMemory) {
-        let rows = batch * outHeight * outWidth
+                        parameters: UnsafePointer<Float>, memory: LayerMemory, context: PassContext) {
+        let rows = batch * g.positions
         let col = memory.saved
-        Im2Col.im2col(x, batch: batch, height: height, width: width, channels: channels,
-                      kernelHeight: kernelHeight, kernelWidth: kernelWidth, col)
-        let kernel = parameters, bias = parameters + patchLength * filters
+        Im2Col.im2col(x, batch: batch, geometry: g, col)
+        let kernel = parameters, bias = useBias ? parameters + patchLength * filters : nil
         Matmul.rowwise(m: rows, n: filters, k: patchLength, col, lda: patchLength, kernel, ldb: filters,
-                       y, ldc: filters, bias: bias, relu: activation == .relu)
-        activation.applySoftmax(y, count: rows * filters, width: filters)
+                       y, ldc: filters, bias: bias, relu: fused.inKernel)
+        fused.forward(y, count: rows * filters, preActivation: memory.saved + colCount(batch: batch))
     }
 
     public func backward(x: UnsafePointer<Float>, y: UnsafePointer<Float>, dy: UnsafeMutablePointer<Float>,
                          dx: UnsafeMutablePointer<Float>?, batch: Int,
                          parameters: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Double>,
-                         memory: LayerMemory) {
-        let rows = batch * outHeight * outWidth
-        activation.backward(y: y, dy: dy, count: rows * filters)
+                         memory: LayerMemory, context: PassContext) {
+        let positions = g.positions, rows = batch * positions
+        fused.backward(y: y, dy: dy, count: rows * filters, preActivation: memory.saved + colCount(batch: batch), context: context)
         // Per sample: dK_n = col_n^T * dY_n and dBias_n = sum over positions of dY_n, in Float with the
         // row-wise kernel (fixed shapes, so the result depends on the sample alone), added in Double.
-        let positions = outHeight * outWidth, kernelCount = patchLength * filters
+        let kernelCount = patchLength * filters
         Matmul.addWeightGradients(samples: batch, m: patchLength, n: filters, k: positions,
                                   memory.saved, lda: patchLength, sampleStrideA: positions * patchLength,
                                   dy, ldb: filters, sampleStrideB: positions * filters, into: gradients, ldc: filters)
-        let biasGradient = memory.scratch
-        for n in 0..<batch {
-            ck_column_sums(dy + n * positions * filters, Int32(positions), Int32(filters), biasGradient)
-            ck_accumulate(biasGradient, filters, gradients + kernelCount)
+        if useBias {
+            let biasGradient = memory.scratch
+            for n in 0..<batch {
+                ck_column_sums(dy + n * positions * filters, Int32(positions), Int32(filters), biasGradient)
+                ck_accumulate(biasGradient, filters, gradients + kernelCount)
+            }
         }
         guard let dx else { return }
         let colGradient = memory.scratch
         Matmul.rowwise(m: rows, n: patchLength, k: filters, dy, lda: filters, memory.prepared, ldb: patchLength,
                        colGradient, ldc: patchLength)
-        Im2Col.col2im(colGradient, batch: batch, height: height, width: width, channels: channels,
-                      kernelHeight: kernelHeight, kernelWidth: kernelWidth, dx)
+        Im2Col.col2im(colGradient, batch: batch, geometry: g, dx)
     }
 }

@@ -1,6 +1,8 @@
 import CKernels
 
-/// Fully connected layer with bias and an optional fused activation.
+/// Fully connected layer (Keras `Dense`) with optional bias and a fused activation.
+///
+/// Config (`type = "dense"`): `units`, `activation` (`"linear"`), `use_bias` (true), `kernel_regularizer`.
 ///
 /// Shapes: `x[n, in]` -> `y[n, units]`; parameters `kernel[in, units]` (Keras layout) then `bias[units]`.
 ///
@@ -8,21 +10,52 @@ import CKernels
 ///
 /// `y` and `dx` use the row-wise kernel, so each sample's result is independent of its batch.
 public struct Dense: Layer {
-    public let kind = "dense"
-    public let inputShape: TensorShape
+    public static let typeName = "dense"
+    public static let kerasClassName = "Dense"
+    public static let kerasNameStem = "dense"
+
     public let units: Int
     public let activation: Activation
+    public let useBias: Bool
+    public let kernelRegularizer: Regularizer?
+    public private(set) var inputShape = TensorShape([])
 
-    public init(inputShape: TensorShape, units: Int, activation: Activation) {
-        precondition(inputShape.rank == 1, "Dense needs a flat input; put Flatten before it")
-        self.inputShape = inputShape
+    public init(units: Int, activation: Activation = .linear, useBias: Bool = true, kernelRegularizer: Regularizer? = nil) {
         self.units = units
         self.activation = activation
+        self.useBias = useBias
+        self.kernelRegularizer = kernelRegularizer
+    }
+
+    public init(config: ConfigTable) throws {
+        guard let units = try config.int("units", min: 1, max: 1 << 24) else { throw DescriptionError("missing key \(config.key("units"))") }
+        self.init(units: units, activation: try Activation.read(from: config), useBias: try config.bool("use_bias") ?? true,
+                  kernelRegularizer: try Regularizer.read("kernel_regularizer", from: config))
+    }
+
+    public var config: [ConfigEntry] {
+        [ConfigEntry("units", .int(units)), ConfigEntry("activation", .string(activation.rawValue))]
+            + (useBias ? [] : [ConfigEntry("use_bias", .bool(false))])
+            + (kernelRegularizer.map { [ConfigEntry("kernel_regularizer", $0.configValue)] } ?? [])
+    }
+
+    public func bound(to inputShape: TensorShape) throws -> Dense {
+        guard inputShape.rank == 1 else { throw DescriptionError("dense needs a flat input, got \(inputShape); add a flatten layer") }
+        var layer = self
+        layer.inputShape = inputShape
+        return layer
     }
 
     var inputs: Int { inputShape.dimensions[0] }
+    private var fused: FusedActivation { FusedActivation(activation: activation, width: units) }
     public var outputShape: TensorShape { TensorShape([units]) }
-    public var parameterShapes: [(name: String, shape: [Int])] { [("kernel", [inputs, units]), ("bias", [units])] }
+    public var parameters: [TensorSpec] {
+        [TensorSpec("kernel", [inputs, units], .glorotUniform)] + (useBias ? [TensorSpec("bias", [units], .zeros)] : [])
+    }
+    public var regularizers: [(tensor: String, regularizer: Regularizer)] {
+        kernelRegularizer.map { [("kernel", $0)] } ?? []
+    }
+    public func savedCount(batch: Int) -> Int { fused.savedCount(outputs: batch * units) }
     public var forwardMultiplyAdds: Int { inputs * units }
     /// The kernel as `[units, in]`, the right-hand side of the input gradient `dZ * K^T`.
     public var preparedCount: Int { inputs * units }
@@ -31,22 +64,22 @@ public struct Dense: Layer {
     }
 
     public func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int,
-                        parameters: UnsafePointer<Float>, memory: LayerMemory) {
+                        parameters: UnsafePointer<Float>, memory: LayerMemory, context: PassContext) {
         Matmul.rowwise(m: batch, n: units, k: inputs, x, lda: inputs, parameters, ldb: units,
-                       y, ldc: units, bias: parameters + inputs * units, relu: activation == .relu)
-        activation.applySoftmax(y, count: batch * units, width: units)
+                       y, ldc: units, bias: useBias ? parameters + inputs * units : nil, relu: fused.inKernel)
+        fused.forward(y, count: batch * units, preActivation: memory.saved)
     }
 
     public func backward(x: UnsafePointer<Float>, y: UnsafePointer<Float>, dy: UnsafeMutablePointer<Float>,
                          dx: UnsafeMutablePointer<Float>?, batch: Int,
                          parameters: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Double>,
-                         memory: LayerMemory) {
-        activation.backward(y: y, dy: dy, count: batch * units)
+                         memory: LayerMemory, context: PassContext) {
+        fused.backward(y: y, dy: dy, count: batch * units, preActivation: memory.saved, context: context)
         // Per sample: dK_n = x_n^T dZ_n (an outer product) and dBias_n = dZ_n, in Float, added in Double.
         // The outer products x_n^T dZ_n are products with k = 1.
         Matmul.addWeightGradients(samples: batch, m: inputs, n: units, k: 1, x, lda: inputs, sampleStrideA: inputs,
                                   dy, ldb: units, sampleStrideB: units, into: gradients, ldc: units)
-        for n in 0..<batch { ck_accumulate(dy + n * units, units, gradients + inputs * units) }
+        if useBias { for n in 0..<batch { ck_accumulate(dy + n * units, units, gradients + inputs * units) } }
         guard let dx else { return }
         Matmul.rowwise(m: batch, n: inputs, k: units, dy, lda: units, memory.prepared, ldb: inputs, dx, ldc: inputs)
     }

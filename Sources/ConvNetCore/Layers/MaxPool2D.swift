@@ -1,34 +1,48 @@
-/// Max pooling with a square window and stride equal to the window (Keras `MaxPool2D(pool)`),
-/// valid padding, so trailing rows/columns that do not fill a window are dropped (floor).
+/// Max pooling (Keras `MaxPooling2D`).
 ///
-/// Shapes: `x[n, h, w, c]` -> `y[n, h / p, w / p, c]`. The forward pass is a plain maximum (channels
-/// are innermost in NHWC, so it runs along contiguous channel vectors). The backward pass gives
-/// each `dy` to the inputs of its window that equal the maximum, split equally when several do.
+/// Config (`type = "maxpool2d"`): `pool_size` (2; k or [ph, pw]), `strides` (default: the pool size),
+/// `padding` (`"valid"` | `"same"`; padded positions never win the maximum).
+///
+/// Shapes: `x[n, h, w, c]` -> `y[n, oh, ow, c]` (`WindowGeometry`). The forward pass is a plain maximum
+/// (channels are innermost in NHWC, so it runs along contiguous channel vectors). The backward pass
+/// gives each `dy` to the inputs of its window that equal the maximum, split equally when several do.
 /// Exact ties are common (uniform background and saturated strokes give identical receptive
 /// fields, and the row-wise kernel keeps them bit-identical); always picking the first would send
 /// every tie's gradient to the same corner of the lower layers, a systematic bias that made the
 /// weights noisier than Keras's, whose ties fall wherever BLAS rounding puts them.
 public struct MaxPool2D: Layer {
-    public let kind = "max_pooling2d"
-    public let inputShape: TensorShape
-    public let pool: Int
+    public static let typeName = "maxpool2d"
+    public static let kerasClassName = "MaxPooling2D"
+    public static let kerasNameStem = "max_pooling2d"
 
-    public init(inputShape: TensorShape, pool: Int) {
-        precondition(inputShape.rank == 3, "MaxPool2D needs a [height, width, channels] input")
-        self.inputShape = inputShape
-        self.pool = pool
+    public let window: PoolWindow
+    public private(set) var inputShape = TensorShape([])
+    private var geometry: WindowGeometry?
+
+    public init(pool: Int) { window = PoolWindow(size: (pool, pool)) }
+    public init(window: PoolWindow) { self.window = window }
+    public init(config: ConfigTable) throws { window = try PoolWindow(config: config) }
+    public var config: [ConfigEntry] { window.config }
+    public func bound(to inputShape: TensorShape) throws -> MaxPool2D {
+        var layer = self
+        layer.inputShape = inputShape
+        layer.geometry = try window.geometry(for: inputShape, layer: Self.typeName)
+        return layer
     }
 
-    var height: Int { inputShape.dimensions[0] }
-    var width: Int { inputShape.dimensions[1] }
-    var channels: Int { inputShape.dimensions[2] }
-    public var outputShape: TensorShape { TensorShape([height / pool, width / pool, channels]) }
-    public var parameterShapes: [(name: String, shape: [Int])] { [] }
+    private var g: WindowGeometry { geometry! }
+    var height: Int { g.height }
+    var width: Int { g.width }
+    var channels: Int { g.channels }
+    public var outputShape: TensorShape { TensorShape([g.outHeight, g.outWidth, g.channels]) }
+    /// Windows that tile the input without overlap or padding (the usual `pool_size = 2`) take the fast path.
+    private var tiles: Bool { g.isTiling }
+    private var pool: Int { g.windowHeight }
 
     /// Calls `body(output offset, offset of the window's top-left input)` for every window.
     @inline(__always)
     private func forEachWindow(batch: Int, _ body: (Int, Int) -> Void) {
-        let oh = height / pool, ow = width / pool
+        let oh = g.outHeight, ow = g.outWidth
         var out = 0
         for n in 0..<batch {
             let imageBase = n * height * width * channels
@@ -42,7 +56,8 @@ public struct MaxPool2D: Layer {
     }
 
     public func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int,
-                        parameters: UnsafePointer<Float>, memory: LayerMemory) {
+                        parameters: UnsafePointer<Float>, memory: LayerMemory, context: PassContext) {
+        guard tiles else { return WindowPooling.maxForward(x, y, batch: batch, geometry: g) }
         let channels = channels, width = width, pool = pool
         forEachWindow(batch: batch) { out, corner in
             let best = y + out
@@ -59,10 +74,11 @@ public struct MaxPool2D: Layer {
     public func backward(x: UnsafePointer<Float>, y: UnsafePointer<Float>, dy: UnsafeMutablePointer<Float>,
                          dx: UnsafeMutablePointer<Float>?, batch: Int,
                          parameters: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Double>,
-                         memory: LayerMemory) {
+                         memory: LayerMemory, context: PassContext) {
         guard let dx else { return }
+        guard tiles else { return WindowPooling.maxBackward(x: x, y: y, dy: dy, dx: dx, batch: batch, geometry: g) }
         // Every input inside a window is written below; only rows and columns that floor drops need zeros.
-        if height % pool != 0 || width % pool != 0 { dx.update(repeating: 0, count: batch * inputShape.count) }
+        if height % pool != 0 || width % g.windowWidth != 0 { dx.update(repeating: 0, count: batch * inputShape.count) }
         let channels = channels, width = width, pool = pool
         let vectorChannels = channels / 8 * 8
         forEachWindow(batch: batch) { out, corner in

@@ -18,10 +18,15 @@ public struct BatchStatistics: Equatable, Sendable {
     }
 }
 
-/// Writes samples `range` of the current batch: `range.count` images (NHWC floats) and labels.
-/// Called concurrently from worker threads, each with its own disjoint range and buffers.
+/// Writes samples `range` of the current batch: `range.count` images (NHWC floats), labels, and
+/// each sample's index in its data set (its identity for dropout masks). Called concurrently from
+/// worker threads, each with its own disjoint range and buffers.
 public typealias BatchFiller = (_ range: Range<Int>, _ images: UnsafeMutablePointer<Float>,
-                                _ labels: UnsafeMutablePointer<Int32>) -> Void
+                                _ labels: UnsafeMutablePointer<Int32>, _ sampleIDs: UnsafeMutablePointer<Int64>) -> Void
+
+/// Sums `count` Doubles across every rank in place (the trainer passes its communicator's allreduce;
+/// one process passes nothing). The numeric core needs it for batch normalisation's global statistics.
+public typealias StatisticsReducer = (_ values: UnsafeMutablePointer<Double>, _ count: Int) -> Void
 
 /// Runs a model over batches on a `WorkerPool`: the batch is cut into one contiguous share per
 /// thread, each thread runs forward and backward on its share in its own `Workspace`, a few samples
@@ -35,8 +40,14 @@ public typealias BatchFiller = (_ range: Range<Int>, _ images: UnsafeMutablePoin
 /// A few images at a time stay in L2. The chunk size changes no bit of any result: every kernel
 /// computes a sample independently of its neighbours, and within a thread the weight gradients are
 /// added per sample in sample order however the share is chunked.
+///
+/// Models with batch normalisation need the whole global batch's statistics in the middle of the
+/// pass, so their training steps run in stages instead: every thread takes its whole share up to
+/// the next such layer, the threads' partial statistics are summed in thread order and across ranks
+/// (`StatisticsReducer`), and the next stage goes on from there; backward likewise.
 public final class ModelRunner {
     public let model: Sequential
+    public let loss: any Loss
     public let pool: WorkerPool
     /// Largest batch `gradients` accepts.
     public let maxBatch: Int
@@ -44,25 +55,35 @@ public final class ModelRunner {
     /// Each layer's `prepare` output for the parameters of the current `gradients` call.
     private let prepared: FloatBuffer
     private let preparedPointers: [UnsafeMutablePointer<Float>]
+    /// Each layer's statistics of the global batch (empty for most layers), and a buffer to sum into.
+    private let statistics: [DoubleBuffer]
+    private let statisticsSum: DoubleBuffer
+    /// The loss writes the logits' gradient (softmax fused with cross-entropy).
+    private let fusedOutput: Bool
 
     /// Samples per forward/backward pass inside a thread's share; see the type's notes. Measured
     /// with `convnet-dist bench --chunk-size`: 3-4 beat 1, 8, 16 and the whole share on this model.
     public static let defaultChunkSize = 4
 
-    public init(model: Sequential, maxBatch: Int, threads: Int, chunkSize: Int = ModelRunner.defaultChunkSize) {
+    public init(model: Sequential, loss: any Loss = CategoricalCrossentropy(), maxBatch: Int, threads: Int,
+                chunkSize: Int = ModelRunner.defaultChunkSize) {
         precondition(maxBatch >= 1 && threads >= 1 && chunkSize >= 1)
         Matmul.useCallerThreadOnly()
         self.model = model
+        self.loss = loss
         self.maxBatch = maxBatch
+        fusedOutput = loss.fusesSoftmax(outputActivation: model.outputActivation)
         pool = WorkerPool(size: threads)
-        let capacity = min(chunkSize, (maxBatch + threads - 1) / threads)
+        let share = (maxBatch + threads - 1) / threads
+        let capacity = model.synchronisesBatches ? share : min(chunkSize, share)
         let counts = model.layers.map(\.preparedCount)
         let prepared = FloatBuffer(count: max(counts.reduce(0, +), 1))
         let offsets = counts.indices.map { counts[..<$0].reduce(0, +) }
-        let pointers = offsets.map { prepared.pointer + $0 }
         self.prepared = prepared
-        preparedPointers = pointers
-        workspaces = (0..<threads).map { _ in Workspace(model: model, capacity: capacity, prepared: pointers.map { UnsafePointer($0) }) }
+        preparedPointers = offsets.map { prepared.pointer + $0 }
+        statistics = model.layers.map { DoubleBuffer(count: $0.batchStatisticsCount) }
+        statisticsSum = DoubleBuffer(count: model.layers.map(\.batchStatisticsCount).max() ?? 0)
+        workspaces = (0..<threads).map { _ in Workspace(model: model, capacity: capacity) }
     }
 
     public var threads: Int { pool.size }
@@ -75,23 +96,43 @@ public final class ModelRunner {
         return times
     }
 
+    private func arguments(parameters: UnsafePointer<Float>, state: UnsafePointer<Float>, globalStep: Int, seed: UInt64) -> StepArguments {
+        StepArguments(parameters: parameters, state: state, prepared: preparedPointers.map { UnsafePointer($0) },
+                      statistics: statistics.map { UnsafePointer($0.pointer) }, stateOffsets: model.stateOffsets,
+                      globalStep: globalStep, seed: seed)
+    }
+
     /// Computes the gradient of the **summed** loss over a batch of `batchSize` samples into
     /// `gradients` (overwritten, `model.parameterCount` long) and returns the batch statistics.
     /// The sum is in Double and, up to ~1e-16, independent of how many threads share the batch.
-    public func gradients(batchSize: Int, parameters: UnsafePointer<Float>,
-                          into gradients: UnsafeMutablePointer<Double>, fill: BatchFiller) -> BatchStatistics {
+    /// `state` is updated by layers that keep moving averages (`reduce` sums their statistics
+    /// across ranks). `globalStep` and `seed` reach the layers (dropout masks).
+    public func gradients(batchSize: Int, parameters: UnsafePointer<Float>, state: UnsafeMutablePointer<Float>,
+                          globalStep: Int = 0, seed: UInt64 = 0,
+                          into gradients: UnsafeMutablePointer<Double>, fill: BatchFiller,
+                          reduce: StatisticsReducer = { _, _ in }) -> BatchStatistics {
         precondition(batchSize <= maxBatch, "batch \(batchSize) exceeds the runner's capacity \(maxBatch)")
         for (i, layer) in model.layers.enumerated() {
             layer.prepare(parameters: parameters + model.parameterOffsets[i], into: preparedPointers[i])
         }
+        let step = arguments(parameters: parameters, state: state, globalStep: globalStep, seed: seed)
         var perThread = [BatchStatistics](repeating: BatchStatistics(), count: threads)
-        perThread.withUnsafeMutableBufferPointer { statistics in
-            pool.run { t in
-                let workspace = workspaces[t]
-                let share = WorkerPool.partition(batchSize, parts: threads, index: t)
-                workspace.parameterGradients.fill(0)
-                statistics[t] = forEachChunk(of: share, in: workspace) { range in
-                    pass(workspace, range: range, parameters: parameters, fill: fill, backward: true).statistics
+        if model.synchronisesBatches {
+            stagedTrainingPass(batchSize: batchSize, step: step, state: state, fill: fill, reduce: reduce, into: &perThread)
+        } else {
+            perThread.withUnsafeMutableBufferPointer { statistics in
+                pool.run { t in
+                    let workspace = workspaces[t]
+                    let share = WorkerPool.partition(batchSize, parts: threads, index: t)
+                    workspace.parameterGradients.fill(0)
+                    statistics[t] = forEachChunk(of: share, in: workspace) { range in
+                        fill(range, workspace.input.pointer, workspace.labels.pointer, workspace.sampleIDs.pointer)
+                        let layers = 0..<model.layers.count
+                        let output = workspace.forward(model, layers: layers, count: range.count, step: step, training: true)
+                        let chunk = scoreOutputs(output, workspace: workspace, count: range.count, backward: true)
+                        workspace.backward(model, layers: layers, count: range.count, step: step, fusedOutput: fusedOutput)
+                        return chunk
+                    }
                 }
             }
         }
@@ -99,21 +140,86 @@ public final class ModelRunner {
         return perThread.reduce(BatchStatistics(), +)
     }
 
+    /// The training pass of a model with batch-statistics layers (see the type's notes): each
+    /// thread holds its whole share; the pass stops at every such layer until the statistics of
+    /// the global batch are summed.
+    private func stagedTrainingPass(batchSize: Int, step: StepArguments, state: UnsafeMutablePointer<Float>,
+                                    fill: BatchFiller, reduce: StatisticsReducer, into perThread: inout [BatchStatistics]) {
+        let layerCount = model.layers.count
+        let stops = model.layers.indices.filter { model.layers[$0].batchStatisticsCount > 0 }
+        for buffer in statistics { buffer.fill(0) }
+        func share(_ t: Int) -> Range<Int> { WorkerPool.partition(batchSize, parts: threads, index: t) }
+        /// Sums the workers' partial statistics of layer `i` in thread order, then across ranks, into its global buffer.
+        func gather(_ i: Int) {
+            let count = statistics[i].count, sum = statisticsSum.pointer
+            sum.update(repeating: 0, count: count)
+            for workspace in workspaces {
+                for k in 0..<count { sum[k] += workspace.partialStatistics[i][k] }
+            }
+            reduce(sum, count)
+            for k in 0..<count { statistics[i][k] += sum[k] }
+        }
+        pool.run { t in
+            let workspace = workspaces[t], range = share(t)
+            workspace.parameterGradients.fill(0)
+            fill(range, workspace.input.pointer, workspace.labels.pointer, workspace.sampleIDs.pointer)
+        }
+        var from = 0
+        for stop in stops {
+            pool.run { t in
+                let workspace = workspaces[t], count = share(t).count
+                if from < stop { workspace.forward(model, layers: from..<stop, count: count, step: step, training: true) }
+                workspace.partialStatistics[stop].fill(0)
+                model.layers[stop].addForwardStatistics(workspace.layerInput(stop), batch: count,
+                                                        into: workspace.partialStatistics[stop].pointer)
+            }
+            gather(stop)
+            model.layers[stop].updateState(state + model.stateOffsets[stop], statistics: statistics[stop].pointer)
+            from = stop
+        }
+        perThread.withUnsafeMutableBufferPointer { results in
+            pool.run { t in
+                let workspace = workspaces[t], count = share(t).count
+                let output = workspace.forward(model, layers: from..<layerCount, count: count, step: step, training: true)
+                results[t] = scoreOutputs(output, workspace: workspace, count: count, backward: true)
+            }
+        }
+        var to = layerCount
+        for stop in stops.reversed() {
+            pool.run { t in
+                let workspace = workspaces[t], count = share(t).count
+                workspace.backward(model, layers: (stop + 1)..<to, count: count, step: step, fusedOutput: fusedOutput)
+                workspace.partialStatistics[stop].fill(0)
+                model.layers[stop].addBackwardStatistics(x: workspace.layerInput(stop), dy: workspace.gradientIn.pointer,
+                                                         batch: count, statistics: statistics[stop].pointer,
+                                                         into: workspace.partialStatistics[stop].pointer)
+            }
+            gather(stop)
+            to = stop + 1
+        }
+        pool.run { t in
+            workspaces[t].backward(model, layers: 0..<to, count: share(t).count, step: step, fusedOutput: fusedOutput)
+        }
+    }
+
     /// Forward pass over `sampleCount` samples (any number; each thread takes a contiguous share and
-    /// walks it in chunks). Returns loss and accuracy against the filled labels, and writes the
-    /// softmax outputs `[sampleCount, classes]` when `probabilities` is given.
-    public func evaluate(sampleCount: Int, parameters: UnsafePointer<Float>,
+    /// walks it in chunks) in inference mode. Returns loss and accuracy against the filled labels,
+    /// and writes the model's outputs `[sampleCount, classes]` when `probabilities` is given.
+    public func evaluate(sampleCount: Int, parameters: UnsafePointer<Float>, state: UnsafePointer<Float>,
                          probabilities: UnsafeMutablePointer<Float>? = nil, fill: BatchFiller) -> BatchStatistics {
         var perThread = [BatchStatistics](repeating: BatchStatistics(), count: threads)
         let classes = model.classes
+        let step = arguments(parameters: parameters, state: state, globalStep: 0, seed: 0)
         perThread.withUnsafeMutableBufferPointer { statistics in
             pool.run { t in
                 let workspace = workspaces[t]
                 let share = WorkerPool.partition(sampleCount, parts: threads, index: t)
                 statistics[t] = forEachChunk(of: share, in: workspace) { range in
-                    let (chunk, output) = pass(workspace, range: range, parameters: parameters, fill: fill, backward: false)
+                    fill(range, workspace.input.pointer, workspace.labels.pointer, workspace.sampleIDs.pointer)
+                    let output = workspace.forward(model, layers: 0..<model.layers.count, count: range.count,
+                                                   step: step, training: false)
                     probabilities?.advanced(by: range.lowerBound * classes).update(from: output, count: range.count * classes)
-                    return chunk
+                    return scoreOutputs(output, workspace: workspace, count: range.count, backward: false)
                 }
             }
         }
@@ -131,18 +237,18 @@ public final class ModelRunner {
         return total
     }
 
-    /// Fills samples `range` into `workspace` and runs the forward pass and the loss, then, with
-    /// `backward`, the backward pass (adding to the workspace's parameter gradients). Returns the
-    /// statistics and the softmax outputs (valid until the workspace runs again).
-    private func pass(_ workspace: Workspace, range: Range<Int>, parameters: UnsafePointer<Float>, fill: BatchFiller,
-                      backward: Bool) -> (statistics: BatchStatistics, output: UnsafeMutablePointer<Float>) {
-        fill(range, workspace.input.pointer, workspace.labels.pointer)
-        let output = workspace.forward(model: model, count: range.count, parameters: parameters)
-        let (lossSum, correct) = SoftmaxCrossEntropy.lossAndGradient(
-            probabilities: output, labels: workspace.labels.pointer, batch: range.count, classes: model.classes,
-            dLogits: backward ? workspace.gradientIn.pointer : nil)
-        if backward { workspace.backward(model: model, count: range.count, parameters: parameters) }
-        return (BatchStatistics(lossSum: lossSum, correct: correct, count: range.count), output)
+    /// The loss and accuracy of `count` outputs against the workspace's labels; with `backward`,
+    /// the loss gradient goes to `gradientIn` for the backward pass.
+    private func scoreOutputs(_ output: UnsafePointer<Float>, workspace: Workspace, count: Int, backward: Bool) -> BatchStatistics {
+        let classes = model.classes, labels = workspace.labels.pointer, gradient = workspace.gradientIn.pointer
+        var lossSum = 0.0, correct = 0
+        for n in 0..<count {
+            let row = output + n * classes, label = Int(labels[n])
+            lossSum += loss.sampleLoss(output: row, label: label, classes: classes, fused: fusedOutput,
+                                       gradient: backward ? gradient + n * classes : nil)
+            if LossMath.argmax(row, count: classes) == label { correct += 1 }
+        }
+        return BatchStatistics(lossSum: lossSum, correct: correct, count: count)
     }
 
     /// `gradients = sum_t workspace[t].gradients`, added in thread order; each thread sums one

@@ -1,8 +1,9 @@
-/// A stack of layers with shapes inferred from the input, Keras-style names, and one flat
-/// parameter layout (`conv2d_1.kernel`, `conv2d_1.bias`, ...).
+/// A stack of layers bound to their input shapes, with Keras-style names and two flat layouts:
+/// the trainable parameters (`conv2d_1.kernel`, `conv2d_1.bias`, ...) and the non-trainable state
+/// (`batch_normalization_1.moving_mean`, ...).
 ///
-/// The model holds no weights: parameters live in a `FloatBuffer` laid out by `parameterLayout`,
-/// so the same model serves every thread and every rank.
+/// The model holds no weights: parameters and state live in `FloatBuffer`s laid out by these
+/// layouts, so the same model serves every thread and every rank.
 public final class Sequential: Sendable {
     public let spec: ModelSpec
     public let layers: [any Layer]
@@ -11,75 +12,114 @@ public final class Sequential: Sendable {
     public let parameterLayout: ParameterLayout
     /// Offset of each layer's parameter slice in the flat buffer.
     public let parameterOffsets: [Int]
+    public let stateLayout: ParameterLayout
+    /// Offset of each layer's state slice in the flat state buffer.
+    public let stateOffsets: [Int]
+    /// How each tensor starts, by parameter view, then by state view.
+    public let parameterInitializers: [Initializer]
+    public let stateInitializers: [Initializer]
+    /// Regularised parameter views (Keras's `kernel_regularizer`).
+    public let regularized: [(view: ParameterView, regularizer: Regularizer)]
+
+    /// Largest parameter or state count a model may have (1 GiB of Floats): beyond it a config is a mistake.
+    public static let maximumParameters = 1 << 28
 
     public init(_ spec: ModelSpec) throws {
-        guard spec.inputShape.rank == 3, spec.inputShape.dimensions.allSatisfy({ $0 > 0 }) else {
-            throw ModelError("input shape must be [height, width, channels] with positive sizes, got \(spec.inputShape.dimensions)")
+        guard spec.inputShape.rank == 3, spec.inputShape.dimensions.allSatisfy({ $0 > 0 && $0 <= 1 << 16 }) else {
+            throw ModelError("input shape must be [height, width, channels] with sizes in 1...65536, got \(spec.inputShape.dimensions)")
         }
-        guard spec.classes >= 2 else { throw ModelError("classes must be at least 2, got \(spec.classes)") }
+        guard spec.classes >= 2 && spec.classes <= 256 else { throw ModelError("classes must be in 2...256, got \(spec.classes)") }
         guard !spec.layers.isEmpty else { throw ModelError("the model has no layers") }
 
         var layers: [any Layer] = []
         var shape = spec.inputShape
-        for (index, layerSpec) in spec.layers.enumerated() {
-            let position = "layer \(index + 1)"
-            let isLast = index == spec.layers.count - 1
+        for (index, described) in spec.layers.enumerated() {
+            let position = "layer \(index + 1) (\(described.typeName))"
             let layer: any Layer
-            switch layerSpec {
-            case let .conv2d(filters, (kh, kw), activation):
-                guard shape.rank == 3 else { throw ModelError("\(position) (conv2d) needs an image input, got \(shape)") }
-                guard filters > 0, kh > 0, kw > 0 else { throw ModelError("\(position) (conv2d): filters and kernel_size must be positive") }
-                guard kh <= shape.dimensions[0], kw <= shape.dimensions[1] else {
-                    throw ModelError("\(position) (conv2d): kernel \(kh)x\(kw) is larger than its input \(shape)")
-                }
-                guard activation != .softmax else { throw ModelError("\(position) (conv2d): softmax is only allowed on the last dense layer") }
-                layer = Conv2D(inputShape: shape, filters: filters, kernelSize: (kh, kw), activation: activation)
-            case let .maxPool2d(pool):
-                guard shape.rank == 3 else { throw ModelError("\(position) (maxpool2d) needs an image input, got \(shape)") }
-                guard pool > 0, pool <= shape.dimensions[0], pool <= shape.dimensions[1] else {
-                    throw ModelError("\(position) (maxpool2d): pool_size \(pool) does not fit its input \(shape)")
-                }
-                layer = MaxPool2D(inputShape: shape, pool: pool)
-            case .flatten:
-                layer = Flatten(inputShape: shape)
-            case let .dense(units, activation):
-                guard shape.rank == 1 else { throw ModelError("\(position) (dense) needs a flat input, got \(shape); add a flatten layer") }
-                guard units > 0 else { throw ModelError("\(position) (dense): units must be positive") }
-                guard activation != .softmax || isLast else {
-                    throw ModelError("\(position) (dense): softmax is only allowed on the last layer")
-                }
-                layer = Dense(inputShape: shape, units: units, activation: activation)
+            do { layer = try described.bound(to: shape) } catch let error as DescriptionError {
+                throw ModelError("\(position): \(error.description)")
+            }
+            guard layer.outputShape.dimensions.allSatisfy({ $0 > 0 }) else {
+                throw ModelError("\(position): its output \(layer.outputShape) has no elements")
+            }
+            guard layer.outputShape.count <= Sequential.maximumParameters, layer.parameterCount <= Sequential.maximumParameters else {
+                throw ModelError("\(position): larger than \(Sequential.maximumParameters) values")
             }
             layers.append(layer)
             shape = layer.outputShape
         }
-        guard case let .dense(units, .softmax)? = spec.layers.last, units == spec.classes else {
-            throw ModelError("the last layer must be dense with units = classes (\(spec.classes)) and activation softmax")
+        guard shape.dimensions == [spec.classes] else {
+            throw ModelError("the last layer's output is \(shape), but the model needs (None, \(spec.classes)) for classes = \(spec.classes)")
         }
 
         var counters: [String: Int] = [:]
         var names: [String] = []
-        var layout = ParameterLayout()
-        var offsets: [Int] = []
+        var parameters = ParameterLayout(), state = ParameterLayout()
+        var parameterOffsets: [Int] = [], stateOffsets: [Int] = []
+        var parameterInitializers: [Initializer] = [], stateInitializers: [Initializer] = []
+        var regularized: [(ParameterView, Regularizer)] = []
         for layer in layers {
-            counters[layer.kind, default: 0] += 1
-            let name = "\(layer.kind)_\(counters[layer.kind]!)"
+            counters[layer.kerasNameStem, default: 0] += 1
+            let name = "\(layer.kerasNameStem)_\(counters[layer.kerasNameStem]!)"
             names.append(name)
-            offsets.append(layout.count)
-            for (tensor, tensorShape) in layer.parameterShapes { layout.append(name: "\(name).\(tensor)", shape: tensorShape) }
+            parameterOffsets.append(parameters.count)
+            stateOffsets.append(state.count)
+            for tensor in layer.parameters {
+                let view = parameters.append(name: "\(name).\(tensor.name)", shape: tensor.shape)
+                parameterInitializers.append(tensor.initializer)
+                if let r = layer.regularizers.first(where: { $0.tensor == tensor.name }) { regularized.append((view, r.regularizer)) }
+            }
+            for tensor in layer.stateTensors {
+                state.append(name: "\(name).\(tensor.name)", shape: tensor.shape)
+                stateInitializers.append(tensor.initializer)
+            }
+            guard parameters.count <= Sequential.maximumParameters else {
+                throw ModelError("the model has more than \(Sequential.maximumParameters) parameters")
+            }
         }
         self.spec = spec
         self.layers = layers
         self.layerNames = names
-        self.parameterLayout = layout
-        self.parameterOffsets = offsets
+        self.parameterLayout = parameters
+        self.parameterOffsets = parameterOffsets
+        self.stateLayout = state
+        self.stateOffsets = stateOffsets
+        self.parameterInitializers = parameterInitializers
+        self.stateInitializers = stateInitializers
+        self.regularized = regularized
     }
 
     public var inputShape: TensorShape { spec.inputShape }
     public var classes: Int { spec.classes }
     public var parameterCount: Int { parameterLayout.count }
+    /// Non-trainable values (e.g. batch-norm moving statistics).
+    public var stateCount: Int { stateLayout.count }
+    /// Whether training needs statistics of the whole global batch between layers (batch norm).
+    public var synchronisesBatches: Bool { layers.contains { $0.batchStatisticsCount > 0 } }
 
     /// Multiply-adds of one sample's forward pass; a training step costs about three times this
     /// (forward, input gradient, weight gradient), times two FLOPs per multiply-add.
     public var forwardMultiplyAdds: Int { layers.reduce(0) { $0 + $1.forwardMultiplyAdds } }
+
+    /// The last layer's activation, whether fused into it or a layer of its own.
+    public var outputActivation: Activation {
+        switch layers.last {
+        case let dense as Dense: return dense.activation
+        case let conv as Conv2D: return conv.activation
+        case let layer as ActivationLayer: return layer.activation
+        default: return .linear
+        }
+    }
+
+    /// The regularisation penalty of `parameters` (Keras adds it to the loss it reports).
+    public func regularizationPenalty(_ parameters: UnsafePointer<Float>) -> Double {
+        regularized.reduce(0) { $0 + $1.regularizer.penalty(parameters + $1.view.offset, count: $1.view.count) }
+    }
+
+    /// Adds the penalty's gradient to the mean gradient.
+    public func addRegularizationGradient(_ parameters: UnsafePointer<Float>, to gradient: UnsafeMutablePointer<Float>) {
+        for (view, regularizer) in regularized {
+            regularizer.addGradient(parameters + view.offset, count: view.count, to: gradient + view.offset)
+        }
+    }
 }

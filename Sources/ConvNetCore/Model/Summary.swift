@@ -2,7 +2,7 @@ extension Sequential {
     /// A Keras-style summary table: layer (type), output shape, parameter count, and the total.
     public func summary() -> String {
         let rows = zip(layerNames, layers).map { name, layer in
-            ("\(name) (\(displayType(layer)))", layer.outputShape.description, layer.parameterCount)
+            ("\(name) (\(layer.kerasClassName))", layer.outputShape.description, layer.parameterCount + layer.stateCount)
         }
         let nameWidth = max(28, rows.map { $0.0.count }.max() ?? 0) + 2
         let shapeWidth = max(25, rows.map { $0.1.count }.max() ?? 0) + 2
@@ -19,20 +19,11 @@ extension Sequential {
             lines.append(pad(row.0, nameWidth) + pad(row.1, shapeWidth) + padLeft(grouped(row.2), paramWidth))
             lines.append(String(repeating: index == rows.count - 1 ? "━" : "─", count: ruleWidth))
         }
-        lines.append(" Total params: \(grouped(parameterCount)) (\(byteSize(parameterCount * 4)))")
+        let total = parameterCount + stateCount
+        lines.append(" Total params: \(grouped(total)) (\(byteSize(total * 4)))")
         lines.append(" Trainable params: \(grouped(parameterCount)) (\(byteSize(parameterCount * 4)))")
-        lines.append(" Non-trainable params: 0 (0.00 B)")
+        lines.append(" Non-trainable params: \(grouped(stateCount)) (\(byteSize(stateCount * 4)))")
         return lines.joined(separator: "\n")
-    }
-
-    private func displayType(_ layer: any Layer) -> String {
-        switch layer {
-        case is Conv2D: return "Conv2D"
-        case is MaxPool2D: return "MaxPooling2D"
-        case is Flatten: return "Flatten"
-        case is Dense: return "Dense"
-        default: return layer.kind
-        }
     }
 }
 

@@ -4,6 +4,8 @@ final class Workspace {
     let capacity: Int
     let input: FloatBuffer
     let labels: Int32Buffer
+    /// Each sample's index in its data set (see `PassContext.sampleIDs`).
+    let sampleIDs: Buffer<Int64>
     let activations: [FloatBuffer]
     let saved: [FloatBuffer]
     let scratch: FloatBuffer
@@ -12,17 +14,17 @@ final class Workspace {
     var gradientOut: FloatBuffer
     /// This worker's parameter gradients (sum over its samples, see `Layer.backward`).
     let parameterGradients: DoubleBuffer
-    /// Each layer's prepared floats (see `Layer.prepare`), owned by the runner and shared by all workers.
-    let prepared: [UnsafePointer<Float>]
+    /// This worker's share of each layer's batch statistics (see `Layer.batchStatisticsCount`).
+    let partialStatistics: [DoubleBuffer]
     /// Per-layer timings, when profiling.
     var times: LayerTimes?
 
-    init(model: Sequential, capacity: Int, prepared: [UnsafePointer<Float>]) {
+    init(model: Sequential, capacity: Int) {
         self.capacity = capacity
-        self.prepared = prepared
         let layers = model.layers
         input = FloatBuffer(count: capacity * model.inputShape.count)
         labels = Int32Buffer(count: capacity)
+        sampleIDs = Buffer<Int64>(count: capacity)
         activations = layers.map { FloatBuffer(count: capacity * $0.outputShape.count) }
         saved = layers.map { FloatBuffer(count: $0.savedCount(batch: capacity)) }
         scratch = FloatBuffer(count: layers.map { $0.scratchCount(batch: capacity) }.max() ?? 0)
@@ -30,40 +32,66 @@ final class Workspace {
         gradientIn = FloatBuffer(count: capacity * widest)
         gradientOut = FloatBuffer(count: capacity * widest)
         parameterGradients = DoubleBuffer(count: model.parameterCount)
+        partialStatistics = layers.map { DoubleBuffer(count: $0.batchStatisticsCount) }
     }
 
-    func memory(_ layer: Int) -> LayerMemory {
-        LayerMemory(saved: saved[layer].pointer, scratch: scratch.pointer, prepared: prepared[layer])
-    }
+    /// The input of layer `i`.
+    func layerInput(_ i: Int) -> UnsafeMutablePointer<Float> { i == 0 ? input.pointer : activations[i - 1].pointer }
 
-    /// Runs every layer forward over the first `count` samples of `input`; returns the output.
+    /// Runs layers `layers` forward over the first `count` samples (the first layer reads `input`);
+    /// returns the last one's output.
     @discardableResult
-    func forward(model: Sequential, count: Int, parameters: UnsafePointer<Float>) -> UnsafeMutablePointer<Float> {
-        var x = UnsafePointer(input.pointer)
-        for (i, layer) in model.layers.enumerated() {
+    func forward(_ model: Sequential, layers: Range<Int>, count: Int, step: StepArguments, training: Bool) -> UnsafeMutablePointer<Float> {
+        for i in layers {
             let start = times == nil ? 0 : LayerTimes.now()
-            layer.forward(x, activations[i].pointer, batch: count,
-                          parameters: parameters + model.parameterOffsets[i], memory: memory(i))
+            model.layers[i].forward(layerInput(i), activations[i].pointer, batch: count,
+                                    parameters: step.parameters + model.parameterOffsets[i],
+                                    memory: step.memory(self, model, i), context: step.context(self, layer: i, training: training))
             times?.addForward(i, since: start)
-            x = UnsafePointer(activations[i].pointer)
         }
-        return activations[activations.count - 1].pointer
+        return activations[layers.upperBound - 1].pointer
     }
 
-    /// Backpropagates the logit gradient already in `gradientIn` through every layer, adding to
-    /// `parameterGradients`. The first layer's input gradient is never needed, so it is skipped.
-    /// `prepared` must hold what the layers prepared from `parameters`.
-    func backward(model: Sequential, count: Int, parameters: UnsafePointer<Float>) {
-        for i in stride(from: model.layers.count - 1, through: 0, by: -1) {
-            let x = i == 0 ? input.pointer : activations[i - 1].pointer
+    /// Backpropagates the gradient in `gradientIn` (with respect to the output of layer
+    /// `layers.upperBound - 1`) down through `layers`, adding to `parameterGradients`; on return
+    /// `gradientIn` holds the gradient with respect to the input of `layers.lowerBound` (except for
+    /// layer 0, whose input gradient is never needed and skipped). `fusedOutput`: the loss already
+    /// gave the last layer's pre-activation gradient.
+    func backward(_ model: Sequential, layers: Range<Int>, count: Int, step: StepArguments, fusedOutput: Bool) {
+        for i in layers.reversed() {
             let start = times == nil ? 0 : LayerTimes.now()
             defer { times?.addBackward(i, since: start) }
-            model.layers[i].backward(x: x, y: activations[i].pointer, dy: gradientIn.pointer,
+            var context = step.context(self, layer: i, training: true)
+            context.outputGradientIsPreActivation = fusedOutput && i == model.layers.count - 1
+            model.layers[i].backward(x: layerInput(i), y: activations[i].pointer, dy: gradientIn.pointer,
                                      dx: i == 0 ? nil : gradientOut.pointer, batch: count,
-                                     parameters: parameters + model.parameterOffsets[i],
+                                     parameters: step.parameters + model.parameterOffsets[i],
                                      gradients: parameterGradients.pointer + model.parameterOffsets[i],
-                                     memory: memory(i))
-            swap(&gradientIn, &gradientOut)
+                                     memory: step.memory(self, model, i), context: context)
+            if i > 0 { swap(&gradientIn, &gradientOut) }
         }
+    }
+}
+
+/// What every worker reads during one step or evaluation: parameters, state, each layer's prepared
+/// floats and global batch statistics, and where the run is.
+struct StepArguments {
+    var parameters: UnsafePointer<Float>
+    var state: UnsafePointer<Float>
+    var prepared: [UnsafePointer<Float>]
+    var statistics: [UnsafePointer<Double>]
+    var stateOffsets: [Int]
+    var globalStep: Int
+    var seed: UInt64
+
+    func memory(_ workspace: Workspace, _ model: Sequential, _ i: Int) -> LayerMemory {
+        LayerMemory(saved: workspace.saved[i].pointer, scratch: workspace.scratch.pointer, prepared: prepared[i],
+                    state: state + stateOffsets[i], statistics: statistics[i])
+    }
+
+    func context(_ workspace: Workspace, layer: Int, training: Bool) -> PassContext {
+        var context = PassContext(training: training, globalStep: globalStep, seed: seed, sampleIDs: workspace.sampleIDs.pointer)
+        context.layerIndex = layer
+        return context
     }
 }

@@ -1,0 +1,200 @@
+/// Batch normalisation over the channel (last) axis (Keras `BatchNormalization`).
+///
+/// Config (`type = "batchnorm"`): `momentum` (0.99), `epsilon` (0.001), `center` (true: learn `beta`),
+/// `scale` (true: learn `gamma`). Input `[h, w, c]` or `[c]`; output the same shape.
+/// Parameters `gamma[c]` (ones), `beta[c]` (zeros); state `moving_mean[c]` (zeros), `moving_variance[c]` (ones).
+///
+///     y = gamma * (x - mean) / sqrt(var + epsilon) + beta
+///
+/// In training, `mean` and `var` (biased, `E[x^2] - E[x]^2` as Keras computes them) are those of the
+/// **global** batch: every sample on every rank, over all positions. The runner sums each rank's
+/// `addForwardStatistics` across threads and ranks before `forward`, as synchronised batch norm
+/// does, so training does not depend on the number of ranks. The moving averages then move once
+/// per step, `moving = momentum * moving + (1 - momentum) * batch`, identically on every rank.
+/// Evaluation uses the moving averages. With `B` values per channel in the global batch and
+/// `xhat = (x - mean) / sqrt(var + epsilon)`, the backward pass of the summed loss is
+///
+///     dgamma = sum dy * xhat,   dbeta = sum dy,
+///     dx = gamma / sqrt(var + epsilon) * (dy - sum(dy) / B - xhat * sum(dy * xhat) / B)
+///
+/// whose two sums are again global (`addBackwardStatistics`).
+public struct BatchNorm: Layer {
+    public static let typeName = "batchnorm"
+    public static let kerasClassName = "BatchNormalization"
+    public static let kerasNameStem = "batch_normalization"
+
+    public let momentum: Float
+    public let epsilon: Float
+    public let center: Bool
+    public let scale: Bool
+    public private(set) var inputShape = TensorShape([])
+
+    public init(momentum: Float = 0.99, epsilon: Float = 0.001, center: Bool = true, scale: Bool = true) {
+        self.momentum = momentum
+        self.epsilon = epsilon
+        self.center = center
+        self.scale = scale
+    }
+
+    public init(config: ConfigTable) throws {
+        self.init(momentum: try config.float("momentum", in: 0...1) ?? 0.99,
+                  epsilon: try config.float("epsilon", in: 1e-30...1, openLower: false) ?? 0.001,
+                  center: try config.bool("center") ?? true, scale: try config.bool("scale") ?? true)
+    }
+
+    public var config: [ConfigEntry] {
+        var entries: [ConfigEntry] = []
+        if momentum != 0.99 { entries.append(ConfigEntry("momentum", .float(momentum))) }
+        if epsilon != 0.001 { entries.append(ConfigEntry("epsilon", .float(epsilon))) }
+        if !center { entries.append(ConfigEntry("center", .bool(false))) }
+        if !scale { entries.append(ConfigEntry("scale", .bool(false))) }
+        return entries
+    }
+
+    public func bound(to inputShape: TensorShape) throws -> BatchNorm {
+        guard inputShape.rank == 1 || inputShape.rank == 3 else {
+            throw DescriptionError("batchnorm needs an input [height, width, channels] or [units], got \(inputShape)")
+        }
+        var layer = self
+        layer.inputShape = inputShape
+        return layer
+    }
+
+    public var outputShape: TensorShape { inputShape }
+    var channels: Int { inputShape.dimensions.last! }
+    /// Values of one channel in one sample.
+    var positions: Int { inputShape.count / channels }
+    public var parameters: [TensorSpec] {
+        (scale ? [TensorSpec("gamma", [channels], .ones)] : []) + (center ? [TensorSpec("beta", [channels], .zeros)] : [])
+    }
+    public var stateTensors: [TensorSpec] {
+        [TensorSpec("moving_mean", [channels], .zeros), TensorSpec("moving_variance", [channels], .ones)]
+    }
+    public func scratchCount(batch: Int) -> Int { 4 * channels }
+
+    // Statistics layout: [count, sum x (c), sum x^2 (c), sum dy (c), sum dy * xhat (c)].
+    public var batchStatisticsCount: Int { 1 + 4 * channels }
+
+    /// Per sample, Float sums over its positions in a fixed order, added in Double (see `Layer`).
+    private func addPerSample(batch: Int, into sums: UnsafeMutablePointer<Double>, scratch: inout [Float],
+                              _ value: (_ sample: Int, _ position: Int, _ channel: Int) -> (Float, Float)) {
+        let c = channels
+        for n in 0..<batch {
+            for i in 0..<(2 * c) { scratch[i] = 0 }
+            for p in 0..<positions {
+                for k in 0..<c {
+                    let (a, b) = value(n, p, k)
+                    scratch[k] += a
+                    scratch[c + k] += b
+                }
+            }
+            for i in 0..<(2 * c) { sums[i] += Double(scratch[i]) }
+        }
+    }
+
+    public func addForwardStatistics(_ x: UnsafePointer<Float>, batch: Int, into sums: UnsafeMutablePointer<Double>) {
+        let c = channels, positions = positions
+        sums[0] += Double(batch * positions)
+        var scratch = [Float](repeating: 0, count: 2 * c)
+        addPerSample(batch: batch, into: sums + 1, scratch: &scratch) { n, p, k in
+            let v = x[(n * positions + p) * c + k]
+            return (v, v * v)
+        }
+    }
+
+    /// Mean and `1 / sqrt(var + epsilon)` per channel: of the global batch in training, else the moving averages.
+    private func moments(statistics s: UnsafePointer<Double>, state: UnsafePointer<Float>?, training: Bool,
+                         into out: UnsafeMutablePointer<Float>) {
+        let c = channels
+        for k in 0..<c {
+            let mean: Float, variance: Float
+            if training {
+                let count = s[0]
+                let m = s[1 + k] / count
+                mean = Float(m)
+                variance = Float(max(s[1 + c + k] / count - m * m, 0))
+            } else {
+                mean = state![k]
+                variance = state![c + k]
+            }
+            out[k] = mean
+            out[c + k] = 1 / (variance + epsilon).squareRoot()
+        }
+    }
+
+    public func addBackwardStatistics(x: UnsafePointer<Float>, dy: UnsafePointer<Float>, batch: Int,
+                                      statistics: UnsafePointer<Double>, into sums: UnsafeMutablePointer<Double>) {
+        let c = channels, positions = positions
+        var moment = [Float](repeating: 0, count: 2 * c)
+        moments(statistics: statistics, state: nil, training: true, into: &moment)
+        var scratch = [Float](repeating: 0, count: 2 * c)
+        addPerSample(batch: batch, into: sums + 1 + 2 * c, scratch: &scratch) { n, p, k in
+            let i = (n * positions + p) * c + k
+            return (dy[i], dy[i] * (x[i] - moment[k]) * moment[c + k])
+        }
+    }
+
+    public func updateState(_ state: UnsafeMutablePointer<Float>, statistics: UnsafePointer<Double>) {
+        let c = channels, count = statistics[0]
+        for k in 0..<c {
+            let m = statistics[1 + k] / count
+            let mean = Float(m), variance = Float(max(statistics[1 + c + k] / count - m * m, 0))
+            state[k] = state[k] * momentum + mean * (1 - momentum)
+            state[c + k] = state[c + k] * momentum + variance * (1 - momentum)
+        }
+    }
+
+    private func gammaBeta(_ parameters: UnsafePointer<Float>, _ k: Int) -> (Float, Float) {
+        (scale ? parameters[k] : 1, center ? parameters[(scale ? channels : 0) + k] : 0)
+    }
+
+    public func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int,
+                        parameters: UnsafePointer<Float>, memory: LayerMemory, context: PassContext) {
+        let c = channels, moment = memory.scratch
+        moments(statistics: memory.statistics, state: memory.state, training: context.training, into: moment)
+        for k in 0..<c {
+            let (gamma, beta) = gammaBeta(parameters, k)
+            let inverse = moment[c + k] * gamma
+            moment[2 * c + k] = inverse
+            moment[3 * c + k] = beta - moment[k] * inverse
+        }
+        for i in 0..<(batch * positions) {
+            for k in 0..<c { y[i * c + k] = x[i * c + k] * moment[2 * c + k] + moment[3 * c + k] }
+        }
+    }
+
+    public func backward(x: UnsafePointer<Float>, y: UnsafePointer<Float>, dy: UnsafeMutablePointer<Float>,
+                         dx: UnsafeMutablePointer<Float>?, batch: Int,
+                         parameters: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Double>,
+                         memory: LayerMemory, context: PassContext) {
+        let c = channels, positions = positions, moment = memory.scratch
+        moments(statistics: memory.statistics, state: memory.state, training: context.training, into: moment)
+        // Parameter gradients, per sample in Float, added in Double.
+        var scratch = [Float](repeating: 0, count: 2 * c)
+        let perChannel = UnsafeMutablePointer<Double>.allocate(capacity: 2 * c)
+        defer { perChannel.deallocate() }
+        perChannel.initialize(repeating: 0, count: 2 * c)
+        addPerSample(batch: batch, into: perChannel, scratch: &scratch) { n, p, k in
+            let i = (n * positions + p) * c + k
+            return (dy[i] * (x[i] - moment[k]) * moment[c + k], dy[i])
+        }
+        var next = 0
+        if scale { for k in 0..<c { gradients[k] += perChannel[k] }; next = c }
+        if center { for k in 0..<c { gradients[next + k] += perChannel[c + k] } }
+        guard let dx else { return }
+        let s = memory.statistics, count = context.training ? Float(s[0]) : 0
+        for k in 0..<c {
+            let (gamma, _) = gammaBeta(parameters, k)
+            moment[2 * c + k] = gamma * moment[c + k]
+            moment[3 * c + k] = context.training ? Float(s[1 + 2 * c + k]) / count : 0   // mean dy
+            scratch[k] = context.training ? Float(s[1 + 3 * c + k]) / count : 0       // mean dy * xhat
+        }
+        for i in 0..<(batch * positions) {
+            for k in 0..<c {
+                let j = i * c + k
+                let xhat = (x[j] - moment[k]) * moment[c + k]
+                dx[j] = moment[2 * c + k] * (dy[j] - moment[3 * c + k] - xhat * scratch[k])
+            }
+        }
+    }
+}

@@ -1,0 +1,134 @@
+import Communication
+import ConvNetConfig
+import ConvNetCore
+import ConvNetData
+
+/// One synchronised data-parallel optimizer step, the same for `train` and `bench`:
+///
+/// 1. each rank computes the summed loss gradient of its samples of the global batch on its threads
+///    (batch-norm statistics are summed across ranks inside that pass);
+/// 2. one allreduce sums `[gradient sums..., loss sum, correct, count, stop requests]` in Double;
+/// 3. every rank divides by the global batch size, adds the regularisation gradient, clips
+///    (`clipnorm`), sets the scheduled learning rate and applies the same optimizer step.
+///
+/// The parameters, the non-trainable state and each optimizer state are one flat buffer each, so
+/// broadcast, allreduce, checkpoints and the optimizer each touch one buffer.
+public final class DataParallelStep {
+    public let model: Sequential
+    public let runner: ModelRunner
+    public let optimizer: any Optimizer
+    public let communicator: any Communicator
+    public let parameters: FloatBuffer
+    /// Non-trainable state (batch-norm moving statistics).
+    public let state: FloatBuffer
+    public let schedule: LearningRateSchedule?
+    public let initialLearningRate: Float
+    public let clipnorm: Float?
+    public let seed: UInt64
+
+    /// `[gradient sums..., lossSum, correct, count, stopRequests]`: what one step allreduces.
+    private let reduction: DoubleBuffer
+    /// The mean gradient the optimizer applies.
+    private let gradients: FloatBuffer
+    /// Slots after the gradient sums in the reduction buffer.
+    private enum Counter: Int, CaseIterable { case lossSum, correct, count, stopRequests }
+
+    /// Nanoseconds the last step spent in the gradient allreduce.
+    public private(set) var lastAllreduceNanoseconds: UInt64 = 0
+
+    public init(model: Sequential, config: ExperimentConfig, threads: Int, chunkSize: Int = ModelRunner.defaultChunkSize,
+                communicator: any Communicator) {
+        self.model = model
+        self.communicator = communicator
+        runner = ModelRunner(model: model, loss: config.loss, maxBatch: config.batchSize, threads: threads, chunkSize: chunkSize)
+        optimizer = config.optimizer.make(parameterCount: model.parameterCount)
+        parameters = FloatBuffer(count: model.parameterCount)
+        state = FloatBuffer(count: model.stateCount)
+        Initialization.initialState(model, into: state)
+        schedule = config.schedule
+        initialLearningRate = config.optimizer.learningRate
+        clipnorm = config.clipnorm
+        seed = config.seed
+        reduction = DoubleBuffer(count: model.parameterCount + Counter.allCases.count)
+        gradients = FloatBuffer(count: model.parameterCount)
+    }
+
+    /// Rank 0's parameters and state to every rank.
+    public func broadcastWeights() {
+        communicator.broadcast(parameters.pointer, count: parameters.count, root: 0)
+        communicator.broadcast(state.pointer, count: state.count, root: 0)
+    }
+
+    /// The learning rate of the next step (after `optimizer.iterations` steps).
+    public var learningRate: Float {
+        schedule?.learningRate(initial: initialLearningRate, iterations: optimizer.iterations) ?? initialLearningRate
+    }
+
+    public struct Result {
+        /// Loss (including the regularisation penalty, as Keras reports it), accuracy and samples of the global batch.
+        public var statistics: BatchStatistics
+        /// Some rank was asked to stop (see `StopRequest`).
+        public var stopRequested: Bool
+        /// The learning rate this step applied.
+        public var learningRate: Float
+    }
+
+    /// Runs one step over this rank's `sampleCount` samples of the global batch (`fill` writes them).
+    /// `where` names the step in the error thrown for a non-finite loss or gradient.
+    public func run(sampleCount: Int, globalStep: Int, fill: BatchFiller, where: @autoclosure () -> String) throws -> Result {
+        let n = model.parameterCount
+        let local = runner.gradients(batchSize: sampleCount, parameters: parameters.pointer, state: state.pointer,
+                                     globalStep: globalStep, seed: seed, into: reduction.pointer, fill: fill) { [communicator] values, count in
+            communicator.allreduceSum(values, count: count)
+        }
+        reduction[n + Counter.lossSum.rawValue] = local.lossSum
+        reduction[n + Counter.correct.rawValue] = Double(local.correct)
+        reduction[n + Counter.count.rawValue] = Double(local.count)
+        reduction[n + Counter.stopRequests.rawValue] = StopRequest.requested ? 1 : 0
+        let start = LayerTimes.now()
+        communicator.allreduceSum(reduction.pointer, count: reduction.count)
+        lastAllreduceNanoseconds = LayerTimes.now() - start
+
+        let count = Int(reduction[n + Counter.count.rawValue])
+        let penalty = model.regularizationPenalty(parameters.pointer)
+        let global = BatchStatistics(lossSum: reduction[n + Counter.lossSum.rawValue] + penalty * Double(count),
+                                     correct: Int(reduction[n + Counter.correct.rawValue]), count: count)
+        let sums = reduction.pointer, mean = gradients.pointer, scale = 1 / Double(count)
+        for i in 0..<n { mean[i] = Float(sums[i] * scale) }
+        model.addRegularizationGradient(parameters.pointer, to: mean)
+        var finite = global.lossSum.isFinite
+        for i in 0..<n where !mean[i].isFinite { finite = false }
+        guard finite else {
+            let what = global.lossSum.isFinite ? "gradient" : "loss (\(global.lossSum))"
+            throw TrainingError("non-finite \(what) at \(`where`()); training stopped: try a lower --lr")
+        }
+        if let clipnorm { GradientClipping.clip(mean, layout: model.parameterLayout, clipnorm: clipnorm) }
+        let rate = learningRate
+        optimizer.learningRate = rate
+        optimizer.step(parameters: parameters.pointer, gradients: mean, count: n)
+        return Result(statistics: global, stopRequested: reduction[n + Counter.stopRequests.rawValue] > 0, learningRate: rate)
+    }
+}
+
+extension LabelledImages {
+    /// Fills batches with samples `range` of this set, in order.
+    public var filler: BatchFiller {
+        { range, images, labels, sampleIDs in
+            for (slot, sample) in range.enumerated() {
+                labels[slot] = self.write(sample: sample, to: images + slot * self.sampleSize)
+                sampleIDs[slot] = Int64(self.shard.globalIndex(of: sample))
+            }
+        }
+    }
+
+    /// Fills batches with the samples whose shard-local indices are `indices[range]`.
+    public func filler(indices: UnsafeBufferPointer<Int32>) -> BatchFiller {
+        { range, images, labels, sampleIDs in
+            for (slot, position) in range.enumerated() {
+                let sample = Int(indices[position])
+                labels[slot] = self.write(sample: sample, to: images + slot * self.sampleSize)
+                sampleIDs[slot] = Int64(self.shard.globalIndex(of: sample))
+            }
+        }
+    }
+}
