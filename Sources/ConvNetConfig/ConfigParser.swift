@@ -214,3 +214,28 @@ private struct Section {
         return (pair[0], pair[1])
     }
 }
+
+extension ExperimentConfig {
+    /// One layer from the body of its `[[model.layers]]` table (`type = "conv2d"`, ...).
+    public static func layer(toml body: String) throws -> any Layer {
+        try describeTable(body, path: "layer") { try LayerRegistry.layer(from: $0) }
+    }
+
+    /// A loss from the body of its `[loss]` table.
+    public static func loss(toml body: String) throws -> any Loss {
+        try describeTable(body, path: "loss") { try LossRegistry.loss(from: $0) }
+    }
+
+    /// A schedule from the body of its `[optimizer.schedule]` table.
+    public static func schedule(toml body: String) throws -> LearningRateSchedule {
+        try describeTable(body, path: "optimizer.schedule") { try LearningRateSchedule(config: $0) }
+    }
+
+    private static func describeTable<T>(_ body: String, path: String, _ make: (ConfigTable) throws -> T) throws -> T {
+        let table: TOMLTable
+        do { table = try TOMLTable(string: body) } catch { throw ConfigError("invalid TOML: \(error)") }
+        do { return try make(Section(table, path: path).configTable) } catch let error as DescriptionError {
+            throw ConfigError(error.description)
+        }
+    }
+}
