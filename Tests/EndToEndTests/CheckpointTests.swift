@@ -68,6 +68,22 @@ final class CheckpointTests: XCTestCase {
         XCTAssertEqual(try finalWeights(stopped), try finalWeights(straight))
     }
 
+    /// A model with batch norm (moving statistics in the checkpoint) and dropout (masks from the global
+    /// step), stopped mid-epoch and resumed, writes the same bytes as a straight run.
+    func testResumeWithBatchNormAndDropoutIsByteExact() throws {
+        let data = try smallData()
+        let config = SharedData.packageRoot.appendingPathComponent("configs/fashion-mnist-bn.toml").path
+        let common = ["--config", config, "--data-dir", data, "--batch-size", "64"]
+        let straight = try makeTemporaryDirectory(self), split = try makeTemporaryDirectory(self)
+        try train(common + ["--run-dir", straight, "--max-steps", "65"])
+        try train(common + ["--run-dir", split, "--max-steps", "20"])
+        XCTAssertEqual(try latestCheckpoint(split).position.globalStep, 20)
+        XCTAssertFalse(try latestCheckpoint(split).state.isEmpty)
+        try train(common + ["--run-dir", split, "--resume", "--max-steps", "65"])
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: split + "/model.safetensors")),
+                       try Data(contentsOf: URL(fileURLWithPath: straight + "/model.safetensors")))
+    }
+
     /// Written by 4 ranks mid-epoch, resumed by 2 ranks and by 1: same position, same final weights
     /// as an uninterrupted run (training does not depend on the rank count).
     func testCheckpointFromFourRanksResumesOnTwoAndOne() throws {
