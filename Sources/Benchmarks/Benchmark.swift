@@ -38,22 +38,21 @@ public struct BenchmarkReport: Codable {
 }
 
 public enum Benchmark {
-    /// Runs the benchmark. `images` supplies training/evaluation samples; every rank takes part, and
-    /// the report (valid on rank 0) describes the whole job.
-    public static func run(model: Sequential, images: LabelledImages, batchSize: Int, threads: Int,
+    /// Runs the benchmark of `config`'s training step (its model, loss, optimizer, schedule and global
+    /// batch). `images` supplies training/evaluation samples; every rank takes part, and the report
+    /// (valid on rank 0) describes the whole job.
+    public static func run(config: ExperimentConfig, model: Sequential, images: LabelledImages, threads: Int,
                            chunkSize: Int = ModelRunner.defaultChunkSize, steps: Int,
                            communicator: any Communicator) -> BenchmarkReport {
         let (peak, peakThreads) = communicator.isRoot ? sgemmPeak(threads: SystemInfo.onlineCores()) : (0, 0)
         let rowwise = communicator.isRoot ? rowwiseGflops() : 0
         Matmul.useCallerThreadOnly()
 
-        var config = ExperimentConfig.reference
-        config.model = model.spec
-        config.batchSize = batchSize
+        let batchSize = config.batchSize
         let trainer = DataParallelStep(model: model, config: config, threads: threads, chunkSize: chunkSize,
                                        communicator: communicator)
         let runner = trainer.runner, parameters = trainer.parameters
-        Initialization.glorotUniform(model, seed: 1, into: parameters)
+        Initialization.glorotUniform(model, seed: config.seed, into: parameters)
         var localIndices: [Int32] = []
         let schedule = EpochSchedule(totalCount: images.totalCount, batchSize: batchSize, seed: 1, epoch: 1, shuffle: true)
 

@@ -49,7 +49,7 @@ struct Bench: ParsableCommand {
             } else {
                 images = syntheticImages(count: 60_000, height: shape[0], width: shape[1], classes: config.model.classes)
             }
-            let report = Benchmark.run(model: model, images: images, batchSize: config.batchSize, threads: compute.perRank(communicator),
+            let report = Benchmark.run(config: config, model: model, images: images, threads: compute.perRank(communicator),
                                        chunkSize: chunkSize, steps: steps, communicator: communicator)
             guard communicator.isRoot else { return }
             if json {

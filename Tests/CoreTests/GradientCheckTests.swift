@@ -1,3 +1,4 @@
+import ConvNetConfig
 import ConvNetCore
 import TestSupport
 import XCTest
@@ -76,6 +77,54 @@ final class GradientCheckTests: XCTestCase {
             parameters[i] = saved
             let numeric = (plus - minus) / Double(2 * h)
             XCTAssertEqual(gradients[i], numeric, accuracy: 2e-3 * max(1, abs(numeric)), "parameter \(i)")
+        }
+    }
+
+    /// Every registered loss (and cross-entropy's variants): its gradient with respect to the output,
+    /// and, fused with a softmax, with respect to the logits, against central differences in Double.
+    func testEveryLossGradient() throws {
+        var losses: [any Loss] = LossRegistry.kinds.map { try! ExperimentConfig.loss(toml: "name = \"\($0.name)\"") }
+        losses += [CategoricalCrossentropy(labelSmoothing: 0.1), CategoricalCrossentropy(fromLogits: true),
+                   CategoricalCrossentropy(labelSmoothing: 0.2, fromLogits: true)]
+        var generator = SeededGenerator(seed: 9)
+        let classes = 5, label = 2
+        for loss in losses {
+            let logits = (0..<classes).map { _ in 4 * generator.nextUnitFloat() - 2 }
+            let fromLogits = (loss as? CategoricalCrossentropy)?.fromLogits ?? false
+            func probabilities(_ z: [Float]) -> [Float] {
+                var p = z
+                Softmax.normalise(&p, count: classes)
+                return p
+            }
+            func value(_ output: [Float], fused: Bool = false) -> Double {
+                output.withUnsafeBufferPointer { loss.sampleLoss(output: $0.baseAddress!, label: label, classes: classes, fused: fused, gradient: nil) }
+            }
+            func gradient(_ output: [Float], fused: Bool = false) -> [Float] {
+                var g = [Float](repeating: 0, count: classes)
+                _ = output.withUnsafeBufferPointer { o in
+                    g.withUnsafeMutableBufferPointer { loss.sampleLoss(output: o.baseAddress!, label: label, classes: classes, fused: fused, gradient: $0.baseAddress!) }
+                }
+                return g
+            }
+            let name = LossRegistry.config(of: loss).map { "\($0.key)=\($0.value.text)" }.joined(separator: " ")
+            // With respect to the output the loss sees (probabilities, or logits when from_logits).
+            let output = fromLogits ? logits : probabilities(logits)
+            let analytic = gradient(output)
+            for k in 0..<classes {
+                var plus = output, minus = output
+                plus[k] += 1e-3; minus[k] -= 1e-3
+                let numeric = (value(plus) - value(minus)) / 2e-3
+                XCTAssertEqual(Double(analytic[k]), numeric, accuracy: 2e-3 * max(1, abs(numeric)), "\(name): d loss / d output \(k)")
+            }
+            // Fused with the softmax: with respect to the logits.
+            guard loss.fusesSoftmax(outputActivation: .softmax) else { continue }
+            let fused = gradient(probabilities(logits), fused: true)
+            for k in 0..<classes {
+                var plus = logits, minus = logits
+                plus[k] += 1e-3; minus[k] -= 1e-3
+                let numeric = (value(probabilities(plus), fused: true) - value(probabilities(minus), fused: true)) / 2e-3
+                XCTAssertEqual(Double(fused[k]), numeric, accuracy: 2e-3 * max(1, abs(numeric)), "\(name): d loss / d logit \(k)")
+            }
         }
     }
 
