@@ -13,13 +13,7 @@ public struct MeanSquaredError: Loss {
 
     public func sampleLoss(output p: UnsafePointer<Float>, label: Int, classes: Int, fused: Bool,
                            gradient: UnsafeMutablePointer<Float>?) -> Double {
-        var sum: Float = 0
-        for k in 0..<classes {
-            let d = p[k] - (k == label ? 1 : 0)
-            sum += d * d
-            gradient?[k] = 2 * d / Float(classes)
-        }
-        return Double(sum / Float(classes))
+        meanOverClasses(p, label: label, classes: classes, gradient: gradient) { d in (d * d, 2 * d) }
     }
 }
 
@@ -32,14 +26,21 @@ public struct MeanAbsoluteError: Loss {
 
     public func sampleLoss(output p: UnsafePointer<Float>, label: Int, classes: Int, fused: Bool,
                            gradient: UnsafeMutablePointer<Float>?) -> Double {
-        var sum: Float = 0
-        for k in 0..<classes {
-            let d = p[k] - (k == label ? 1 : 0)
-            sum += abs(d)
-            gradient?[k] = (d > 0 ? 1 : (d < 0 ? -1 : 0)) / Float(classes)
-        }
-        return Double(sum / Float(classes))
+        meanOverClasses(p, label: label, classes: classes, gradient: gradient) { d in (abs(d), d > 0 ? 1 : (d < 0 ? -1 : 0)) }
     }
+}
+
+/// `mean_k f(p_k - y_k)` for a one-hot `y`, and its gradient `f'(p_k - y_k) / K`; `f` returns both.
+@inline(__always)
+private func meanOverClasses(_ p: UnsafePointer<Float>, label: Int, classes: Int, gradient: UnsafeMutablePointer<Float>?,
+                             _ f: (Float) -> (value: Float, derivative: Float)) -> Double {
+    var sum: Float = 0
+    for k in 0..<classes {
+        let (value, derivative) = f(p[k] - (k == label ? 1 : 0))
+        sum += value
+        gradient?[k] = derivative / Float(classes)
+    }
+    return Double(sum / Float(classes))
 }
 
 /// Keras `categorical_hinge`: with `pos = sum_k y_k p_k` and `neg = max_k (1 - y_k) p_k`,

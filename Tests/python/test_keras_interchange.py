@@ -1,0 +1,92 @@
+"""Weights trained by convnet-dist give the same test results in Keras.
+
+Trains configs/fashion-mnist-bn.toml (conv without bias, batch normalisation, ReLU activation layers,
+max pooling, dropout, dense) on MNIST for 300 steps of batch 64 with the convnet-dist binary, evaluates
+RUN/model.safetensors with `convnet-dist evaluate --json`, then builds the same config in Keras
+(keras_model.py), sets every weight by name (moving statistics included) and evaluates the 10,000 test
+images: the number of correct answers must agree to within 2 images (float32 sums in another order can
+flip a near-tie) and the mean test loss to within 1e-3.
+
+    /work/venv-keras/bin/python -m unittest -v Tests/python/test_keras_interchange.py
+
+Skipped when TensorFlow cannot be imported (CI), when the binary is missing (CONVNET_DIST_BINARY, default
+.build/release/convnet-dist of this repository) or MNIST is missing (CONVNET_DATA_DIR, default
+../shared/data/mnist beside the repository). Takes about a minute on 2 cores.
+"""
+import glob
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+BINARY = os.environ.get("CONVNET_DIST_BINARY", os.path.join(REPO, ".build", "release", "convnet-dist"))
+DATA_DIR = os.environ.get("CONVNET_DATA_DIR", os.path.join(os.path.dirname(REPO), "shared", "data", "mnist"))
+CONFIG = os.path.join(REPO, "configs", "fashion-mnist-bn.toml")
+MNIST_FILES = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
+
+try:
+    import tensorflow  # noqa: F401
+    import keras  # noqa: F401
+    HAVE_TENSORFLOW = True
+except ImportError:
+    HAVE_TENSORFLOW = False
+
+
+def have_mnist(directory):
+    return all(os.path.exists(os.path.join(directory, f)) or os.path.exists(os.path.join(directory, f + ".gz"))
+               for f in MNIST_FILES)
+
+
+@unittest.skipUnless(HAVE_TENSORFLOW, "tensorflow (Keras 3) cannot be imported")
+@unittest.skipUnless(os.access(BINARY, os.X_OK), "no convnet-dist binary at %s (set CONVNET_DIST_BINARY)" % BINARY)
+@unittest.skipUnless(have_mnist(DATA_DIR), "no MNIST IDX files in %s (set CONVNET_DATA_DIR)" % DATA_DIR)
+class KerasInterchangeTests(unittest.TestCase):
+    def run_binary(self, *arguments):
+        result = subprocess.run([BINARY] + list(arguments), capture_output=True, text=True)
+        self.assertEqual(result.returncode, 0, "convnet-dist %s failed:\n%s%s"
+                         % (" ".join(arguments), result.stdout, result.stderr))
+        return result.stdout
+
+    def test_batchnorm_model_trained_by_convnet_dist_evaluates_the_same_in_keras(self):
+        sys.path.insert(0, HERE)
+        import keras_model
+
+        with tempfile.TemporaryDirectory(prefix="keras-interchange-") as tmp:
+            run = os.path.join(tmp, "run")
+            self.run_binary("train", "--config", CONFIG, "--data-dir", DATA_DIR, "--run-dir", run,
+                            "--max-steps", "300", "--batch-size", "64", "--quiet")
+            weights = os.path.join(run, "model.safetensors")
+            self.assertTrue(os.path.exists(weights), "train wrote no %s" % weights)
+            ours = json.loads(self.run_binary("evaluate", "--checkpoint", weights, "--data-dir", DATA_DIR,
+                                              "--json").strip().splitlines()[-1])
+
+            config = keras_model.load_config(CONFIG)
+            model = keras_model.build_model(config)
+            names = keras_model.load_weights(model, weights)
+            self.assertIn("batch_normalization_2.moving_variance", names)
+            _, _, x_test, y_test = keras_model.load_mnist(DATA_DIR)
+            theirs = keras_model.evaluate(model, x_test, y_test)
+
+        samples = int(ours["samples"])
+        ours_correct = int(round(ours["test_accuracy"] * samples))
+        correct_difference = theirs["correct"] - ours_correct
+        loss_difference = theirs["test_loss"] - ours["test_loss"]
+        print("\nconvnet-dist: %d/%d correct, test_loss %.6f; Keras: %d/%d correct, test_loss %.6f; "
+              "difference (Keras - ours): %+d images, %+.2e loss"
+              % (ours_correct, samples, ours["test_loss"], theirs["correct"], theirs["samples"], theirs["test_loss"],
+                 correct_difference, loss_difference), file=sys.stderr)
+        self.assertEqual(samples, theirs["samples"])
+        self.assertGreater(ours_correct, 0.9 * samples, "300 steps should already classify most digits")
+        self.assertLessEqual(abs(correct_difference), 2)
+        self.assertLess(abs(loss_difference), 1e-3)
+
+
+if __name__ == "__main__":
+    unittest.main()
