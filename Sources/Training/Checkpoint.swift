@@ -34,7 +34,8 @@ public struct TrainingPosition: Equatable, Sendable {
 /// `batch_normalization_1.moving_mean`, and `optimizer.<layer>.<tensor>.<state>`
 /// (e.g. `optimizer.conv2d_1.kernel.rms`). Metadata (strings): `format`, `format_version`, `epoch`,
 /// `step`, `global_step`, `seed`, `config` (TOML), `world_size`, `optimizer`, `optimizer_iterations`,
-/// `epoch_loss_sum`, `epoch_correct`, `epoch_count`, `epoch_seconds`, and `checksum` (FNV-1a 64 of
+/// `epoch_loss_sum`, `epoch_correct`, `epoch_count`, `epoch_seconds`, `data_fingerprint` (the training
+/// set's size and label hash), and `checksum` (FNV-1a 64 of
 /// the tensor data, hex). Nothing in it depends on the number of ranks that wrote it.
 public struct Checkpoint {
     public static let format = "convnet-dist-checkpoint"
@@ -43,6 +44,8 @@ public struct Checkpoint {
     public var config: ExperimentConfig
     public var position: TrainingPosition
     public var worldSize: Int
+    /// The training set's `DataFingerprint` (absent in checkpoints of earlier builds).
+    public var dataFingerprint: String?
     /// Flat parameters in the model's layout.
     public var parameters: [Float]
     /// Flat non-trainable state in the model's state layout (batch-norm moving statistics).
@@ -51,9 +54,10 @@ public struct Checkpoint {
     /// Optimizer state buffers by state name, each in the model's layout.
     public var optimizerState: [String: [Float]]
 
-    public init(config: ExperimentConfig, position: TrainingPosition, worldSize: Int, parameters: [Float], state: [Float] = [],
-                optimizerIterations: Int, optimizerState: [String: [Float]]) {
+    public init(config: ExperimentConfig, position: TrainingPosition, worldSize: Int, dataFingerprint: String? = nil,
+                parameters: [Float], state: [Float] = [], optimizerIterations: Int, optimizerState: [String: [Float]]) {
         self.state = state
+        self.dataFingerprint = dataFingerprint
         self.config = config
         self.position = position
         self.worldSize = worldSize
@@ -93,6 +97,7 @@ public struct Checkpoint {
             "epoch_count": String(position.epochTotals.count),
             "epoch_seconds": String(position.epochSeconds),
         ]
+        if let dataFingerprint { metadata["data_fingerprint"] = dataFingerprint }
         metadata["checksum"] = Checkpoint.checksum(tensors)
         return SafeTensors.encode(tensors, metadata: metadata)
     }
@@ -154,7 +159,8 @@ public struct Checkpoint {
             epochTotals: BatchStatistics(lossSum: lossSum, correct: try integer("epoch_correct"), count: try integer("epoch_count")),
             epochSeconds: seconds)
         guard position.epoch >= 1 else { throw CheckpointError("\(path): metadata epoch must be at least 1") }
-        return Checkpoint(config: config, position: position, worldSize: try integer("world_size"), parameters: parameters, state: stateValues,
+        return Checkpoint(config: config, position: position, worldSize: try integer("world_size"),
+                          dataFingerprint: meta["data_fingerprint"], parameters: parameters, state: stateValues,
                           optimizerIterations: try integer("optimizer_iterations"), optimizerState: state)
     }
 

@@ -25,23 +25,16 @@ public struct EpochMetrics: Equatable, Sendable {
 
 func fixed(_ value: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", value) }
 
-/// Appends epoch rows to `RUN_DIR/metrics.csv`, writing the header when the file is new.
+/// Appends epoch rows to `RUN_DIR/metrics.csv`. A resumed run keeps the rows of the epochs its
+/// checkpoint had finished (those before `resumingAt`).
 public final class MetricsLog {
-    public let path: String
+    private let log: CSVLog
+    public var path: String { log.path }
 
-    public init(runDirectory: String) throws {
-        path = (runDirectory as NSString).appendingPathComponent("metrics.csv")
-        if !FileManager.default.fileExists(atPath: path) {
-            guard FileManager.default.createFile(atPath: path, contents: Data((EpochMetrics.csvHeader + "\n").utf8)) else {
-                throw TrainingError("cannot write \(path)")
-            }
-        }
+    public init(runDirectory: String, resumingAt epoch: Int? = nil) throws {
+        log = try CSVLog(runDirectory: runDirectory, name: "metrics.csv", header: EpochMetrics.csvHeader,
+                         keep: epoch.map { next in { (CSVLog.leadingInteger($0) ?? Int.max) < next } })
     }
 
-    public func append(_ metrics: EpochMetrics) throws {
-        guard let handle = FileHandle(forWritingAtPath: path) else { throw TrainingError("cannot write \(path)") }
-        defer { try? handle.close() }
-        handle.seekToEndOfFile()
-        handle.write(Data((metrics.csvRow + "\n").utf8))
-    }
+    public func append(_ metrics: EpochMetrics) throws { try log.append(metrics.csvRow) }
 }

@@ -51,11 +51,19 @@ public final class Trainer {
             return checkpoint
         }
 
+        // Rank 0 owns the run folder: lock it first, so a second process is turned away before it loads anything.
+        if communicator.isRoot {
+            runFolder = RunFolder(path: options.runDirectory)
+            try runFolder!.claim(resuming: options.resumeFrom != nil, overwrite: options.overwrite)
+        }
         let files = MNISTFiles(directory: options.dataDirectory)
         let shape = config.model.inputShape.dimensions
         training = try files.loadTraining(shard: Shard(index: communicator.rank, count: communicator.size),
                                           expectedShape: shape, classes: config.model.classes)
         test = communicator.isRoot ? try files.loadTest(expectedShape: shape, classes: config.model.classes) : nil
+        guard training.totalCount > 0 else { throw TrainingError("\(options.dataDirectory): the training set is empty") }
+        if let test, test.count == 0 { throw TrainingError("\(options.dataDirectory): the test set is empty") }
+        dataFingerprint = DataFingerprint.of(training, communicator: communicator)
 
         step = DataParallelStep(model: model, config: config, threads: options.threads, communicator: communicator)
         let parameters = step.parameters, optimizer = step.optimizer
@@ -66,6 +74,8 @@ public final class Trainer {
             optimizer.iterations = checkpoint.optimizerIterations
             position = checkpoint.position
             resumedFrom = (options.resumeFrom!, checkpoint.worldSize)
+            resumeChanges = try ResumeCheck.changes(from: checkpoint, path: options.resumeFrom!, to: config,
+                                                    dataFingerprint: dataFingerprint, trainingCount: training.totalCount)
         } else if let path = options.initialWeights {
             try WeightsFile.load(path: path, model: model, into: parameters, state: step.state)
         } else {
@@ -82,6 +92,12 @@ public final class Trainer {
     /// Where the run is; advanced by every step.
     public private(set) var position = TrainingPosition.start
     private var resumedFrom: (path: String, worldSize: Int)?
+    /// What a resume at an epoch boundary changed (batch size, seed, shuffle, data), to be logged.
+    private var resumeChanges: [String] = []
+    /// Counts and a hash of the training labels, saved in checkpoints to recognise the data on resume.
+    private var dataFingerprint = ""
+    /// Rank 0's claim on the run folder (held until the trainer is gone).
+    private var runFolder: RunFolder?
     private let checkpoints: CheckpointStore
 
     /// How a run ended.
@@ -94,13 +110,19 @@ public final class Trainer {
     public func run() throws -> (history: [EpochMetrics], outcome: Outcome) {
         let config = options.config
         let log = communicator.isRoot ? try prepareRunDirectory() : nil
-        let stepLog = try options.logEvery.flatMap { _ in communicator.isRoot ? try StepLog(runDirectory: options.runDirectory) : nil }
+        let resumed = resumedFrom != nil
+        let stepLog = try options.logEvery.flatMap { _ in
+            communicator.isRoot ? try StepLog(runDirectory: options.runDirectory, resumingAfter: resumed ? position.globalStep : nil) : nil
+        }
         if let resumedFrom {
             var line = "Resuming from \(resumedFrom.path): epoch \(position.epoch), step \(position.step) (global step \(position.globalStep))"
             if resumedFrom.worldSize != communicator.size {
                 line += "; written by \(resumedFrom.worldSize) rank(s), now \(communicator.size): the data order and global batches are unchanged"
             }
             progress.message(line)
+            if !resumeChanges.isEmpty {
+                progress.message("Changed at the start of epoch \(position.epoch): " + resumeChanges.joined(separator: "; "))
+            }
         }
         var history: [EpochMetrics] = []
         if position.epoch > config.epochs {
@@ -125,7 +147,7 @@ public final class Trainer {
                                   loss: position.epochTotals.meanLoss, accuracy: position.epochTotals.accuracy,
                                   samples: position.epochTotals.count, elapsed: position.epochSeconds)
                 if let every = options.logEvery, position.globalStep % every == 0 {
-                    stepLog?.append(globalStep: position.globalStep, epoch: epoch, step: step + 1, loss: stats.meanLoss,
+                    try stepLog?.append(globalStep: position.globalStep, epoch: epoch, step: step + 1, loss: stats.meanLoss,
                                     accuracy: stats.accuracy, samples: stats.count, learningRate: learningRate)
                 }
                 if position.globalStep % Trainer.replicaCheckInterval == 0 { try checkReplicasAgree() }
@@ -218,7 +240,8 @@ public final class Trainer {
     private func saveCheckpoint() throws -> String? {
         guard communicator.isRoot else { return nil }
         let checkpoint = Checkpoint(
-            config: options.config, position: position, worldSize: communicator.size, parameters: parameters.array, state: state.array,
+            config: options.config, position: position, worldSize: communicator.size, dataFingerprint: dataFingerprint,
+            parameters: parameters.array, state: state.array,
             optimizerIterations: optimizer.iterations,
             optimizerState: Dictionary(uniqueKeysWithValues: optimizer.state.map { ($0.name, $0.buffer.array) }))
         return try checkpoints.save(checkpoint.encoded(model: model), globalStep: position.globalStep)
@@ -278,7 +301,7 @@ public final class Trainer {
         } catch {
             throw TrainingError("cannot create run folder \(directory): \(error.localizedDescription)")
         }
-        return try MetricsLog(runDirectory: directory)
+        return try MetricsLog(runDirectory: directory, resumingAt: resumedFrom != nil ? position.epoch : nil)
     }
 
     private func seconds(since start: ContinuousClock.Instant) -> Double {

@@ -19,6 +19,8 @@ public struct TrainingOptions: Sendable {
     public var keepCheckpoints: Int = 3
     /// Continue from this checkpoint file.
     public var resumeFrom: String?
+    /// Start over in a run folder that already holds a run, removing that run's files.
+    public var overwrite = false
     /// Start from these weights (safetensors with Keras names, e.g. exported from Keras) instead of
     /// glorot_uniform.
     public var initialWeights: String?

@@ -38,6 +38,9 @@ struct Train: ParsableCommand {
                                valueName: "PATH"))
     var resume: String?
 
+    @Flag(help: "Start over in a --run-dir that already holds a run, removing that run's files (config, metrics, checkpoints, model).")
+    var overwrite = false
+
     @Option(help: ArgumentHelp("Start from the weights in this safetensors file (Keras names and layouts, e.g. conv2d_1.kernel) instead of glorot_uniform.",
                                valueName: "PATH"))
     var initialWeights: String?
@@ -66,6 +69,7 @@ struct Train: ParsableCommand {
         if keep < 1 { throw ValidationError("--keep must be at least 1") }
         if quiet && jsonLogs { throw ValidationError("--quiet and --json-logs exclude each other") }
         if resume != nil && initialWeights != nil { throw ValidationError("--initial-weights and --resume exclude each other") }
+        if resume != nil && overwrite { throw ValidationError("--overwrite and --resume exclude each other") }
         if resume == Train.latestCheckpoint && runDir == nil {
             throw ValidationError("--resume without a path continues the run in --run-dir DIR; give --run-dir")
         }
@@ -95,6 +99,7 @@ struct Train: ParsableCommand {
             options.checkpointEvery = checkpointEvery
             options.keepCheckpoints = keep
             options.resumeFrom = checkpoint
+            options.overwrite = overwrite
             options.initialWeights = initialWeights
             let trainer = try Trainer(options: options, communicator: communicator, progress: style(communicator))
             if checkpoint == nil { trainer.progress.message(trainer.model.summary()) }

@@ -1,0 +1,54 @@
+import Communication
+import ConvNetConfig
+import ConvNetData
+
+/// What identifies a training set for resuming: its size and a hash of every sample's label at its
+/// index. Each rank hashes its own shard; the per-sample hashes are added (an order-free sum, so
+/// any rank count gives the same value), in three 21-bit pieces that Double sums hold exactly.
+public enum DataFingerprint {
+    public static func of(_ set: LabelledImages, communicator: any Communicator) -> String {
+        var pieces = [Double](repeating: 0, count: 3)
+        for local in 0..<set.count {
+            var h = UInt64(set.shard.globalIndex(of: local)) &* 0x9E37_79B9_7F4A_7C15 ^ UInt64(set.labels[local])
+            h = (h ^ (h >> 31)) &* 0xBF58_476D_1CE4_E5B9
+            h ^= h >> 29
+            for i in 0..<3 { pieces[i] += Double((h >> (21 * UInt64(i))) & 0x1F_FFFF) }
+        }
+        pieces.withUnsafeMutableBufferPointer { communicator.allreduceSum($0.baseAddress!, count: 3) }
+        let hash = pieces.enumerated().reduce(UInt64(0)) { $0 ^ (UInt64($1.element) &* (0x100_0000_01B3 &<< UInt64(8 * $1.offset))) }
+        return "\(set.totalCount) samples, labels \(String(hash, radix: 16))"
+    }
+}
+
+/// The rules for continuing a run with a resolved config that may differ from the checkpoint's.
+///
+/// The rest of an epoch is defined by the epoch's permutation (seed, shuffle, data) and its slicing
+/// (batch size), so mid-epoch none of those may change: the run would skip or repeat samples. At an
+/// epoch boundary they may, and the change is logged. The architecture and optimizer never change
+/// (checked when the checkpoint is read).
+enum ResumeCheck {
+    /// Throws when a mid-epoch resume changes what defines the epoch; returns the changes otherwise.
+    static func changes(from checkpoint: Checkpoint, path: String, to config: ExperimentConfig,
+                        dataFingerprint: String, trainingCount: Int) throws -> [String] {
+        let old = checkpoint.config
+        var changes: [String] = []
+        if old.batchSize != config.batchSize { changes.append("batch size \(old.batchSize) -> \(config.batchSize)") }
+        if old.seed != config.seed { changes.append("seed \(old.seed) -> \(config.seed)") }
+        if old.shuffle != config.shuffle { changes.append("shuffle \(old.shuffle) -> \(config.shuffle)") }
+        if let before = checkpoint.dataFingerprint, before != dataFingerprint {
+            changes.append("training data (\(before)) -> (\(dataFingerprint))")
+        }
+        let position = checkpoint.position
+        guard position.step > 0 else { return changes }
+        if !changes.isEmpty {
+            throw TrainingError("cannot resume \(path) in the middle of epoch \(position.epoch) (step \(position.step)) with "
+                                + changes.joined(separator: ", ") + ": the rest of the epoch would skip or repeat samples; "
+                                + "resume with the checkpoint's values, or from a checkpoint written at the end of an epoch")
+        }
+        let steps = (trainingCount + config.batchSize - 1) / config.batchSize
+        guard position.step < steps else {
+            throw TrainingError("\(path) is at step \(position.step) of epoch \(position.epoch), but an epoch has \(steps) steps here")
+        }
+        return changes
+    }
+}
