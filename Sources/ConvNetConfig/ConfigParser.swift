@@ -180,16 +180,19 @@ private struct Section {
         throw typeError(name, "a number", value)
     }
 
+    /// A positive number that stays positive and finite as a Float (1e-50 would become 0).
     func positive(_ name: String) throws -> Float? {
         guard let d = try number(name) else { return nil }
-        guard d.isFinite, d > 0 else { throw ConfigError("\(key(name)) must be a positive number, got \(d)") }
+        guard d.isFinite, d > 0, Float(d) > 0, Float(d).isFinite else {
+            throw ConfigError("\(key(name)) must be a positive number that a Float holds (\(Float.leastNormalMagnitude) to \(Float.greatestFiniteMagnitude)), got \(d)")
+        }
         return Float(d)
     }
 
-    /// A number in [0, 1).
+    /// A number in [0, 1) that stays below 1 as a Float (0.999999999 would become 1).
     func fraction(_ name: String) throws -> Float? {
         guard let d = try number(name) else { return nil }
-        guard d >= 0, d < 1 else { throw ConfigError("\(key(name)) must be in [0, 1), got \(d)") }
+        guard d >= 0, d < 1, Float(d) < 1 else { throw ConfigError("\(key(name)) must be in [0, 1) and below 1 as a Float, got \(d)") }
         return Float(d)
     }
 

@@ -41,10 +41,18 @@ public struct ExperimentConfig: Equatable, Sendable {
     /// The reference recipe: the Keras MNIST convnet, RMSprop, batch 64, 5 epochs.
     public static let reference = ExperimentConfig()
 
+    /// Upper limits that keep a typo from allocating the machine away.
+    public static let maximumEpochs = 100_000
+    public static let maximumBatchSize = 1 << 20
+
     /// Checks values that flags may have changed after parsing; throws naming the offending key.
     public func validate() throws {
         guard epochs >= 1 else { throw ConfigError("training.epochs must be at least 1, got \(epochs)") }
+        guard epochs <= Self.maximumEpochs else { throw ConfigError("training.epochs must be at most \(Self.maximumEpochs), got \(epochs)") }
         guard batchSize >= 1 else { throw ConfigError("training.batch_size must be at least 1, got \(batchSize)") }
+        guard batchSize <= Self.maximumBatchSize else {
+            throw ConfigError("training.batch_size must be at most \(Self.maximumBatchSize), got \(batchSize)")
+        }
         let lr = optimizer.learningRate
         guard lr.isFinite, lr > 0 else { throw ConfigError("optimizer.learning_rate must be a positive number, got \(lr)") }
         let built: Sequential

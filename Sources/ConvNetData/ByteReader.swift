@@ -1,4 +1,5 @@
 import CZlib
+import Foundation
 
 /// Reads a file that may be gzip-compressed or plain, transparently (zlib's gz* functions pass
 /// uncompressed files through), in caller-sized pieces, so a caller that keeps only part of a file
@@ -7,8 +8,28 @@ final class ByteReader {
     let path: String
     private let file: gzFile
 
+    /// The most bytes the file can hold once decompressed, from its size alone: its size when plain,
+    /// 1032 times it for gzip (deflate's largest ratio). A header that claims more is refused before
+    /// anything is allocated.
+    let maximumBytes: Int
+    let isCompressed: Bool
+
     init(path: String) throws {
         self.path = path
+        // A FIFO or a device would block or never end: only regular files are data files.
+        let attributes: [FileAttributeKey: Any]
+        do { attributes = try FileManager.default.attributesOfItem(atPath: path) } catch {
+            throw DataError("\(path): cannot open file")
+        }
+        guard attributes[.type] as? FileAttributeType == .typeRegular else {
+            throw DataError("\(path): not a regular file")
+        }
+        let size = (attributes[.size] as? NSNumber)?.intValue ?? 0
+        let handle = FileHandle(forReadingAtPath: path)
+        let head = (try? handle?.read(upToCount: 2)) ?? nil
+        isCompressed = head.map { $0.count == 2 && $0[$0.startIndex] == 0x1f && $0[$0.startIndex + 1] == 0x8b } ?? false
+        maximumBytes = isCompressed ? (size.multipliedReportingOverflow(by: 1032).overflow ? Int.max : size * 1032) : size
+        try? handle?.close()
         guard let file = gzopen(path, "rb") else { throw DataError("\(path): cannot open file") }
         gzbuffer(file, 1 << 18)
         self.file = file

@@ -54,22 +54,30 @@ public enum IDX {
     public static let imagesMagic: UInt32 = 2051
     public static let labelsMagic: UInt32 = 2049
 
-    public static func readImages(path: String, shard: Shard = .whole) throws -> IDXImages {
+    /// Largest image side accepted (the format allows 2^32 - 1).
+    public static let maximumSide = 1 << 14
+
+    /// `expectedSize`: the `(rows, columns)` the caller needs; a file of another size is refused
+    /// right after its header, before its pixels are read.
+    public static func readImages(path: String, shard: Shard = .whole, expectedSize: (Int, Int)? = nil) throws -> IDXImages {
         let reader = try ByteReader(path: path)
         let header = try readHeader(reader, expectedMagic: imagesMagic, dimensions: 3, kind: "images")
         let (count, rows, columns) = (header[0], header[1], header[2])
         guard rows > 0, columns > 0 else { throw DataError("\(path): image size \(rows)x\(columns) is empty") }
-        guard count.multipliedReportingOverflow(by: rows * columns).partialValue < 1 << 40 else {
-            throw DataError("\(path): header claims an absurd size \(count)x\(rows)x\(columns)")
+        guard rows <= maximumSide, columns <= maximumSide else {
+            throw DataError("\(path): header claims \(rows)x\(columns) images; the limit is \(maximumSide) per side")
         }
-        let pixels = try readSharded(reader, count: count, itemSize: rows * columns, shard: shard, what: "pixel data")
+        if let (expectedRows, expectedColumns) = expectedSize, (rows, columns) != (expectedRows, expectedColumns) {
+            throw DataError("dimensions mismatch: \(path) holds \(rows)x\(columns) images but the model expects \(expectedRows)x\(expectedColumns)x1")
+        }
+        let pixels = try readSharded(reader, count: count, itemSize: rows * columns, headerBytes: 16, shard: shard, what: "pixel data")
         return IDXImages(totalCount: count, rows: rows, columns: columns, shard: shard, pixels: pixels)
     }
 
     public static func readLabels(path: String, shard: Shard = .whole) throws -> IDXLabels {
         let reader = try ByteReader(path: path)
         let header = try readHeader(reader, expectedMagic: labelsMagic, dimensions: 1, kind: "labels")
-        let labels = try readSharded(reader, count: header[0], itemSize: 1, shard: shard, what: "label data")
+        let labels = try readSharded(reader, count: header[0], itemSize: 1, headerBytes: 8, shard: shard, what: "label data")
         return IDXLabels(totalCount: header[0], shard: shard, labels: labels)
     }
 
@@ -87,12 +95,23 @@ public enum IDX {
     }
 
     /// Streams `count` items of `itemSize` bytes, keeping those in `shard`, then insists the file ends.
-    private static func readSharded(_ reader: ByteReader, count: Int, itemSize: Int, shard: Shard,
+    /// The header's claim is checked against what the file can hold before anything is allocated.
+    private static func readSharded(_ reader: ByteReader, count: Int, itemSize: Int, headerBytes: Int, shard: Shard,
                                     what: String) throws -> [UInt8] {
-        var kept = [UInt8](repeating: 0, count: shard.size(of: count) * itemSize)
+        let (claimed, overflow) = count.multipliedReportingOverflow(by: itemSize)
+        guard !overflow, claimed <= reader.maximumBytes - headerBytes else {
+            if reader.isCompressed {
+                throw DataError("\(reader.path): header claims \(count) items of \(itemSize) bytes of \(what), more than a gzip file of its size can hold")
+            }
+            throw DataError("\(reader.path): truncated: header promises \(overflow ? "more than \(Int.max)" : String(claimed)) bytes of \(what), found \(reader.maximumBytes - headerBytes)")
+        }
+        // The shard grows as data arrives, so a compressed file that claims more than it holds costs no more memory than it has.
+        let keptTotal = shard.size(of: count) * itemSize
+        var kept: [UInt8] = []
+        kept.reserveCapacity(min(keptTotal, 1 << 26))
         let itemsPerChunk = max(1, (1 << 20) / itemSize)
         var chunk = [UInt8](repeating: 0, count: itemsPerChunk * itemSize)
-        var item = 0, keptBytes = 0
+        var item = 0
         while item < count {
             let items = min(itemsPerChunk, count - item)
             let wanted = items * itemSize
@@ -104,13 +123,7 @@ public enum IDX {
                 throw DataError("\(reader.path): truncated: header promises \(count * itemSize) bytes of \(what), found \(found)")
             }
             for i in 0..<items where shard.contains(item + i) {
-                kept.withUnsafeMutableBufferPointer { destination in
-                    chunk.withUnsafeBufferPointer { source in
-                        (destination.baseAddress! + keptBytes).update(from: source.baseAddress! + i * itemSize,
-                                                                       count: itemSize)
-                    }
-                }
-                keptBytes += itemSize
+                kept.append(contentsOf: chunk[(i * itemSize)..<((i + 1) * itemSize)])
             }
             item += items
         }

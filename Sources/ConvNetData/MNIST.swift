@@ -40,7 +40,8 @@ public struct MNISTFiles: Sendable {
     private func load(images imageName: String, labels labelName: String, shard: Shard,
                       expectedShape: [Int], classes: Int) throws -> LabelledImages {
         let imagePath = try path(imageName), labelPath = try path(labelName)
-        let images = try IDX.readImages(path: imagePath, shard: shard)
+        let images = try IDX.readImages(path: imagePath, shard: shard,
+                                        expectedSize: expectedShape.count == 3 && expectedShape[2] == 1 ? (expectedShape[0], expectedShape[1]) : nil)
         let labels = try IDX.readLabels(path: labelPath, shard: shard)
         return try LabelledImages.checked(images: images, imagePath: imagePath, labels: labels,
                                           labelPath: labelPath, expectedShape: expectedShape, classes: classes)

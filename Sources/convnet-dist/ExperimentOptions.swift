@@ -28,7 +28,11 @@ struct ExperimentOptions: ParsableArguments {
 
     func validate() throws {
         if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1") }
+        if let epochs, epochs > ExperimentConfig.maximumEpochs { throw ValidationError("--epochs must be at most \(ExperimentConfig.maximumEpochs)") }
         if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
+        if let batchSize, batchSize > ExperimentConfig.maximumBatchSize {
+            throw ValidationError("--batch-size must be at most \(ExperimentConfig.maximumBatchSize)")
+        }
         if let lr, !(lr.isFinite && lr > 0) { throw ValidationError("--lr must be a positive number") }
     }
 

@@ -134,4 +134,36 @@ final class IDXTests: XCTestCase {
         XCTAssertTrue(text.contains("train-images-idx3-ubyte.gz not found"), text)
         XCTAssertTrue(text.contains("--data-dir"), text)
     }
+
+    // Hostile headers: refused from the header and the file's size, before anything large is allocated.
+
+    func testAbsurdImageSideIsRefused() throws {
+        // One 65535x65535 image claimed by a small gzip file (it would take 4 GB).
+        try write("train-images-idx3-ubyte", idx(magic: 2051, dimensions: [1, 65535, 65535], payload: [UInt8](repeating: 0, count: 150_000)), gzip: true)
+        try write("train-labels-idx1-ubyte", idx(magic: 2049, dimensions: [1], payload: [0]))
+        let text = message { try IDX.readImages(path: self.directory + "/train-images-idx3-ubyte.gz") }
+        XCTAssertTrue(text.contains("header claims 65535x65535 images; the limit is 16384 per side"), text)
+    }
+
+    func testAbsurdCountIsRefusedBeforeAllocating() throws {
+        let huge: UInt32 = 0xFFFF_FFFF
+        try write("train-images-idx3-ubyte", idx(magic: 2051, dimensions: [huge, 4, 3], payload: [UInt8](repeating: 0, count: 24)))
+        XCTAssertTrue(message { try IDX.readImages(path: self.directory + "/train-images-idx3-ubyte") }
+            .contains("truncated: header promises 51539607540 bytes of pixel data, found 24"))
+        try write("labels", idx(magic: 2049, dimensions: [huge], payload: [UInt8](repeating: 0, count: 100_000)), gzip: true)
+        let text = message { try IDX.readLabels(path: self.directory + "/labels.gz") }
+        XCTAssertTrue(text.contains("header claims 4294967295 items of 1 bytes of label data, more than a gzip file of its size can hold"), text)
+    }
+
+    func testImageSizeOtherThanTheModelsIsRefusedFromTheHeader() throws {
+        try writeSet(prefix: "train", count: 3, rows: 5, columns: 5, gzip: false)
+        XCTAssertTrue(message { try self.loadTrain() }.contains("holds 5x5 images but the model expects 4x3x1"))
+    }
+
+    func testAFIFOIsNotReadForever() throws {
+        let path = directory + "/train-images-idx3-ubyte"
+        XCTAssertEqual(mkfifo(path, 0o644), 0)
+        try writeSet(prefix: "ignored", count: 1, gzip: false)
+        XCTAssertTrue(message { try IDX.readImages(path: path) }.contains("not a regular file"))
+    }
 }

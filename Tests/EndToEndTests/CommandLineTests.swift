@@ -7,7 +7,8 @@ final class CommandLineTests: XCTestCase {
     private func failure(_ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws -> String {
         let result = try runCommand(productBinary, arguments)
         XCTAssertNotEqual(result.status, 0, "expected failure for \(arguments)", file: file, line: line)
-        XCTAssertEqual(result.status, result.status & 0x7f, "no crash", file: file, line: line)
+        XCTAssertFalse(result.crashed, "ended by signal \(result.status), not an error exit", file: file, line: line)
+        XCTAssertFalse(result.error.contains("Fatal error"), "a Swift trap: \(result.error)", file: file, line: line)
         return result.error
     }
 
@@ -36,6 +37,9 @@ final class CommandLineTests: XCTestCase {
         XCTAssertTrue(try failure(["train", "--optimizer", "lamb"]).contains("unknown optimizer \"lamb\""))
         XCTAssertTrue(try failure(["train", "--lr=-1"]).contains("--lr must be a positive number"))
         XCTAssertTrue(try failure(["train", "--epochz", "1"]).contains("Unknown option '--epochz'"))
+        XCTAssertTrue(try failure(["train", "--threads", "100000"]).contains("--threads must be at most"))
+        XCTAssertTrue(try failure(["train", "--batch-size", "9223372036854775807"]).contains("--batch-size must be at most 1048576"))
+        XCTAssertTrue(try failure(["train", "--epochs", "9223372036854775807"]).contains("--epochs must be at most 100000"))
     }
 
     func testNonFiniteLossStopsWithTheStep() throws {
@@ -44,5 +48,28 @@ final class CommandLineTests: XCTestCase {
                                  "--optimizer", "sgd", "--lr", "1e30", "--max-steps", "50"])
         XCTAssertTrue(error.contains("non-finite"), error)
         XCTAssertTrue(error.contains("global step"), error)
+    }
+
+    func testConfigValuesThatAFloatCannotHoldAreRefused() throws {
+        let folder = try makeTemporaryDirectory(self)
+        let reference = try String(contentsOfFile: SharedData.packageRoot.path + "/configs/mnist.toml", encoding: .utf8)
+        for (from, to, said) in [("epsilon = 1e-7", "epsilon = 1e-50", "optimizer.epsilon must be a positive number that a Float holds"),
+                                 ("rho = 0.9", "rho = 0.999999999", "optimizer.rho must be in [0, 1) and below 1 as a Float"),
+                                 ("units = 64", "units = 4611686018427387904", "model.layers[6].units must be at most"),
+                                 ("classes = 10", "classes = 100000", "classes must be in 2...256")] {
+            let path = folder + "/c.toml"
+            try reference.replacingOccurrences(of: from, with: to).write(toFile: path, atomically: true, encoding: .utf8)
+            let error = try failure(["summary", "--config", path])
+            XCTAssertTrue(error.contains(said), error)
+        }
+    }
+
+    /// Data sets with no samples end with an error naming the folder, not a crash or nan metrics.
+    func testEmptyDataSetsAreErrors() throws {
+        for (train, test, said) in [(0, 10, "the training set is empty"), (100, 0, "the test set is empty")] {
+            let data = try makeSmallMNIST(self, trainCount: train, testCount: test)
+            let error = try failure(["train", "--data-dir", data, "--run-dir", try makeTemporaryDirectory(self), "--max-steps", "2"])
+            XCTAssertTrue(error.contains(said), error)
+        }
     }
 }

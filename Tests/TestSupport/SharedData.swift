@@ -63,6 +63,8 @@ public struct CommandResult {
     public let status: Int32
     public let output: String
     public let error: String
+    /// Ended by a signal (a crash, or the timeout's kill) rather than by exiting.
+    public var crashed = false
 }
 
 /// Runs `executable` with `arguments`, capturing both streams. After `timeout` seconds the process
@@ -104,7 +106,7 @@ public final class RunningCommand: @unchecked Sendable {
         process.waitUntilExit()
         done.wait()
         return CommandResult(status: process.terminationStatus, output: String(decoding: outputData, as: UTF8.self),
-                             error: String(decoding: errorData, as: UTF8.self))
+                             error: String(decoding: errorData, as: UTF8.self), crashed: process.terminationReason == .uncaughtSignal)
     }
 }
 

@@ -104,8 +104,10 @@ public final class ConfigTable {
     public func float(_ name: String, in range: ClosedRange<Double>, openLower: Bool = false,
                                openUpper: Bool = false) throws -> Float? {
         guard let d = try number(name) else { return nil }
-        let inside = d.isFinite && (openLower ? d > range.lowerBound : d >= range.lowerBound)
-            && (openUpper ? d < range.upperBound : d <= range.upperBound)
+        // Checked as the Float it becomes, so 1e-50 "above 0" or 0.999999999 "below 1" cannot round onto a bound.
+        let f = Double(Float(d))
+        let inside = d.isFinite && (openLower ? f > range.lowerBound : f >= range.lowerBound)
+            && (openUpper ? f < range.upperBound : f <= range.upperBound)
         guard inside else {
             let lower = openLower ? "(" : "[", upper = openUpper ? ")" : "]"
             throw DescriptionError("\(key(name)) must be in \(lower)\(range.lowerBound), \(range.upperBound)\(upper), got \(d)")
