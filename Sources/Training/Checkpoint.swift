@@ -174,6 +174,9 @@ public struct Checkpoint {
             guard tensor.shape == view.shape else {
                 throw CheckpointError("\(path): tensor \(name) has shape \(tensor.shape) but the model needs \(view.shape): different architecture")
             }
+            if let bad = tensor.values.firstIndex(where: { !$0.isFinite }) {
+                throw CheckpointError("\(path): tensor \(name) holds a non-finite value (\(tensor.values[bad]) at index \(bad)): the checkpoint is unusable")
+            }
             values.replaceSubrange(view.range, with: tensor.values)
         }
     }

@@ -41,6 +41,9 @@ public enum WeightsFile {
             guard tensor.shape == view.shape else {
                 throw TrainingError("\(path): \(view.name) has shape \(tensor.shape), the model expects \(view.shape)")
             }
+            if let bad = tensor.values.firstIndex(where: { !$0.isFinite }) {
+                throw TrainingError("\(path): \(view.name) holds a non-finite value (\(tensor.values[bad]) at index \(bad))")
+            }
             (buffer.pointer + view.offset).update(from: tensor.values, count: view.count)
         }
     }

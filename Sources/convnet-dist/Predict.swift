@@ -43,9 +43,13 @@ struct Predict: ParsableCommand {
             let shape = model.inputShape.dimensions
             guard shape[2] == 1 else { throw ValidationError("predict handles greyscale models only") }
             let runner = ModelRunner(model: model, maxBatch: 1, threads: 1)
-            func classify(_ image: GreyImage) -> [Float] {
+            func classify(_ image: GreyImage) throws -> [Float] {
                 var probabilities = [Float](repeating: 0, count: model.classes)
                 let pixels = image.pixels
+                guard pixels.count == model.inputShape.count else {
+                    throw ValidationError("the model takes \(shape.map(String.init).joined(separator: "x")) inputs; "
+                                          + "predict prepares \(image.height)x\(image.width)x1 digit pictures")
+                }
                 _ = probabilities.withUnsafeMutableBufferPointer { out in
                     runner.evaluate(sampleCount: 1, parameters: parameters.pointer, state: state.pointer,
                                     probabilities: out.baseAddress!) { _, x, labels, _ in
@@ -63,7 +67,7 @@ struct Predict: ParsableCommand {
                 guard let data = FileManager.default.contents(atPath: file) else { throw ImageError("\(file): cannot read file") }
                 let picture = data.starts(with: [137, 80, 78, 71]) ? try PNG.decode(data, name: file) : try PGM.decode(data, name: file)
                 let digit = DigitPreprocessing.mnistLike(picture, size: shape[0], box: shape[0] * 20 / 28)
-                print("\(file): \(ranking(classify(digit)))")
+                print("\(file): \(ranking(try classify(digit)))")
             }
             if let testIndex {
                 let test = try MNISTFiles(directory: data.directory()).loadTest(expectedShape: shape, classes: model.classes)
@@ -71,7 +75,7 @@ struct Predict: ParsableCommand {
                 let image = GreyImage(width: shape[1], height: shape[0],
                                       pixels: Array(test.pixels[(testIndex * test.sampleSize)..<((testIndex + 1) * test.sampleSize)]))
                 print(DigitPreprocessing.textArt(image))
-                print("test image \(testIndex): label \(test.labels[testIndex]); predicted \(ranking(classify(image)))")
+                print("test image \(testIndex): label \(test.labels[testIndex]); predicted \(ranking(try classify(image)))")
             }
         }
     }

@@ -81,7 +81,6 @@ struct Train: ParsableCommand {
             return
         }
         let communicator = makeCommunicator()
-        StopRequest.install()
         runOnEveryRank(communicator) {
             let runDirectory = runDir ?? defaultRunDirectory()
             let checkpoint = try resume.map { resume in
@@ -102,6 +101,8 @@ struct Train: ParsableCommand {
             options.overwrite = overwrite
             options.initialWeights = initialWeights
             let trainer = try Trainer(options: options, communicator: communicator, progress: style(communicator))
+            // Only now does a first Ctrl-C mean "checkpoint and stop": while loading, it simply ends the process.
+            StopRequest.install()
             if checkpoint == nil { trainer.progress.message(trainer.model.summary()) }
             trainer.progress.message("Training on \(trainer.training.totalCount) samples: \(communicator.size) rank(s) x "
                                      + "\(options.threads) thread(s), global batch \(options.config.batchSize); "

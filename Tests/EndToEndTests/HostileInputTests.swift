@@ -1,0 +1,55 @@
+import ConvNetConfig
+import ConvNetCore
+import Foundation
+import Images
+import TestSupport
+import Training
+import XCTest
+
+/// Files that parse but must not be used: a checkpoint with NaN weights, a model whose input the
+/// command cannot fill. Each is one line on standard error and a non-zero exit.
+final class HostileInputTests: XCTestCase {
+    /// A valid checkpoint (checksum and all) of `config` with its weights from `fill`.
+    private func checkpoint(_ config: ExperimentConfig, fill: (Int) -> Float) throws -> String {
+        let model = try Sequential(config.model)
+        let parameters = (0..<model.parameterCount).map(fill)
+        let checkpoint = Checkpoint(config: config, position: .start, worldSize: 1, parameters: parameters,
+                                    state: [Float](repeating: 1, count: model.stateCount), optimizerIterations: 0,
+                                    optimizerState: ["rms": [Float](repeating: 0, count: model.parameterCount)])
+        let path = try makeTemporaryDirectory(self) + "/c.safetensors"
+        try checkpoint.encoded(model: model).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    private func failure(_ arguments: [String]) throws -> String {
+        let result = try runCommand(productBinary, arguments)
+        XCTAssertNotEqual(result.status, 0, "expected failure for \(arguments)")
+        XCTAssertFalse(result.crashed, "crashed: \(result.error)")
+        XCTAssertEqual(result.error.split(separator: "\n").count, 1, result.error)
+        return result.error
+    }
+
+    func testNonFiniteWeightsAreRefusedByEvaluatePredictAndResume() throws {
+        let path = try checkpoint(.reference) { $0 == 1234 ? .nan : 0.01 }
+        let data = try makeSmallMNIST(self, trainCount: 64, testCount: 10)
+        for arguments in [["evaluate", "--checkpoint", path, "--data-dir", data],
+                          ["predict", "--checkpoint", path, "--test-index", "0", "--data-dir", data],
+                          ["train", "--resume", path, "--data-dir", data, "--run-dir", try makeTemporaryDirectory(self)]] {
+            let error = try failure(arguments)
+            XCTAssertTrue(error.contains("conv2d_2.kernel holds a non-finite value (nan at index 914)"), error)
+        }
+    }
+
+    /// `predict` prepares square digit pictures of the model's height; a model whose input is not
+    /// square is an error, not a write past the end of its input buffer.
+    func testPredictRefusesAModelOfAnotherInputSize() throws {
+        var config = ExperimentConfig.reference
+        config.model.inputShape = TensorShape([28, 20, 1])
+        let path = try checkpoint(config) { _ in 0.01 }
+        let picture = try makeTemporaryDirectory(self) + "/digit.pgm"
+        try PGM.encode(GreyImage(width: 28, height: 28, pixels: [UInt8](repeating: 9, count: 784)))
+            .write(to: URL(fileURLWithPath: picture))
+        let error = try failure(["predict", "--checkpoint", path, picture])
+        XCTAssertTrue(error.contains("the model takes 28x20x1 inputs; predict prepares 28x28x1 digit pictures"), error)
+    }
+}
