@@ -157,4 +157,20 @@ final class KernelTests: XCTestCase {
             XCTAssertEqual(Array(together[(n * alone.count)..<((n + 1) * alone.count)]).map(\.bitPattern), alone.map(\.bitPattern))
         }
     }
+
+    /// Dropping a pool ends its threads (they used to keep the pool alive and never end).
+    func testWorkerPoolThreadsEndWhenThePoolIsDropped() throws {
+        func threads() throws -> Int { try FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").count }
+        let before = try threads()
+        do {
+            let pool = WorkerPool(size: 4)
+            var seen = [Int](repeating: 0, count: 4)
+            seen.withUnsafeMutableBufferPointer { out in pool.run { out[$0] = $0 + 1 } }
+            XCTAssertEqual(seen, [1, 2, 3, 4])
+            XCTAssertEqual(try threads(), before + 3)
+        }
+        let deadline = Date().addingTimeInterval(5)
+        while try threads() > before && Date() < deadline { usleep(10_000) }
+        XCTAssertEqual(try threads(), before, "the pool's 3 threads ended")
+    }
 }
