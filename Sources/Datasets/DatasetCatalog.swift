@@ -9,8 +9,8 @@ public struct DatasetDescription: Sendable {
     public let name: String
     /// Mirrors tried in turn; a file's URL is mirror + file name.
     public let mirrors: [String]
-    /// File name -> pinned checksum.
-    public let files: [(name: String, checksum: Checksum)]
+    /// File name -> pinned checksum and exact size in bytes (a download that grows past it is cut off).
+    public let files: [(name: String, checksum: Checksum, size: Int)]
 }
 
 public enum DatasetCatalog {
@@ -23,10 +23,10 @@ public enum DatasetCatalog {
             "http://yann.lecun.com/exdb/mnist/",
         ],
         files: [
-            ("train-images-idx3-ubyte.gz", .sha256("440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609")),
-            ("train-labels-idx1-ubyte.gz", .sha256("3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c")),
-            ("t10k-images-idx3-ubyte.gz", .sha256("8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6")),
-            ("t10k-labels-idx1-ubyte.gz", .sha256("f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6")),
+            ("train-images-idx3-ubyte.gz", .sha256("440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609"), 9_912_422),
+            ("train-labels-idx1-ubyte.gz", .sha256("3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c"), 28_881),
+            ("t10k-images-idx3-ubyte.gz", .sha256("8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6"), 1_648_877),
+            ("t10k-labels-idx1-ubyte.gz", .sha256("f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6"), 4_542),
         ])
 
     /// Fashion-MNIST (Zalando Research): same layout; pinned by the MD5 sums its authors publish.
@@ -37,10 +37,10 @@ public enum DatasetCatalog {
             "https://github.com/zalandoresearch/fashion-mnist/raw/master/data/fashion/",
         ],
         files: [
-            ("train-images-idx3-ubyte.gz", .md5("8d4fb7e6c68d591d4c3dfef9ec88bf0d")),
-            ("train-labels-idx1-ubyte.gz", .md5("25c81989df183df01b3e8a0aad5dffbe")),
-            ("t10k-images-idx3-ubyte.gz", .md5("bef4ecab320f06d8554ea6380940ec79")),
-            ("t10k-labels-idx1-ubyte.gz", .md5("bb300cfdad3c16e7a12a480ee83cd310")),
+            ("train-images-idx3-ubyte.gz", .md5("8d4fb7e6c68d591d4c3dfef9ec88bf0d"), 26_421_880),
+            ("train-labels-idx1-ubyte.gz", .md5("25c81989df183df01b3e8a0aad5dffbe"), 29_515),
+            ("t10k-images-idx3-ubyte.gz", .md5("bef4ecab320f06d8554ea6380940ec79"), 4_422_102),
+            ("t10k-labels-idx1-ubyte.gz", .md5("bb300cfdad3c16e7a12a480ee83cd310"), 5_148),
         ])
 
     public static let all = [mnist, fashionMNIST]

@@ -12,8 +12,13 @@ public struct Downloader {
     public let directory: String
     /// Mirrors to try, in order (the catalog's, or the user's `--mirror`).
     public let mirrors: [String]
+    /// Seconds without an answer before a mirror is given up; a whole file gets at most ten times
+    /// that (so a server trickling bytes cannot hold the download forever).
     public let timeout: TimeInterval
     public let log: (String) -> Void
+
+    /// The longest `timeout` accepted.
+    public static let maximumTimeout: TimeInterval = 3600
 
     public init(dataset: DatasetDescription, directory: String, mirrors: [String]? = nil, timeout: TimeInterval = 60,
                 log: @escaping (String) -> Void = { print($0) }) {
@@ -30,7 +35,7 @@ public struct Downloader {
         do { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
             throw DataError("cannot create \(directory): \(error.localizedDescription)")
         }
-        for (name, checksum) in dataset.files {
+        for (name, checksum, size) in dataset.files {
             let path = (directory as NSString).appendingPathComponent(name)
             if let existing = FileManager.default.contents(atPath: path), Downloader.matches(existing, checksum) {
                 log("\(name): present and verified")
@@ -40,7 +45,7 @@ public struct Downloader {
             var fetched = false
             for mirror in mirrors {
                 let url = mirror + name
-                switch fetch(url) {
+                switch fetch(url, size: size) {
                 case .failure(let reason):
                     failures.append("\(url): \(reason)")
                 case .success(let data) where !Downloader.matches(data, checksum):
@@ -61,31 +66,90 @@ public struct Downloader {
 
     enum Fetch { case success(Data), failure(String) }
 
-    private func fetch(_ address: String) -> Fetch {
+    /// Fetches `address`, expecting `size` bytes: a body that grows past it is cut off, and the whole
+    /// transfer has a deadline.
+    private func fetch(_ address: String, size: Int) -> Fetch {
         guard let url = URL(string: address) else { return .failure("not a URL") }
         if url.isFileURL {
             guard let data = FileManager.default.contents(atPath: url.path) else { return .failure("no such file") }
             return .success(data)
         }
+        let receiver = Receiver(limit: size)
         let configuration = URLSessionConfiguration.ephemeral
         configuration.timeoutIntervalForRequest = timeout
-        configuration.timeoutIntervalForResource = timeout * 10
-        let session = URLSession(configuration: configuration)
-        defer { session.finishTasksAndInvalidate() }
-        final class Box: @unchecked Sendable { var result = Fetch.failure("no answer") }
-        let box = Box(), done = DispatchSemaphore(value: 0)
-        session.dataTask(with: url) { data, response, error in
-            if let error {
-                box.result = .failure(error.localizedDescription)
-            } else if let http = response as? HTTPURLResponse, http.statusCode != 200 {
-                box.result = .failure("HTTP \(http.statusCode)")
-            } else if let data {
-                box.result = .success(data)
+        let deadline = 10 * timeout
+        configuration.timeoutIntervalForResource = deadline + 5   // our own deadline below fires first, with its own message
+        let session = URLSession(configuration: configuration, delegate: receiver, delegateQueue: nil)
+        defer { session.invalidateAndCancel() }
+        let task = session.dataTask(with: url)
+        task.resume()
+        guard receiver.done.wait(timeout: .now() + deadline) == .success else {
+            task.cancel()
+            return .failure("no complete answer within \(Int(deadline)) s")
+        }
+        return receiver.result(timeout: timeout)
+    }
+
+    /// Collects a response body up to a size limit, for one transfer.
+    private final class Receiver: NSObject, URLSessionDataDelegate, @unchecked Sendable {
+        let limit: Int
+        let done = DispatchSemaphore(value: 0)
+        private var body = Data()
+        private var failure: String?
+        private var error: Error?
+
+        init(limit: Int) { self.limit = limit }
+
+        func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
+                        completionHandler: @escaping (URLSession.ResponseDisposition) -> Void) {
+            if let http = response as? HTTPURLResponse, http.statusCode != 200 {
+                failure = "HTTP \(http.statusCode)"
+                completionHandler(.cancel)
+                return
             }
+            if response.expectedContentLength > Int64(limit) {
+                failure = "the server announces \(response.expectedContentLength) bytes, the file has \(limit)"
+                completionHandler(.cancel)
+                return
+            }
+            completionHandler(.allow)
+        }
+
+        func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
+            guard failure == nil else { return }
+            if body.count + data.count > limit {
+                failure = "the server sent more than the file's \(limit) bytes"
+                dataTask.cancel()
+                return
+            }
+            body.append(data)
+        }
+
+        func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: Error?) {
+            self.error = error
             done.signal()
-        }.resume()
-        done.wait()
-        return box.result
+        }
+
+        func result(timeout: TimeInterval) -> Fetch {
+            if let failure { return .failure(failure) }
+            if let error { return .failure(Downloader.describe(error, timeout: timeout)) }
+            return .success(body)
+        }
+    }
+
+    /// Plain words for the network errors users meet, instead of "NSURLErrorDomain error -1001".
+    static func describe(_ error: Error, timeout: TimeInterval) -> String {
+        guard let code = (error as? URLError)?.code else { return (error as NSError).localizedFailureReason ?? "\(error)" }
+        switch code {
+        case .timedOut: return "no answer within \(Int(timeout)) s"
+        case .cannotConnectToHost: return "connection refused"
+        case .cannotFindHost, .dnsLookupFailed: return "host not found"
+        case .notConnectedToInternet: return "no network"
+        case .networkConnectionLost: return "the connection dropped"
+        case .secureConnectionFailed, .serverCertificateUntrusted, .serverCertificateHasBadDate: return "TLS failed"
+        case .cancelled: return "cancelled"
+        default: return "network error \(code.rawValue)"
+        }
     }
 
     public static func matches(_ data: Data, _ checksum: DatasetDescription.Checksum) -> Bool {

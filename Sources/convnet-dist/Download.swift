@@ -30,7 +30,9 @@ struct Download: ParsableCommand {
         if DatasetCatalog.named(dataset) == nil {
             throw ValidationError("unknown dataset \"\(dataset)\" (expected \(DatasetCatalog.all.map(\.name).joined(separator: " or ")))")
         }
-        if !(timeout > 0) { throw ValidationError("--timeout must be positive") }
+        if !(timeout > 0 && timeout <= Downloader.maximumTimeout) {
+            throw ValidationError("--timeout must be a number of seconds in (0, \(Int(Downloader.maximumTimeout))]")
+        }
     }
 
     func run() throws {

@@ -87,4 +87,38 @@ final class DownloadTests: XCTestCase {
         XCTAssertTrue(repaired.output.contains("t10k-labels-idx1-ubyte.gz: downloaded"), repaired.output)
         assertSameFiles(directory)
     }
+
+    // Hostile servers: each ends within its bound with a plain-language reason.
+
+    func testAnEndlessBodyIsCutOffAtTheFilesSize() throws {
+        let started = Date()
+        let result = try download(into: try makeTemporaryDirectory(self), mirrors: [mirror("endless")])
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(result.error.contains("the server sent more than the file's 9912422 bytes"), result.error)
+        XCTAssertLessThan(Date().timeIntervalSince(started), 30)
+    }
+
+    func testATricklingServerMeetsTheDeadline() throws {
+        let started = Date()
+        let result = try runCommand(productBinary, ["download", "--data-dir", try makeTemporaryDirectory(self), "--timeout", "2",
+                                                    "--mirror", mirror("trickle")], timeout: 60)
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(result.error.contains("no complete answer within 20 s"), result.error)
+        XCTAssertLessThan(Date().timeIntervalSince(started), 30)
+    }
+
+    func testASilentServerTimesOutInPlainWords() throws {
+        let result = try runCommand(productBinary, ["download", "--data-dir", try makeTemporaryDirectory(self), "--timeout", "1",
+                                                    "--mirror", mirror("silent")], timeout: 60)
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(result.error.contains("no answer within 1 s") || result.error.contains("no complete answer within 10 s"), result.error)
+        XCTAssertFalse(result.error.contains("NSURLErrorDomain"), result.error)
+    }
+
+    func testAnInfiniteTimeoutIsRefused() throws {
+        let result = try runCommand(productBinary, ["download", "--data-dir", try makeTemporaryDirectory(self), "--timeout", "inf"])
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertFalse(result.crashed, result.error)
+        XCTAssertTrue(result.error.contains("--timeout must be a number of seconds in (0, 3600]"), result.error)
+    }
 }
