@@ -21,7 +21,8 @@ public enum PGM {
         let magic = try token()
         guard magic == "P5" || magic == "P2" else { throw ImageError("\(name): not a PGM file (magic \(magic))") }
         guard let width = Int(try token()), let height = Int(try token()), let maxval = Int(try token()),
-              width > 0, height > 0, width <= 1 << 14, height <= 1 << 14, maxval > 0, maxval <= 65535 else {
+              width > 0, height > 0, width <= 1 << 14, height <= 1 << 14, width * height <= PNG.maximumPixels,
+              maxval > 0, maxval <= 65535 else {
             throw ImageError("\(name): bad PGM size or maxval")
         }
         let count = width * height
@@ -36,11 +37,14 @@ public enum PGM {
             }
         } else {
             for i in 0..<count {
-                guard let value = Int(try token()) else { throw ImageError("\(name): bad PGM sample") }
+                guard let value = Int(try token()), value >= 0, value <= maxval else {
+                    throw ImageError("\(name): bad PGM sample \(i): not a number in 0...\(maxval)")
+                }
                 values[i] = value
             }
         }
-        return GreyImage(width: width, height: height, pixels: values.map { UInt8(min(255, $0 * 255 / maxval)) })
+        // A binary sample may exceed maxval; it is clamped, as netpbm does.
+        return GreyImage(width: width, height: height, pixels: values.map { UInt8(min(255, min($0, maxval) * 255 / maxval)) })
     }
 
     /// Binary `P5` with maxval 255.

@@ -5,6 +5,8 @@ import Foundation
 /// 8 (grey, grey+alpha, RGB, RGBA, palette) or 16, converted to 8-bit grey (alpha composited on white).
 public enum PNG {
     static let signature: [UInt8] = [137, 80, 78, 71, 13, 10, 26, 10]
+    /// Largest picture decoded (a 4096x4096 photo of a digit is already far more than needed).
+    public static let maximumPixels = 1 << 24
 
     public static func decode(_ data: Data, name: String) throws -> GreyImage {
         let bytes = [UInt8](data)
@@ -21,6 +23,7 @@ public enum PNG {
             guard length >= 0, body + length + 4 <= bytes.count else { throw ImageError("\(name): truncated PNG chunk \(type)") }
             switch type {
             case "IHDR":
+                guard length == 13 else { throw ImageError("\(name): bad PNG header chunk (length \(length), expected 13)") }
                 width = be32(body)
                 height = be32(body + 4)
                 depth = Int(bytes[body + 8])
@@ -33,7 +36,9 @@ public enum PNG {
             }
             position = body + length + 4
         }
-        guard width > 0, height > 0, width <= 1 << 14, height <= 1 << 14 else { throw ImageError("\(name): bad PNG size") }
+        guard width > 0, height > 0, width <= 1 << 14, height <= 1 << 14, width * height <= PNG.maximumPixels else {
+            throw ImageError("\(name): bad PNG size \(width)x\(height) (at most 16384 per side and \(PNG.maximumPixels) pixels)")
+        }
         let channels: Int
         switch colorType {
         case 0: channels = 1

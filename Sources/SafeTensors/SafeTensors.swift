@@ -69,10 +69,8 @@ public enum SafeTensors {
                 continue
             }
             guard let fields = entry as? [String: Any], let dtype = fields["dtype"] as? String,
-                  let shape = (fields["shape"] as? [Any])?.compactMap({ ($0 as? NSNumber)?.intValue }),
-                  let offsets = (fields["data_offsets"] as? [Any])?.compactMap({ ($0 as? NSNumber)?.intValue }),
-                  offsets.count == 2
-            else { throw SafeTensorsError("bad header: tensor \(name) lacks dtype, shape or data_offsets") }
+                  let shape = integers(fields["shape"]), let offsets = integers(fields["data_offsets"]), offsets.count == 2
+            else { throw SafeTensorsError("bad header: tensor \(name) lacks dtype, or its shape or data_offsets are not lists of whole numbers") }
             guard dtype == "F32" else { throw SafeTensorsError("tensor \(name) has dtype \(dtype); only F32 is supported") }
             guard shape.allSatisfy({ $0 >= 0 && $0 < 1 << 31 }) else { throw SafeTensorsError("bad header: tensor \(name) has an absurd shape \(shape)") }
             let (elements, overflow) = shape.reduce((1, false)) { acc, d in
@@ -98,7 +96,32 @@ public enum SafeTensors {
             tensors[name] = SafeTensor(shape: shape, values: values)
             order.append((name, begin))
         }
-        return File(tensors: tensors, metadata: metadata, names: order.sorted { $0.1 < $1.1 }.map(\.0))
+        // The format's rule: tensors tile the data, in offset order, without holes or overlaps.
+        let sorted = order.sorted { $0.1 < $1.1 }
+        var expected = 0
+        for (name, begin) in sorted {
+            guard begin == expected else {
+                throw SafeTensorsError("bad header: tensor \(name) starts at byte \(begin) of the data, expected \(expected) (tensors overlap or leave a gap)")
+            }
+            expected += tensors[name]!.values.count * 4
+        }
+        guard expected == payload else {
+            throw SafeTensorsError("bad header: the tensors cover \(expected) bytes of data, but \(payload) follow the header")
+        }
+        return File(tensors: tensors, metadata: metadata, names: sorted.map(\.0))
+    }
+
+    /// A JSON list of whole numbers in Int's range, or nil (fractions, strings and huge values are refused).
+    private static func integers(_ value: Any?) -> [Int]? {
+        guard let items = value as? [Any] else { return nil }
+        var result: [Int] = []
+        for item in items {
+            guard let number = item as? NSNumber else { return nil }
+            let double = number.doubleValue
+            guard double.isFinite, double == double.rounded(), abs(double) < 9.0e15 else { return nil }
+            result.append(number.intValue)
+        }
+        return result
     }
 
     /// Encodes tensors in the given order with the given metadata.
