@@ -19,9 +19,14 @@ let package = Package(
                        providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
+        // -ffp-contract=off: the compiler may not fuse a * b + c on its own; the kernels write their FMA
+        // chains explicitly, so every row is computed by the same instruction sequence and results are
+        // bit-identical for any thread or rank count. -O3 vectorises the portable fallback loops.
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3", "-ffp-contract=off"])]),
-        .target(name: "ConvNetCore", dependencies: ["CBLAS", "CKernels"],
-                swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
+        // Checked arithmetic everywhere (no -Ounchecked): the hot loops are C (CKernels), and measured
+        // with launch/bench-ab the checks cost nothing beyond noise, while an unchecked index bug would
+        // corrupt memory silently instead of stopping.
+        .target(name: "ConvNetCore", dependencies: ["CBLAS", "CKernels"]),
         .target(name: "ConvNetData", dependencies: ["CZlib"]),
         .target(name: "SafeTensors"),
         .systemLibrary(name: "CMPI", pkgConfig: "ompi-c",
