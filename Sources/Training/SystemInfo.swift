@@ -1,3 +1,4 @@
+import ConvNetCore
 import Foundation
 
 public enum SystemInfo {
@@ -20,6 +21,18 @@ public enum SystemInfo {
 
     /// Seconds since this process started (Linux: `/proc/self/stat` start time against
     /// `/proc/uptime`, 10 ms resolution), or nil when unknown.
+    /// When `main` began (`markProgramStart`): a script that `exec`s the binary after installing
+    /// and building keeps its process's start time, which would count all that as startup.
+    nonisolated(unsafe) private static var programStart: UInt64?
+
+    public static func markProgramStart() { programStart = LayerTimes.now() }
+
+    /// Seconds since `markProgramStart()`, else since the process started.
+    public static func secondsSinceProgramStart() -> Double? {
+        if let programStart { return Double(LayerTimes.now() - programStart) / 1e9 }
+        return secondsSinceProcessStart()
+    }
+
     public static func secondsSinceProcessStart() -> Double? {
         guard let stat = try? String(contentsOfFile: "/proc/self/stat", encoding: .utf8),
               let uptime = try? String(contentsOfFile: "/proc/uptime", encoding: .utf8),

@@ -140,7 +140,7 @@ public final class Trainer {
                 let (stats, learningRate) = try trainStep(schedule: schedule, step: step, epoch: epoch, stopRequested: &stopRequested)
                 position.step += 1
                 position.globalStep += 1
-                if startupSeconds == nil { startupSeconds = SystemInfo.secondsSinceProcessStart() }
+                if startupSeconds == nil { startupSeconds = SystemInfo.secondsSinceProgramStart() }
                 position.epochTotals = position.epochTotals + stats
                 position.epochSeconds = secondsBefore + seconds(since: start)
                 progress.stepDone(epoch: epoch, epochs: config.epochs, step: step + 1, steps: schedule.steps,
@@ -288,7 +288,7 @@ public final class Trainer {
         let lines = (0..<size).map { "rank \($0): peak RSS \(megabytes(figures[2 * $0])), training data \(megabytes(figures[2 * $0 + 1]))" }
         progress.message("Memory: " + lines.joined(separator: "; "))
         if let startupSeconds {
-            progress.message(String(format: "Startup: the first training step ended %.2f s after the process started", startupSeconds))
+            progress.message(String(format: "Startup: the first training step ended %.2f s after the program started", startupSeconds))
         }
     }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Training
 import Foundation
 
 @main
@@ -16,6 +17,7 @@ struct ConvNetDist: ParsableCommand {
     /// `--resume` may stand alone (the run folder's latest checkpoint) or take a path; the argument
     /// parser needs a value, so a bare `--resume` becomes `--resume=latest`.
     static func main() {
+        SystemInfo.markProgramStart()
         var arguments = Array(CommandLine.arguments.dropFirst())
         if let i = arguments.firstIndex(of: "--resume"), i + 1 == arguments.count || arguments[i + 1].hasPrefix("-") {
             arguments[i] = "--resume=\(Train.latestCheckpoint)"

@@ -68,4 +68,15 @@ final class HostileInputTests: XCTestCase {
         XCTAssertTrue(message { try PGM.decode(Data("P2 2 1 255 1 4611686018427387904".utf8), name: "x.pgm") }.contains("bad PGM sample 1"))
         XCTAssertEqual(try? PGM.decode(Data("P5 2 1 100\n".utf8) + Data([200, 50]), name: "x.pgm").pixels, [255, 127])
     }
+
+    /// A launcher script that installs and builds, then `exec`s the binary, does not count as startup.
+    func testStartupIsCountedFromTheProgramNotTheLauncher() throws {
+        let data = try makeSmallMNIST(self, trainCount: 64, testCount: 10)
+        let result = try runCommand("/bin/bash", ["-c", "sleep 3; exec \"$0\" train --threads 1 --max-steps 1 --data-dir \"$1\" --run-dir \"$2\"",
+                                                  productBinary, data, try makeTemporaryDirectory(self)])
+        XCTAssertEqual(result.status, 0, result.error)
+        let line = try XCTUnwrap(result.output.split(separator: "\n").first { $0.hasPrefix("Startup:") }, result.output)
+        let seconds = try XCTUnwrap(Double(line.split(separator: " ")[6]), String(line))
+        XCTAssertLessThan(seconds, 2.5, String(line))
+    }
 }
