@@ -3,7 +3,12 @@
 // Plain loops over restrict pointers so the compiler vectorises them. Each output element sees the
 // same operations in the same order as the scalar loop, so vectorising changes no result.
 // target_clones builds an AVX2 copy beside the baseline one and picks at load time.
-#if defined(__x86_64__) && defined(__linux__)
+// Not under ThreadSanitizer: the clones' resolver runs while the dynamic loader relocates, before the
+// sanitizer's runtime is up, and the instrumented resolver crashes (launch/sanitize).
+#ifndef __has_feature
+#define __has_feature(x) 0
+#endif
+#if defined(__x86_64__) && defined(__linux__) && !__has_feature(thread_sanitizer) && !defined(__SANITIZE_THREAD__)
 #define VECTORISED __attribute__((target_clones("avx2", "default")))
 #else
 #define VECTORISED
