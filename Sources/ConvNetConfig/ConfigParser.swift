@@ -1,5 +1,6 @@
 import ConvNetCore
 import Foundation
+import CTOMLGuard
 import TOMLKit
 
 extension ExperimentConfig {
@@ -8,18 +9,15 @@ extension ExperimentConfig {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw ConfigError("\(path): cannot read config file")
         }
-        do { return try parse(toml: text) } catch let error as ConfigError {
+        do { return try parse(toml: text, source: path) } catch let error as ConfigError {
             throw ConfigError("\(path): \(error.description)")
         }
     }
 
     /// Parses config text (TOML). Sections: `[data]`, `[model]` with `[[model.layers]]`,
     /// `[training]`, `[optimizer]`; see `configs/mnist.toml` for every key.
-    public static func parse(toml text: String) throws -> ExperimentConfig {
-        let root: TOMLTable
-        do { root = try TOMLTable(string: text) } catch let error as TOMLParseError {
-            throw ConfigError("invalid TOML at line \(error.source.begin.line): \(error.description)")
-        }
+    public static func parse(toml text: String, source: String = "config") throws -> ExperimentConfig {
+        let root = try tomlTable(text, source: source)
         var config = ExperimentConfig()
         let top = Section(root, path: "")
         try top.allowOnly(["data", "model", "training", "optimizer", "loss"])
@@ -234,9 +232,24 @@ extension ExperimentConfig {
         try describeTable(body, path: "optimizer.schedule") { try LearningRateSchedule(config: $0) }
     }
 
+    /// TOMLKit's parse, with its internal assertions turned into a config error naming `source`
+    /// (see CTOMLGuard).
+    static func tomlTable(_ text: String, source: String) throws -> TOMLTable {
+        let name = strdup(source)
+        ctg_set_source(name)
+        defer {
+            ctg_set_source(nil)
+            free(name)
+        }
+        do { return try TOMLTable(string: text) } catch let error as TOMLParseError {
+            throw ConfigError("invalid TOML at line \(error.source.begin.line): \(error.description)")
+        } catch {
+            throw ConfigError("invalid TOML: \(error)")
+        }
+    }
+
     private static func describeTable<T>(_ body: String, path: String, _ make: (ConfigTable) throws -> T) throws -> T {
-        let table: TOMLTable
-        do { table = try TOMLTable(string: body) } catch { throw ConfigError("invalid TOML: \(error)") }
+        let table = try tomlTable(body, source: path)
         do { return try make(Section(table, path: path).configTable) } catch let error as DescriptionError {
             throw ConfigError(error.description)
         }

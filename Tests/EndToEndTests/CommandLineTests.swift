@@ -64,6 +64,21 @@ final class CommandLineTests: XCTestCase {
         }
     }
 
+    /// Configs that trip the TOML library's internal assertions (found by launch/fuzz config): one
+    /// line naming the file and exit status 1, not an abort with a backtrace.
+    func testConfigsThatTripTheTOMLParsersAssertionsAreErrors() throws {
+        let folder = try makeTemporaryDirectory(self)
+        for (index, text) in ["[?o", "a = 1979-05-27T07:32:00Z\nb = 1979-05-27T0", "x = [1, 2,\n[ [ [\n"].enumerated() {
+            let path = folder + "/fuzzed\(index).toml"
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+            let result = try runCommand(productBinary, ["summary", "--config", path])
+            XCTAssertEqual(result.status, 1, result.error)
+            XCTAssertFalse(result.crashed)
+            XCTAssertTrue(result.error.hasPrefix("convnet-dist: error: \(path)"), result.error)
+            XCTAssertEqual(result.error.split(separator: "\n").count, 1, result.error)
+        }
+    }
+
     /// Data sets with no samples end with an error naming the folder, not a crash or nan metrics.
     func testEmptyDataSetsAreErrors() throws {
         for (train, test, said) in [(0, 10, "the training set is empty"), (100, 0, "the test set is empty")] {
