@@ -24,7 +24,14 @@ extension ExperimentConfig {
 
         if let data = try top.section("data") {
             try data.allowOnly(["dataset"])
-            if let name = try data.string("dataset") { config.dataset = name }
+            if let name = try data.string("dataset") {
+                // It names a folder (data/<dataset>) and the download catalogue: letters, digits, '.', '_', '-'.
+                guard !name.isEmpty, name.count <= 64, name != ".", name != "..",
+                      name.unicodeScalars.allSatisfy({ $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "._-".unicodeScalars.contains($0)) }) else {
+                    throw ConfigError("data.dataset must be a simple name (letters, digits, '.', '_', '-'), got \"\(name.unicodeScalars.map { $0.escaped(asASCII: true) }.joined())\"")
+                }
+                config.dataset = name
+            }
         }
 
         guard let model = try top.section("model") else { throw ConfigError("missing [model] section") }

@@ -110,7 +110,8 @@ public enum IDX {
         var kept: [UInt8] = []
         kept.reserveCapacity(min(keptTotal, 1 << 26))
         let itemsPerChunk = max(1, (1 << 20) / itemSize)
-        var chunk = [UInt8](repeating: 0, count: itemsPerChunk * itemSize)
+        // Never more than the header's (already bounded) claim: an empty file of huge images allocates nothing.
+        var chunk = [UInt8](repeating: 0, count: min(itemsPerChunk, count) * itemSize)
         var item = 0
         while item < count {
             let items = min(itemsPerChunk, count - item)

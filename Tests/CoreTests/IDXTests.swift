@@ -166,4 +166,21 @@ final class IDXTests: XCTestCase {
         try writeSet(prefix: "ignored", count: 1, gzip: false)
         XCTAssertTrue(message { try IDX.readImages(path: path) }.contains("not a regular file"))
     }
+
+    /// Found by launch/fuzz idx: zero images of 16384x16384 allocated a 256 MiB read buffer.
+    func testNoImagesOfTheLargestSizeAllocateNothingLarge() throws {
+        try write("empty-images", idx(magic: 2051, dimensions: [0, 16384, 16384], payload: []))
+        let before = SystemMemory.residentBytes()
+        let images = try IDX.readImages(path: directory + "/empty-images")
+        XCTAssertEqual(images.totalCount, 0)
+        XCTAssertLessThan(SystemMemory.residentBytes() - before, 64 << 20)
+    }
+}
+
+/// The process's resident memory, from /proc/self/statm.
+enum SystemMemory {
+    static func residentBytes() -> Int {
+        let fields = ((try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8)) ?? "").split(separator: " ")
+        return (fields.count > 1 ? Int(fields[1]) ?? 0 : 0) * Int(sysconf(Int32(_SC_PAGESIZE)))
+    }
 }

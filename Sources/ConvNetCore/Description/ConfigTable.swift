@@ -115,8 +115,9 @@ public final class ConfigTable {
         return Float(d)
     }
 
-    /// An integer `k` meaning `(k, k)`, or a pair `[h, w]`.
-    public func intOrPair(_ name: String, min: Int, max: Int = 1 << 20) throws -> (Int, Int)? {
+    /// An integer `k` meaning `(k, k)`, or a pair `[h, w]` (window sizes and strides: at most 4096,
+    /// which keeps every product of shapes far inside Int).
+    public func intOrPair(_ name: String, min: Int, max: Int = 1 << 12) throws -> (Int, Int)? {
         guard let value = value(name) else { return nil }
         let pair: [ConfigValue]
         switch value {

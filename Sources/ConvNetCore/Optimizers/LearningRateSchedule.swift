@@ -69,11 +69,12 @@ public enum LearningRateSchedule: Equatable, Sendable {
         default:
             let boundaries = try required("boundaries", config.numbers("boundaries"))
             let values = try required("values", config.numbers("values"))
-            guard boundaries.allSatisfy({ $0 == $0.rounded() && $0 >= 0 }), zip(boundaries, boundaries.dropFirst()).allSatisfy({ $0 < $1 }) else {
-                throw DescriptionError("\(config.key("boundaries")) must be increasing whole step numbers")
+            guard boundaries.allSatisfy({ $0 == $0.rounded() && $0 >= 0 && $0 <= 1e15 }),
+                  zip(boundaries, boundaries.dropFirst()).allSatisfy({ $0 < $1 }) else {
+                throw DescriptionError("\(config.key("boundaries")) must be increasing whole step numbers (at most 1e15)")
             }
-            guard values.count == boundaries.count + 1, values.allSatisfy({ $0 > 0 }) else {
-                throw DescriptionError("\(config.key("values")) must hold one positive rate more than boundaries (\(boundaries.count + 1))")
+            guard values.count == boundaries.count + 1, values.allSatisfy({ Float($0) > 0 && Float($0).isFinite }) else {
+                throw DescriptionError("\(config.key("values")) must hold one positive rate more than boundaries (\(boundaries.count + 1)), each a finite Float")
             }
             self = .piecewiseConstant(boundaries: boundaries.map { Int($0) }, values: values.map { Float($0) })
         }
