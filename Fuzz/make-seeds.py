@@ -100,6 +100,17 @@ put("png", "grey16.png", png(2, 2, 16, 0, rows(2, 2, 2, 6), filters=(1,)))
 put("png", "rgba16.png", png(2, 2, 16, 6, rows(2, 2, 8, 7), filters=(4,)))
 put("png", "interlaced.png", png(2, 2, 8, 0, rows(2, 2, 1, 8), interlace=1))
 put("png", "grey1bit.png", png(8, 1, 1, 0, [bytes([0xa5])]))
+# Recipes (see Fuzz/png/Harness.swift): width-1, height-1, depth, colour type, interlace, palette
+# entries, palette, then filtered scanlines that the harness compresses into a PNG.
+def recipe(width, height, depth, colour, bytes_per_row, palette=b"", filters=(0, 1, 2, 3, 4)):
+    lines = b"".join(bytes([filters[y % len(filters)]]) + bytes((13 * x + 29 * y) % 256 for x in range(bytes_per_row))
+                     for y in range(height))
+    return bytes([width - 1, height - 1, depth, colour, 0, len(palette) // 3]) + palette + lines
+put("png", "recipe-grey8", recipe(6, 5, 8, 0, 6))
+put("png", "recipe-rgba8", recipe(3, 5, 8, 6, 12))
+put("png", "recipe-rgb16", recipe(2, 5, 16, 2, 12))
+put("png", "recipe-grey-alpha16", recipe(3, 3, 16, 4, 12, filters=(4, 3, 1)))
+put("png", "recipe-palette", recipe(4, 3, 8, 3, 4, palette=bytes(range(0, 240, 10))))
 
 # PGM: P5 (binary, 1 or 2 bytes a sample) and P2 (plain text), comments allowed in the header.
 put("pgm", "p5-8bit.pgm", b"P5\n4 3\n255\n" + bytes(range(0, 240, 20)))
@@ -183,6 +194,55 @@ clipnorm = 1.0
 name = "piecewise_constant"
 boundaries = [10, 20]
 values = [0.1, 0.01, 0.001]
+""")
+# Near the limits (sides up to 65536, filters up to 65536, windows up to 1048576): refused, as too large.
+put("config", "limits.toml", """[model]
+input_shape = [4, 4, 65536]
+classes = 256
+[[model.layers]]
+type = "conv2d"
+filters = 65536
+kernel_size = [3, 1024]
+strides = 1048576
+padding = "same"
+[[model.layers]]
+type = "maxpool2d"
+pool_size = 1048576
+strides = [1, 1048576]
+padding = "same"
+[[model.layers]]
+type = "flatten"
+[[model.layers]]
+type = "dense"
+units = 256
+activation = "softmax"
+""")
+# Floats and strings in the forms TOML allows (exponents, underscores, escapes), in keys that take them.
+put("config", "number-forms.toml", """[data]
+dataset = "mnist\\u00e9\\t'x'"
+[model]
+input_shape = [0x8, 0o10, 1]
+classes = 2
+[[model.layers]]
+type = 'flatten'
+[[model.layers]]
+type = "dense"
+units = 1_0
+kernel_regularizer = { l1 = 1e-3, l2 = 2.5E-4 }
+[[model.layers]]
+type = "dense"
+units = 2
+activation = "softmax"
+[training]
+epochs = +3
+[optimizer]
+name = "adam"
+learning_rate = 1e-3
+clipnorm = 5e0
+[optimizer.schedule]
+name = "piecewise_constant"
+boundaries = [1e1, 2.0e3, 30_000]
+values = [1e-2, 5E-3, 1e-3, 1.0e-4]
 """)
 put("config", "global-avg-adam.toml", """[model]
 input_shape = [4, 4, 3]
