@@ -231,7 +231,7 @@ public final class Trainer {
                                                             atomically: true, encoding: .utf8)
             _ = try RunFolderPlots.redraw(runDirectory: options.runDirectory)
         } catch {
-            throw TrainingError("cannot draw the run folder's pictures: \(error)")
+            throw TrainingError("cannot draw the run folder's pictures: \(plainDescription(error))")
         }
     }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Communication
 import Foundation
+import Training
 
 /// Runs a command body; any error becomes one line on standard error and exit status 1.
 func reportingErrors(_ body: () throws -> Void) throws {
@@ -9,7 +10,7 @@ func reportingErrors(_ body: () throws -> Void) throws {
     } catch let error as ExitCode {
         throw error
     } catch {
-        FileHandle.standardError.write(Data("convnet-dist: error: \(error)\n".utf8))
+        FileHandle.standardError.write(Data("convnet-dist: error: \(plainDescription(error))\n".utf8))
         throw ExitCode.failure
     }
 }
@@ -21,7 +22,7 @@ func runOnEveryRank(_ communicator: any Communicator, _ body: () throws -> Void)
         try body()
     } catch {
         let rank = communicator.size > 1 ? " (rank \(communicator.rank))" : ""
-        FileHandle.standardError.write(Data("convnet-dist: error\(rank): \(error)\n".utf8))
+        FileHandle.standardError.write(Data("convnet-dist: error\(rank): \(plainDescription(error))\n".utf8))
         communicator.abort(code: 1)
     }
     communicator.finish()

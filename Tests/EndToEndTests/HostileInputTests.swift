@@ -79,4 +79,24 @@ final class HostileInputTests: XCTestCase {
         let seconds = try XCTUnwrap(Double(line.split(separator: " ")[6]), String(line))
         XCTAssertLessThan(seconds, 2.5, String(line))
     }
+
+    /// Foundation's file errors reach the user as the file and the system's reason, not as
+    /// "NSCocoaErrorDomain error 512".
+    func testFileErrorsAreInPlainWords() throws {
+        do {
+            try "x".write(toFile: "/dev/full", atomically: false, encoding: .utf8)
+            XCTFail("writing to /dev/full succeeded")
+        } catch {
+            let text = plainDescription(error)
+            XCTAssertTrue(text.hasPrefix("/dev/full: ") && (text.contains("space") || text.contains("No space")), text)
+            XCTAssertFalse(text.contains("NSCocoaErrorDomain"), text)
+        }
+        let missing = try makeTemporaryDirectory(self) + "/no/such/folder/file"
+        do {
+            try "x".write(toFile: missing, atomically: true, encoding: .utf8)
+            XCTFail("writing into a missing folder succeeded")
+        } catch {
+            XCTAssertFalse(plainDescription(error).contains("NSCocoaErrorDomain"), plainDescription(error))
+        }
+    }
 }
