@@ -87,7 +87,7 @@ public final class CSVLog {
             let rows = existing.split(separator: "\n").dropFirst().map(String.init).filter(keep)
             text += rows.map { $0 + "\n" }.joined()
         }
-        do { try AtomicText.write(text, to: path) } catch {
+        do { try text.write(toFile: path, atomically: true, encoding: .utf8) } catch {
             throw TrainingError("cannot write \(path): \(error.localizedDescription)")
         }
     }
@@ -107,11 +107,4 @@ public final class CSVLog {
 
     /// The first comma-separated field of a row as an integer (the step or epoch it records).
     public static func leadingInteger(_ row: String) -> Int? { row.split(separator: ",").first.flatMap { Int($0) } }
-}
-
-/// Whole-file writes of small text files through a temporary file and a rename.
-enum AtomicText {
-    static func write(_ text: String, to path: String) throws {
-        try text.write(toFile: path, atomically: true, encoding: .utf8)
-    }
 }

@@ -58,14 +58,14 @@ public struct GlobalMaxPool2D: Layer {
         try inputShape.requireImage(Self.typeName)
         var layer = self
         layer.inputShape = inputShape
+        layer.window = try WindowGeometry(input: inputShape, window: (inputShape.dimensions[0], inputShape.dimensions[1]),
+                                          strides: (1, 1), padding: .valid)
         return layer
     }
     public var outputShape: TensorShape { TensorShape([inputShape.dimensions[2]]) }
-    /// The whole image as one window.
-    private var geometry: WindowGeometry {
-        try! WindowGeometry(input: inputShape, window: (inputShape.dimensions[0], inputShape.dimensions[1]),
-                            strides: (1, 1), padding: .valid)
-    }
+    /// The whole image as one window (set when bound).
+    private var window: WindowGeometry?
+    private var geometry: WindowGeometry { window! }
 
     public func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int,
                         parameters: UnsafePointer<Float>, memory: LayerMemory, context: PassContext) {

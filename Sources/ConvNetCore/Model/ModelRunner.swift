@@ -58,6 +58,9 @@ public final class ModelRunner {
     /// Each layer's statistics of the global batch (empty for most layers), and a buffer to sum into.
     private let statistics: [DoubleBuffer]
     private let statisticsSum: DoubleBuffer
+    /// The read-only views every worker gets, made once rather than per step.
+    private let preparedViews: [UnsafePointer<Float>]
+    private let statisticsViews: [UnsafePointer<Double>]
     /// The loss writes the logits' gradient (softmax fused with cross-entropy).
     private let fusedOutput: Bool
 
@@ -84,6 +87,8 @@ public final class ModelRunner {
         statistics = model.layers.map { DoubleBuffer(count: $0.batchStatisticsCount) }
         statisticsSum = DoubleBuffer(count: model.layers.map(\.batchStatisticsCount).max() ?? 0)
         workspaces = (0..<threads).map { _ in Workspace(model: model, capacity: capacity) }
+        preparedViews = preparedPointers.map { UnsafePointer($0) }
+        statisticsViews = statistics.map { UnsafePointer($0.pointer) }
     }
 
     public var threads: Int { pool.size }
@@ -97,8 +102,8 @@ public final class ModelRunner {
     }
 
     private func arguments(parameters: UnsafePointer<Float>, state: UnsafePointer<Float>, globalStep: Int, seed: UInt64) -> StepArguments {
-        StepArguments(parameters: parameters, state: state, prepared: preparedPointers.map { UnsafePointer($0) },
-                      statistics: statistics.map { UnsafePointer($0.pointer) }, stateOffsets: model.stateOffsets,
+        StepArguments(parameters: parameters, state: state, prepared: preparedViews,
+                      statistics: statisticsViews, stateOffsets: model.stateOffsets,
                       globalStep: globalStep, seed: seed)
     }
 
