@@ -1,7 +1,8 @@
 /// The only door between the trainer and other processes. Every collective is called by every
 /// rank in the same order with the same sizes; a rank that fails calls `abort`, which ends the
-/// whole job so no peer waits forever.
-public protocol Communicator: AnyObject {
+/// whole job so no peer waits forever. Sendable because the step watchdog calls `abort` from its
+/// own thread when the training thread is stuck in a collective.
+public protocol Communicator: AnyObject, Sendable {
     /// This process's index in `0..<size`.
     var rank: Int { get }
     /// Number of processes in the job.

@@ -8,7 +8,11 @@ import Glibc
 ///
 /// Errors in MPI calls are fatal by default (`MPI_ERRORS_ARE_FATAL`), so a dead peer ends the job
 /// rather than leaving a rank waiting in a collective.
-public final class MPICommunicator: Communicator {
+///
+/// `@unchecked Sendable`: its stored properties are constants; collectives are called from the
+/// training thread only, and `abort` also from the step watchdog's thread (Open MPI's abort goes
+/// through its runtime's own channel, not the communicator the stuck thread is waiting in).
+public final class MPICommunicator: Communicator, @unchecked Sendable {
     public let rank: Int
     public let size: Int
     public let localSize: Int

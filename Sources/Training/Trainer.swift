@@ -56,6 +56,7 @@ public final class Trainer {
             runFolder = RunFolder(path: options.runDirectory)
             try runFolder!.claim(resuming: options.resumeFrom != nil, overwrite: options.overwrite)
         }
+        options.faults.beforeLoading()
         let files = MNISTFiles(directory: options.dataDirectory)
         let shape = config.model.inputShape.dimensions
         training = try files.loadTraining(shard: Shard(index: communicator.rank, count: communicator.size),
@@ -99,6 +100,8 @@ public final class Trainer {
     /// Rank 0's claim on the run folder (held until the trainer is gone).
     private var runFolder: RunFolder?
     private let checkpoints: CheckpointStore
+    /// Ends the job when a step stalls (see `StepWatchdog`); running only inside `run()`.
+    private var watchdog: StepWatchdog?
 
     /// How a run ended.
     public enum Outcome: Equatable { case finished, stopped(checkpoint: String) }
@@ -110,6 +113,13 @@ public final class Trainer {
     public func run() throws -> (history: [EpochMetrics], outcome: Outcome) {
         let config = options.config
         let log = communicator.isRoot ? try prepareRunDirectory() : nil
+        let runDirectory = options.runDirectory, keep = options.keepCheckpoints
+        watchdog = options.stepTimeout == 0 ? nil : StepWatchdog(timeout: options.stepTimeout, communicator: communicator) {
+            (try? CheckpointStore(runDirectory: runDirectory, keep: keep).latest()).flatMap {
+                FileManager.default.fileExists(atPath: $0) ? $0 : nil
+            }
+        }
+        defer { watchdog?.stop() }
         let resumed = resumedFrom != nil
         let stepLog = try options.logEvery.flatMap { _ in
             communicator.isRoot ? try StepLog(runDirectory: options.runDirectory, resumingAfter: resumed ? position.globalStep : nil) : nil
@@ -253,6 +263,9 @@ public final class Trainer {
                            stopRequested: inout Bool) throws -> (BatchStatistics, learningRate: Float) {
         schedule.localIndices(step: index, shard: training.shard, into: &localIndices)
         let globalStep = position.globalStep
+        watchdog?.stepStarted(globalStep: globalStep + 1)
+        defer { watchdog?.stepFinished() }
+        options.faults.inStep(globalStep: globalStep + 1, rank: communicator.rank)
         let result = try localIndices.withUnsafeBufferPointer { indices in
             try step.run(sampleCount: indices.count, globalStep: globalStep, fill: training.filler(indices: indices),
                          where: "epoch \(epoch), step \(index + 1) (global step \(globalStep + 1))")

@@ -62,10 +62,17 @@ struct Train: ParsableCommand {
     @Option(help: "Stop after this many optimizer steps in total (smoke runs); the test set is still evaluated.")
     var maxSteps: Int?
 
+    @Option(help: ArgumentHelp("End the job (exit status \(StepWatchdog.exitStatus)) when one step, waits for peers included, takes longer than S seconds; 0 turns the watchdog off. Default: the larger of 60 s and 50 median steps.",
+                               valueName: "S"))
+    var stepTimeout: Double?
+
     func validate() throws {
         if let maxSteps, maxSteps < 1 { throw ValidationError("--max-steps must be at least 1") }
         if let logEvery, logEvery < 1 { throw ValidationError("--log-every must be at least 1") }
         if let checkpointEvery, checkpointEvery < 1 { throw ValidationError("--checkpoint-every must be at least 1") }
+        if let stepTimeout, !(0...StepWatchdog.maximumTimeout).contains(stepTimeout) {
+            throw ValidationError("--step-timeout must be between 0 (off) and \(Int(StepWatchdog.maximumTimeout)) seconds (a week)")
+        }
         if keep < 1 { throw ValidationError("--keep must be at least 1") }
         if quiet && jsonLogs { throw ValidationError("--quiet and --json-logs exclude each other") }
         if resume != nil && initialWeights != nil { throw ValidationError("--initial-weights and --resume exclude each other") }
@@ -100,6 +107,8 @@ struct Train: ParsableCommand {
             options.resumeFrom = checkpoint
             options.overwrite = overwrite
             options.initialWeights = initialWeights
+            options.stepTimeout = stepTimeout
+            options.faults = try FaultInjection.fromEnvironment()
             let trainer = try Trainer(options: options, communicator: communicator, progress: style(communicator))
             // Only now does a first Ctrl-C mean "checkpoint and stop": while loading, it simply ends the process.
             StopRequest.install()

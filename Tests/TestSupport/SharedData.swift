@@ -79,6 +79,7 @@ public func runCommand(_ executable: String, _ arguments: [String], environment:
 public final class RunningCommand: @unchecked Sendable {
     public let process: Process
     private var outputData = Data(), errorData = Data()
+    private let lock = NSLock()
     private let done = DispatchGroup()
 
     init(process: Process, output: Pipe, error: Pipe) {
@@ -86,11 +87,27 @@ public final class RunningCommand: @unchecked Sendable {
         for (pipe, keyPath) in [(output, \RunningCommand.outputData), (error, \RunningCommand.errorData)] {
             done.enter()
             Thread { [self] in
-                let data = pipe.fileHandleForReading.readDataToEndOfFile()
-                self[keyPath: keyPath] = data
+                // Chunk by chunk, so a test can watch the output of a process that is still running.
+                while case let chunk = pipe.fileHandleForReading.availableData, !chunk.isEmpty {
+                    lock.withLock { self[keyPath: keyPath].append(chunk) }
+                }
                 done.leave()
             }.start()
         }
+    }
+
+    /// Standard error so far.
+    public var errorSoFar: String { lock.withLock { String(decoding: errorData, as: UTF8.self) } }
+
+    /// Waits until standard error contains `text` (true) or `timeout` passes or the process ends (false).
+    public func waitForError(containing text: String, timeout: Double) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if errorSoFar.contains(text) { return true }
+            if !process.isRunning { return errorSoFar.contains(text) }
+            usleep(20_000)
+        }
+        return false
     }
 
     /// Waits for exit (enforcing `timeout`) and returns status and output.
@@ -105,8 +122,10 @@ public final class RunningCommand: @unchecked Sendable {
         }
         process.waitUntilExit()
         done.wait()
-        return CommandResult(status: process.terminationStatus, output: String(decoding: outputData, as: UTF8.self),
-                             error: String(decoding: errorData, as: UTF8.self), crashed: process.terminationReason == .uncaughtSignal)
+        return lock.withLock {
+            CommandResult(status: process.terminationStatus, output: String(decoding: outputData, as: UTF8.self),
+                          error: String(decoding: errorData, as: UTF8.self), crashed: process.terminationReason == .uncaughtSignal)
+        }
     }
 }
 
