@@ -1,12 +1,11 @@
 import Foundation
 
-/// Faults that tests switch on, to check that a slow disk, a stalled peer or a killed rank ends the
-/// job the way the real fault would. Read once from `CONVNET_TEST_FAULT`, which normal runs never
+/// Faults that tests switch on, to check that a slow disk or a stalled peer ends the job the way the
+/// real fault would. Read once from `CONVNET_TEST_FAULT`, which normal runs never
 /// set: comma-separated items,
 ///
 ///     loading-delay=S            sleep S seconds before reading the data (a slow file system)
 ///     step-delay=STEP:S[@RANK]   sleep S seconds inside global step STEP (1-based), on RANK or every rank
-///     kill-at-step=STEP[@RANK]   SIGKILL this process at the start of global step STEP, on RANK or every rank
 ///
 /// Each fault prints a `test fault:` line on standard error when it fires, so a test can wait for it.
 public struct FaultInjection: Sendable {
@@ -14,7 +13,6 @@ public struct FaultInjection: Sendable {
 
     public var loadingDelay: Double?
     public var stepDelay: (step: Int, seconds: Double, rank: Int?)?
-    public var killAtStep: (step: Int, rank: Int?)?
 
     public init() {}
 
@@ -36,8 +34,6 @@ public struct FaultInjection: Sendable {
                 faults.loadingDelay = try seconds(fields[0], item: String(item))
             case ("step-delay", 2):
                 faults.stepDelay = (try step(fields[0], item: String(item)), try seconds(fields[1], item: String(item)), rank)
-            case ("kill-at-step", 1):
-                faults.killAtStep = (try step(fields[0], item: String(item)), rank)
             default:
                 throw invalid(String(item))
             }
@@ -54,10 +50,6 @@ public struct FaultInjection: Sendable {
 
     /// Called inside every training step, before its gradients are exchanged.
     public func inStep(globalStep: Int, rank: Int) {
-        if let kill = killAtStep, kill.step == globalStep, kill.rank ?? rank == rank {
-            announce("rank \(rank) kills itself at global step \(globalStep)")
-            raise(SIGKILL)
-        }
         if let delay = stepDelay, delay.step == globalStep, delay.rank ?? rank == rank {
             announce("rank \(rank) sleeps \(delay.seconds) s in global step \(globalStep)")
             Thread.sleep(forTimeInterval: delay.seconds)
@@ -86,6 +78,6 @@ public struct FaultInjection: Sendable {
     }
 
     private static func invalid(_ item: String) -> TrainingError {
-        TrainingError("\(environmentVariable): cannot read \"\(item)\" (expected loading-delay=S, step-delay=STEP:S[@RANK] or kill-at-step=STEP[@RANK])")
+        TrainingError("\(environmentVariable): cannot read \"\(item)\" (expected loading-delay=S or step-delay=STEP:S[@RANK])")
     }
 }

@@ -87,14 +87,12 @@ final class FaultToleranceTests: XCTestCase {
     }
 
     func testFaultSwitchIsReadStrictly() throws {
-        let faults = try FaultInjection.parse("loading-delay=2,step-delay=5:1.5@1,kill-at-step=9")
+        let faults = try FaultInjection.parse("loading-delay=2,step-delay=5:1.5@1")
         XCTAssertEqual(faults.loadingDelay, 2)
         XCTAssertEqual(faults.stepDelay?.step, 5)
         XCTAssertEqual(faults.stepDelay?.seconds, 1.5)
         XCTAssertEqual(faults.stepDelay?.rank, 1)
-        XCTAssertEqual(faults.killAtStep?.step, 9)
-        XCTAssertNil(faults.killAtStep?.rank)
-        for bad in ["sleep=3", "step-delay=5", "kill-at-step=0", "loading-delay=-1", "step-delay=5:1@x", "loading-delay=1@0"] {
+        for bad in ["sleep=3", "step-delay=5", "step-delay=0:1", "loading-delay=-1", "step-delay=5:1@x", "loading-delay=1@0"] {
             XCTAssertThrowsError(try FaultInjection.parse(bad), bad)
         }
     }
