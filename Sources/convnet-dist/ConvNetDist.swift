@@ -18,6 +18,9 @@ struct ConvNetDist: ParsableCommand {
     /// parser needs a value, so a bare `--resume` becomes `--resume=latest`.
     static func main() {
         SystemInfo.markProgramStart()
+        // Line by line even into a pipe or file (mpirun, srun, a batch job's output): progress and
+        // "Stopped on request" appear as they happen, not in 4 KiB blocks at the end.
+        setvbuf(stdout, nil, _IOLBF, 0)
         var arguments = Array(CommandLine.arguments.dropFirst())
         if let i = arguments.firstIndex(of: "--resume"), i + 1 == arguments.count || arguments[i + 1].hasPrefix("-") {
             arguments[i] = "--resume=\(Train.latestCheckpoint)"

@@ -121,7 +121,8 @@ public final class RunningCommand: @unchecked Sendable {
             if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         }
         process.waitUntilExit()
-        done.wait()
+        // A grandchild that outlives the process (an Open MPI daemon on a lost host) may hold the pipes open.
+        _ = done.wait(timeout: .now() + 10)
         return lock.withLock {
             CommandResult(status: process.terminationStatus, output: String(decoding: outputData, as: UTF8.self),
                           error: String(decoding: errorData, as: UTF8.self), crashed: process.terminationReason == .uncaughtSignal)
