@@ -25,6 +25,7 @@ public final class StepWatchdog: Sendable {
         var recentSteps: [Double] = []
         var nextSlot = 0
         var stopped = false
+        var toldAboutStopRequest = false
     }
 
     private let state = Mutex(State())
@@ -50,18 +51,29 @@ public final class StepWatchdog: Sendable {
 
     /// Aborts the job if the current step is over its limit; false once stopped.
     private func check() -> Bool {
-        let (stopped, expired) = state.withLock { state -> (Bool, (step: Int, seconds: Double, limit: Double)?) in
-            guard !state.stopped, let armedAt = state.armedAt else { return (state.stopped, nil) }
+        typealias Late = (step: Int, seconds: Double, limit: Double)
+        let (stopped, expired, stopRequestWaits) = state.withLock { state -> (Bool, Late?, Late?) in
+            guard !state.stopped, let armedAt = state.armedAt else { return (state.stopped, nil, nil) }
             let seconds = StepWatchdog.seconds(since: armedAt)
             let limit = StepWatchdog.limit(timeout: timeout, recentSteps: state.recentSteps)
-            return (false, seconds > limit ? (state.globalStep, seconds, limit) : nil)
+            let late = (state.globalStep, seconds, limit)
+            // A stop request that cannot be honoured because the step waits: most often mpirun
+            // ending the job after it lost a host, with SIGKILL close behind. Say where the run is.
+            let waits = StopRequest.requested && seconds > 1 && !state.toldAboutStopRequest
+            if waits { state.toldAboutStopRequest = true }
+            return (false, seconds > limit ? late : nil, waits ? late : nil)
+        }
+        let rank = communicator.size > 1 ? " (rank \(communicator.rank))" : ""
+        let checkpoint = { self.lastCheckpoint().map { "the last checkpoint is \($0)" } ?? "there is no checkpoint yet" }
+        if let waits = stopRequestWaits {
+            let message = String(format: "convnet-dist: warning%@: told to stop while global step %d has not finished after %.1f s "
+                                 + "(waiting for a rank or a link that is gone?); %@.\n", rank, waits.step, waits.seconds, checkpoint())
+            FileHandle.standardError.write(Data(message.utf8))
         }
         guard let expired else { return !stopped }
-        let rank = communicator.size > 1 ? " (rank \(communicator.rank))" : ""
-        let checkpoint = lastCheckpoint().map { "the last checkpoint is \($0)" } ?? "there is no checkpoint yet"
         let message = String(format: "convnet-dist: error%@: global step %d has not finished after %.1f s (limit %.1f s, --step-timeout): "
                              + "a rank stalled, died or lost its link; %@. Ending the job (exit status %d).\n",
-                             rank, expired.step, expired.seconds, expired.limit, checkpoint, StepWatchdog.exitStatus)
+                             rank, expired.step, expired.seconds, expired.limit, checkpoint(), StepWatchdog.exitStatus)
         FileHandle.standardError.write(Data(message.utf8))
         communicator.abort(code: StepWatchdog.exitStatus)
     }
