@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Layering (each arrow is "may import"):
-//   convnet-dist (CLI) -> Training -> { ConvNetCore, ConvNetData, ConvNetConfig, SafeTensors, Communication }
+//   convnet-dist (CLI) -> Training -> { ConvNetCore, DataFormats -> ConvNetData, ConvNetConfig, SafeTensors, Communication }
 //   ConvNetCore knows nothing of MPI, files or configs; Communication is the only door to MPI.
 let package = Package(
     name: "convnet-dist",
@@ -13,11 +13,14 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.0.0"),
+        .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.0"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
     ],
     targets: [
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
-        .systemLibrary(name: "CZlib", pkgConfig: "zlib",
+        // Not "CZlib": ZIPFoundation has a module of that name.
+        .systemLibrary(name: "SystemZlib", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
         // -ffp-contract=off: the compiler may not fuse a * b + c on its own; the kernels write their FMA
         // chains explicitly, so every row is computed by the same instruction sequence and results are
@@ -27,7 +30,9 @@ let package = Package(
         // with launch/bench-ab the checks cost nothing beyond noise, while an unchecked index bug would
         // corrupt memory silently instead of stopping.
         .target(name: "ConvNetCore", dependencies: ["CBLAS", "CKernels"]),
-        .target(name: "ConvNetData", dependencies: ["CZlib"]),
+        .target(name: "ConvNetData", dependencies: ["SystemZlib"]),
+        // The data formats beyond IDX, each read with a library (CSV.swift, ZIPFoundation), and their registry.
+        .target(name: "DataFormats", dependencies: ["ConvNetData", .product(name: "CSV", package: "CSV.swift"), "ZIPFoundation"]),
         .target(name: "SafeTensors"),
         .systemLibrary(name: "CMPI", pkgConfig: "ompi-c",
                        providers: [.apt(["libopenmpi-dev"])]),
@@ -35,20 +40,20 @@ let package = Package(
         .target(name: "CTOMLGuard"),
         .target(name: "ConvNetConfig", dependencies: ["ConvNetCore", "TOMLKit", "CTOMLGuard"]),
         .target(name: "Training",
-                dependencies: ["ConvNetCore", "ConvNetData", "ConvNetConfig", "SafeTensors", "Communication", "Plots"]),
-        .target(name: "Images", dependencies: ["CZlib"]),
+                dependencies: ["ConvNetCore", "ConvNetData", "DataFormats", "ConvNetConfig", "SafeTensors", "Communication", "Plots"]),
+        .target(name: "Images", dependencies: ["SystemZlib"]),
         .target(name: "Plots"),
         .target(name: "Datasets", dependencies: ["ConvNetData", .product(name: "Crypto", package: "swift-crypto")]),
-        .target(name: "Benchmarks", dependencies: ["ConvNetCore", "ConvNetConfig", "ConvNetData", "Communication", "Training"]),
+        .target(name: "Benchmarks", dependencies: ["ConvNetCore", "ConvNetConfig", "ConvNetData", "DataFormats", "Communication", "Training"]),
         .executableTarget(name: "convnet-dist", dependencies: [
-            "Training", "Communication", "Benchmarks", "Datasets", "Images", "Plots", "SafeTensors",
+            "Training", "Communication", "Benchmarks", "Datasets", "DataFormats", "Images", "Plots", "SafeTensors",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .target(name: "TestSupport", dependencies: ["ConvNetCore", "ConvNetData"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["ConvNetCore", "ConvNetData", "ZIPFoundation"], path: "Tests/TestSupport"),
         .testTarget(name: "CoreTests",
-                    dependencies: ["ConvNetCore", "ConvNetData", "ConvNetConfig", "SafeTensors", "TestSupport"]),
+                    dependencies: ["ConvNetCore", "ConvNetData", "DataFormats", "ConvNetConfig", "SafeTensors", "TestSupport"]),
         .testTarget(name: "EndToEndTests",
-                    dependencies: ["ConvNetCore", "ConvNetData", "ConvNetConfig", "SafeTensors", "Training",
+                    dependencies: ["ConvNetCore", "ConvNetData", "DataFormats", "ConvNetConfig", "SafeTensors", "Training",
                                    "Communication", "TestSupport", "Images", "Plots", "Datasets"]),
     ],
     swiftLanguageModes: [.v5]

@@ -9,7 +9,7 @@
 //
 // Built and run by launch/fuzz (swiftc -sanitize=fuzzer,address); seeds in Fuzz/corpus/idx.
 import ConvNetData
-import CZlib
+import SystemZlib
 import Foundation
 
 private let directory = ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp"

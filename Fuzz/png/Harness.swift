@@ -13,7 +13,7 @@
 // a hang or a huge allocation is a bug. A decoded image must survive PNG.encode -> decode.
 //
 // Built and run by launch/fuzz (swiftc -sanitize=fuzzer,address); seeds in Fuzz/corpus/png.
-import CZlib
+import SystemZlib
 import Foundation
 import Images
 

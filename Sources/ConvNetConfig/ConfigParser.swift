@@ -23,7 +23,13 @@ extension ExperimentConfig {
         try top.allowOnly(["data", "model", "training", "optimizer", "loss"])
 
         if let data = try top.section("data") {
-            try data.allowOnly(["dataset"])
+            try data.allowOnly(["dataset", "format"])
+            if let format = try data.string("format") {
+                guard !format.isEmpty, format.count <= 16, format.unicodeScalars.allSatisfy({ ("a"..."z").contains($0) }) else {
+                    throw ConfigError("data.format must be a format name such as \"idx\", \"csv\" or \"npz\"")
+                }
+                config.dataFormat = format
+            }
             if let name = try data.string("dataset") {
                 // It names a folder (data/<dataset>) and the download catalogue: letters, digits, '.', '_', '-'.
                 guard !name.isEmpty, name.count <= 64, name != ".", name != "..",

@@ -4,13 +4,15 @@ import ConvNetCore
 /// Read from a TOML file in `configs/`; command-line flags override single values afterwards.
 public struct ExperimentConfig: Equatable, Sendable {
     public static func == (a: ExperimentConfig, b: ExperimentConfig) -> Bool {
-        a.dataset == b.dataset && a.model == b.model && a.optimizer == b.optimizer && a.schedule == b.schedule
+        a.dataset == b.dataset && a.dataFormat == b.dataFormat && a.model == b.model && a.optimizer == b.optimizer && a.schedule == b.schedule
             && a.clipnorm == b.clipnorm && LossRegistry.equal(a.loss, b.loss) && a.epochs == b.epochs
             && a.batchSize == b.batchSize && a.seed == b.seed && a.shuffle == b.shuffle
     }
 
-    /// Data set name; its files follow the MNIST IDX layout (see `ConvNetData.MNISTFiles`).
+    /// Data set name: the folder `data/<dataset>` and the download catalogue's entry.
     public var dataset: String
+    /// How the data folder stores it: `idx` (default), `csv` or `npz` (`DataFormats.DataFormat`).
+    public var dataFormat = "idx"
     public var model: ModelSpec
     public var optimizer: OptimizerSpec
     /// Learning rate as a function of the step (`[optimizer.schedule]`); nil: constant.

@@ -1,5 +1,21 @@
-import CZlib
+import SystemZlib
 import Foundation
+
+/// A FIFO or a device would block or never end: only regular files are data files.
+public enum RegularFile {
+    /// The size of the regular file at `path`; an error for anything else.
+    @discardableResult
+    public static func check(_ path: String) throws -> Int {
+        let attributes: [FileAttributeKey: Any]
+        do { attributes = try FileManager.default.attributesOfItem(atPath: path) } catch {
+            throw DataError("\(path): cannot open file")
+        }
+        guard attributes[.type] as? FileAttributeType == .typeRegular else {
+            throw DataError("\(path): not a regular file")
+        }
+        return (attributes[.size] as? NSNumber)?.intValue ?? 0
+    }
+}
 
 /// Reads a file that may be gzip-compressed or plain, transparently (zlib's gz* functions pass
 /// uncompressed files through), in caller-sized pieces, so a caller that keeps only part of a file
@@ -16,15 +32,7 @@ final class ByteReader {
 
     init(path: String) throws {
         self.path = path
-        // A FIFO or a device would block or never end: only regular files are data files.
-        let attributes: [FileAttributeKey: Any]
-        do { attributes = try FileManager.default.attributesOfItem(atPath: path) } catch {
-            throw DataError("\(path): cannot open file")
-        }
-        guard attributes[.type] as? FileAttributeType == .typeRegular else {
-            throw DataError("\(path): not a regular file")
-        }
-        let size = (attributes[.size] as? NSNumber)?.intValue ?? 0
+        let size = try RegularFile.check(path)
         let handle = FileHandle(forReadingAtPath: path)
         let head = (try? handle?.read(upToCount: 2)) ?? nil
         isCompressed = head.map { $0.count == 2 && $0[$0.startIndex] == 0x1f && $0[$0.startIndex + 1] == 0x8b } ?? false

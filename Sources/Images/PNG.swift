@@ -1,4 +1,4 @@
-import CZlib
+import SystemZlib
 import Foundation
 
 /// PNG reading and writing for what a user's digit pictures need: non-interlaced images of bit depth

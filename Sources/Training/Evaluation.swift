@@ -1,6 +1,7 @@
 import Communication
 import ConvNetCore
 import ConvNetData
+import DataFormats
 
 /// Test-set evaluation of a checkpoint on any number of ranks: each rank scores its strided shard
 /// of the test set on its threads and one allreduce adds up loss, correct answers and samples.
@@ -10,12 +11,13 @@ public struct CheckpointEvaluation {
     /// Softmax outputs of the first test images, rank 0 only (when asked for).
     public let outputs: [[Float]]
 
-    public static func run(checkpointPath: String, dataDirectory: String, threads: Int, outputCount: Int,
+    /// `dataFormat` nil: the checkpoint's config says how the data folder stores the data.
+    public static func run(checkpointPath: String, dataDirectory: String, dataFormat: String? = nil, threads: Int, outputCount: Int,
                            communicator: any Communicator) throws -> CheckpointEvaluation {
         let checkpoint = try Checkpoint.load(path: checkpointPath)
         let model = try Sequential(checkpoint.config.model)
         let parameters = FloatBuffer(checkpoint.parameters), state = FloatBuffer(checkpoint.state)
-        let files = MNISTFiles(directory: dataDirectory)
+        let files = try DataFormat.files(format: dataFormat ?? checkpoint.config.dataFormat, directory: dataDirectory)
         let shape = model.inputShape.dimensions
         let test = try files.loadTest(shard: Shard(index: communicator.rank, count: communicator.size),
                                       expectedShape: shape, classes: model.classes)
@@ -26,7 +28,7 @@ public struct CheckpointEvaluation {
         communicator.allreduceSum(totals.pointer, count: 3)
         var outputs: [[Float]] = []
         if communicator.isRoot && outputCount > 0 {
-            let first = try files.loadTest(expectedShape: shape, classes: model.classes)
+            let first = try files.loadTest(shard: .whole, expectedShape: shape, classes: model.classes)
             let count = min(outputCount, first.count)
             var probabilities = [Float](repeating: 0, count: count * model.classes)
             _ = probabilities.withUnsafeMutableBufferPointer {

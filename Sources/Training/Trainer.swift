@@ -2,6 +2,7 @@ import Communication
 import ConvNetConfig
 import ConvNetCore
 import ConvNetData
+import DataFormats
 import Foundation
 import Plots
 
@@ -57,11 +58,11 @@ public final class Trainer {
             try runFolder!.claim(resuming: options.resumeFrom != nil, overwrite: options.overwrite)
         }
         options.faults.beforeLoading()
-        let files = MNISTFiles(directory: options.dataDirectory)
+        let files = try DataFormat.files(format: config.dataFormat, directory: options.dataDirectory)
         let shape = config.model.inputShape.dimensions
         training = try files.loadTraining(shard: Shard(index: communicator.rank, count: communicator.size),
                                           expectedShape: shape, classes: config.model.classes)
-        test = communicator.isRoot ? try files.loadTest(expectedShape: shape, classes: config.model.classes) : nil
+        test = communicator.isRoot ? try files.loadTest(shard: .whole, expectedShape: shape, classes: config.model.classes) : nil
         guard training.totalCount > 0 else { throw TrainingError("\(options.dataDirectory): the training set is empty") }
         if let test, test.count == 0 { throw TrainingError("\(options.dataDirectory): the test set is empty") }
         dataFingerprint = DataFingerprint.of(training, communicator: communicator)

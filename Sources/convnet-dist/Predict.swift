@@ -1,4 +1,5 @@
 import ArgumentParser
+import ConvNetConfig
 import ConvNetCore
 import ConvNetData
 import Foundation
@@ -39,7 +40,7 @@ struct Predict: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let (model, parameters, state) = try loadModel()
+            let (checkpointConfig, model, parameters, state) = try loadModel()
             let shape = model.inputShape.dimensions
             guard shape[2] == 1 else { throw ValidationError("predict handles greyscale models only") }
             let runner = ModelRunner(model: model, maxBatch: 1, threads: 1)
@@ -70,7 +71,7 @@ struct Predict: ParsableCommand {
                 print("\(file): \(ranking(try classify(digit)))")
             }
             if let testIndex {
-                let test = try MNISTFiles(directory: data.directory()).loadTest(expectedShape: shape, classes: model.classes)
+                let test = try data.files(for: checkpointConfig).loadTest(shard: .whole, expectedShape: shape, classes: model.classes)
                 guard testIndex < test.count else { throw ValidationError("--test-index must be below \(test.count)") }
                 let image = GreyImage(width: shape[1], height: shape[0],
                                       pixels: Array(test.pixels[(testIndex * test.sampleSize)..<((testIndex + 1) * test.sampleSize)]))
@@ -82,15 +83,15 @@ struct Predict: ParsableCommand {
 
     /// A checkpoint, or a plain weights file from a run folder (which needs the reference model).
     /// A file that says it is a checkpoint gets the checkpoint's own checks and errors.
-    private func loadModel() throws -> (Sequential, parameters: FloatBuffer, state: FloatBuffer) {
+    private func loadModel() throws -> (ExperimentConfig, Sequential, parameters: FloatBuffer, state: FloatBuffer) {
         let file = try SafeTensors.read(path: checkpoint)
         if file.metadata["format"] == Checkpoint.format {
             let loaded = try Checkpoint.load(path: checkpoint)
-            return (try Sequential(loaded.config.model), FloatBuffer(loaded.parameters), FloatBuffer(loaded.state))
+            return (loaded.config, try Sequential(loaded.config.model), FloatBuffer(loaded.parameters), FloatBuffer(loaded.state))
         }
         let model = try Sequential(.kerasMNIST)
         let parameters = FloatBuffer(count: model.parameterCount), state = FloatBuffer(count: model.stateCount)
         try WeightsFile.load(path: checkpoint, model: model, into: parameters, state: state)
-        return (model, parameters, state)
+        return (.reference, model, parameters, state)
     }
 }

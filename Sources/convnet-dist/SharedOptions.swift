@@ -1,5 +1,7 @@
 import ArgumentParser
 import Communication
+import ConvNetConfig
+import DataFormats
 import Foundation
 import Training
 
@@ -11,7 +13,22 @@ struct DataOptions: ParsableArguments {
     /// The folder given by the flag or the environment, if any.
     var givenDirectory: String? { dataDir ?? ProcessInfo.processInfo.environment["CONVNET_DATA_DIR"] }
 
+    @Option(help: ArgumentHelp("How the data folder stores the data set: \(DataFormat.all.map { "\($0.name) (\($0.layout))" }.joined(separator: "; ")). Default: the config's [data] format, else idx.",
+                               valueName: "FORMAT"))
+    var dataFormat: String?
+
+    func validate() throws {
+        if let dataFormat, DataFormat.named(dataFormat) == nil {
+            throw ValidationError("--data-format must be one of \(DataFormat.names.joined(separator: ", ")), got \"\(dataFormat)\"")
+        }
+    }
+
     func directory(dataset: String = "mnist") -> String { givenDirectory ?? "data/\(dataset)" }
+
+    /// The data set of `config` (its folder and format, as the flags override them).
+    func files(for config: ExperimentConfig) throws -> any DataSetFiles {
+        try DataFormat.files(format: dataFormat ?? config.dataFormat, directory: directory(dataset: config.dataset))
+    }
 }
 
 /// `--threads`, shared by every command that computes.

@@ -95,9 +95,13 @@ struct Train: ParsableCommand {
             }
             // A resumed run keeps its recipe; flags still override single values (e.g. more --epochs).
             let base = try checkpoint.map { try Checkpoint.load(path: $0).config }
-            let config = try experiment.resolve(base: base)
+            var config = try experiment.resolve(base: base)
+            if let format = data.dataFormat { config.dataFormat = format }
             let dataDirectory = data.directory(dataset: config.dataset)
-            if download { try fetchData(config.dataset, into: dataDirectory, communicator: communicator) }
+            if download {
+                guard config.dataFormat == "idx" else { throw ValidationError("--download fetches IDX files; the run reads \(config.dataFormat)") }
+                try fetchData(config.dataset, into: dataDirectory, communicator: communicator)
+            }
             var options = TrainingOptions(
                 config: config, dataDirectory: dataDirectory, runDirectory: runDirectory,
                 threads: compute.perRank(communicator),
@@ -129,7 +133,7 @@ struct Train: ParsableCommand {
 
     /// Rank 0 downloads what is missing; the others wait for it (the folder must be shared).
     private func fetchData(_ dataset: String, into directory: String, communicator: any Communicator) throws {
-        if communicator.isRoot && !MNISTFiles(directory: directory).isComplete {
+        if communicator.isRoot && !IDXFiles(directory: directory).isComplete {
             guard let description = DatasetCatalog.named(dataset) else {
                 throw ValidationError("--download knows \(DatasetCatalog.all.map(\.name).joined(separator: " and ")), not \(dataset)")
             }

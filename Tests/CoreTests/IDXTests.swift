@@ -39,7 +39,7 @@ final class IDXTests: XCTestCase {
     }
 
     private func loadTrain(shape: [Int] = [4, 3, 1], shard: Shard = .whole) throws -> LabelledImages {
-        try MNISTFiles(directory: directory).loadTraining(shard: shard, expectedShape: shape, classes: 10)
+        try IDXFiles(directory: directory).loadTraining(shard: shard, expectedShape: shape, classes: 10)
     }
 
     private func message(_ body: () throws -> Any) -> String {

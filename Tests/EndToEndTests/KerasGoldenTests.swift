@@ -88,7 +88,7 @@ final class KerasGoldenTests: XCTestCase {
 final class KerasDataTests: XCTestCase {
     func testLoaderMatchesKerasBatches() throws {
         let golden = try SafeTensors.read(path: try SharedData.kerasReferenceDirectory() + "/golden.safetensors")
-        let files = MNISTFiles(directory: try SharedData.mnistDirectory())
+        let files = IDXFiles(directory: try SharedData.mnistDirectory())
         let train = try files.loadTraining(expectedShape: [28, 28, 1], classes: 10)
         let test = try files.loadTest(expectedShape: [28, 28, 1], classes: 10)
         for (set, images, count) in [(train, "batch.images", 64), (test, "probe.images", 256)] {

@@ -55,7 +55,7 @@ final class UsabilityTests: XCTestCase {
         let mnist = try SharedData.mnistDirectory()
         let runDirectory = try makeTemporaryDirectory(self)
         try run(["train", "--data-dir", mnist, "--run-dir", runDirectory, "--max-steps", "500", "--quiet"])
-        let test = try MNISTFiles(directory: mnist).loadTest(expectedShape: [28, 28, 1], classes: 10)
+        let test = try IDXFiles(directory: mnist).loadTest(expectedShape: [28, 28, 1], classes: 10)
         let folder = try makeTemporaryDirectory(self)
         var files: [String] = [], labels: [UInt8] = []
         for index in 0..<5 {

@@ -4,7 +4,7 @@ import XCTest
 /// A small MNIST folder (uncompressed IDX) holding the first `trainCount` training and `testCount`
 /// test images of the real MNIST, for end-to-end runs that must be quick.
 public func makeSmallMNIST(_ test: XCTestCase, trainCount: Int, testCount: Int) throws -> String {
-    let source = MNISTFiles(directory: try SharedData.mnistDirectory())
+    let source = IDXFiles(directory: try SharedData.mnistDirectory())
     let directory = try makeTemporaryDirectory(test)
     let train = try source.loadTraining(expectedShape: [28, 28, 1], classes: 10)
     let testSet = try source.loadTest(expectedShape: [28, 28, 1], classes: 10)

@@ -1,7 +1,8 @@
 import Foundation
 
-/// The four standard IDX files of MNIST and data sets that share its layout (Fashion-MNIST, ...).
-public struct MNISTFiles: Sendable {
+/// The `idx` format: the four standard IDX files of MNIST and data sets that share its layout
+/// (Fashion-MNIST, ...), gzipped or plain. The fastest to load: no decoding.
+public struct IDXFiles: Sendable {
     public static let trainImages = "train-images-idx3-ubyte"
     public static let trainLabels = "train-labels-idx1-ubyte"
     public static let testImages = "t10k-images-idx3-ubyte"
@@ -13,7 +14,7 @@ public struct MNISTFiles: Sendable {
     public init(directory: String) { self.directory = directory }
 
     /// True when all four files are present (compressed or not).
-    public var isComplete: Bool { MNISTFiles.all.allSatisfy { (try? path($0)) != nil } }
+    public var isComplete: Bool { IDXFiles.all.allSatisfy { (try? path($0)) != nil } }
 
     /// The path of a standard file, preferring `NAME.gz` and accepting an uncompressed `NAME`.
     public func path(_ name: String) throws -> String {
@@ -28,12 +29,12 @@ public struct MNISTFiles: Sendable {
 
     /// Loads the training set (only `shard`'s samples are kept) and checks it against the model.
     public func loadTraining(shard: Shard = .whole, expectedShape: [Int], classes: Int) throws -> LabelledImages {
-        try load(images: MNISTFiles.trainImages, labels: MNISTFiles.trainLabels, shard: shard,
+        try load(images: IDXFiles.trainImages, labels: IDXFiles.trainLabels, shard: shard,
                  expectedShape: expectedShape, classes: classes)
     }
 
     public func loadTest(shard: Shard = .whole, expectedShape: [Int], classes: Int) throws -> LabelledImages {
-        try load(images: MNISTFiles.testImages, labels: MNISTFiles.testLabels, shard: shard,
+        try load(images: IDXFiles.testImages, labels: IDXFiles.testLabels, shard: shard,
                  expectedShape: expectedShape, classes: classes)
     }
 

@@ -1,0 +1,62 @@
+import ConvNetData
+import Foundation
+
+/// A labelled data set on disk, in one of the formats convnet-dist reads: training and test samples
+/// of a folder. A format is one conforming type in one file, plus one line in `DataFormat.all`.
+///
+/// Contract: `loadTraining(shard:)` keeps only the samples `i` of the file order with
+/// `i % shard.count == shard.index` (each rank holds only its shard), in file order; every format
+/// yields the same `LabelledImages` (bytes, labels, shape) for the same pictures in the same order,
+/// so the trained weights do not depend on the container. Shapes and labels are checked against
+/// the model before anything is trained; every fault is a `DataError` naming the file.
+public protocol DataSetFiles: Sendable {
+    /// True when the folder holds what the format needs (for `--download`).
+    var isComplete: Bool { get }
+    func loadTraining(shard: Shard, expectedShape: [Int], classes: Int) throws -> LabelledImages
+    func loadTest(shard: Shard, expectedShape: [Int], classes: Int) throws -> LabelledImages
+}
+
+/// IDX files are the `idx` format (the type lives in ConvNetData, which the fuzzers build alone).
+extension IDXFiles: DataSetFiles {}
+
+/// The registry of data formats: `[data] format` in configs, `--data-format` on the command line.
+public struct DataFormat: Sendable {
+    public let name: String
+    /// What the folder must hold, for help texts and errors.
+    public let layout: String
+    public let open: @Sendable (_ directory: String) -> any DataSetFiles
+
+    public static let all: [DataFormat] = [
+        DataFormat(name: "idx", layout: "the four MNIST IDX files (train-images-idx3-ubyte[.gz], ...)", open: { IDXFiles(directory: $0) }),
+        DataFormat(name: "csv", layout: "train.csv and test.csv as Kaggle's digit recognizer (label,pixel0,...)", open: { KaggleCSVFiles(directory: $0) }),
+        DataFormat(name: "npz", layout: "one .npz file as Keras's mnist.npz (x_train, y_train, x_test, y_test)", open: { NPZFiles(directory: $0) }),
+    ]
+
+    public static var names: [String] { all.map(\.name) }
+
+    public static func named(_ name: String) -> DataFormat? { all.first { $0.name == name } }
+
+    /// The data set in `directory` read as format `name`.
+    public static func files(format name: String, directory: String) throws -> any DataSetFiles {
+        guard let format = named(name) else {
+            throw DataError("unknown data format \"\(name)\"; known: \(names.joined(separator: ", "))")
+        }
+        return format.open(directory)
+    }
+}
+
+extension LabelledImages {
+    /// Checks decoded samples against the model (`[height, width, channels]`, labels below `classes`)
+    /// and wraps them. `fileIndex` maps a local sample to its index in the file, for messages.
+    static func checked(pixels: [UInt8], labels: [UInt8], height: Int, width: Int, channels: Int, shard: Shard,
+                        totalCount: Int, source: String, expectedShape: [Int], classes: Int) throws -> LabelledImages {
+        guard expectedShape == [height, width, channels] else {
+            throw DataError("dimensions mismatch: \(source) holds \(height)x\(width)x\(channels) images but the model expects \(expectedShape.map(String.init).joined(separator: "x"))")
+        }
+        if let bad = labels.firstIndex(where: { Int($0) >= classes }) {
+            throw DataError("\(source): label \(labels[bad]) of sample \(bad * shard.count + shard.index) is out of range for \(classes) classes")
+        }
+        return LabelledImages(pixels: pixels, labels: labels, height: height, width: width, channels: channels,
+                              shard: shard, totalCount: totalCount)
+    }
+}

@@ -1,0 +1,104 @@
+import ConvNetData
+import DataFormats
+import Foundation
+import TestSupport
+import XCTest
+
+/// The `csv` and `npz` readers: the same samples as IDX for the same pictures (whole and sharded),
+/// and one clear error per malformed case.
+final class DataFormatTests: XCTestCase {
+    /// 7 images of 4x3 pixels, labels 0-6.
+    private let pixels = (0..<84).map { UInt8(($0 * 37) % 256) }
+    private let labels: [UInt8] = [0, 1, 2, 3, 4, 5, 6]
+    private let shape = [4, 3, 1]
+
+    private func folder(_ files: [String: Data]) throws -> String {
+        let directory = try makeTemporaryDirectory(self)
+        for (name, data) in files { try data.write(to: URL(fileURLWithPath: directory + "/" + name)) }
+        return directory
+    }
+
+    private func csvFolder(train: String? = nil) throws -> String {
+        let text = FormatWriters.csv(pixels: pixels, labels: labels, pixelsPerImage: 12)
+        return try folder(["train.csv": Data((train ?? text).utf8), "test.csv": Data(text.utf8)])
+    }
+
+    private func npzFolder(_ arrays: [(name: String, data: Data)]? = nil) throws -> String {
+        let directory = try makeTemporaryDirectory(self)
+        let x = FormatWriters.npy(shape: [7, 4, 3], data: pixels), y = FormatWriters.npy(shape: [7], data: labels)
+        try FormatWriters.npz(path: directory + "/mnist.npz", arrays: arrays ?? [("x_train", x), ("y_train", y), ("x_test", x), ("y_test", y)])
+        return directory
+    }
+
+    private func idxFolder() throws -> String {
+        let directory = try makeTemporaryDirectory(self)
+        for prefix in ["train", "t10k"] {
+            try IDXWriter.writeSet(directory: directory, prefix: prefix, pixels: pixels, labels: labels, rows: 4, columns: 3)
+        }
+        return directory
+    }
+
+    private func load(_ format: String, _ directory: String, shard: Shard = .whole) throws -> LabelledImages {
+        try DataFormat.files(format: format, directory: directory).loadTraining(shard: shard, expectedShape: shape, classes: 10)
+    }
+
+    private func assertError(_ format: String, _ directory: String, contains text: String, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertThrowsError(try load(format, directory), file: file, line: line) { error in
+            XCTAssertTrue("\(error)".contains(text), "\(error)", file: file, line: line)
+        }
+    }
+
+    func testEveryFormatGivesTheSameSamplesAsIDX() throws {
+        let folders = ["idx": try idxFolder(), "csv": try csvFolder(), "npz": try npzFolder()]
+        for shard in [Shard.whole, Shard(index: 1, count: 3)] {
+            let reference = try load("idx", folders["idx"]!, shard: shard)
+            for format in ["csv", "npz"] {
+                let ours = try load(format, folders[format]!, shard: shard)
+                XCTAssertEqual(ours.pixels, reference.pixels, "\(format) \(shard)")
+                XCTAssertEqual(ours.labels, reference.labels, "\(format) \(shard)")
+                XCTAssertEqual(ours.totalCount, 7)
+                XCTAssertEqual(ours.shard, shard)
+            }
+        }
+        XCTAssertEqual(DataFormat.names, ["idx", "csv", "npz"])
+    }
+
+    func testMalformedCSVFilesAreRefused() throws {
+        let good = FormatWriters.csv(pixels: pixels, labels: labels, pixelsPerImage: 12)
+        var lines = good.split(separator: "\n").map(String.init)
+        lines[3] += ",7"
+        assertError("csv", try csvFolder(train: lines.joined(separator: "\n")), contains: "train.csv line 4: 14 values, expected 13")
+        lines = good.split(separator: "\n").map(String.init)
+        lines[2] = lines[2].replacingOccurrences(of: ",", with: ",300,", options: [], range: lines[2].range(of: ","))
+            .split(separator: ",").prefix(13).joined(separator: ",")
+        assertError("csv", try csvFolder(train: lines.joined(separator: "\n")), contains: "train.csv line 3, column pixel0: \"300\" is not a whole number 0...255")
+        let unlabelled = good.split(separator: "\n").map { $0.split(separator: ",").dropFirst().joined(separator: ",") }.joined(separator: "\n")
+        assertError("csv", try csvFolder(train: unlabelled), contains: "is for `predict`, not for training")
+        assertError("csv", try csvFolder(train: good.replacingOccurrences(of: "\n5,", with: "\n12,")), contains: "label 12 of sample 5 is out of range for 10 classes")
+        assertError("csv", try makeTemporaryDirectory(self), contains: "train.csv: cannot open file")
+    }
+
+    func testMalformedNPZFilesAreRefused() throws {
+        let x = FormatWriters.npy(shape: [7, 4, 3], data: pixels), y = FormatWriters.npy(shape: [7], data: labels)
+        let floats = FormatWriters.npy(descr: "<f4", shape: [7, 4, 3], data: [UInt8](repeating: 0, count: 336))
+        assertError("npz", try npzFolder([("x_train", floats), ("y_train", y)]), contains: "dtype <f4 is not an integer type")
+        assertError("npz", try npzFolder([("x_train", x)]), contains: "no array y_train (holds: x_train)")
+        assertError("npz", try npzFolder([("x_train", x), ("y_train", FormatWriters.npy(shape: [6], data: Array(labels.prefix(6))))]),
+                    contains: "y_train has shape [6] but x_train holds 7 images")
+        assertError("npz", try npzFolder([("x_train", FormatWriters.npy(shape: [7, 4, 3], data: Array(pixels.prefix(80)))), ("y_train", y)]),
+                    contains: "the header promises 84 bytes of data, found 80")
+        assertError("npz", try npzFolder([("x_train", FormatWriters.npy(shape: [1 << 30, 1 << 20], data: [])), ("y_train", y)]),
+                    contains: "is too large")
+        let garbage = try folder(["mnist.npz": Data("not a zip file".utf8)])
+        assertError("npz", garbage, contains: "not a readable .npz (ZIP) file")
+        assertError("npz", try makeTemporaryDirectory(self), contains: "no .npz file in")
+        let wide = FormatWriters.npy(descr: "<i8", shape: [7], data: labels.flatMap { [$0, 0, 0, 0, 0, 0, 0, 0] })
+        XCTAssertEqual(try load("npz", try npzFolder([("x_train", x), ("y_train", wide)])).labels, labels, "int64 labels are read")
+    }
+
+    func testUnknownFormatIsNamed() {
+        XCTAssertThrowsError(try DataFormat.files(format: "parquet", directory: "/tmp")) { error in
+            XCTAssertEqual("\(error)", "unknown data format \"parquet\"; known: idx, csv, npz")
+        }
+    }
+}
