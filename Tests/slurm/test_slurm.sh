@@ -159,6 +159,20 @@ else
 fi
 echo "# scenario 1 took $((SECONDS - t)) s"
 
+# A requeued job, started at once, resumes from its checkpoint and finishes all 200 steps.
+resumed_to_the_end() {
+  local id=$1 run=$2
+  start_now "$id"
+  if wait_until 90 "requeued job $id to end" finished_after_restart "$id" 1; then
+    check "requeued job $id COMPLETED with exit code 0 ($(field "$id" JobState) $(field "$id" ExitCode), restarts $(field "$id" Restarts))" exited_zero "$id"
+    check "it resumed from the checkpoint" says "$id" "Resuming from $run/checkpoints/step-"
+    check "metrics.csv shows 200 steps" [ "$(metrics_steps "$run")" = 200 ]
+    check "steps.csv lists steps 10..200 once each" step_log_complete "$run" 200
+  else
+    not_ok "requeued job $id did not end"
+  fi
+}
+
 # 2. Preemption with scancel --signal=TERM (the ranks), then scontrol requeue.
 echo "# 2. preemption: scancel --signal=TERM, then scontrol requeue"
 t=$SECONDS
@@ -173,16 +187,9 @@ if preempt_when_training "$id" "$run" && wait_until 60 "job $id to stop" finishe
     eval 'has_checkpoint "$run" && [ "$(cat "$run/checkpoints/latest")" != step-00000020.safetensors ]'
   check "no model.safetensors yet" [ ! -e "$run/model.safetensors" ]
   scontrol requeue "$id"
-  start_now "$id"
-  if wait_until 90 "requeued job $id to end" finished_after_restart "$id" 1; then
-    check "requeued job $id COMPLETED with exit code 0 ($(field "$id" JobState) $(field "$id" ExitCode), restarts $(field "$id" Restarts))" exited_zero "$id"
-    check "it resumed from the checkpoint" eval 'says "$id" "resuming it" && says "$id" "Resuming from $run/checkpoints/step-"'
-    check "$run/model.safetensors written" [ -s "$run/model.safetensors" ]
-    check "metrics.csv shows 200 steps" [ "$(metrics_steps "$run")" = 200 ]
-    check "steps.csv lists steps 10..200 once each" step_log_complete "$run" 200
-  else
-    not_ok "requeued job $id did not end"
-  fi
+  resumed_to_the_end "$id" "$run"
+  check "the batch script saw the unfinished run and resumed it" says "$id" "resuming it"
+  check "$run/model.safetensors written" [ -s "$run/model.safetensors" ]
 else
   not_ok "job $id was not preempted while training"
 fi
@@ -198,15 +205,7 @@ run=runs/slurm-$id
 if preempt_when_training "$id" "$run" -b && wait_until 60 "job $id to requeue itself" requeued "$id"; then
   check "job $id stopped on request and requeued itself" \
     eval 'says "$id" "Stopped on request" && says "$id" "requeueing job $id"'
-  start_now "$id"
-  if wait_until 90 "requeued job $id to end" finished_after_restart "$id" 1; then
-    check "requeued job $id COMPLETED with exit code 0 ($(field "$id" JobState) $(field "$id" ExitCode))" exited_zero "$id"
-    check "it resumed from the checkpoint" says "$id" "Resuming from $run/checkpoints/step-"
-    check "metrics.csv shows 200 steps" [ "$(metrics_steps "$run")" = 200 ]
-    check "steps.csv lists steps 10..200 once each" step_log_complete "$run" 200
-  else
-    not_ok "requeued job $id did not end"
-  fi
+  resumed_to_the_end "$id" "$run"
 else
   not_ok "job $id did not stop and requeue itself"
 fi
@@ -244,15 +243,7 @@ if wait_until 60 "job $id to train (first checkpoint)" has_checkpoint "$run"; th
       eval 'exited_zero "$urgent" && grep -q "urgent job ran" "urgent-$urgent.out"'
     check "preempted job $id stopped on request and requeued itself ($(field "$id" JobState), restarts $(field "$id" Restarts))" \
       eval 'requeued "$id" && says "$id" "Stopped on request" && says "$id" "requeueing job $id"'
-    start_now "$id"
-    if wait_until 90 "requeued job $id to end" finished_after_restart "$id" 1; then
-      check "requeued job $id COMPLETED with exit code 0 ($(field "$id" JobState) $(field "$id" ExitCode))" exited_zero "$id"
-      check "it resumed from the checkpoint" says "$id" "Resuming from $run/checkpoints/step-"
-      check "metrics.csv shows 200 steps" [ "$(metrics_steps "$run")" = 200 ]
-      check "steps.csv lists steps 10..200 once each" step_log_complete "$run" 200
-    else
-      not_ok "requeued job $id did not end"
-    fi
+    resumed_to_the_end "$id" "$run"
   else
     not_ok "urgent job $urgent did not run"
   fi
