@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes the hand-made seed inputs of Fuzz/corpus/<target>/seed-* (small valid files, plus a few
 near-misses). Standard library only. Run from anywhere: python3 Fuzz/make-seeds.py"""
-import gzip, json, os, shutil, struct, zlib
+import gzip, io, json, os, shutil, struct, zipfile, zlib
 
 here = os.path.dirname(os.path.abspath(__file__))
 root = os.path.dirname(here)
@@ -288,3 +288,36 @@ alpha = 0.1
 warmup_target = 0.01
 warmup_steps = 50
 """)
+
+# csv: Kaggle digit-recognizer rows of 2x2 images (the harness reads 4 pixel columns).
+header = "label,pixel0,pixel1,pixel2,pixel3\n"
+put("csv", "valid", header + "3,0,255,17,128\n7,1,2,3,4\n0,9,9,9,9\n1,0,0,0,0\n")
+put("csv", "quoted-and-spaces", header + '"3", 0,255 ,17,128\r\n7,1,2,3,4\r\n')
+put("csv", "unlabelled", "pixel0,pixel1,pixel2,pixel3\n0,255,17,128\n")
+put("csv", "bad-values", header + "3,0,300,17,128\n-1,1,2,3,4\n2,1,2,3\n")
+
+# npz: .npy arrays (the harness stores them as x_train.npy beside a valid y_train of 3 labels) and
+# whole archives.
+def npy(descr, shape, data, version=1):
+    shape_text = "(" + ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "") + ")"
+    text = "{'descr': '%s', 'fortran_order': False, 'shape': %s, }" % (descr, shape_text)
+    size = 2 if version == 1 else 4
+    while (8 + size + len(text) + 1) % 64:
+        text += " "
+    text += "\n"
+    return b"\x93NUMPY" + bytes([version, 0]) + len(text).to_bytes(size, "little") + text.encode() + data
+put("npz", "x-valid", npy("|u1", [3, 2, 2], bytes(range(12))))
+put("npz", "x-version2", npy("|u1", [3, 2, 2, 1], bytes(range(12)), version=2))
+put("npz", "x-float", npy("<f4", [3, 2, 2], bytes(48)))
+put("npz", "x-fortran", npy("|u1", [3, 2, 2], bytes(12)).replace(b"False", b"True "))
+def npz(arrays, compression=zipfile.ZIP_DEFLATED):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression) as archive:
+        for name, data in arrays:
+            info = zipfile.ZipInfo(name + ".npy", date_time=(1980, 1, 1, 0, 0, 0))
+            archive.writestr(info, data, compress_type=compression)
+    return buffer.getvalue()
+labels = npy("|u1", [3], bytes([0, 1, 2]))
+put("npz", "archive-deflated", npz([("x_train", npy("|u1", [3, 2, 2], bytes(range(12)))), ("y_train", labels)]))
+put("npz", "archive-stored", npz([("x_train", npy("|u1", [3, 2, 2], bytes(range(12)))), ("y_train", npy("<i8", [3], bytes(24)))],
+                                  zipfile.ZIP_STORED))

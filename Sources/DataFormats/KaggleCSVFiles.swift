@@ -31,7 +31,8 @@ public struct KaggleCSVFiles: DataSetFiles {
     /// Reads a labelled CSV file, keeping the rows of `shard`. The image size comes from the model
     /// (a CSV row does not say it): the row must hold exactly `height * width * channels` pixels.
     public static func read(path: String, shard: Shard, expectedShape: [Int], classes: Int) throws -> LabelledImages {
-        try RegularFile.check(path)
+        // An empty file ends here (and Foundation's file reading leaks a buffer on one).
+        guard try RegularFile.check(path) > 0 else { throw DataError("\(path): empty file (expected a header row label,pixel0,...)") }
         // Whole, as a string: CSV.swift's stream reader ends Linux files with a spurious read error.
         guard let data = FileManager.default.contents(atPath: path) else { throw DataError("\(path): cannot read file") }
         guard let text = String(data: data, encoding: .utf8) else { throw DataError("\(path): not UTF-8 text") }
