@@ -54,7 +54,7 @@ public final class StepWatchdog: Sendable {
         typealias Late = (step: Int, seconds: Double, limit: Double)
         let (stopped, expired, stopRequestWaits) = state.withLock { state -> (Bool, Late?, Late?) in
             guard !state.stopped, let armedAt = state.armedAt else { return (state.stopped, nil, nil) }
-            let seconds = StepWatchdog.seconds(since: armedAt)
+            let seconds = armedAt.secondsAgo
             let limit = StepWatchdog.limit(timeout: timeout, recentSteps: state.recentSteps)
             let late = (state.globalStep, seconds, limit)
             // A stop request that cannot be honoured because the step waits: most often mpirun
@@ -92,7 +92,7 @@ public final class StepWatchdog: Sendable {
     public func stepFinished() {
         state.withLock { state in
             guard let armedAt = state.armedAt else { return }
-            let seconds = StepWatchdog.seconds(since: armedAt)
+            let seconds = armedAt.secondsAgo
             if state.recentSteps.count < 99 { state.recentSteps.append(seconds) } else { state.recentSteps[state.nextSlot] = seconds }
             state.nextSlot = (state.nextSlot + 1) % 99
             state.armedAt = nil
@@ -109,9 +109,12 @@ public final class StepWatchdog: Sendable {
         let median = recentSteps.sorted()[recentSteps.count / 2]
         return max(defaultMinimum, medianMultiple * median)
     }
+}
 
-    private static func seconds(since start: ContinuousClock.Instant) -> Double {
-        let elapsed = ContinuousClock.now - start
+extension ContinuousClock.Instant {
+    /// Seconds from this instant to now.
+    var secondsAgo: Double {
+        let elapsed = ContinuousClock.now - self
         return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
     }
 }

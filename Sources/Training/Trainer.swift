@@ -153,7 +153,7 @@ public final class Trainer {
                 position.globalStep += 1
                 if startupSeconds == nil { startupSeconds = SystemInfo.secondsSinceProgramStart() }
                 position.epochTotals = position.epochTotals + stats
-                position.epochSeconds = secondsBefore + seconds(since: start)
+                position.epochSeconds = secondsBefore + start.secondsAgo
                 progress.stepDone(epoch: epoch, epochs: config.epochs, step: step + 1, steps: schedule.steps,
                                   loss: position.epochTotals.meanLoss, accuracy: position.epochTotals.accuracy,
                                   samples: position.epochTotals.count, elapsed: position.epochSeconds)
@@ -210,7 +210,7 @@ public final class Trainer {
         let metrics = EpochMetrics(
             epoch: epoch, steps: steps, trainLoss: totals.meanLoss, trainAccuracy: totals.accuracy,
             testLoss: testStats.meanLoss, testAccuracy: testStats.accuracy, epochSeconds: position.epochSeconds,
-            samplesPerSecond: Double(totals.count) / position.epochSeconds, evaluationSeconds: seconds(since: evaluationStart))
+            samplesPerSecond: Double(totals.count) / position.epochSeconds, evaluationSeconds: evaluationStart.secondsAgo)
         progress.epochDone(metrics, epochs: options.config.epochs)
         return (metrics, confusion)
     }
@@ -316,10 +316,5 @@ public final class Trainer {
             throw TrainingError("cannot create run folder \(directory): \(error.localizedDescription)")
         }
         return try MetricsLog(runDirectory: directory, resumingAt: resumedFrom != nil ? position.epoch : nil)
-    }
-
-    private func seconds(since start: ContinuousClock.Instant) -> Double {
-        let elapsed = ContinuousClock.now - start
-        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
     }
 }
