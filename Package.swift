@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Layering (each arrow is "may import"):
-//   convnet-dist (CLI) -> Training -> { ConvNetCore, DataFormats -> ConvNetData, ConvNetConfig, SafeTensors, Communication }
+//   convnet-dist (CLI) -> Training -> { ConvNetCore, DataFormats -> { ConvNetData, Images }, ConvNetConfig, SafeTensors, Communication }
 //   ConvNetCore knows nothing of MPI, files or configs; Communication is the only door to MPI.
 let package = Package(
     name: "convnet-dist",
@@ -32,7 +32,7 @@ let package = Package(
         .target(name: "ConvNetCore", dependencies: ["CBLAS", "CKernels"]),
         .target(name: "ConvNetData", dependencies: ["SystemZlib"]),
         // The data formats beyond IDX, each read with a library (CSV.swift, ZIPFoundation), and their registry.
-        .target(name: "DataFormats", dependencies: ["ConvNetData", .product(name: "CSV", package: "CSV.swift"), "ZIPFoundation"]),
+        .target(name: "DataFormats", dependencies: ["ConvNetData", "Images", .product(name: "CSV", package: "CSV.swift"), "ZIPFoundation"]),
         .target(name: "SafeTensors"),
         .systemLibrary(name: "CMPI", pkgConfig: "ompi-c",
                        providers: [.apt(["libopenmpi-dev"])]),
@@ -41,7 +41,10 @@ let package = Package(
         .target(name: "ConvNetConfig", dependencies: ["ConvNetCore", "TOMLKit", "CTOMLGuard"]),
         .target(name: "Training",
                 dependencies: ["ConvNetCore", "ConvNetData", "DataFormats", "ConvNetConfig", "SafeTensors", "Communication", "Plots"]),
-        .target(name: "Images", dependencies: ["SystemZlib"]),
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CTurboJPEG", pkgConfig: "libturbojpeg", providers: [.apt(["libturbojpeg0-dev"])]),
+        // Pictures: PNG by libpng, JPEG by libjpeg-turbo (untrusted bytes are parsed by well-kept libraries).
+        .target(name: "Images", dependencies: ["CPNG", "CTurboJPEG"]),
         .target(name: "Plots"),
         .target(name: "Datasets", dependencies: ["ConvNetData", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Benchmarks", dependencies: ["ConvNetCore", "ConvNetConfig", "ConvNetData", "DataFormats", "Communication", "Training"]),
@@ -49,9 +52,9 @@ let package = Package(
             "Training", "Communication", "Benchmarks", "Datasets", "DataFormats", "Images", "Plots", "SafeTensors",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .target(name: "TestSupport", dependencies: ["ConvNetCore", "ConvNetData", "ZIPFoundation"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["ConvNetCore", "ConvNetData", "Images", "ZIPFoundation"], path: "Tests/TestSupport"),
         .testTarget(name: "CoreTests",
-                    dependencies: ["ConvNetCore", "ConvNetData", "DataFormats", "ConvNetConfig", "SafeTensors", "TestSupport"]),
+                    dependencies: ["ConvNetCore", "ConvNetData", "DataFormats", "ConvNetConfig", "SafeTensors", "Images", "TestSupport"]),
         .testTarget(name: "EndToEndTests",
                     dependencies: ["ConvNetCore", "ConvNetData", "DataFormats", "ConvNetConfig", "SafeTensors", "Training",
                                    "Communication", "TestSupport", "Images", "Plots", "Datasets"]),

@@ -23,10 +23,17 @@ extension ExperimentConfig {
         try top.allowOnly(["data", "model", "training", "optimizer", "loss"])
 
         if let data = try top.section("data") {
-            try data.allowOnly(["dataset", "format"])
+            try data.allowOnly(["dataset", "format", "path", "skip_bad_files"])
+            if let path = try data.string("path") {
+                guard !path.isEmpty, path.unicodeScalars.allSatisfy({ $0.value >= 32 && $0.value != 127 }) else {
+                    throw ConfigError("data.path must name a folder (no control characters)")
+                }
+                config.dataPath = path
+            }
+            if let skip = try data.bool("skip_bad_files") { config.skipBadFiles = skip }
             if let format = try data.string("format") {
                 guard !format.isEmpty, format.count <= 16, format.unicodeScalars.allSatisfy({ ("a"..."z").contains($0) }) else {
-                    throw ConfigError("data.format must be a format name such as \"idx\", \"csv\" or \"npz\"")
+                    throw ConfigError("data.format must be a format name such as \"idx\", \"csv\", \"npz\" or \"folder\"")
                 }
                 config.dataFormat = format
             }

@@ -11,8 +11,13 @@ public struct ExperimentConfig: Equatable, Sendable {
 
     /// Data set name: the folder `data/<dataset>` and the download catalogue's entry.
     public var dataset: String
-    /// How the data folder stores it: `idx` (default), `csv` or `npz` (`DataFormats.DataFormat`).
+    /// How the data folder stores it: `idx` (default), `csv`, `npz` or `folder` (`DataFormats.DataFormat`).
     public var dataFormat = "idx"
+    /// `[data] path`: the data folder when `--data-dir` does not name one. Not part of the recipe
+    /// (a moved folder holds the same data; checkpoints recognise data by its fingerprint).
+    public var dataPath: String?
+    /// `[data] skip_bad_files`: leave out pictures that cannot be decoded instead of stopping.
+    public var skipBadFiles = false
     public var model: ModelSpec
     public var optimizer: OptimizerSpec
     /// Learning rate as a function of the step (`[optimizer.schedule]`); nil: constant.

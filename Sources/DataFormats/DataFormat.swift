@@ -14,6 +14,31 @@ public protocol DataSetFiles: Sendable {
     var isComplete: Bool { get }
     func loadTraining(shard: Shard, expectedShape: [Int], classes: Int) throws -> LabelledImages
     func loadTest(shard: Shard, expectedShape: [Int], classes: Int) throws -> LabelledImages
+    /// The names of the classes, index by index, where the data set has them (image folders); nil: none.
+    func classNames() throws -> [String]?
+}
+
+extension DataSetFiles {
+    public func classNames() throws -> [String]? { nil }
+}
+
+/// How a data set is read, beyond its folder; formats that decode (image folders) use them.
+public struct DataSetOptions: Sendable {
+    /// Decoding threads.
+    public var threads = 1
+    /// Leave out pictures that cannot be decoded (a warning and a count) instead of stopping.
+    public var skipBadFiles = false
+    /// Called now and then from the decoding threads with the pictures decoded so far and the total.
+    public var progress: (@Sendable (_ done: Int, _ total: Int) -> Void)?
+    /// Where notes (how long decoding took) go; the default drops them.
+    public var note: @Sendable (String) -> Void = { _ in }
+    /// Where warnings (files skipped) go; the default prints them to standard error.
+    public var warn: @Sendable (String) -> Void = { FileHandle.standardError.write(Data("warning: \($0)\n".utf8)) }
+
+    public init(threads: Int = 1, skipBadFiles: Bool = false) {
+        self.threads = threads
+        self.skipBadFiles = skipBadFiles
+    }
 }
 
 /// IDX files are the `idx` format (the type lives in ConvNetData, which the fuzzers build alone).
@@ -24,12 +49,14 @@ public struct DataFormat: Sendable {
     public let name: String
     /// What the folder must hold, for help texts and errors.
     public let layout: String
-    public let open: @Sendable (_ directory: String) -> any DataSetFiles
+    public let open: @Sendable (_ directory: String, _ options: DataSetOptions) -> any DataSetFiles
 
     public static let all: [DataFormat] = [
-        DataFormat(name: "idx", layout: "the four MNIST IDX files (train-images-idx3-ubyte[.gz], ...)", open: { IDXFiles(directory: $0) }),
-        DataFormat(name: "csv", layout: "train.csv and test.csv as Kaggle's digit recognizer (label,pixel0,...)", open: { KaggleCSVFiles(directory: $0) }),
-        DataFormat(name: "npz", layout: "one .npz file as Keras's mnist.npz (x_train, y_train, x_test, y_test)", open: { NPZFiles(directory: $0) }),
+        DataFormat(name: "idx", layout: "the four MNIST IDX files (train-images-idx3-ubyte[.gz], ...)", open: { directory, _ in IDXFiles(directory: directory) }),
+        DataFormat(name: "csv", layout: "train.csv and test.csv as Kaggle's digit recognizer (label,pixel0,...)", open: { directory, _ in KaggleCSVFiles(directory: directory) }),
+        DataFormat(name: "npz", layout: "one .npz file as Keras's mnist.npz (x_train, y_train, x_test, y_test)", open: { directory, _ in NPZFiles(directory: directory) }),
+        DataFormat(name: "folder", layout: "train/<class>/* and test/<class>/* PNG or JPEG pictures, as Keras's image_dataset_from_directory",
+                   open: { ImageFolderFiles(directory: $0, options: $1) }),
     ]
 
     public static var names: [String] { all.map(\.name) }
@@ -37,11 +64,11 @@ public struct DataFormat: Sendable {
     public static func named(_ name: String) -> DataFormat? { all.first { $0.name == name } }
 
     /// The data set in `directory` read as format `name`.
-    public static func files(format name: String, directory: String) throws -> any DataSetFiles {
+    public static func files(format name: String, directory: String, options: DataSetOptions = DataSetOptions()) throws -> any DataSetFiles {
         guard let format = named(name) else {
             throw DataError("unknown data format \"\(name)\"; known: \(names.joined(separator: ", "))")
         }
-        return format.open(directory)
+        return format.open(directory, options)
     }
 }
 

@@ -21,7 +21,8 @@ public enum PGM {
         let magic = try token()
         guard magic == "P5" || magic == "P2" else { throw ImageError("\(name): not a PGM file (magic \(magic))") }
         guard let width = Int(try token()), let height = Int(try token()), let maxval = Int(try token()),
-              width > 0, height > 0, width <= 1 << 14, height <= 1 << 14, width * height <= PNG.maximumPixels,
+              width > 0, height > 0, width <= PictureLimits.maximumSide, height <= PictureLimits.maximumSide,
+              width * height <= PictureLimits.maximumPixels,
               maxval > 0, maxval <= 65535 else {
             throw ImageError("\(name): bad PGM size or maxval")
         }

@@ -1,135 +1,63 @@
-import SystemZlib
+import CPNG
 import Foundation
 
-/// PNG reading and writing for what a user's digit pictures need: non-interlaced images of bit depth
-/// 8 (grey, grey+alpha, RGB, RGBA, palette) or 16, converted to 8-bit grey (alpha composited on white).
+/// PNG through libpng's simplified API (`png_image`): every colour type, bit depth and interlacing
+/// libpng reads, converted by libpng to 8-bit grey or RGB; alpha is composited on white (a digit drawn
+/// on a transparent canvas reads as ink on paper). libpng reports errors through the `png_image`
+/// (no longjmp reaches Swift); the header's size is checked before the pixels are allocated.
 public enum PNG {
     static let signature: [UInt8] = [137, 80, 78, 71, 13, 10, 26, 10]
-    /// Largest picture decoded (a 4096x4096 photo of a digit is already far more than needed).
-    public static let maximumPixels = 1 << 24
 
+    public static func isPNG(_ data: Data) -> Bool { data.starts(with: signature) }
+
+    /// The picture in `data` with `channels` channels (1 grey, 3 RGB).
+    public static func decode(_ data: Data, name: String, channels: Int) throws -> Picture {
+        guard isPNG(data) else { throw ImageError("\(name): not a PNG file") }
+        var image = png_image()
+        image.version = png_uint_32(convnet_png_image_version())
+        defer { png_image_free(&image) }
+        let begun = data.withUnsafeBytes { png_image_begin_read_from_memory(&image, $0.baseAddress, $0.count) }
+        guard begun != 0 else { throw ImageError("\(name): corrupt PNG (\(message(image)))") }
+        let width = Int(image.width), height = Int(image.height)
+        try PictureLimits.check(width: width, height: height, format: "PNG", name: name)
+        image.format = channels == 1 ? convnet_png_format_gray() : convnet_png_format_rgb()
+        var pixels = [UInt8](repeating: 0, count: width * height * channels)
+        var white = png_color(red: 255, green: 255, blue: 255)
+        let finished = pixels.withUnsafeMutableBytes {
+            png_image_finish_read(&image, &white, $0.baseAddress, png_int_32(width * channels), nil)
+        }
+        guard finished != 0 else { throw ImageError("\(name): corrupt PNG (\(message(image)))") }
+        return Picture(width: width, height: height, channels: channels, pixels: pixels)
+    }
+
+    /// The picture in `data` as grey (what `predict` reads digits as).
     public static func decode(_ data: Data, name: String) throws -> GreyImage {
-        let bytes = [UInt8](data)
-        guard bytes.count > 8, Array(bytes[0..<8]) == signature else { throw ImageError("\(name): not a PNG file") }
-        var position = 8
-        var width = 0, height = 0, depth = 0, colorType = 0
-        var palette: [UInt8] = []
-        var compressed: [UInt8] = []
-        func be32(_ at: Int) -> Int { Int(bytes[at]) << 24 | Int(bytes[at + 1]) << 16 | Int(bytes[at + 2]) << 8 | Int(bytes[at + 3]) }
-        while position + 8 <= bytes.count {
-            let length = be32(position)
-            let type = String(decoding: bytes[(position + 4)..<(position + 8)], as: UTF8.self)
-            let body = position + 8
-            guard length >= 0, body + length + 4 <= bytes.count else { throw ImageError("\(name): truncated PNG chunk \(type)") }
-            switch type {
-            case "IHDR":
-                guard length == 13 else { throw ImageError("\(name): bad PNG header chunk (length \(length), expected 13)") }
-                width = be32(body)
-                height = be32(body + 4)
-                depth = Int(bytes[body + 8])
-                colorType = Int(bytes[body + 9])
-                guard bytes[body + 12] == 0 else { throw ImageError("\(name): interlaced PNG is not supported; save it non-interlaced") }
-            case "PLTE": palette = Array(bytes[body..<(body + length)])
-            case "IDAT": compressed += bytes[body..<(body + length)]
-            case "IEND": position = bytes.count
-            default: break
-            }
-            position = body + length + 4
-        }
-        guard width > 0, height > 0, width <= 1 << 14, height <= 1 << 14, width * height <= PNG.maximumPixels else {
-            throw ImageError("\(name): bad PNG size \(width)x\(height) (at most 16384 per side and \(PNG.maximumPixels) pixels)")
-        }
-        let channels: Int
-        switch colorType {
-        case 0: channels = 1
-        case 2: channels = 3
-        case 3: channels = 1
-        case 4: channels = 2
-        case 6: channels = 4
-        default: throw ImageError("\(name): unknown PNG colour type \(colorType)")
-        }
-        guard depth == 8 || (depth == 16 && colorType != 3) else {
-            throw ImageError("\(name): PNG bit depth \(depth) is not supported (use 8 or 16)")
-        }
-        let pixelBytes = channels * depth / 8, stride = width * pixelBytes
-        let raw = try inflate(compressed, expected: height * (stride + 1), name: name)
-        var rows = [UInt8](repeating: 0, count: height * stride)
-        for y in 0..<height {
-            let filter = raw[y * (stride + 1)]
-            for x in 0..<stride {
-                let value = raw[y * (stride + 1) + 1 + x]
-                let left = x >= pixelBytes ? Int(rows[y * stride + x - pixelBytes]) : 0
-                let up = y > 0 ? Int(rows[(y - 1) * stride + x]) : 0
-                let upLeft = y > 0 && x >= pixelBytes ? Int(rows[(y - 1) * stride + x - pixelBytes]) : 0
-                let predictor: Int
-                switch filter {
-                case 0: predictor = 0
-                case 1: predictor = left
-                case 2: predictor = up
-                case 3: predictor = (left + up) / 2
-                case 4:
-                    let p = left + up - upLeft
-                    let (pa, pb, pc) = (abs(p - left), abs(p - up), abs(p - upLeft))
-                    predictor = pa <= pb && pa <= pc ? left : pb <= pc ? up : upLeft
-                default: throw ImageError("\(name): bad PNG filter type \(filter)")
-                }
-                rows[y * stride + x] = UInt8(truncatingIfNeeded: Int(value) + predictor)
-            }
-        }
-        var grey = [UInt8](repeating: 0, count: width * height)
-        for i in 0..<(width * height) {
-            func sample(_ c: Int) -> Double {   // channel c of pixel i, in [0, 255]
-                let at = i * pixelBytes + c * depth / 8
-                return depth == 8 ? Double(rows[at]) : Double(Int(rows[at]) << 8 | Int(rows[at + 1])) / 257
-            }
-            var (r, g, b, a): (Double, Double, Double, Double)
-            switch colorType {
-            case 0: (r, g, b, a) = (sample(0), sample(0), sample(0), 255)
-            case 2: (r, g, b, a) = (sample(0), sample(1), sample(2), 255)
-            case 3:
-                let index = Int(rows[i]) * 3
-                guard index + 2 < palette.count else { throw ImageError("\(name): PNG palette index out of range") }
-                (r, g, b, a) = (Double(palette[index]), Double(palette[index + 1]), Double(palette[index + 2]), 255)
-            case 4: (r, g, b, a) = (sample(0), sample(0), sample(0), sample(1))
-            default: (r, g, b, a) = (sample(0), sample(1), sample(2), sample(3))
-            }
-            let luminance = 0.299 * r + 0.587 * g + 0.114 * b
-            grey[i] = UInt8(max(0, min(255, (luminance * a + 255 * (255 - a)) / 255).rounded()))
-        }
-        return GreyImage(width: width, height: height, pixels: grey)
+        try decode(data, name: name, channels: 1).grey
     }
 
-    /// An 8-bit greyscale PNG (filter 0, zlib level 9).
-    public static func encode(_ image: GreyImage) -> Data {
-        var raw: [UInt8] = []
-        for y in 0..<image.height {
-            raw.append(0)
-            raw += image.pixels[(y * image.width)..<((y + 1) * image.width)]
+    /// An 8-bit grey or RGB PNG of `picture`.
+    public static func encode(_ picture: Picture) -> Data {
+        var image = png_image()
+        image.version = png_uint_32(convnet_png_image_version())
+        image.width = png_uint_32(picture.width)
+        image.height = png_uint_32(picture.height)
+        image.format = picture.channels == 1 ? convnet_png_format_gray() : convnet_png_format_rgb()
+        let stride = png_int_32(picture.width * picture.channels)
+        var size: png_alloc_size_t = 0
+        picture.pixels.withUnsafeBytes { _ = png_image_write_to_memory(&image, nil, &size, 0, $0.baseAddress, stride, nil) }
+        var out = Data(count: Int(size))
+        let written = out.withUnsafeMutableBytes { buffer in
+            picture.pixels.withUnsafeBytes { png_image_write_to_memory(&image, buffer.baseAddress, &size, 0, $0.baseAddress, stride, nil) }
         }
-        var out = Data(signature)
-        func chunk(_ type: String, _ body: [UInt8]) {
-            var length = UInt32(body.count).bigEndian
-            out.append(Data(bytes: &length, count: 4))
-            let typed = Array(type.utf8) + body
-            out.append(contentsOf: typed)
-            var crc = UInt32(crc32(0, typed, UInt32(typed.count))).bigEndian
-            out.append(Data(bytes: &crc, count: 4))
-        }
-        func be(_ v: Int) -> [UInt8] { [UInt8(v >> 24 & 255), UInt8(v >> 16 & 255), UInt8(v >> 8 & 255), UInt8(v & 255)] }
-        chunk("IHDR", be(image.width) + be(image.height) + [8, 0, 0, 0, 0])
-        var size = compressBound(UInt(raw.count))
-        var compressed = [UInt8](repeating: 0, count: Int(size))
-        compress2(&compressed, &size, raw, UInt(raw.count), 9)
-        chunk("IDAT", Array(compressed[0..<Int(size)]))
-        chunk("IEND", [])
-        return out
+        precondition(written != 0, "libpng could not write a PNG it sized: \(message(image))")
+        return out.prefix(Int(size))
     }
 
-    private static func inflate(_ compressed: [UInt8], expected: Int, name: String) throws -> [UInt8] {
-        var output = [UInt8](repeating: 0, count: expected)
-        var size = UInt(expected)
-        let status = uncompress(&output, &size, compressed, UInt(compressed.count))
-        guard status == Z_OK, Int(size) == expected else { throw ImageError("\(name): corrupt or truncated PNG image data") }
-        return output
+    public static func encode(_ image: GreyImage) -> Data { encode(Picture(image)) }
+
+    private static func message(_ image: png_image) -> String {
+        var text = image.message
+        let message = withUnsafeBytes(of: &text) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+        return message.isEmpty ? "libpng gave no reason" : message
     }
 }

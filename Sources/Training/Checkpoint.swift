@@ -35,7 +35,8 @@ public struct TrainingPosition: Equatable, Sendable {
 /// (e.g. `optimizer.conv2d_1.kernel.rms`). Metadata (strings): `format`, `format_version`, `epoch`,
 /// `step`, `global_step`, `seed`, `config` (TOML), `world_size`, `optimizer`, `optimizer_iterations`,
 /// `epoch_loss_sum`, `epoch_correct`, `epoch_count`, `epoch_seconds`, `data_fingerprint` (the training
-/// set's size and label hash), and `checksum` (FNV-1a 64 of
+/// set's size and label hash), `class_names` (a JSON array, for data sets that name their classes),
+/// and `checksum` (FNV-1a 64 of
 /// the tensor data, hex). Nothing in it depends on the number of ranks that wrote it.
 public struct Checkpoint {
     public static let format = "convnet-dist-checkpoint"
@@ -46,6 +47,8 @@ public struct Checkpoint {
     public var worldSize: Int
     /// The training set's `DataFingerprint` (absent in checkpoints of earlier builds).
     public var dataFingerprint: String?
+    /// Class `k`'s name, for data sets that have names (image folders); nil: classes are numbers.
+    public var classNames: [String]?
     /// Flat parameters in the model's layout.
     public var parameters: [Float]
     /// Flat non-trainable state in the model's state layout (batch-norm moving statistics).
@@ -55,7 +58,9 @@ public struct Checkpoint {
     public var optimizerState: [String: [Float]]
 
     public init(config: ExperimentConfig, position: TrainingPosition, worldSize: Int, dataFingerprint: String? = nil,
-                parameters: [Float], state: [Float] = [], optimizerIterations: Int, optimizerState: [String: [Float]]) {
+                classNames: [String]? = nil, parameters: [Float], state: [Float] = [], optimizerIterations: Int,
+                optimizerState: [String: [Float]]) {
+        self.classNames = classNames
         self.state = state
         self.dataFingerprint = dataFingerprint
         self.config = config
@@ -98,6 +103,9 @@ public struct Checkpoint {
             "epoch_seconds": String(position.epochSeconds),
         ]
         if let dataFingerprint { metadata["data_fingerprint"] = dataFingerprint }
+        if let classNames, let json = try? JSONSerialization.data(withJSONObject: classNames) {
+            metadata["class_names"] = String(decoding: json, as: UTF8.self)
+        }
         metadata["checksum"] = Checkpoint.checksum(tensors)
         return SafeTensors.encode(tensors, metadata: metadata)
     }
@@ -159,8 +167,15 @@ public struct Checkpoint {
             epochTotals: BatchStatistics(lossSum: lossSum, correct: try integer("epoch_correct"), count: try integer("epoch_count")),
             epochSeconds: seconds)
         guard position.epoch >= 1 else { throw CheckpointError("\(path): metadata epoch must be at least 1") }
+        var classNames: [String]?
+        if let text = meta["class_names"] {
+            guard let names = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String], names.count == model.classes else {
+                throw CheckpointError("\(path): metadata class_names is not a JSON array of \(model.classes) names")
+            }
+            classNames = names
+        }
         return Checkpoint(config: config, position: position, worldSize: try integer("world_size"),
-                          dataFingerprint: meta["data_fingerprint"], parameters: parameters, state: stateValues,
+                          dataFingerprint: meta["data_fingerprint"], classNames: classNames, parameters: parameters, state: stateValues,
                           optimizerIterations: try integer("optimizer_iterations"), optimizerState: state)
     }
 

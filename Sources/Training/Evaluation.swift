@@ -1,3 +1,4 @@
+import ConvNetConfig
 import Communication
 import ConvNetCore
 import ConvNetData
@@ -11,13 +12,15 @@ public struct CheckpointEvaluation {
     /// Softmax outputs of the first test images, rank 0 only (when asked for).
     public let outputs: [[Float]]
 
-    /// `dataFormat` nil: the checkpoint's config says how the data folder stores the data.
-    public static func run(checkpointPath: String, dataDirectory: String, dataFormat: String? = nil, threads: Int, outputCount: Int,
-                           communicator: any Communicator) throws -> CheckpointEvaluation {
+    /// `dataDirectory` gives the data folder for the checkpoint's config; `dataFormat` nil: the
+    /// checkpoint's config says how the data folder stores the data.
+    public static func run(checkpointPath: String, dataDirectory: (ExperimentConfig) -> String, dataFormat: String? = nil, threads: Int,
+                           outputCount: Int, communicator: any Communicator) throws -> CheckpointEvaluation {
         let checkpoint = try Checkpoint.load(path: checkpointPath)
         let model = try Sequential(checkpoint.config.model)
         let parameters = FloatBuffer(checkpoint.parameters), state = FloatBuffer(checkpoint.state)
-        let files = try DataFormat.files(format: dataFormat ?? checkpoint.config.dataFormat, directory: dataDirectory)
+        let files = try DataFormat.files(format: dataFormat ?? checkpoint.config.dataFormat, directory: dataDirectory(checkpoint.config),
+                                         options: DataSetOptions(threads: threads, skipBadFiles: checkpoint.config.skipBadFiles))
         let shape = model.inputShape.dimensions
         let test = try files.loadTest(shard: Shard(index: communicator.rank, count: communicator.size),
                                       expectedShape: shape, classes: model.classes)

@@ -69,6 +69,42 @@ public final class ProgressReporter {
         }
     }
 
+    /// Something the user should know that does not stop the run (files skipped), on standard error.
+    public func warning(_ text: String) {
+        switch style {
+        case .silent: return
+        case .json: emit(["event": "warning", "text": text])
+        default: FileHandle.standardError.write(Data("warning: \(text)\n".utf8))
+        }
+    }
+
+    private let loadingLock = NSLock()
+    private var loadingQuartersShown = 0
+
+    /// Pictures decoded so far: a bar redrawn in place on a terminal, a line per quarter otherwise.
+    /// Called from several decoding threads at once.
+    public func loading(done: Int, total: Int) {
+        loadingLock.withLock {
+            switch style {
+            case .silent, .quiet: return
+            case .terminal:
+                let now = ContinuousClock.now
+                guard done == total || now - lastDraw >= .milliseconds(100) else { return }
+                lastDraw = now
+                let width = 24, filled = total > 0 ? width * done / total : width
+                let bar = String(repeating: "=", count: filled) + String(repeating: " ", count: width - filled)
+                let end = done == total ? "\r\u{1B}[K" : ""
+                FileHandle.standardOutput.write(Data("\rDecoding pictures [\(bar)] \(done)/\(total)\u{1B}[K\(end)".utf8))
+            case .plain, .json:
+                let quarter = total > 0 ? 4 * done / total : 4
+                guard quarter > loadingQuartersShown else { return }
+                loadingQuartersShown = done == total ? 0 : quarter   // the next set starts afresh
+                if style == .json { emit(["event": "loading", "done": done, "total": total]) }
+                else { print("Decoding pictures: \(done)/\(total)") }
+            }
+        }
+    }
+
     /// Important lines (how to resume after a stop) that even `quiet` prints.
     public func notice(_ text: String) {
         switch style {

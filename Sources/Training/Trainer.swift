@@ -58,7 +58,9 @@ public final class Trainer {
             try runFolder!.claim(resuming: options.resumeFrom != nil, overwrite: options.overwrite)
         }
         options.faults.beforeLoading()
-        let files = try DataFormat.files(format: config.dataFormat, directory: options.dataDirectory)
+        let files = try DataFormat.files(format: config.dataFormat, directory: options.dataDirectory,
+                                         options: Self.loadingOptions(options, communicator: communicator, reporter: self.progress))
+        classNames = try files.classNames()
         let shape = config.model.inputShape.dimensions
         training = try files.loadTraining(shard: Shard(index: communicator.rank, count: communicator.size),
                                           expectedShape: shape, classes: config.model.classes)
@@ -87,6 +89,9 @@ public final class Trainer {
         localIndices.reserveCapacity(config.batchSize)
         checkpoints = CheckpointStore(runDirectory: options.runDirectory, keep: options.keepCheckpoints)
     }
+
+    /// Class names of the data set, when it has them (image folders): saved in checkpoints and the run folder.
+    public let classNames: [String]?
 
     /// Seconds from the process's start to the end of its first training step.
     public private(set) var startupSeconds: Double?
@@ -252,7 +257,7 @@ public final class Trainer {
         guard communicator.isRoot else { return nil }
         let checkpoint = Checkpoint(
             config: options.config, position: position, worldSize: communicator.size, dataFingerprint: dataFingerprint,
-            parameters: parameters.array, state: state.array,
+            classNames: classNames, parameters: parameters.array, state: state.array,
             optimizerIterations: optimizer.iterations,
             optimizerState: Dictionary(uniqueKeysWithValues: optimizer.state.map { ($0.name, $0.buffer.array) }))
         return try checkpoints.save(checkpoint.encoded(model: model), globalStep: position.globalStep)
@@ -312,6 +317,10 @@ public final class Trainer {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             try options.config.tomlText.write(toFile: (directory as NSString).appendingPathComponent("config.toml"),
                                               atomically: true, encoding: .utf8)
+            if let classNames {
+                try (classNames.joined(separator: "\n") + "\n").write(toFile: (directory as NSString).appendingPathComponent("class_names.txt"),
+                                                                     atomically: true, encoding: .utf8)
+            }
         } catch {
             throw TrainingError("cannot create run folder \(directory): \(error.localizedDescription)")
         }

@@ -44,8 +44,8 @@ struct Bench: ParsableCommand {
             let shape = config.model.inputShape.dimensions
             let shard = Shard(index: communicator.rank, count: communicator.size)
             let images: LabelledImages
-            if data.givenDirectory != nil {
-                images = try data.files(for: config).loadTraining(shard: shard, expectedShape: shape, classes: config.model.classes)
+            if data.givenDirectory != nil || config.dataPath != nil {
+                images = try data.files(for: config, threads: compute.perRank(communicator)).loadTraining(shard: shard, expectedShape: shape, classes: config.model.classes)
             } else {
                 images = syntheticImages(count: 60_000, height: shape[0], width: shape[1], classes: config.model.classes)
             }

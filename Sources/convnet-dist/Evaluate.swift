@@ -34,7 +34,7 @@ struct Evaluate: ParsableCommand {
         runOnEveryRank(communicator) {
             let result = try CheckpointEvaluation.run(
                 checkpointPath: checkpoint,
-                dataDirectory: data.directory(), dataFormat: data.dataFormat,
+                dataDirectory: data.directory(for:), dataFormat: data.dataFormat,
                 threads: compute.perRank(communicator),
                 outputCount: outputs, communicator: communicator)
             guard communicator.isRoot else { return }

@@ -9,19 +9,21 @@ import Training
 
 struct Predict: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Classify pictures of digits (PNG or PGM, any size) with a checkpoint, or show a test image.",
+        abstract: "Classify pictures (PNG, JPEG or PGM files, or folders of them) with a checkpoint, or show a test image.",
         discussion: """
-            Pictures are converted as MNIST was made: grey, light digit on black (dark-on-light input is
-            inverted), scaled to a 20x20 box and centred in 28x28.
+            A model trained on an image folder sees each picture as training did: converted to its channels and
+            resized bilinearly to its input. Digit models (MNIST-like data) see pictures as MNIST was made:
+            grey, light digit on black (dark-on-light input is inverted), scaled to a 20x20 box, centred in 28x28.
             Examples:
-              convnet-dist predict --checkpoint runs/mnist/checkpoints/step-00004690.safetensors seven.png three.pgm
+              convnet-dist predict --checkpoint runs/mnist/checkpoints/step-00004690.safetensors seven.png three.jpg
+              convnet-dist predict --checkpoint runs/pets/model.safetensors photos/ --json
               convnet-dist predict --checkpoint model.safetensors --test-index 0 --data-dir data/mnist
             """)
 
     @Option(help: "Checkpoint (or model.safetensors from a run folder) to predict with.")
     var checkpoint: String
 
-    @Argument(help: "PNG or PGM files.")
+    @Argument(help: "PNG, JPEG or PGM files, or folders (every .png, .jpg, .jpeg and .pgm file inside, in name order).")
     var files: [String] = []
 
     @Option(help: "Also show test image N (text art) with its label and the prediction.")
@@ -32,6 +34,9 @@ struct Predict: ParsableCommand {
     @Option(help: "How many classes to list per image.")
     var top: Int = 3
 
+    @Flag(help: "Print one JSON object: per picture its file, class name, class index and probabilities.")
+    var json = false
+
     func validate() throws {
         if files.isEmpty && testIndex == nil { throw ValidationError("give image files or --test-index N") }
         if top < 1 { throw ValidationError("--top must be at least 1") }
@@ -40,19 +45,14 @@ struct Predict: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let (checkpointConfig, model, parameters, state) = try loadModel()
-            let shape = model.inputShape.dimensions
-            guard shape[2] == 1 else { throw ValidationError("predict handles greyscale models only") }
+            let loaded = try loadModel()
+            let model = loaded.model, shape = model.inputShape.dimensions
+            let names = loaded.classNames ?? (0..<model.classes).map(String.init)
             let runner = ModelRunner(model: model, maxBatch: 1, threads: 1)
-            func classify(_ image: GreyImage) throws -> [Float] {
+            func classify(_ pixels: [UInt8]) -> [Float] {
                 var probabilities = [Float](repeating: 0, count: model.classes)
-                let pixels = image.pixels
-                guard pixels.count == model.inputShape.count else {
-                    throw ValidationError("the model takes \(shape.map(String.init).joined(separator: "x")) inputs; "
-                                          + "predict prepares \(image.height)x\(image.width)x1 digit pictures")
-                }
                 _ = probabilities.withUnsafeMutableBufferPointer { out in
-                    runner.evaluate(sampleCount: 1, parameters: parameters.pointer, state: state.pointer,
+                    runner.evaluate(sampleCount: 1, parameters: loaded.parameters.pointer, state: loaded.state.pointer,
                                     probabilities: out.baseAddress!) { _, x, labels, _ in
                         for i in 0..<pixels.count { x[i] = Float(pixels[i]) / 255 }
                         labels[0] = 0
@@ -62,36 +62,92 @@ struct Predict: ParsableCommand {
             }
             func ranking(_ p: [Float]) -> String {
                 p.enumerated().sorted { $0.element > $1.element }.prefix(top)
-                    .map { "\($0.offset) (\(String(format: "%.1f", 100 * $0.element))%)" }.joined(separator: ", ")
+                    .map { "\(names[$0.offset]) (\(String(format: "%.1f", 100 * $0.element))%)" }.joined(separator: ", ")
             }
-            for file in files {
-                guard let data = FileManager.default.contents(atPath: file) else { throw ImageError("\(file): cannot read file") }
-                let picture = data.starts(with: [137, 80, 78, 71]) ? try PNG.decode(data, name: file) : try PGM.decode(data, name: file)
-                let digit = DigitPreprocessing.mnistLike(picture, size: shape[0], box: shape[0] * 20 / 28)
-                print("\(file): \(ranking(try classify(digit)))")
+            let preparation = try PicturePreparation(config: loaded.config, shape: shape)
+            var predictions: [[String: Any]] = []
+            for file in try pictureFiles() {
+                let probabilities = classify(try preparation.prepare(try PictureFile.read(path: file, channels: shape[2])))
+                let best = probabilities.indices.max { probabilities[$0] < probabilities[$1] }!
+                if json {
+                    predictions.append(["file": file, "class": names[best], "index": best, "probabilities": probabilities.map(Double.init)])
+                } else {
+                    print("\(file): \(ranking(probabilities))")
+                }
             }
             if let testIndex {
-                let test = try data.files(for: checkpointConfig).loadTest(shard: .whole, expectedShape: shape, classes: model.classes)
+                let test = try data.files(for: loaded.config).loadTest(shard: .whole, expectedShape: shape, classes: model.classes)
                 guard testIndex < test.count else { throw ValidationError("--test-index must be below \(test.count)") }
-                let image = GreyImage(width: shape[1], height: shape[0],
-                                      pixels: Array(test.pixels[(testIndex * test.sampleSize)..<((testIndex + 1) * test.sampleSize)]))
-                print(DigitPreprocessing.textArt(image))
-                print("test image \(testIndex): label \(test.labels[testIndex]); predicted \(ranking(try classify(image)))")
+                let pixels = Array(test.pixels[(testIndex * test.sampleSize)..<((testIndex + 1) * test.sampleSize)])
+                let probabilities = classify(pixels)
+                if json {
+                    let best = probabilities.indices.max { probabilities[$0] < probabilities[$1] }!
+                    predictions.append(["test_index": testIndex, "label": Int(test.labels[testIndex]), "class": names[best],
+                                        "index": best, "probabilities": probabilities.map(Double.init)])
+                } else {
+                    if shape[2] == 1 { print(DigitPreprocessing.textArt(GreyImage(width: shape[1], height: shape[0], pixels: pixels))) }
+                    print("test image \(testIndex): label \(names[Int(test.labels[testIndex])]); predicted \(ranking(probabilities))")
+                }
             }
+            if json {
+                let object: [String: Any] = ["checkpoint": checkpoint, "class_names": names, "predictions": predictions]
+                print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
+            }
+        }
+    }
+
+    /// The files given, folders expanded to their pictures in name order.
+    private func pictureFiles() throws -> [String] {
+        try files.flatMap { path -> [String] in
+            var isFolder: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else { throw ImageError("\(path): no such file or folder") }
+            guard isFolder.boolValue else { return [path] }
+            guard let walk = FileManager.default.enumerator(atPath: path) else { throw ImageError("\(path): cannot read folder") }
+            let pictures = walk.compactMap { $0 as? String }
+                .filter { PictureFile.isPictureName($0) || ($0 as NSString).pathExtension.lowercased() == "pgm" }
+                .sorted { $0.unicodeScalars.lexicographicallyPrecedes($1.unicodeScalars) }
+            guard !pictures.isEmpty else { throw ImageError("\(path): the folder holds no .png, .jpg, .jpeg or .pgm pictures") }
+            return pictures.map { (path as NSString).appendingPathComponent($0) }
         }
     }
 
     /// A checkpoint, or a plain weights file from a run folder (which needs the reference model).
     /// A file that says it is a checkpoint gets the checkpoint's own checks and errors.
-    private func loadModel() throws -> (ExperimentConfig, Sequential, parameters: FloatBuffer, state: FloatBuffer) {
+    private func loadModel() throws -> (config: ExperimentConfig, model: Sequential, parameters: FloatBuffer, state: FloatBuffer,
+                                        classNames: [String]?) {
         let file = try SafeTensors.read(path: checkpoint)
         if file.metadata["format"] == Checkpoint.format {
             let loaded = try Checkpoint.load(path: checkpoint)
-            return (loaded.config, try Sequential(loaded.config.model), FloatBuffer(loaded.parameters), FloatBuffer(loaded.state))
+            return (loaded.config, try Sequential(loaded.config.model), FloatBuffer(loaded.parameters), FloatBuffer(loaded.state),
+                    loaded.classNames)
         }
         let model = try Sequential(.kerasMNIST)
         let parameters = FloatBuffer(count: model.parameterCount), state = FloatBuffer(count: model.stateCount)
         try WeightsFile.load(path: checkpoint, model: model, into: parameters, state: state)
-        return (.reference, model, parameters, state)
+        return (.reference, model, parameters, state, nil)
+    }
+}
+
+/// How `predict` turns a picture into the model's input: as an image folder's pictures were for
+/// training (channels, bilinear resize), or, for digit models, as MNIST was made.
+struct PicturePreparation {
+    let asDigits: Bool
+    let shape: [Int]
+
+    init(config: ExperimentConfig, shape: [Int]) throws {
+        self.shape = shape
+        asDigits = config.dataFormat != "folder" && shape[2] == 1
+        if asDigits && shape[0] != shape[1] {
+            throw ValidationError("the model takes \(shape.map(String.init).joined(separator: "x")) inputs; "
+                                  + "predict prepares \(shape[0])x\(shape[0])x1 digit pictures")
+        }
+        guard shape[2] == 1 || shape[2] == 3 else {
+            throw ValidationError("predict reads grey or RGB pictures; the model takes \(shape[2]) channels")
+        }
+    }
+
+    func prepare(_ picture: Picture) throws -> [UInt8] {
+        if asDigits { return DigitPreprocessing.mnistLike(picture.grey, size: shape[0], box: shape[0] * 20 / 28).pixels }
+        return BilinearResize.resize(picture, height: shape[0], width: shape[1]).pixels
     }
 }

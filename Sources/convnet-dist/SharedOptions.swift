@@ -7,7 +7,7 @@ import Training
 
 /// `--data-dir`, shared by every command that reads a data set.
 struct DataOptions: ParsableArguments {
-    @Option(help: "Folder with the four IDX files (.gz or plain). Default: $CONVNET_DATA_DIR, else data/<dataset>.")
+    @Option(help: "The data folder (the four IDX files for idx; see --data-format). Default: the config's [data] path, else $CONVNET_DATA_DIR, else data/<dataset>.")
     var dataDir: String?
 
     /// The folder given by the flag or the environment, if any.
@@ -23,11 +23,15 @@ struct DataOptions: ParsableArguments {
         }
     }
 
-    func directory(dataset: String = "mnist") -> String { givenDirectory ?? "data/\(dataset)" }
+    /// The data folder of `config`: the flag, the config's `[data] path`, the environment, data/<dataset>.
+    func directory(for config: ExperimentConfig) -> String {
+        dataDir ?? config.dataPath ?? ProcessInfo.processInfo.environment["CONVNET_DATA_DIR"] ?? "data/\(config.dataset)"
+    }
 
     /// The data set of `config` (its folder and format, as the flags override them).
-    func files(for config: ExperimentConfig) throws -> any DataSetFiles {
-        try DataFormat.files(format: dataFormat ?? config.dataFormat, directory: directory(dataset: config.dataset))
+    func files(for config: ExperimentConfig, threads: Int = 1) throws -> any DataSetFiles {
+        try DataFormat.files(format: dataFormat ?? config.dataFormat, directory: directory(for: config),
+                             options: DataSetOptions(threads: threads, skipBadFiles: config.skipBadFiles))
     }
 }
 

@@ -97,7 +97,7 @@ struct Train: ParsableCommand {
             let base = try checkpoint.map { try Checkpoint.load(path: $0).config }
             var config = try experiment.resolve(base: base)
             if let format = data.dataFormat { config.dataFormat = format }
-            let dataDirectory = data.directory(dataset: config.dataset)
+            let dataDirectory = data.directory(for: config)
             if download {
                 guard config.dataFormat == "idx" else { throw ValidationError("--download fetches IDX files; the run reads \(config.dataFormat)") }
                 try fetchData(config.dataset, into: dataDirectory, communicator: communicator)

@@ -1,12 +1,13 @@
 import ConvNetData
+import DataFormats
 import Foundation
 import TestSupport
 import XCTest
 
-/// The same MNIST samples as IDX, Kaggle CSV and `.npz` train the same model, byte for byte (also
-/// on 2 ranks, each reading only its shard of the CSV).
+/// The same MNIST samples as IDX, Kaggle CSV, `.npz` and a folder of PNGs train the same model, byte
+/// for byte (also on 2 ranks, each reading only its shard of the CSV or decoding only its pictures).
 final class DataFormatTrainingTests: XCTestCase {
-    func testCSVAndNPZTrainTheSameBytesAsIDX() throws {
+    func testCSVNPZAndPNGFolderTrainTheSameBytesAsIDX() throws {
         let idx = try makeSmallMNIST(self, trainCount: 1280, testCount: 200)
         let files = IDXFiles(directory: idx)
         let sets = [("train", try files.loadTraining(expectedShape: [28, 28, 1], classes: 10)),
@@ -20,6 +21,8 @@ final class DataFormatTrainingTests: XCTestCase {
             [("x_\(name)", FormatWriters.npy(shape: [set.count, 28, 28], data: set.pixels)),
              ("y_\(name)", FormatWriters.npy(shape: [set.count], data: set.labels))]
         })
+        let folder = try makeTemporaryDirectory(self)
+        for (name, set) in sets { try ImageFolderWriter.write(set, to: "\(folder)/\(name)", encoding: .png) }
         func train(_ format: String, _ directory: String, ranks: Int = 1) throws -> Data {
             let runDirectory = try makeTemporaryDirectory(self)
             let arguments = ["train", "--data-dir", directory, "--data-format", format, "--run-dir", runDirectory,
@@ -36,5 +39,7 @@ final class DataFormatTrainingTests: XCTestCase {
         XCTAssertEqual(try train("csv", csv), reference, "csv")
         XCTAssertEqual(try train("csv", csv, ranks: 2), reference, "csv on 2 ranks")
         XCTAssertEqual(try train("npz", npz), reference, "npz")
+        XCTAssertEqual(try train("folder", folder), reference, "PNG folder")
+        XCTAssertEqual(try train("folder", folder, ranks: 2), reference, "PNG folder on 2 ranks")
     }
 }

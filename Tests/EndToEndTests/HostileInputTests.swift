@@ -59,11 +59,10 @@ final class HostileInputTests: XCTestCase {
             do { _ = try body(); return "accepted" } catch { return "\(error)" }
         }
         var png = [UInt8](PNG.encode(GreyImage(width: 2, height: 2, pixels: [0, 1, 2, 3])))
-        png[11] = 5   // IHDR length 13 -> 5: its fields would be read from the next chunk or past the end
-        XCTAssertTrue(message { try PNG.decode(Data(png.prefix(33)), name: "x.png") }.contains("bad PNG header chunk"))
-        var wide = [UInt8](PNG.encode(GreyImage(width: 1, height: 1, pixels: [0])))
-        wide.replaceSubrange(16..<24, with: [0, 0, 0x40, 0, 0, 0, 0x40, 0])   // 16384 x 16384
-        XCTAssertTrue(message { try PNG.decode(Data(wide), name: "x.png") }.contains("bad PNG size 16384x16384"))
+        png[11] = 5   // IHDR length 13 -> 5: libpng must refuse it, not read its fields from the next chunk
+        XCTAssertTrue(message { try PNG.decode(Data(png), name: "x.png") }.hasPrefix("x.png: corrupt PNG ("))
+        XCTAssertTrue(message { try PNG.decode(FormatWriters.pngClaiming(width: 16384, height: 16384), name: "x.png") }
+            .contains("the PNG header claims 16384x16384 pixels"))
         XCTAssertTrue(message { try PGM.decode(Data("P2 2 1 255 -5 3".utf8), name: "x.pgm") }.contains("bad PGM sample 0: not a number in 0...255"))
         XCTAssertTrue(message { try PGM.decode(Data("P2 2 1 255 1 4611686018427387904".utf8), name: "x.pgm") }.contains("bad PGM sample 1"))
         XCTAssertEqual(try? PGM.decode(Data("P5 2 1 100\n".utf8) + Data([200, 50]), name: "x.pgm").pixels, [255, 127])

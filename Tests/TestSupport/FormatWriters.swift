@@ -1,4 +1,5 @@
 import Foundation
+import Images
 import ZIPFoundation
 
 /// Writes small data sets in the `csv` and `npz` formats for tests, as Kaggle and NumPy would.
@@ -33,5 +34,19 @@ public enum FormatWriters {
                 data.subdata(in: Int(position)..<(Int(position) + size))
             }
         }
+    }
+
+    /// A valid 1x1 grey PNG whose header chunk (with a correct CRC) claims `width` x `height` pixels.
+    public static func pngClaiming(width: Int, height: Int) -> Data {
+        func be32(_ v: Int) -> [UInt8] { [UInt8(v >> 24 & 255), UInt8(v >> 16 & 255), UInt8(v >> 8 & 255), UInt8(v & 255)] }
+        var bytes = [UInt8](PNG.encode(Picture(width: 1, height: 1, channels: 1, pixels: [0])))
+        bytes.replaceSubrange(16..<24, with: be32(width) + be32(height))
+        var crc: UInt32 = 0xFFFF_FFFF   // CRC-32 of the chunk's type and body, as PNG computes it
+        for byte in bytes[12..<29] {
+            crc ^= UInt32(byte)
+            for _ in 0..<8 { crc = crc & 1 == 1 ? (crc >> 1) ^ 0xEDB8_8320 : crc >> 1 }
+        }
+        bytes.replaceSubrange(29..<33, with: be32(Int(~crc)))
+        return Data(bytes)
     }
 }

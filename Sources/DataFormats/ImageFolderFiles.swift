@@ -1,0 +1,193 @@
+import ConvNetData
+import Dispatch
+import Foundation
+import Images
+
+/// The `folder` format, as Keras's `image_dataset_from_directory`: `DIR/train/<class>/*` and
+/// `DIR/test/<class>/*`. Class names are the sorted names of the training subfolders (class `k` is
+/// the k-th name, in Unicode code-point order as Python sorts them); the test folder must hold the
+/// same classes. PNG and JPEG files (by extension: .png, .jpg, .jpeg, at any depth under a class
+/// folder) are pictures; other files are skipped and counted. libpng and libjpeg-turbo decode them to
+/// the model's channels (grey or RGB), and pictures of another size are resized bilinearly as Keras
+/// resizes them.
+///
+/// Sample order is the file name order across classes (relative path inside the class folder, then
+/// class): name files with a running number and the folder keeps the order of the set it was made
+/// from; training shuffles anyway, the order only decides the shards (and `validation_split`). Each
+/// rank decodes only its shard, on `options.threads` threads. A picture that cannot be decoded is an
+/// error naming the file; with `options.skipBadFiles` it is left out with a warning, and then every
+/// rank decodes every picture once, so that all agree on which samples exist without talking.
+public struct ImageFolderFiles: DataSetFiles {
+    public let directory: String
+    public let options: DataSetOptions
+
+    public init(directory: String, options: DataSetOptions = DataSetOptions()) {
+        self.directory = directory
+        self.options = options
+    }
+
+    public var isComplete: Bool { ["train", "test"].allSatisfy { isDirectory(path($0)) } }
+
+    public func classNames() throws -> [String]? { try classFolders(of: "train") }
+
+    public func loadTraining(shard: Shard, expectedShape: [Int], classes: Int) throws -> LabelledImages {
+        try load("train", shard: shard, expectedShape: expectedShape, classes: classes)
+    }
+
+    public func loadTest(shard: Shard, expectedShape: [Int], classes: Int) throws -> LabelledImages {
+        let names = try classFolders(of: "test")
+        let trainingNames = try classFolders(of: "train")
+        guard names == trainingNames else {
+            throw DataError("\(path("test")) holds classes \(Self.list(names)) but \(path("train")) holds \(Self.list(trainingNames)); they must be the same")
+        }
+        return try load("test", shard: shard, expectedShape: expectedShape, classes: classes)
+    }
+
+    /// One picture file and its class index.
+    struct Entry {
+        let relativePath: String
+        let classIndex: Int
+    }
+
+    private func load(_ split: String, shard: Shard, expectedShape: [Int], classes: Int) throws -> LabelledImages {
+        let (entries, skipped) = try index(split)
+        let splitPath = path(split)
+        if skipped > 0 { options.warn("\(splitPath): skipped \(skipped) file(s) that are not .png, .jpg or .jpeg pictures") }
+        let classNames = try classFolders(of: split)
+        guard classNames.count == classes else {
+            throw DataError("\(splitPath) holds \(classNames.count) class folders (\(Self.list(classNames))) but the model has \(classes) classes")
+        }
+        guard expectedShape.count == 3, expectedShape[2] == 1 || expectedShape[2] == 3 else {
+            throw DataError("image folders feed models whose input is height x width x 1 (grey) or x 3 (RGB); this model takes \(expectedShape)")
+        }
+        let decodeAll = options.skipBadFiles
+        let wanted = decodeAll ? Array(entries.indices) : Array(stride(from: shard.index, to: entries.count, by: shard.count))
+        let classPaths = classNames.map { (splitPath as NSString).appendingPathComponent($0) }
+        let started = Date()
+        let decoded = decode(wanted.map { entries[$0] }, classPaths: classPaths, shape: expectedShape)
+        options.note("\(splitPath): decoded \(wanted.count) pictures in \(String(format: "%.2f", Date().timeIntervalSince(started))) s "
+                     + "on \(options.threads) thread(s)")
+        var pixels: [UInt8], labels: [UInt8], totalCount: Int
+        if decodeAll {
+            let good = decoded.failures.isEmpty ? wanted : wanted.filter { decoded.failures[$0] == nil }
+            if let first = decoded.failures.min(by: { $0.key < $1.key }) {
+                options.warn("\(splitPath): skipped \(decoded.failures.count) picture(s) that cannot be decoded (skip_bad_files); the first: \(first.value)")
+            }
+            let sampleSize = expectedShape.reduce(1, *)
+            let mine = stride(from: shard.index, to: good.count, by: shard.count).map { good[$0] }
+            pixels = []
+            pixels.reserveCapacity(mine.count * sampleSize)
+            for i in mine { pixels += decoded.pixels[(i * sampleSize)..<((i + 1) * sampleSize)] }
+            labels = mine.map { UInt8(entries[$0].classIndex) }
+            totalCount = good.count
+        } else {
+            if let first = decoded.failures.min(by: { $0.key < $1.key }) {
+                throw DataError(first.value + " (set skip_bad_files = true in [data] to leave such files out)")
+            }
+            pixels = decoded.pixels
+            labels = wanted.map { UInt8(entries[$0].classIndex) }
+            totalCount = entries.count
+        }
+        return try LabelledImages.checked(pixels: pixels, labels: labels, height: expectedShape[0], width: expectedShape[1],
+                                          channels: expectedShape[2], shard: shard, totalCount: totalCount, source: splitPath,
+                                          expectedShape: expectedShape, classes: classes)
+    }
+
+    /// The pictures decoded, converted and resized to `shape`, in order; `failures[i]`: why entry `i` could not be.
+    private func decode(_ entries: [Entry], classPaths: [String], shape: [Int]) -> (pixels: [UInt8], failures: [Int: String]) {
+        let (height, width, channels) = (shape[0], shape[1], shape[2])
+        let sampleSize = height * width * channels
+        var pixels = [UInt8](repeating: 0, count: entries.count * sampleSize)
+        let threads = max(1, min(options.threads, entries.count))
+        let failures = LockedBox([Int: String]())
+        let done = LockedBox(0)
+        pixels.withUnsafeMutableBufferPointer { output in
+            let output = output
+            DispatchQueue.concurrentPerform(iterations: threads) { thread in
+                let range = (entries.count * thread / threads)..<(entries.count * (thread + 1) / threads)
+                for i in range {
+                    let entry = entries[i]
+                    let file = (classPaths[entry.classIndex] as NSString).appendingPathComponent(entry.relativePath)
+                    do {
+                        let picture = BilinearResize.resize(try PictureFile.read(path: file, channels: channels), height: height, width: width)
+                        picture.pixels.withUnsafeBufferPointer {
+                            (output.baseAddress! + i * sampleSize).update(from: $0.baseAddress!, count: sampleSize)
+                        }
+                    } catch {
+                        failures.mutate { $0[i] = "\(error)" }
+                    }
+                    if (i - range.lowerBound) % 256 == 255 || i == range.upperBound - 1 {
+                        let count = (i - range.lowerBound) % 256 + 1
+                        let total = done.mutate { $0 += count; return $0 }
+                        options.progress?(total, entries.count)
+                    }
+                }
+            }
+        }
+        return (pixels, failures.value)
+    }
+
+    /// Every picture of `split` in sample order, and how many other files were skipped.
+    func index(_ split: String) throws -> (entries: [Entry], skipped: Int) {
+        let classNames = try classFolders(of: split)
+        guard classNames.count <= 256 else { throw DataError("\(path(split)) holds \(classNames.count) class folders; at most 256 classes are supported") }
+        var entries: [Entry] = [], skipped = 0
+        for (classIndex, name) in classNames.enumerated() {
+            let classPath = (path(split) as NSString).appendingPathComponent(name)
+            guard let walk = FileManager.default.enumerator(atPath: classPath) else { throw DataError("\(classPath): cannot read folder") }
+            var pictures = 0
+            while let relative = walk.nextObject() as? String {
+                let full = (classPath as NSString).appendingPathComponent(relative)
+                guard !isDirectory(full) else { continue }
+                guard PictureFile.isPictureName(relative), !(relative as NSString).lastPathComponent.hasPrefix(".") else { skipped += 1; continue }
+                entries.append(Entry(relativePath: relative, classIndex: classIndex))
+                pictures += 1
+            }
+            guard pictures > 0 else { throw DataError("\(classPath): the class folder \"\(name)\" holds no .png, .jpg or .jpeg pictures") }
+        }
+        entries.sort { a, b in
+            a.relativePath == b.relativePath ? a.classIndex < b.classIndex : Self.precedes(a.relativePath, b.relativePath)
+        }
+        return (entries, skipped)
+    }
+
+    /// The class folders of `split` (subfolders not starting with '.'), sorted as Python sorts strings.
+    func classFolders(of split: String) throws -> [String] {
+        let splitPath = path(split)
+        guard isDirectory(splitPath) else {
+            throw DataError("\(splitPath) is not a folder; the folder format needs \(directory)/train/<class>/* and \(directory)/test/<class>/*")
+        }
+        let names = try FileManager.default.contentsOfDirectory(atPath: splitPath)
+            .filter { !$0.hasPrefix(".") && isDirectory((splitPath as NSString).appendingPathComponent($0)) }
+            .sorted(by: Self.precedes)
+        guard !names.isEmpty else { throw DataError("\(splitPath) holds no class folders (expected \(splitPath)/<class>/<pictures>)") }
+        return names
+    }
+
+    private func path(_ split: String) -> String { (directory as NSString).appendingPathComponent(split) }
+
+    private func isDirectory(_ path: String) -> Bool {
+        var directory: ObjCBool = false
+        return FileManager.default.fileExists(atPath: path, isDirectory: &directory) && directory.boolValue
+    }
+
+    /// Python's string order (code points), not Swift's (which compares canonical forms).
+    static func precedes(_ a: String, _ b: String) -> Bool { a.unicodeScalars.lexicographicallyPrecedes(b.unicodeScalars) }
+
+    static func list(_ names: [String]) -> String {
+        names.count <= 12 ? names.joined(separator: ", ") : names.prefix(12).joined(separator: ", ") + ", ..."
+    }
+}
+
+/// A value shared by the decoding threads.
+final class LockedBox<Value>: @unchecked Sendable {
+    private var stored: Value
+    private let lock = NSLock()
+
+    init(_ value: Value) { stored = value }
+
+    var value: Value { lock.withLock { stored } }
+
+    @discardableResult
+    func mutate<Result>(_ body: (inout Value) -> Result) -> Result { lock.withLock { body(&stored) } }
+}
