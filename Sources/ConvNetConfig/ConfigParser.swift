@@ -23,7 +23,11 @@ extension ExperimentConfig {
         try top.allowOnly(["data", "model", "training", "optimizer", "loss"])
 
         if let data = try top.section("data") {
-            try data.allowOnly(["dataset", "format"])
+            try data.allowOnly(["dataset", "format", "validation_split"])
+            if let split = try data.number("validation_split") {
+                guard split >= 0 && split < 1 else { throw ConfigError("data.validation_split must be at least 0 and below 1, got \(split)") }
+                config.validationSplit = split
+            }
             if let format = try data.string("format") {
                 guard !format.isEmpty, format.count <= 16, format.unicodeScalars.allSatisfy({ ("a"..."z").contains($0) }) else {
                     throw ConfigError("data.format must be a format name such as \"idx\", \"csv\" or \"npz\"")

@@ -5,7 +5,8 @@ extension ExperimentConfig {
     /// The config as TOML that `parse(toml:)` reads back to an equal value: saved in run folders
     /// and checkpoints, and printed by `train --print-config`.
     public var tomlText: String {
-        var lines = ["[data]", "dataset = \(quoted(dataset))"] + (dataFormat == "idx" ? [] : ["format = \(quoted(dataFormat))"]) + ["", "[model]",
+        var lines = ["[data]", "dataset = \(quoted(dataset))"] + (dataFormat == "idx" ? [] : ["format = \(quoted(dataFormat))"])
+            + (validationSplit == 0 ? [] : ["validation_split = \(validationSplit)"]) + ["", "[model]",
                      "input_shape = [\(model.inputShape.dimensions.map(String.init).joined(separator: ", "))]",
                      "classes = \(model.classes)"]
         for layer in model.layers {
