@@ -23,7 +23,7 @@ extension ExperimentConfig {
         try top.allowOnly(["data", "model", "training", "optimizer", "loss"])
 
         if let data = try top.section("data") {
-            try data.allowOnly(["dataset", "format", "path", "skip_bad_files"])
+            try data.allowOnly(["dataset", "format", "path", "skip_bad_files", "validation_split"])
             if let path = try data.string("path") {
                 guard !path.isEmpty, path.unicodeScalars.allSatisfy({ $0.value >= 32 && $0.value != 127 }) else {
                     throw ConfigError("data.path must name a folder (no control characters)")
@@ -31,6 +31,10 @@ extension ExperimentConfig {
                 config.dataPath = path
             }
             if let skip = try data.bool("skip_bad_files") { config.skipBadFiles = skip }
+            if let split = try data.number("validation_split") {
+                guard split >= 0 && split < 1 else { throw ConfigError("data.validation_split must be at least 0 and below 1, got \(split)") }
+                config.validationSplit = split
+            }
             if let format = try data.string("format") {
                 guard !format.isEmpty, format.count <= 16, format.unicodeScalars.allSatisfy({ ("a"..."z").contains($0) }) else {
                     throw ConfigError("data.format must be a format name such as \"idx\", \"csv\", \"npz\" or \"folder\"")

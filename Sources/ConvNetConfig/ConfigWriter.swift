@@ -6,7 +6,8 @@ extension ExperimentConfig {
     /// and checkpoints, and printed by `train --print-config`.
     public var tomlText: String {
         var lines = ["[data]", "dataset = \(quoted(dataset))"] + (dataFormat == "idx" ? [] : ["format = \(quoted(dataFormat))"])
-            + (dataPath.map { ["path = \(quoted($0))"] } ?? []) + (skipBadFiles ? ["skip_bad_files = true"] : []) + ["", "[model]",
+            + (dataPath.map { ["path = \(quoted($0))"] } ?? []) + (skipBadFiles ? ["skip_bad_files = true"] : [])
+            + (validationSplit == 0 ? [] : ["validation_split = \(validationSplit)"]) + ["", "[model]",
                      "input_shape = [\(model.inputShape.dimensions.map(String.init).joined(separator: ", "))]",
                      "classes = \(model.classes)"]
         for layer in model.layers {

@@ -4,7 +4,7 @@ import ConvNetCore
 /// Read from a TOML file in `configs/`; command-line flags override single values afterwards.
 public struct ExperimentConfig: Equatable, Sendable {
     public static func == (a: ExperimentConfig, b: ExperimentConfig) -> Bool {
-        a.dataset == b.dataset && a.dataFormat == b.dataFormat && a.model == b.model && a.optimizer == b.optimizer && a.schedule == b.schedule
+        a.dataset == b.dataset && a.dataFormat == b.dataFormat && a.validationSplit == b.validationSplit && a.model == b.model && a.optimizer == b.optimizer && a.schedule == b.schedule
             && a.clipnorm == b.clipnorm && LossRegistry.equal(a.loss, b.loss) && a.epochs == b.epochs
             && a.batchSize == b.batchSize && a.seed == b.seed && a.shuffle == b.shuffle
     }
@@ -18,6 +18,9 @@ public struct ExperimentConfig: Equatable, Sendable {
     public var dataPath: String?
     /// `[data] skip_bad_files`: leave out pictures that cannot be decoded instead of stopping.
     public var skipBadFiles = false
+    /// Keras's `validation_split`: the last fraction of the training samples in file order, held
+    /// out before shuffling and evaluated after each epoch (`val_loss`, `val_accuracy`); 0: none.
+    public var validationSplit = 0.0
     public var model: ModelSpec
     public var optimizer: OptimizerSpec
     /// Learning rate as a function of the step (`[optimizer.schedule]`); nil: constant.
@@ -56,6 +59,9 @@ public struct ExperimentConfig: Equatable, Sendable {
     public func validate() throws {
         guard epochs >= 1 else { throw ConfigError("training.epochs must be at least 1, got \(epochs)") }
         guard epochs <= Self.maximumEpochs else { throw ConfigError("training.epochs must be at most \(Self.maximumEpochs), got \(epochs)") }
+        guard validationSplit >= 0 && validationSplit < 1 else {
+            throw ConfigError("data.validation_split must be at least 0 and below 1, got \(validationSplit)")
+        }
         guard batchSize >= 1 else { throw ConfigError("training.batch_size must be at least 1, got \(batchSize)") }
         guard batchSize <= Self.maximumBatchSize else {
             throw ConfigError("training.batch_size must be at most \(Self.maximumBatchSize), got \(batchSize)")

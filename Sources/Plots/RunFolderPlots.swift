@@ -35,13 +35,23 @@ public enum RunFolderPlots {
         }
         let (e, tl, ta, vl, va) = (try column("epoch"), try column("train_loss"), try column("train_accuracy"),
                                    try column("test_loss"), try column("test_accuracy"))
+        // Runs with a validation split have these too; an epoch without validation leaves them empty.
+        let validation = header.firstIndex(of: "val_loss").flatMap { loss in header.firstIndex(of: "val_accuracy").map { (loss, $0) } }
         var byEpoch: [Int: CurvePoint] = [:]
         for (number, row) in lines.dropFirst().enumerated() {
             guard row.count == header.count, let epoch = Int(row[e]), let a = Double(row[tl]), let b = Double(row[ta]),
                   let c = Double(row[vl]), let d = Double(row[va]) else {
                 throw PlotError("\(path): line \(number + 2) is malformed")
             }
-            byEpoch[epoch] = CurvePoint(epoch: epoch, trainLoss: a, trainAccuracy: b, testLoss: c, testAccuracy: d)
+            var point = CurvePoint(epoch: epoch, trainLoss: a, trainAccuracy: b, testLoss: c, testAccuracy: d)
+            if let (loss, accuracy) = validation, !row[loss].isEmpty || !row[accuracy].isEmpty {
+                guard let l = Double(row[loss]), let a = Double(row[accuracy]) else {
+                    throw PlotError("\(path): line \(number + 2) is malformed")
+                }
+                point.validationLoss = l
+                point.validationAccuracy = a
+            }
+            byEpoch[epoch] = point
         }
         return byEpoch.keys.sorted().map { byEpoch[$0]! }
     }

@@ -7,38 +7,48 @@ public struct CurvePoint: Equatable, Sendable {
     public var trainAccuracy: Double
     public var testLoss: Double
     public var testAccuracy: Double
+    /// On the samples held out by `validation_split`; nil when the run has none (or had none then).
+    public var validationLoss: Double?
+    public var validationAccuracy: Double?
 
-    public init(epoch: Int, trainLoss: Double, trainAccuracy: Double, testLoss: Double, testAccuracy: Double) {
+    public init(epoch: Int, trainLoss: Double, trainAccuracy: Double, testLoss: Double, testAccuracy: Double,
+                validationLoss: Double? = nil, validationAccuracy: Double? = nil) {
         self.epoch = epoch
         self.trainLoss = trainLoss
         self.trainAccuracy = trainAccuracy
         self.testLoss = testLoss
         self.testAccuracy = testAccuracy
+        self.validationLoss = validationLoss
+        self.validationAccuracy = validationAccuracy
     }
 }
 
-/// `curves.svg`: two panels, loss and accuracy per epoch, train (solid) and test (dashed).
+/// `curves.svg`: two panels, loss and accuracy per epoch, train (solid) and test (dashed), and
+/// validation (dotted) when the run holds samples out.
 public enum TrainingCurves {
     static let trainColor = "#1f77b4"
     static let testColor = "#d62728"
+    static let validationColor = "#2ca02c"
 
     public static func svg(_ points: [CurvePoint], title: String = "Training curves") -> String {
         var svg = SVG(width: 900, height: 400)
         svg.text(450, 28, title, size: 18, anchor: .middle, bold: true)
         panel(&svg, x: 70, points: points, title: "Loss (categorical cross-entropy)", yLabel: "loss",
-              train: points.map(\.trainLoss), test: points.map(\.testLoss), percent: false)
+              train: points.map(\.trainLoss), test: points.map(\.testLoss),
+              validation: points.map { $0.validationLoss ?? .nan }, percent: false)
         panel(&svg, x: 520, points: points, title: "Accuracy", yLabel: "accuracy (%)",
-              train: points.map { 100 * $0.trainAccuracy }, test: points.map { 100 * $0.testAccuracy }, percent: true)
+              train: points.map { 100 * $0.trainAccuracy }, test: points.map { 100 * $0.testAccuracy },
+              validation: points.map { 100 * ($0.validationAccuracy ?? .nan) }, percent: true)
         return svg.document
     }
 
     private static func panel(_ svg: inout SVG, x left: Double, points: [CurvePoint], title: String, yLabel: String,
-                              train: [Double], test: [Double], percent: Bool) {
+                              train: [Double], test: [Double], validation: [Double], percent: Bool) {
         let top = 60.0, width = 340.0, height = 260.0, bottom = top + height
         svg.text(left + width / 2, top - 12, title, size: 14, anchor: .middle, bold: true)
         svg.rect(left, top, width, height, fill: "none", stroke: "#444")
         let epochs = points.map { Double($0.epoch) }
-        let values = (train + test).filter(\.isFinite)
+        let values = (train + test + validation).filter(\.isFinite)
         guard let firstEpoch = epochs.min(), let lastEpoch = epochs.max(), var low = values.min(), var high = values.max() else {
             svg.text(left + width / 2, top + height / 2, "no epochs yet", anchor: .middle)
             return
@@ -64,15 +74,21 @@ public enum TrainingCurves {
         svg.text(left + width / 2, bottom + 36, "epoch", size: 12, anchor: .middle)
         svg.text(left - 48, top + height / 2, yLabel, size: 12, anchor: .middle, rotate: -90)
 
-        for (series, color, dash) in [(train, trainColor, nil), (test, testColor, "6,4")] as [([Double], String, String?)] {
+        // Epochs without validation figures are NaN: no point, and no legend entry for a run without any.
+        let hasValidation = validation.contains(where: \.isFinite)
+        let validationSeries = hasValidation ? [(validation, validationColor, "2,3")] : []
+        for (series, color, dash) in [(train, trainColor, nil), (test, testColor, "6,4")] + validationSeries as [([Double], String, String?)] {
             let line = zip(epochs, series).filter { $0.1.isFinite }.map { (px($0.0), py($0.1)) }
             if line.count > 1 { svg.polyline(line, color: color, dash: dash) }
             for p in line { svg.circle(p.0, p.1, radius: 3, color: color) }
         }
         // Legend, with the last values, so the picture can be checked against metrics.csv.
-        let legendY = percent ? bottom - 30 : top + 16   // accuracy rises to the top right; keep the legend clear of it
-        for (i, (label, color, dash, last)) in [("train", trainColor, nil, train.last), ("test", testColor, "6,4", test.last)]
-            .enumerated() as EnumeratedSequence<[(String, String, String?, Double?)]> {
+        let validationEntry = hasValidation ? [("val", validationColor, "2,3", validation.last(where: \.isFinite))] : []
+        let entries: [(String, String, String?, Double?)] = [("train", trainColor, nil, train.last), ("test", testColor, "6,4", test.last)]
+            + validationEntry
+        // Accuracy rises to the top right: that legend sits at the bottom, its last line 12 above the axis.
+        let legendY = percent ? bottom - 12 - Double(entries.count - 1) * 18 : top + 16
+        for (i, (label, color, dash, last)) in entries.enumerated() {
             let y = legendY + Double(i) * 18
             svg.line(left + width - 150, y - 4, left + width - 125, y - 4, color: color, width: 2, dash: dash)
             let value = last.map { String(format: percent ? "%.2f" : "%.4f", $0) } ?? "-"

@@ -5,7 +5,8 @@ import ConvNetData
 import DataFormats
 
 /// Test-set evaluation of a checkpoint on any number of ranks: each rank scores its strided shard
-/// of the test set on its threads and one allreduce adds up loss, correct answers and samples.
+/// of the test set on its threads and one allreduce gathers the figures (`ShardedEvaluation`), so
+/// they are the same, to the last bit, for any rank and thread count.
 public struct CheckpointEvaluation {
     public let checkpoint: Checkpoint
     public let statistics: BatchStatistics
@@ -25,10 +26,8 @@ public struct CheckpointEvaluation {
         let test = try files.loadTest(shard: Shard(index: communicator.rank, count: communicator.size),
                                       expectedShape: shape, classes: model.classes)
         let runner = ModelRunner(model: model, loss: checkpoint.config.loss, maxBatch: 256, threads: threads)
-        var local = runner.evaluate(sampleCount: test.count, parameters: parameters.pointer, state: state.pointer, fill: test.filler)
-        local.lossSum += model.regularizationPenalty(parameters.pointer) * Double(local.count)   // as Keras's evaluate reports it
-        let totals = DoubleBuffer([local.lossSum, Double(local.correct), Double(local.count)])
-        communicator.allreduceSum(totals.pointer, count: 3)
+        let statistics = ShardedEvaluation(set: test).run(runner: runner, model: model, parameters: parameters.pointer,
+                                                          state: state.pointer, communicator: communicator)
         var outputs: [[Float]] = []
         if communicator.isRoot && outputCount > 0 {
             let first = try files.loadTest(shard: .whole, expectedShape: shape, classes: model.classes)
@@ -40,8 +39,6 @@ public struct CheckpointEvaluation {
             }
             outputs = (0..<count).map { Array(probabilities[($0 * model.classes)..<(($0 + 1) * model.classes)]) }
         }
-        return CheckpointEvaluation(checkpoint: checkpoint,
-                                    statistics: BatchStatistics(lossSum: totals[0], correct: Int(totals[1]), count: Int(totals[2])),
-                                    outputs: outputs)
+        return CheckpointEvaluation(checkpoint: checkpoint, statistics: statistics, outputs: outputs)
     }
 }

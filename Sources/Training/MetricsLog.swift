@@ -11,15 +11,31 @@ public struct EpochMetrics: Equatable, Sendable {
     /// Wall time of the epoch's training steps (evaluation excluded).
     public var epochSeconds: Double
     public var samplesPerSecond: Double
+    /// Wall time of the evaluations after the epoch (validation and test sets).
     public var evaluationSeconds: Double
+    /// On the samples held out by `validation_split`; nil without one.
+    public var validationLoss: Double?
+    public var validationAccuracy: Double?
 
     public static let csvHeader =
         "epoch,steps,train_loss,train_accuracy,test_loss,test_accuracy,epoch_seconds,samples_per_second,eval_seconds"
+    /// Runs with a validation split add these columns at the end (runs without keep the file as it was).
+    public static let validationColumns = "val_loss,val_accuracy"
 
+    public static func csvHeader(validation: Bool) -> String { csvHeader + (validation ? "," + validationColumns : "") }
+
+    /// The row without the validation columns.
     public var csvRow: String {
         [String(epoch), String(steps), fixed(trainLoss, 6), fixed(trainAccuracy, 6), fixed(testLoss, 6),
          fixed(testAccuracy, 6), fixed(epochSeconds, 3), fixed(samplesPerSecond, 1), fixed(evaluationSeconds, 3)]
             .joined(separator: ",")
+    }
+
+    /// The row for a file with (`validation`) or without the validation columns; an epoch without
+    /// validation figures leaves them empty.
+    public func csvRow(validation: Bool) -> String {
+        guard validation else { return csvRow }
+        return csvRow + "," + (validationLoss.map { fixed($0, 6) } ?? "") + "," + (validationAccuracy.map { fixed($0, 6) } ?? "")
     }
 }
 
@@ -27,14 +43,23 @@ func fixed(_ value: Double, _ digits: Int) -> String { String(format: "%.\(digit
 
 /// Appends epoch rows to `RUN_DIR/metrics.csv`. A resumed run keeps the rows of the epochs its
 /// checkpoint had finished (those before `resumingAt`).
+///
+/// The validation columns are there when the run has a split, or when a resumed file has them
+/// already (a split dropped at resume); rows kept from before a split was added get them empty.
 public final class MetricsLog {
     private let log: CSVLog
+    private let validation: Bool
     public var path: String { log.path }
 
-    public init(runDirectory: String, resumingAt epoch: Int? = nil) throws {
-        log = try CSVLog(runDirectory: runDirectory, name: "metrics.csv", header: EpochMetrics.csvHeader,
-                         keep: epoch.map { next in { (CSVLog.leadingInteger($0) ?? Int.max) < next } })
+    public init(runDirectory: String, resumingAt epoch: Int? = nil, validation: Bool = false) throws {
+        let path = (runDirectory as NSString).appendingPathComponent("metrics.csv")
+        let existing = epoch == nil ? nil : (try? String(contentsOfFile: path, encoding: .utf8))
+        let hadValidation = existing?.prefix { $0 != "\n" }.hasSuffix("," + EpochMetrics.validationColumns) ?? false
+        self.validation = validation || hadValidation
+        let padding = self.validation && !hadValidation ? ",," : ""
+        log = try CSVLog(runDirectory: runDirectory, name: "metrics.csv", header: EpochMetrics.csvHeader(validation: self.validation),
+                         keep: epoch.map { next in { (CSVLog.leadingInteger($0) ?? Int.max) < next } }, padding: padding)
     }
 
-    public func append(_ metrics: EpochMetrics) throws { try log.append(metrics.csvRow) }
+    public func append(_ metrics: EpochMetrics) throws { try log.append(metrics.csvRow(validation: validation)) }
 }

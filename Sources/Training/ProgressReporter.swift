@@ -50,15 +50,25 @@ public final class ProgressReporter {
     public func epochDone(_ m: EpochMetrics, epochs: Int) {
         if style == .silent { return }
         if style == .json {
-            emit(["event": "epoch", "epoch": m.epoch, "epochs": epochs, "steps": m.steps, "train_loss": m.trainLoss,
-                  "train_accuracy": m.trainAccuracy, "test_loss": m.testLoss, "test_accuracy": m.testAccuracy,
-                  "epoch_seconds": m.epochSeconds, "samples_per_second": m.samplesPerSecond, "eval_seconds": m.evaluationSeconds])
+            var object: [String: Any] = [
+                "event": "epoch", "epoch": m.epoch, "epochs": epochs, "steps": m.steps, "train_loss": m.trainLoss,
+                "train_accuracy": m.trainAccuracy, "test_loss": m.testLoss, "test_accuracy": m.testAccuracy,
+                "epoch_seconds": m.epochSeconds, "samples_per_second": m.samplesPerSecond, "eval_seconds": m.evaluationSeconds]
+            if let loss = m.validationLoss, let accuracy = m.validationAccuracy {
+                object["val_loss"] = loss
+                object["val_accuracy"] = accuracy
+            }
+            emit(object)
             return
         }
         if style == .terminal { FileHandle.standardOutput.write(Data("\r\u{1B}[K".utf8)) }
+        var validation = ""
+        if let loss = m.validationLoss, let accuracy = m.validationAccuracy {
+            validation = " - val_loss: \(fixed(loss, 4)) - val_accuracy: \(fixed(accuracy, 4))"
+        }
         print("Epoch \(m.epoch)/\(epochs) - \(m.steps) steps - \(fixed(m.epochSeconds, 2))s - "
               + "\(Int(m.samplesPerSecond)) samples/s - loss: \(fixed(m.trainLoss, 4)) - accuracy: \(fixed(m.trainAccuracy, 4)) - "
-              + "test_loss: \(fixed(m.testLoss, 4)) - test_accuracy: \(fixed(m.testAccuracy, 4))")
+              + "test_loss: \(fixed(m.testLoss, 4)) - test_accuracy: \(fixed(m.testAccuracy, 4))" + validation)
     }
 
     public func message(_ text: String) {

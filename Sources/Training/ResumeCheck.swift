@@ -22,7 +22,8 @@ public enum DataFingerprint {
 
 /// The rules for continuing a run with a resolved config that may differ from the checkpoint's.
 ///
-/// The rest of an epoch is defined by the epoch's permutation (seed, shuffle, data) and its slicing
+/// The rest of an epoch is defined by the epoch's permutation (seed, shuffle, data and the part of
+/// it held out by `validation_split`) and its slicing
 /// (batch size), so mid-epoch none of those may change: the run would skip or repeat samples. At an
 /// epoch boundary they may, and the change is logged. The architecture and optimizer never change
 /// (checked when the checkpoint is read).
@@ -35,6 +36,9 @@ enum ResumeCheck {
         if old.batchSize != config.batchSize { changes.append("batch size \(old.batchSize) -> \(config.batchSize)") }
         if old.seed != config.seed { changes.append("seed \(old.seed) -> \(config.seed)") }
         if old.shuffle != config.shuffle { changes.append("shuffle \(old.shuffle) -> \(config.shuffle)") }
+        if old.validationSplit != config.validationSplit {
+            changes.append("validation split \(old.validationSplit) -> \(config.validationSplit)")
+        }
         if let before = checkpoint.dataFingerprint, before != dataFingerprint {
             changes.append("training data (\(before)) -> (\(dataFingerprint))")
         }

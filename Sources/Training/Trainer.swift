@@ -9,7 +9,8 @@ import Plots
 /// Data-parallel training: each rank holds its shard of the training set, computes the summed
 /// gradient of its part of every global batch on its threads, and one allreduce per step (gradients
 /// plus loss, correct and sample counters in one buffer) gives every rank the same mean gradient
-/// for the same optimizer step. Rank 0 evaluates on the test set and writes the run folder.
+/// for the same optimizer step. Rank 0 evaluates on the test set and writes the run folder; with a
+/// `validation_split`, every rank also evaluates its shard of the held-out samples after each epoch.
 public final class Trainer {
     public let options: TrainingOptions
     public let communicator: any Communicator
@@ -21,7 +22,11 @@ public final class Trainer {
     /// Non-trainable state (batch-norm moving statistics).
     public var state: FloatBuffer { step.state }
     public var optimizer: any Optimizer { step.optimizer }
+    /// This rank's shard of the training samples (without the held-out validation samples).
     public let training: LabelledImages
+    /// This rank's shard of the held-out samples; nil without a `validation_split`.
+    public var validation: LabelledImages? { validationEvaluation?.set }
+    private let validationEvaluation: ShardedEvaluation?
     /// Only rank 0 loads the test set.
     public let test: LabelledImages?
     public let progress: ProgressReporter
@@ -62,8 +67,9 @@ public final class Trainer {
                                          options: Self.loadingOptions(options, communicator: communicator, reporter: self.progress))
         classNames = try files.classNames()
         let shape = config.model.inputShape.dimensions
-        training = try files.loadTraining(shard: Shard(index: communicator.rank, count: communicator.size),
-                                          expectedShape: shape, classes: config.model.classes)
+        let loaded = try files.loadTraining(shard: Shard(index: communicator.rank, count: communicator.size),
+                                            expectedShape: shape, classes: config.model.classes)
+        (training, validationEvaluation) = try Trainer.holdOut(config.validationSplit, of: loaded, directory: options.dataDirectory)
         test = communicator.isRoot ? try files.loadTest(shard: .whole, expectedShape: shape, classes: config.model.classes) : nil
         guard training.totalCount > 0 else { throw TrainingError("\(options.dataDirectory): the training set is empty") }
         if let test, test.count == 0 { throw TrainingError("\(options.dataDirectory): the test set is empty") }
@@ -92,6 +98,20 @@ public final class Trainer {
 
     /// Class names of the data set, when it has them (image folders): saved in checkpoints and the run folder.
     public let classNames: [String]?
+
+    /// Splits the loaded shard at Keras's `validation_split` point; a split that leaves either part
+    /// empty is refused.
+    private static func holdOut(_ fraction: Double, of loaded: LabelledImages,
+                                directory: String) throws -> (LabelledImages, ShardedEvaluation?) {
+        guard fraction > 0, loaded.totalCount > 0 else { return (loaded, nil) }   // an empty file has its own error
+        let total = loaded.totalCount, kept = ValidationSplit.trainingCount(of: total, fraction: fraction)
+        guard kept > 0 && kept < total else {
+            throw TrainingError("validation_split \(fraction) leaves \(kept == 0 ? "no training" : "no validation") sample "
+                                + "of the \(total) training samples in \(directory)")
+        }
+        let (training, validation) = loaded.split(trainingCount: kept)
+        return (training, ShardedEvaluation(set: validation))
+    }
 
     /// Seconds from the process's start to the end of its first training step.
     public private(set) var startupSeconds: Double?
@@ -205,17 +225,23 @@ public final class Trainer {
         return (history, .finished)
     }
 
-    /// Rank 0 evaluates on the test set and prints the epoch line; returns its metrics row and the
-    /// test-set confusion matrix.
+    /// Every rank evaluates its validation shard (with a split), then rank 0 evaluates on the test
+    /// set and prints the epoch line; returns its metrics row and the test-set confusion matrix.
     private func finishEpoch(epoch: Int, steps: Int) throws -> (metrics: EpochMetrics, confusion: [[Int]])? {
-        guard communicator.isRoot, let test else { return nil }
         let evaluationStart = ContinuousClock.now
+        let validationStats = validationEvaluation?.run(runner: runner, model: model, parameters: parameters.pointer,
+                                                        state: state.pointer, communicator: communicator)
+        guard communicator.isRoot, let test else { return nil }
         let (testStats, confusion) = evaluateWithConfusion(test)
         let totals = position.epochTotals
-        let metrics = EpochMetrics(
+        var metrics = EpochMetrics(
             epoch: epoch, steps: steps, trainLoss: totals.meanLoss, trainAccuracy: totals.accuracy,
             testLoss: testStats.meanLoss, testAccuracy: testStats.accuracy, epochSeconds: position.epochSeconds,
             samplesPerSecond: Double(totals.count) / position.epochSeconds, evaluationSeconds: evaluationStart.secondsAgo)
+        if let validationStats {
+            metrics.validationLoss = validationStats.meanLoss
+            metrics.validationAccuracy = validationStats.accuracy
+        }
         progress.epochDone(metrics, epochs: options.config.epochs)
         return (metrics, confusion)
     }
@@ -301,7 +327,8 @@ public final class Trainer {
         let size = communicator.size
         let figures = DoubleBuffer(count: 2 * size)
         figures[2 * communicator.rank] = Double(SystemInfo.peakResidentBytes() ?? 0)
-        figures[2 * communicator.rank + 1] = Double(training.pixels.count + training.labels.count)
+        figures[2 * communicator.rank + 1] = Double(training.pixels.count + training.labels.count
+                                                    + (validation.map { $0.pixels.count + $0.labels.count } ?? 0))
         communicator.allreduceSum(figures.pointer, count: figures.count)
         let megabytes = { (bytes: Double) in String(format: "%.1f MB", bytes / 1_048_576) }
         let lines = (0..<size).map { "rank \($0): peak RSS \(megabytes(figures[2 * $0])), training data \(megabytes(figures[2 * $0 + 1]))" }
@@ -324,6 +351,7 @@ public final class Trainer {
         } catch {
             throw TrainingError("cannot create run folder \(directory): \(error.localizedDescription)")
         }
-        return try MetricsLog(runDirectory: directory, resumingAt: resumedFrom != nil ? position.epoch : nil)
+        return try MetricsLog(runDirectory: directory, resumingAt: resumedFrom != nil ? position.epoch : nil,
+                              validation: validationEvaluation != nil)
     }
 }

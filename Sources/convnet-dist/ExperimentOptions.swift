@@ -26,6 +26,10 @@ struct ExperimentOptions: ParsableArguments {
     @Flag(help: "Visit the training set in file order every epoch.")
     var noShuffle = false
 
+    @Option(help: ArgumentHelp("Hold out the last FRACTION of the training data (file order, before shuffling) and report val_loss and val_accuracy after each epoch, as Keras's validation_split; 0: none (overrides the config).",
+                               valueName: "FRACTION"))
+    var validationSplit: Double?
+
     func validate() throws {
         if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1") }
         if let epochs, epochs > ExperimentConfig.maximumEpochs { throw ValidationError("--epochs must be at most \(ExperimentConfig.maximumEpochs)") }
@@ -50,6 +54,13 @@ struct ExperimentOptions: ParsableArguments {
         if let lr { resolved.optimizer.learningRate = lr }
         if let seed { resolved.seed = seed }
         if noShuffle { resolved.shuffle = false }
+        if let validationSplit {
+            // Here rather than in validate(): the job's one-line error, not the parser's usage text.
+            guard validationSplit >= 0 && validationSplit < 1 else {
+                throw ConfigError("--validation-split must be at least 0 and below 1, got \(validationSplit)")
+            }
+            resolved.validationSplit = validationSplit
+        }
         try resolved.validate()
         return resolved
     }

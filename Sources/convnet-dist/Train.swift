@@ -117,7 +117,8 @@ struct Train: ParsableCommand {
             // Only now does a first Ctrl-C mean "checkpoint and stop": while loading, it simply ends the process.
             StopRequest.install()
             if checkpoint == nil { trainer.progress.message(trainer.model.summary()) }
-            trainer.progress.message("Training on \(trainer.training.totalCount) samples: \(communicator.size) rank(s) x "
+            let heldOut = trainer.validation.map { " (\($0.totalCount) more held out for validation)" } ?? ""
+            trainer.progress.message("Training on \(trainer.training.totalCount) samples\(heldOut): \(communicator.size) rank(s) x "
                                      + "\(options.threads) thread(s), global batch \(options.config.batchSize); "
                                      + "run folder \(options.runDirectory)")
             try trainer.run()

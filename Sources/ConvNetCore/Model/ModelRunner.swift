@@ -209,9 +209,12 @@ public final class ModelRunner {
 
     /// Forward pass over `sampleCount` samples (any number; each thread takes a contiguous share and
     /// walks it in chunks) in inference mode. Returns loss and accuracy against the filled labels,
-    /// and writes the model's outputs `[sampleCount, classes]` when `probabilities` is given.
+    /// and writes the model's outputs `[sampleCount, classes]` when `probabilities` is given, and
+    /// each sample's loss when `sampleLosses` is (`sampleCount` values; a sample's loss does not
+    /// depend on the thread count, so callers can add them up in an order of their choosing).
     public func evaluate(sampleCount: Int, parameters: UnsafePointer<Float>, state: UnsafePointer<Float>,
-                         probabilities: UnsafeMutablePointer<Float>? = nil, fill: BatchFiller) -> BatchStatistics {
+                         probabilities: UnsafeMutablePointer<Float>? = nil, sampleLosses: UnsafeMutablePointer<Double>? = nil,
+                         fill: BatchFiller) -> BatchStatistics {
         var perThread = [BatchStatistics](repeating: BatchStatistics(), count: threads)
         let classes = model.classes
         let step = arguments(parameters: parameters, state: state, globalStep: 0, seed: 0)
@@ -224,7 +227,8 @@ public final class ModelRunner {
                     let output = workspace.forward(model, layers: 0..<model.layers.count, count: range.count,
                                                    step: step, training: false)
                     probabilities?.advanced(by: range.lowerBound * classes).update(from: output, count: range.count * classes)
-                    return scoreOutputs(output, workspace: workspace, count: range.count, backward: false)
+                    return scoreOutputs(output, workspace: workspace, count: range.count, backward: false,
+                                        losses: sampleLosses.map { $0 + range.lowerBound })
                 }
             }
         }
@@ -243,14 +247,17 @@ public final class ModelRunner {
     }
 
     /// The loss and accuracy of `count` outputs against the workspace's labels; with `backward`,
-    /// the loss gradient goes to `gradientIn` for the backward pass.
-    private func scoreOutputs(_ output: UnsafePointer<Float>, workspace: Workspace, count: Int, backward: Bool) -> BatchStatistics {
+    /// the loss gradient goes to `gradientIn` for the backward pass; with `losses`, each sample's loss goes there.
+    private func scoreOutputs(_ output: UnsafePointer<Float>, workspace: Workspace, count: Int, backward: Bool,
+                              losses: UnsafeMutablePointer<Double>? = nil) -> BatchStatistics {
         let classes = model.classes, labels = workspace.labels.pointer, gradient = workspace.gradientIn.pointer
         var lossSum = 0.0, correct = 0
         for n in 0..<count {
             let row = output + n * classes, label = Int(labels[n])
-            lossSum += loss.sampleLoss(output: row, label: label, classes: classes, fused: fusedOutput,
-                                       gradient: backward ? gradient + n * classes : nil)
+            let sampleLoss = loss.sampleLoss(output: row, label: label, classes: classes, fused: fusedOutput,
+                                             gradient: backward ? gradient + n * classes : nil)
+            lossSum += sampleLoss
+            losses?[n] = sampleLoss
             if LossMath.argmax(row, count: classes) == label { correct += 1 }
         }
         return BatchStatistics(lossSum: lossSum, correct: correct, count: count)
