@@ -19,6 +19,7 @@ public enum ModelExporter {
     /// model and writes it to `outputPath` atomically: on any error nothing is written, not even a
     /// partial file. Returns one line describing what was written.
     public static func export(checkpointPath: String, format: ExportFormat, outputPath: String) throws -> String {
+        try checkWritable(outputPath)
         let checkpoint = try Checkpoint.load(path: checkpointPath)
         let model = try Sequential(checkpoint.config.model)
         let data: Data
@@ -37,5 +38,18 @@ public enum ModelExporter {
         }
         do { try AtomicFile.write(data, to: outputPath) } catch { throw ExportError("\(error)") }
         return "wrote \(outputPath): \(what)"
+    }
+
+    /// Refuses an output that is a folder or lies in a missing folder, before any work, and in
+    /// terms of the path given (not of the temporary file the atomic write would name).
+    static func checkWritable(_ path: String) throws {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw ExportError("--output \(path) is a folder; give a file name")
+        }
+        let folder = (path as NSString).deletingLastPathComponent
+        guard folder.isEmpty || (FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory) && isDirectory.boolValue) else {
+            throw ExportError("cannot write \(path): folder \(folder) does not exist")
+        }
     }
 }
