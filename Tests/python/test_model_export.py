@@ -18,7 +18,8 @@ The largest differences are printed to stderr.
 
 Each part is skipped, saying so, when its library is missing (onnxruntime; keras with TensorFlow), when
 the binary is missing (CONVNET_DIST_BINARY, default .build/release/convnet-dist of this repository) or
-MNIST is missing (CONVNET_DATA_DIR, default ../shared/data/mnist beside the repository). About 20 s for
+MNIST is missing (CONVNET_DATA_DIR, default ../shared/data/mnist beside the repository). With
+CONVNET_REQUIRE_ONNXRUNTIME=1 (launch/test sets it) a missing prerequisite of the ONNX part fails instead. About 20 s for
 the ONNX part and 30 s for the Keras part on 2 cores.
 """
 import glob
@@ -170,6 +171,16 @@ class AgreementMixin:
               % (who, name, difference.max(), len(ours), agree, len(ours)), file=sys.stderr)
         self.assertTrue((difference <= bound).all(), "%s %s: max difference %.3g" % (who, name, difference.max()))
         self.assertEqual(agree, len(ours))
+
+
+@unittest.skipUnless(os.environ.get("CONVNET_REQUIRE_ONNXRUNTIME") == "1", "CONVNET_REQUIRE_ONNXRUNTIME is not 1")
+class RequiredPrerequisites(unittest.TestCase):
+    """Where the ONNX test must run (CI), its skipping is a failure."""
+
+    def test_the_onnx_tests_can_run(self):
+        self.assertTrue(have_module("onnxruntime"), "onnxruntime is not installed in %s" % sys.executable)
+        self.assertTrue(os.access(BINARY, os.X_OK), "no convnet-dist binary at %s" % BINARY)
+        self.assertTrue(have_mnist(DATA_DIR), "no MNIST IDX files in %s" % DATA_DIR)
 
 
 @unittest.skipUnless(have_module("onnxruntime"), "onnxruntime is not installed")
