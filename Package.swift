@@ -46,7 +46,7 @@ let package = Package(
         // "Model out": a checkpoint as an ONNX model or a Keras script. onnx.pb.swift is generated once
         // from proto/onnx.proto and committed (README: how to regenerate); the build never runs protoc.
         .target(name: "ModelExport",
-                dependencies: ["ConvNetCore", "ConvNetConfig", "ConvNetData", "Training",
+                dependencies: ["ConvNetCore", "ConvNetData", "Training",
                                .product(name: "SwiftProtobuf", package: "swift-protobuf")],
                 exclude: ["proto"]),
         .target(name: "Images", dependencies: ["SystemZlib"]),
@@ -60,7 +60,8 @@ let package = Package(
         ]),
         .target(name: "TestSupport", dependencies: ["ConvNetCore", "ConvNetData", "ZIPFoundation"], path: "Tests/TestSupport"),
         .testTarget(name: "CoreTests",
-                    dependencies: ["ConvNetCore", "ConvNetData", "DataFormats", "ConvNetConfig", "SafeTensors", "TestSupport"]),
+                    dependencies: ["ConvNetCore", "ConvNetData", "DataFormats", "ConvNetConfig", "SafeTensors", "TestSupport",
+                                   "ModelExport"]),
         .testTarget(name: "EndToEndTests",
                     dependencies: ["ConvNetCore", "ConvNetData", "DataFormats", "ConvNetConfig", "SafeTensors", "Training",
                                    "Communication", "TestSupport", "Images", "Plots", "Datasets"]),

@@ -1,5 +1,4 @@
 import Foundation
-import ConvNetConfig
 import ConvNetCore
 
 /// A Python file that builds the checkpoint's model in Keras 3, layer by layer, with our layer names
@@ -11,8 +10,10 @@ import ConvNetCore
 /// `build_model()` and `load_weights(model, path)`. It needs keras 3 with a backend, numpy and
 /// safetensors. It is compiled with the config's loss and optimizer (constant learning rate; a
 /// schedule and clipnorm are not carried over), which is enough to evaluate and predict.
-enum KerasScript {
-    static func source(model: Sequential, config: ExperimentConfig, checkpointPath: String) throws -> String {
+public enum KerasScript {
+    /// The script's text. `optimizer` and `loss` are the config's; throws `ExportError` naming a layer
+    /// kind or loss that has no Keras form.
+    public static func source(model: Sequential, optimizer: OptimizerSpec, loss: any Loss, checkpointPath: String) throws -> String {
         var layers = ["keras.Input(shape=\(tuple(model.inputShape.dimensions)))"]
         for (index, layer) in model.layers.enumerated() {
             let name = model.layerNames[index]
@@ -51,7 +52,7 @@ enum KerasScript {
                 model = keras.Sequential([
             \(layers.map { "        " + $0 + "," }.joined(separator: "\n"))
                 ])
-                model.compile(optimizer=\(optimizer(config.optimizer)), loss=\(try loss(config.loss)), metrics=["accuracy"])
+                model.compile(optimizer=\(python(optimizer)), loss=\(try python(loss)), metrics=["accuracy"])
                 return model
 
 
@@ -118,7 +119,7 @@ enum KerasScript {
         return "kernel_regularizer=keras.regularizers.L1L2(l1=\(regularizer.l1), l2=\(regularizer.l2)), "
     }
 
-    static func optimizer(_ spec: OptimizerSpec) -> String {
+    static func python(_ spec: OptimizerSpec) -> String {
         switch spec {
         case let .rmsprop(lr, rho, epsilon):
             return "keras.optimizers.RMSprop(learning_rate=\(lr), rho=\(rho), epsilon=\(epsilon))"
@@ -134,7 +135,7 @@ enum KerasScript {
         "mean_absolute_error": "MeanAbsoluteError", "categorical_hinge": "CategoricalHinge", "kl_divergence": "KLDivergence",
     ]
 
-    static func loss(_ loss: any Loss) throws -> String {
+    static func python(_ loss: any Loss) throws -> String {
         guard let className = lossClasses[loss.name] else { throw ExportError("loss \(loss.name): no Keras loss for it") }
         let arguments = try loss.config.map { "\($0.key)=\(try python($0.value))" }
         return "keras.losses.\(className)(\(arguments.joined(separator: ", ")))"

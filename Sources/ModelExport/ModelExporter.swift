@@ -33,7 +33,8 @@ public enum ModelExporter {
                 + "output \"\(ONNXExport.outputName)\" [N, \(model.classes)])"
         case .kerasScript:
             let absolute = URL(fileURLWithPath: checkpointPath).standardizedFileURL.path
-            data = Data(try KerasScript.source(model: model, config: checkpoint.config, checkpointPath: absolute).utf8)
+            data = Data(try KerasScript.source(model: model, optimizer: checkpoint.config.optimizer, loss: checkpoint.config.loss,
+                                                     checkpointPath: absolute).utf8)
             what = "Keras script (run: python \(outputPath) [checkpoint])"
         }
         do { try AtomicFile.write(data, to: outputPath) } catch { throw ExportError("\(error)") }
