@@ -3,6 +3,7 @@ import PackageDescription
 
 // Layering (each arrow is "may import"):
 //   convnet-dist (CLI) -> Training -> { ConvNetCore, DataFormats -> { ConvNetData, Images }, ConvNetConfig, SafeTensors, Communication }
+//   convnet-dist (CLI) -> ModelExport -> { Training, SwiftProtobuf }   (only ModelExport sees protobuf)
 //   ConvNetCore knows nothing of MPI, files or configs; Communication is the only door to MPI.
 let package = Package(
     name: "convnet-dist",
@@ -15,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.0.0"),
         .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.0"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas",
@@ -41,6 +43,12 @@ let package = Package(
         .target(name: "ConvNetConfig", dependencies: ["ConvNetCore", "TOMLKit", "CTOMLGuard"]),
         .target(name: "Training",
                 dependencies: ["ConvNetCore", "ConvNetData", "DataFormats", "ConvNetConfig", "SafeTensors", "Communication", "Plots"]),
+        // "Model out": a checkpoint as an ONNX model or a Keras script. onnx.pb.swift is generated once
+        // from proto/onnx.proto and committed (README: how to regenerate); the build never runs protoc.
+        .target(name: "ModelExport",
+                dependencies: ["ConvNetCore", "ConvNetData", "Training",
+                               .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+                exclude: ["proto"]),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CTurboJPEG", pkgConfig: "libturbojpeg", providers: [.apt(["libturbojpeg0-dev"])]),
         // Pictures: PNG by libpng, JPEG by libjpeg-turbo (untrusted bytes are parsed by well-kept libraries).
@@ -50,11 +58,13 @@ let package = Package(
         .target(name: "Benchmarks", dependencies: ["ConvNetCore", "ConvNetConfig", "ConvNetData", "DataFormats", "Communication", "Training"]),
         .executableTarget(name: "convnet-dist", dependencies: [
             "Training", "Communication", "Benchmarks", "Datasets", "DataFormats", "Images", "Plots", "SafeTensors",
+            "ModelExport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .target(name: "TestSupport", dependencies: ["ConvNetCore", "ConvNetData", "Images", "ZIPFoundation"], path: "Tests/TestSupport"),
         .testTarget(name: "CoreTests",
-                    dependencies: ["ConvNetCore", "ConvNetData", "DataFormats", "ConvNetConfig", "SafeTensors", "Images", "TestSupport"]),
+                    dependencies: ["ConvNetCore", "ConvNetData", "DataFormats", "ConvNetConfig", "SafeTensors", "Images", "TestSupport",
+                                   "ModelExport"]),
         .testTarget(name: "EndToEndTests",
                     dependencies: ["ConvNetCore", "ConvNetData", "DataFormats", "ConvNetConfig", "SafeTensors", "Training",
                                    "Communication", "TestSupport", "Images", "Plots", "Datasets"]),

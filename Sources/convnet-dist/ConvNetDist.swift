@@ -12,7 +12,7 @@ struct ConvNetDist: ParsableCommand {
               convnet-dist train --data-dir data/mnist
               mpirun -np 4 convnet-dist train
             """,
-        subcommands: [Train.self, Evaluate.self, Predict.self, Download.self, Convert.self, Plot.self, Summary.self, Bench.self])
+        subcommands: [Train.self, Evaluate.self, Predict.self, Export.self, Download.self, Convert.self, Plot.self, Summary.self, Bench.self])
 
     /// `--resume` may stand alone (the run folder's latest checkpoint) or take a path; the argument
     /// parser needs a value, so a bare `--resume` becomes `--resume=latest`.

@@ -1,0 +1,173 @@
+import Foundation
+import ConvNetCore
+
+/// A Python file that builds the checkpoint's model in Keras 3, layer by layer, with our layer names
+/// (`conv2d_1`, ...), so that each `<layer>.<weight>` tensor of the checkpoint loads by name.
+///
+/// Contract of the script: `python load_model.py [checkpoint]` builds and compiles the model, loads
+/// every weight (batch-norm moving statistics included) from the checkpoint given, or from the one
+/// it was exported from, and prints `model.summary()`. Imported as a module it offers
+/// `build_model()` and `load_weights(model, path)`. It needs keras 3 with a backend, numpy and
+/// safetensors. It is compiled with the config's loss and optimizer (constant learning rate; a
+/// schedule and clipnorm are not carried over), which is enough to evaluate and predict.
+public enum KerasScript {
+    /// The script's text. `optimizer` and `loss` are the config's; throws `ExportError` naming a layer
+    /// kind or loss that has no Keras form.
+    public static func source(model: Sequential, optimizer: OptimizerSpec, loss: any Loss, checkpointPath: String) throws -> String {
+        var layers = ["keras.Input(shape=\(tuple(model.inputShape.dimensions)))"]
+        for (index, layer) in model.layers.enumerated() {
+            let name = model.layerNames[index]
+            guard let line = kerasLayer(layer, name: name) else {
+                throw ExportError("layer \(index + 1) (\(name), \(layer.typeName)): no Keras layer for it")
+            }
+            layers.append(line)
+        }
+        return """
+            \"\"\"The Keras 3 model of a convnet-dist checkpoint, with its weights loaded by name.
+
+            Written by `convnet-dist export --format keras-script` from
+            \(checkpointPath)
+
+            usage: python load_model.py [CHECKPOINT]   (default: the checkpoint above)
+            Builds and compiles the model, loads every `<layer>.<weight>` tensor of the checkpoint (moving
+            statistics included) and prints the summary. Imported, it offers build_model() and
+            load_weights(model, path). Needs keras 3 with a backend, numpy and safetensors. Input: float32
+            NHWC images as the model was trained on (MNIST: pixels / 255). Compiled with the config's loss and
+            optimizer at a constant learning rate (a schedule or clipnorm is not carried over).
+            \"\"\"
+            import os
+            import sys
+
+            os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")   # before a TensorFlow backend loads: no banner
+
+            import keras  # noqa: E402
+            import numpy as np  # noqa: E402
+            from safetensors.numpy import load_file  # noqa: E402
+
+            CHECKPOINT = \(pythonString(checkpointPath))
+
+
+            def build_model():
+                \"\"\"The compiled keras.Sequential; layer names are the checkpoint's tensor prefixes.\"\"\"
+                model = keras.Sequential([
+            \(layers.map { "        " + $0 + "," }.joined(separator: "\n"))
+                ])
+                model.compile(optimizer=\(python(optimizer)), loss=\(try python(loss)), metrics=["accuracy"])
+                return model
+
+
+            def load_weights(model, path):
+                \"\"\"Sets every weight of every layer from the tensor `<layer>.<weight>` of the safetensors file `path`.\"\"\"
+                tensors = load_file(path)
+                for layer in model.layers:
+                    values = []
+                    for variable in layer.weights:
+                        name = "%s.%s" % (layer.name, getattr(variable, "path", variable.name).split("/")[-1])
+                        if name not in tensors:
+                            raise SystemExit("%s: no tensor %s" % (path, name))
+                        if tuple(tensors[name].shape) != tuple(variable.shape):
+                            raise SystemExit("%s: %s has shape %s, Keras expects %s"
+                                             % (path, name, tuple(tensors[name].shape), tuple(variable.shape)))
+                        values.append(tensors[name].astype(np.float32))
+                    if values:
+                        layer.set_weights(values)
+                return model
+
+
+            if __name__ == "__main__":
+                loaded = load_weights(build_model(), sys.argv[1] if len(sys.argv) > 1 else CHECKPOINT)
+                loaded.summary()
+
+            """
+    }
+
+    /// One `keras.layers....(...)` expression, or nil for a layer kind this script does not know.
+    static func kerasLayer(_ layer: any Layer, name: String) -> String? {
+        let named = "name=\(pythonString(name))"
+        switch layer {
+        case let conv as Conv2D:
+            return "keras.layers.Conv2D(\(conv.filters), \(tuple(conv.kernelSize)), strides=\(tuple(conv.strides)), "
+                + "padding=\"\(conv.padding.rawValue)\", activation=\"\(conv.activation.rawValue)\", use_bias=\(python(conv.useBias)), "
+                + regularizer(conv.kernelRegularizer) + named + ")"
+        case let dense as Dense:
+            return "keras.layers.Dense(\(dense.units), activation=\"\(dense.activation.rawValue)\", use_bias=\(python(dense.useBias)), "
+                + regularizer(dense.kernelRegularizer) + named + ")"
+        case let pool as MaxPool2D:
+            return "keras.layers.MaxPooling2D(" + window(pool.window) + named + ")"
+        case let pool as AvgPool2D:
+            return "keras.layers.AveragePooling2D(" + window(pool.window) + named + ")"
+        case is GlobalAvgPool2D: return "keras.layers.GlobalAveragePooling2D(" + named + ")"
+        case is GlobalMaxPool2D: return "keras.layers.GlobalMaxPooling2D(" + named + ")"
+        case is Flatten: return "keras.layers.Flatten(" + named + ")"
+        case let dropout as Dropout: return "keras.layers.Dropout(\(dropout.rate), " + named + ")"
+        case let norm as BatchNorm:
+            return "keras.layers.BatchNormalization(axis=-1, momentum=\(norm.momentum), epsilon=\(norm.epsilon), "
+                + "center=\(python(norm.center)), scale=\(python(norm.scale)), " + named + ")"
+        case let activation as ActivationLayer:
+            return "keras.layers.Activation(\"\(activation.activation.rawValue)\", " + named + ")"
+        default:
+            return nil
+        }
+    }
+
+    static func window(_ window: PoolWindow) -> String {
+        "pool_size=\(tuple(window.size)), strides=\(tuple(window.strides ?? window.size)), padding=\"\(window.padding.rawValue)\", "
+    }
+
+    static func regularizer(_ regularizer: Regularizer?) -> String {
+        guard let regularizer else { return "" }
+        return "kernel_regularizer=keras.regularizers.L1L2(l1=\(regularizer.l1), l2=\(regularizer.l2)), "
+    }
+
+    static func python(_ spec: OptimizerSpec) -> String {
+        switch spec {
+        case let .rmsprop(lr, rho, epsilon):
+            return "keras.optimizers.RMSprop(learning_rate=\(lr), rho=\(rho), epsilon=\(epsilon))"
+        case let .sgd(lr, momentum, nesterov):
+            return "keras.optimizers.SGD(learning_rate=\(lr), momentum=\(momentum), nesterov=\(python(nesterov)))"
+        case let .adam(lr, beta1, beta2, epsilon):
+            return "keras.optimizers.Adam(learning_rate=\(lr), beta_1=\(beta1), beta_2=\(beta2), epsilon=\(epsilon))"
+        }
+    }
+
+    static let lossClasses = [
+        "categorical_crossentropy": "CategoricalCrossentropy", "mean_squared_error": "MeanSquaredError",
+        "mean_absolute_error": "MeanAbsoluteError", "categorical_hinge": "CategoricalHinge", "kl_divergence": "KLDivergence",
+    ]
+
+    static func python(_ loss: any Loss) throws -> String {
+        guard let className = lossClasses[loss.name] else { throw ExportError("loss \(loss.name): no Keras loss for it") }
+        let arguments = try loss.config.map { "\($0.key)=\(try python($0.value))" }
+        return "keras.losses.\(className)(\(arguments.joined(separator: ", ")))"
+    }
+
+    static func python(_ value: Bool) -> String { value ? "True" : "False" }
+
+    static func python(_ value: ConfigValue) throws -> String {
+        switch value {
+        case let .int(i): return String(i)
+        case let .number(d): return "\(d)"
+        case let .bool(b): return python(b)
+        case let .string(s): return pythonString(s)
+        case .array, .table: throw ExportError("config value \(value.text) has no Keras argument form")
+        }
+    }
+
+    static func tuple(_ values: [Int]) -> String { "(" + values.map(String.init).joined(separator: ", ") + (values.count == 1 ? ",)" : ")") }
+    static func tuple(_ pair: (Int, Int)) -> String { tuple([pair.0, pair.1]) }
+
+    /// A Python string literal (JSON's escaping is valid Python).
+    static func pythonString(_ s: String) -> String {
+        var out = "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            default:
+                if scalar.value < 0x20 { out += String(format: "\\x%02x", scalar.value) } else { out.unicodeScalars.append(scalar) }
+            }
+        }
+        return out + "\""
+    }
+}

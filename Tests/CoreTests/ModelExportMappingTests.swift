@@ -1,0 +1,75 @@
+import ConvNetCore
+import ModelExport
+import XCTest
+
+/// Every registered layer kind has an ONNX mapping and a Keras layer, and a kind without one is refused
+/// with a line naming it. (Numbers: Tests/python/test_model_export.py runs the exported models.)
+final class ModelExportMappingTests: XCTestCase {
+    /// Models that between them use every kind of `LayerRegistry.kinds`.
+    private let models: [ModelSpec] = [
+        ModelSpec(inputShape: TensorShape([12, 12, 2]), classes: 3, layers: [
+            Conv2D(filters: 4, kernelSize: (3, 3), strides: (2, 2), padding: .same, activation: .gelu),
+            BatchNorm(), ActivationLayer(.silu), MaxPool2D(window: PoolWindow(size: (3, 3), strides: (2, 2), padding: .same)),
+            AvgPool2D(window: PoolWindow(size: (2, 2), strides: (1, 1), padding: .same)),
+            Flatten(), Dropout(rate: 0.5), Dense(units: 3, activation: .softmax),
+        ]),
+        ModelSpec(inputShape: TensorShape([8, 8, 1]), classes: 2, layers: [
+            Conv2D(filters: 2, kernelSize: (3, 3)), GlobalAvgPool2D(), Dense(units: 2, activation: .softmax),
+        ]),
+        ModelSpec(inputShape: TensorShape([8, 8, 1]), classes: 2, layers: [
+            Conv2D(filters: 2, kernelSize: (3, 3)), GlobalMaxPool2D(), Dense(units: 2, activation: .softmax),
+        ]),
+    ]
+
+    func testEveryRegisteredLayerKindExports() throws {
+        let covered = Set(models.flatMap { $0.layers.map { $0.typeName } })
+        XCTAssertEqual(covered, Set(LayerRegistry.kinds.map { $0.typeName }), "add a model with the new kind here, and its mapping")
+        for spec in models {
+            let model = try Sequential(spec)
+            let onnx = try ONNXExport.serialized(model, parameters: [Float](repeating: 0.5, count: model.parameterCount),
+                                                 state: [Float](repeating: 1, count: model.stateCount))
+            XCTAssertNotNil(onnx.range(of: Data("conv2d_1.kernel".utf8)))
+            let script = try KerasScript.source(model: model, optimizer: .defaults(for: "adam")!, loss: CategoricalCrossentropy(),
+                                                checkpointPath: "/tmp/c.safetensors")
+            for name in model.layerNames { XCTAssertTrue(script.contains("name=\"\(name)\""), "no Keras layer \(name)") }
+        }
+    }
+
+    func testAKindWithoutAMappingIsRefusedByName() throws {
+        let model = try Sequential(ModelSpec(inputShape: TensorShape([4, 4, 1]), classes: 2,
+                                             layers: [Unmapped(), Flatten(), Dense(units: 2, activation: .softmax)]))
+        XCTAssertThrowsError(try ONNXExport.serialized(model, parameters: [Float](repeating: 0, count: model.parameterCount), state: [])) {
+            XCTAssertEqual("\($0)", "layer 1 (unmapped_1, unmapped): layer type unmapped has no ONNX mapping")
+        }
+        XCTAssertThrowsError(try KerasScript.source(model: model, optimizer: .defaults(for: "sgd")!, loss: CategoricalCrossentropy(),
+                                                    checkpointPath: "c")) {
+            XCTAssertEqual("\($0)", "layer 1 (unmapped_1, unmapped): no Keras layer for it")
+        }
+    }
+}
+
+/// A layer kind that no exporter knows (an identity on images).
+private struct Unmapped: Layer {
+    static let typeName = "unmapped"
+    static let kerasClassName = "Unmapped"
+    static let kerasNameStem = "unmapped"
+    private(set) var inputShape = TensorShape([])
+    init() {}
+    init(config: ConfigTable) throws {}
+    var config: [ConfigEntry] { [] }
+    func bound(to inputShape: TensorShape) throws -> Unmapped {
+        var layer = self
+        layer.inputShape = inputShape
+        return layer
+    }
+    var outputShape: TensorShape { inputShape }
+    func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int,
+                 parameters: UnsafePointer<Float>, memory: LayerMemory, context: PassContext) {
+        y.update(from: x, count: batch * inputShape.count)
+    }
+    func backward(x: UnsafePointer<Float>, y: UnsafePointer<Float>, dy: UnsafeMutablePointer<Float>,
+                  dx: UnsafeMutablePointer<Float>?, batch: Int, parameters: UnsafePointer<Float>,
+                  gradients: UnsafeMutablePointer<Double>, memory: LayerMemory, context: PassContext) {
+        dx?.update(from: dy, count: batch * inputShape.count)
+    }
+}
