@@ -4,7 +4,7 @@ import Foundation
 import TestSupport
 import XCTest
 
-/// The `csv` and `npz` readers: the same samples as IDX for the same pictures (whole and sharded),
+/// The `csv`, `npz` and `folder` readers: the same samples as IDX for the same pictures (whole and sharded),
 /// and one clear error per malformed case.
 final class DataFormatTests: XCTestCase {
     /// 7 images of 4x3 pixels, labels 0-6.
@@ -38,8 +38,16 @@ final class DataFormatTests: XCTestCase {
         return directory
     }
 
-    private func load(_ format: String, _ directory: String, shard: Shard = .whole) throws -> LabelledImages {
-        try DataFormat.files(format: format, directory: directory).loadTraining(shard: shard, expectedShape: shape, classes: 10)
+    private func load(_ format: String, _ directory: String, shard: Shard = .whole, classes: Int = 10) throws -> LabelledImages {
+        try DataFormat.files(format: format, directory: directory).loadTraining(shard: shard, expectedShape: shape, classes: classes)
+    }
+
+    /// PNGs in train/<label>/ and test/<label>/ (one per class: an image folder knows only the classes it has).
+    private func imageFolder() throws -> String {
+        let directory = try makeTemporaryDirectory(self)
+        let set = LabelledImages(pixels: pixels, labels: labels, height: 4, width: 3, channels: 1)
+        for split in ["train", "test"] { try ImageFolderWriter.write(set, to: directory + "/" + split, encoding: .png) }
+        return directory
     }
 
     private func assertError(_ format: String, _ directory: String, contains text: String, file: StaticString = #filePath, line: UInt = #line) {
@@ -49,18 +57,18 @@ final class DataFormatTests: XCTestCase {
     }
 
     func testEveryFormatGivesTheSameSamplesAsIDX() throws {
-        let folders = ["idx": try idxFolder(), "csv": try csvFolder(), "npz": try npzFolder()]
+        let folders = ["idx": try idxFolder(), "csv": try csvFolder(), "npz": try npzFolder(), "folder": try imageFolder()]
         for shard in [Shard.whole, Shard(index: 1, count: 3)] {
             let reference = try load("idx", folders["idx"]!, shard: shard)
-            for format in ["csv", "npz"] {
-                let ours = try load(format, folders[format]!, shard: shard)
+            for format in ["csv", "npz", "folder"] {
+                let ours = try load(format, folders[format]!, shard: shard, classes: format == "folder" ? 7 : 10)
                 XCTAssertEqual(ours.pixels, reference.pixels, "\(format) \(shard)")
                 XCTAssertEqual(ours.labels, reference.labels, "\(format) \(shard)")
                 XCTAssertEqual(ours.totalCount, 7)
                 XCTAssertEqual(ours.shard, shard)
             }
         }
-        XCTAssertEqual(DataFormat.names, ["idx", "csv", "npz"])
+        XCTAssertEqual(DataFormat.names, ["idx", "csv", "npz", "folder"])
     }
 
     func testMalformedCSVFilesAreRefused() throws {
@@ -98,7 +106,7 @@ final class DataFormatTests: XCTestCase {
 
     func testUnknownFormatIsNamed() {
         XCTAssertThrowsError(try DataFormat.files(format: "parquet", directory: "/tmp")) { error in
-            XCTAssertEqual("\(error)", "unknown data format \"parquet\"; known: idx, csv, npz")
+            XCTAssertEqual("\(error)", "unknown data format \"parquet\"; known: idx, csv, npz, folder")
         }
     }
 }
