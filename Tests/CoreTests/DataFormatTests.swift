@@ -60,7 +60,7 @@ final class DataFormatTests: XCTestCase {
                 XCTAssertEqual(ours.shard, shard)
             }
         }
-        XCTAssertEqual(DataFormat.names, ["idx", "csv", "npz"])
+        XCTAssertEqual(DataFormat.names, ["idx", "csv", "npz", "folder"])
     }
 
     func testMalformedCSVFilesAreRefused() throws {
@@ -98,7 +98,7 @@ final class DataFormatTests: XCTestCase {
 
     func testUnknownFormatIsNamed() {
         XCTAssertThrowsError(try DataFormat.files(format: "parquet", directory: "/tmp")) { error in
-            XCTAssertEqual("\(error)", "unknown data format \"parquet\"; known: idx, csv, npz")
+            XCTAssertEqual("\(error)", "unknown data format \"parquet\"; known: idx, csv, npz, folder")
         }
     }
 }
