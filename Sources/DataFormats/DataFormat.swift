@@ -13,12 +13,17 @@ public protocol DataSetFiles: Sendable {
     /// True when the folder holds what the format needs (for `--download`).
     var isComplete: Bool { get }
     func loadTraining(shard: Shard, expectedShape: [Int], classes: Int) throws -> LabelledImages
+    /// False when the folder holds training samples only (an image folder in the single layout):
+    /// `loadTest` then throws, and training must hold out a `validation_split` instead.
+    var hasTestSet: Bool { get }
     func loadTest(shard: Shard, expectedShape: [Int], classes: Int) throws -> LabelledImages
     /// The names of the classes, index by index, where the data set has them (image folders); nil: none.
     func classNames() throws -> [String]?
 }
 
 extension DataSetFiles {
+    /// Every format but image folders always has a test set.
+    public var hasTestSet: Bool { true }
     public func classNames() throws -> [String]? { nil }
 }
 
@@ -55,7 +60,7 @@ public struct DataFormat: Sendable {
         DataFormat(name: "idx", layout: "the four MNIST IDX files (train-images-idx3-ubyte[.gz], ...)", open: { directory, _ in IDXFiles(directory: directory) }),
         DataFormat(name: "csv", layout: "train.csv and test.csv as Kaggle's digit recognizer (label,pixel0,...)", open: { directory, _ in KaggleCSVFiles(directory: directory) }),
         DataFormat(name: "npz", layout: "one .npz file as Keras's mnist.npz (x_train, y_train, x_test, y_test)", open: { directory, _ in NPZFiles(directory: directory) }),
-        DataFormat(name: "folder", layout: "train/<class>/* and test/<class>/* PNG or JPEG pictures, as Keras's image_dataset_from_directory",
+        DataFormat(name: "folder", layout: "train/<class>/* and test/<class>/* PNG or JPEG pictures, as Keras's image_dataset_from_directory; or <class>/* alone (no test set: set validation_split)",
                    open: { ImageFolderFiles(directory: $0, options: $1) }),
     ]
 

@@ -3,13 +3,20 @@ import Dispatch
 import Foundation
 import Images
 
-/// The `folder` format, as Keras's `image_dataset_from_directory`: `DIR/train/<class>/*` and
-/// `DIR/test/<class>/*`. Class names are the sorted names of the training subfolders (class `k` is
-/// the k-th name, in Unicode code-point order as Python sorts them); the test folder must hold the
-/// same classes. PNG and JPEG files (by extension: .png, .jpg, .jpeg, at any depth under a class
-/// folder) are pictures; other files are skipped and counted. libpng and libjpeg-turbo decode them to
-/// the model's channels (grey or RGB), and pictures of another size are resized bilinearly as Keras
-/// resizes them.
+/// The `folder` format, as Keras's `image_dataset_from_directory`, in one of two layouts:
+/// - split: `DIR/train/<class>/*` and `DIR/test/<class>/*`; the test folder must hold the same classes.
+/// - single: `DIR/<class>/*`, all training pictures and no test set (`hasTestSet` is false), for runs
+///   that hold out a `validation_split` instead.
+/// The presence of `DIR/train` selects the split layout, so a single-layout data set cannot have a
+/// class named "train"; nor "test", since `DIR/test` without `DIR/train` is refused as a split layout
+/// missing its training half (rather than trained as a class named "test").
+///
+/// Class names are the sorted names of the training class folders (class `k` is the k-th name, in
+/// Unicode code-point order as Python sorts them). PNG and JPEG files (by extension: .png, .jpg,
+/// .jpeg, at any depth under a class folder) are pictures; other files are skipped and counted.
+/// libpng and libjpeg-turbo decode them to the model's channels (grey or RGB), and pictures of
+/// another size are resized bilinearly as Keras resizes them. Both layouts read their class folders
+/// with the same code, so the same pictures give the same samples in either.
 ///
 /// Sample order is the file name order across classes (relative path inside the class folder, then
 /// class): name files with a running number and the folder keeps the order of the set it was made
@@ -26,21 +33,36 @@ public struct ImageFolderFiles: DataSetFiles {
         self.options = options
     }
 
-    public var isComplete: Bool { ["train", "test"].allSatisfy { isDirectory(path($0)) } }
+    public var isComplete: Bool {
+        isSplitLayout ? isDirectory(path("test")) : (try? classFolders(in: directory)) != nil
+    }
 
-    public func classNames() throws -> [String]? { try classFolders(of: "train") }
+    /// The split layout (`DIR/train` exists) has a test set; the single layout does not.
+    public var hasTestSet: Bool { isSplitLayout }
+
+    /// `DIR/train` exists: the split layout.
+    var isSplitLayout: Bool { isDirectory(path("train")) }
+
+    /// The folder whose subfolders are the training classes: `DIR/train`, or `DIR` in the single layout.
+    var trainingFolder: String { isSplitLayout ? path("train") : directory }
+
+    public func classNames() throws -> [String]? { try classFolders(in: trainingFolder) }
 
     public func loadTraining(shard: Shard, expectedShape: [Int], classes: Int) throws -> LabelledImages {
-        try load("train", shard: shard, expectedShape: expectedShape, classes: classes)
+        try load(trainingFolder, shard: shard, expectedShape: expectedShape, classes: classes)
     }
 
     public func loadTest(shard: Shard, expectedShape: [Int], classes: Int) throws -> LabelledImages {
-        let names = try classFolders(of: "test")
-        let trainingNames = try classFolders(of: "train")
+        guard isSplitLayout else {
+            throw DataError("\(directory) has no test set: its class folders \(directory)/<class>/* are all training pictures "
+                            + "(a test set needs \(directory)/train/<class>/* and \(directory)/test/<class>/*)")
+        }
+        let names = try classFolders(in: path("test"))
+        let trainingNames = try classFolders(in: path("train"))
         guard names == trainingNames else {
             throw DataError("\(path("test")) holds classes \(Self.list(names)) but \(path("train")) holds \(Self.list(trainingNames)); they must be the same")
         }
-        return try load("test", shard: shard, expectedShape: expectedShape, classes: classes)
+        return try load(path("test"), shard: shard, expectedShape: expectedShape, classes: classes)
     }
 
     /// One picture file and its class index.
@@ -49,11 +71,11 @@ public struct ImageFolderFiles: DataSetFiles {
         let classIndex: Int
     }
 
-    private func load(_ split: String, shard: Shard, expectedShape: [Int], classes: Int) throws -> LabelledImages {
-        let (entries, skipped) = try index(split)
-        let splitPath = path(split)
+    /// The samples of `splitPath` (a folder of class folders), this rank's shard of them.
+    private func load(_ splitPath: String, shard: Shard, expectedShape: [Int], classes: Int) throws -> LabelledImages {
+        let (entries, skipped) = try index(splitPath)
         if skipped > 0 { options.warn("\(splitPath): skipped \(skipped) file(s) that are not .png, .jpg or .jpeg pictures") }
-        let classNames = try classFolders(of: split)
+        let classNames = try classFolders(in: splitPath)
         guard classNames.count == classes else {
             throw DataError("\(splitPath) holds \(classNames.count) class folders (\(Self.list(classNames))) but the model has \(classes) classes")
         }
@@ -127,13 +149,13 @@ public struct ImageFolderFiles: DataSetFiles {
         return (pixels, failures.value)
     }
 
-    /// Every picture of `split` in sample order, and how many other files were skipped.
-    func index(_ split: String) throws -> (entries: [Entry], skipped: Int) {
-        let classNames = try classFolders(of: split)
-        guard classNames.count <= 256 else { throw DataError("\(path(split)) holds \(classNames.count) class folders; at most 256 classes are supported") }
+    /// Every picture under the class folders of `splitPath` in sample order, and how many other files were skipped.
+    func index(_ splitPath: String) throws -> (entries: [Entry], skipped: Int) {
+        let classNames = try classFolders(in: splitPath)
+        guard classNames.count <= 256 else { throw DataError("\(splitPath) holds \(classNames.count) class folders; at most 256 classes are supported") }
         var entries: [Entry] = [], skipped = 0
         for (classIndex, name) in classNames.enumerated() {
-            let classPath = (path(split) as NSString).appendingPathComponent(name)
+            let classPath = (splitPath as NSString).appendingPathComponent(name)
             guard let walk = FileManager.default.enumerator(atPath: classPath) else { throw DataError("\(classPath): cannot read folder") }
             var pictures = 0
             while let relative = walk.nextObject() as? String {
@@ -151,17 +173,45 @@ public struct ImageFolderFiles: DataSetFiles {
         return (entries, skipped)
     }
 
-    /// The class folders of `split` (subfolders not starting with '.'), sorted as Python sorts strings.
-    func classFolders(of split: String) throws -> [String] {
-        let splitPath = path(split)
+    /// The class folders of `splitPath` (subfolders not starting with '.'), sorted as Python sorts strings.
+    func classFolders(in splitPath: String) throws -> [String] {
+        let single = splitPath == directory && !isSplitLayout
         guard isDirectory(splitPath) else {
+            if single { throw DataError("\(directory) is not a folder") }
             throw DataError("\(splitPath) is not a folder; the folder format needs \(directory)/train/<class>/* and \(directory)/test/<class>/*")
+        }
+        if single && isDirectory(path("test")) {
+            throw DataError(Self.noLayout(directory, "it has test/ but no train/ folder"))
         }
         let names = try FileManager.default.contentsOfDirectory(atPath: splitPath)
             .filter { !$0.hasPrefix(".") && isDirectory((splitPath as NSString).appendingPathComponent($0)) }
             .sorted(by: Self.precedes)
-        guard !names.isEmpty else { throw DataError("\(splitPath) holds no class folders (expected \(splitPath)/<class>/<pictures>)") }
+        guard !names.isEmpty else {
+            if single { throw DataError(Self.noLayout(directory, "it holds no subfolders")) }
+            throw DataError("\(splitPath) holds no class folders (expected \(splitPath)/<class>/<pictures>)")
+        }
+        // In the single layout DIR's subfolders are only guessed to be classes: if none holds a
+        // picture, DIR is no image folder at all, and the error says what one looks like.
+        if single && !names.contains(where: { holdsPicture((splitPath as NSString).appendingPathComponent($0)) }) {
+            throw DataError(Self.noLayout(directory, "its subfolders hold no .png, .jpg or .jpeg pictures"))
+        }
         return names
+    }
+
+    /// Whether `folder` holds a picture at any depth; stops at the first, so it is cheap on a real class folder.
+    private func holdsPicture(_ folder: String) -> Bool {
+        guard let walk = FileManager.default.enumerator(atPath: folder) else { return false }
+        while let relative = walk.nextObject() as? String {
+            if PictureFile.isPictureName(relative), !(relative as NSString).lastPathComponent.hasPrefix("."),
+               !isDirectory((folder as NSString).appendingPathComponent(relative)) { return true }
+        }
+        return false
+    }
+
+    /// The error for a folder in neither layout, naming both.
+    private static func noLayout(_ directory: String, _ reason: String) -> String {
+        "\(directory) is not an image folder (\(reason)); the folder format reads \(directory)/train/<class>/* and "
+            + "\(directory)/test/<class>/*, or \(directory)/<class>/* alone (training pictures only, with a validation_split)"
     }
 
     private func path(_ split: String) -> String { (directory as NSString).appendingPathComponent(split) }

@@ -39,10 +39,13 @@ public enum RunFolderPlots {
         let validation = header.firstIndex(of: "val_loss").flatMap { loss in header.firstIndex(of: "val_accuracy").map { (loss, $0) } }
         var byEpoch: [Int: CurvePoint] = [:]
         for (number, row) in lines.dropFirst().enumerated() {
+            // A run without a test set leaves the test columns empty.
+            let testEmpty = row.count == header.count && row[vl].isEmpty && row[va].isEmpty
             guard row.count == header.count, let epoch = Int(row[e]), let a = Double(row[tl]), let b = Double(row[ta]),
-                  let c = Double(row[vl]), let d = Double(row[va]) else {
+                  testEmpty || (Double(row[vl]) != nil && Double(row[va]) != nil) else {
                 throw PlotError("\(path): line \(number + 2) is malformed")
             }
+            let (c, d) = testEmpty ? (nil, nil) : (Double(row[vl]), Double(row[va]))
             var point = CurvePoint(epoch: epoch, trainLoss: a, trainAccuracy: b, testLoss: c, testAccuracy: d)
             if let (loss, accuracy) = validation, !row[loss].isEmpty || !row[accuracy].isEmpty {
                 guard let l = Double(row[loss]), let a = Double(row[accuracy]) else {

@@ -5,13 +5,14 @@ public struct CurvePoint: Equatable, Sendable {
     public var epoch: Int
     public var trainLoss: Double
     public var trainAccuracy: Double
-    public var testLoss: Double
-    public var testAccuracy: Double
+    /// Nil when the run has no test set.
+    public var testLoss: Double?
+    public var testAccuracy: Double?
     /// On the samples held out by `validation_split`; nil when the run has none (or had none then).
     public var validationLoss: Double?
     public var validationAccuracy: Double?
 
-    public init(epoch: Int, trainLoss: Double, trainAccuracy: Double, testLoss: Double, testAccuracy: Double,
+    public init(epoch: Int, trainLoss: Double, trainAccuracy: Double, testLoss: Double?, testAccuracy: Double?,
                 validationLoss: Double? = nil, validationAccuracy: Double? = nil) {
         self.epoch = epoch
         self.trainLoss = trainLoss
@@ -23,8 +24,8 @@ public struct CurvePoint: Equatable, Sendable {
     }
 }
 
-/// `curves.svg`: two panels, loss and accuracy per epoch, train (solid) and test (dashed), and
-/// validation (dotted) when the run holds samples out.
+/// `curves.svg`: two panels, loss and accuracy per epoch, train (solid), test (dashed) when the data
+/// set has a test set, and validation (dotted) when the run holds samples out.
 public enum TrainingCurves {
     static let trainColor = "#1f77b4"
     static let testColor = "#d62728"
@@ -34,10 +35,10 @@ public enum TrainingCurves {
         var svg = SVG(width: 900, height: 400)
         svg.text(450, 28, title, size: 18, anchor: .middle, bold: true)
         panel(&svg, x: 70, points: points, title: "Loss (categorical cross-entropy)", yLabel: "loss",
-              train: points.map(\.trainLoss), test: points.map(\.testLoss),
+              train: points.map(\.trainLoss), test: points.map { $0.testLoss ?? .nan },
               validation: points.map { $0.validationLoss ?? .nan }, percent: false)
         panel(&svg, x: 520, points: points, title: "Accuracy", yLabel: "accuracy (%)",
-              train: points.map { 100 * $0.trainAccuracy }, test: points.map { 100 * $0.testAccuracy },
+              train: points.map { 100 * $0.trainAccuracy }, test: points.map { 100 * ($0.testAccuracy ?? .nan) },
               validation: points.map { 100 * ($0.validationAccuracy ?? .nan) }, percent: true)
         return svg.document
     }
@@ -74,18 +75,19 @@ public enum TrainingCurves {
         svg.text(left + width / 2, bottom + 36, "epoch", size: 12, anchor: .middle)
         svg.text(left - 48, top + height / 2, yLabel, size: 12, anchor: .middle, rotate: -90)
 
-        // Epochs without validation figures are NaN: no point, and no legend entry for a run without any.
-        let hasValidation = validation.contains(where: \.isFinite)
+        // Epochs without test or validation figures are NaN: no point, and no legend entry for a run without any.
+        let hasTest = points.contains { $0.testLoss != nil }, hasValidation = validation.contains(where: \.isFinite)
+        let testSeries: [([Double], String, String?)] = hasTest ? [(test, testColor, "6,4")] : []
         let validationSeries = hasValidation ? [(validation, validationColor, "2,3")] : []
-        for (series, color, dash) in [(train, trainColor, nil), (test, testColor, "6,4")] + validationSeries as [([Double], String, String?)] {
+        for (series, color, dash) in [(train, trainColor, nil)] + testSeries + validationSeries as [([Double], String, String?)] {
             let line = zip(epochs, series).filter { $0.1.isFinite }.map { (px($0.0), py($0.1)) }
             if line.count > 1 { svg.polyline(line, color: color, dash: dash) }
             for p in line { svg.circle(p.0, p.1, radius: 3, color: color) }
         }
         // Legend, with the last values, so the picture can be checked against metrics.csv.
         let validationEntry = hasValidation ? [("val", validationColor, "2,3", validation.last(where: \.isFinite))] : []
-        let entries: [(String, String, String?, Double?)] = [("train", trainColor, nil, train.last), ("test", testColor, "6,4", test.last)]
-            + validationEntry
+        let testEntry: [(String, String, String?, Double?)] = hasTest ? [("test", testColor, "6,4", test.last)] : []
+        let entries: [(String, String, String?, Double?)] = [("train", trainColor, nil, train.last)] + testEntry + validationEntry
         // Accuracy rises to the top right: that legend sits at the bottom, its last line 12 above the axis.
         let legendY = percent ? bottom - 12 - Double(entries.count - 1) * 18 : top + 16
         for (i, (label, color, dash, last)) in entries.enumerated() {

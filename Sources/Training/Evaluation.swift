@@ -22,6 +22,10 @@ public struct CheckpointEvaluation {
         let parameters = FloatBuffer(checkpoint.parameters), state = FloatBuffer(checkpoint.state)
         let files = try DataFormat.files(format: dataFormat ?? checkpoint.config.dataFormat, directory: dataDirectory(checkpoint.config),
                                          options: DataSetOptions(threads: threads, skipBadFiles: checkpoint.config.skipBadFiles))
+        guard files.hasTestSet else {
+            throw TrainingError("\(dataDirectory(checkpoint.config)) has no test set (its <class>/* folders are training pictures): "
+                                + "give --data-dir a folder with test/<class>/*")
+        }
         let shape = model.inputShape.dimensions
         let test = try files.loadTest(shard: Shard(index: communicator.rank, count: communicator.size),
                                       expectedShape: shape, classes: model.classes)

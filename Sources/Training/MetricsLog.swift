@@ -6,8 +6,9 @@ public struct EpochMetrics: Equatable, Sendable {
     public var steps: Int
     public var trainLoss: Double
     public var trainAccuracy: Double
-    public var testLoss: Double
-    public var testAccuracy: Double
+    /// Nil when the data set has no test set (the columns are then left empty).
+    public var testLoss: Double?
+    public var testAccuracy: Double?
     /// Wall time of the epoch's training steps (evaluation excluded).
     public var epochSeconds: Double
     public var samplesPerSecond: Double
@@ -26,8 +27,8 @@ public struct EpochMetrics: Equatable, Sendable {
 
     /// The row without the validation columns.
     public var csvRow: String {
-        [String(epoch), String(steps), fixed(trainLoss, 6), fixed(trainAccuracy, 6), fixed(testLoss, 6),
-         fixed(testAccuracy, 6), fixed(epochSeconds, 3), fixed(samplesPerSecond, 1), fixed(evaluationSeconds, 3)]
+        [String(epoch), String(steps), fixed(trainLoss, 6), fixed(trainAccuracy, 6), testLoss.map { fixed($0, 6) } ?? "",
+         testAccuracy.map { fixed($0, 6) } ?? "", fixed(epochSeconds, 3), fixed(samplesPerSecond, 1), fixed(evaluationSeconds, 3)]
             .joined(separator: ",")
     }
 

@@ -52,8 +52,12 @@ public final class ProgressReporter {
         if style == .json {
             var object: [String: Any] = [
                 "event": "epoch", "epoch": m.epoch, "epochs": epochs, "steps": m.steps, "train_loss": m.trainLoss,
-                "train_accuracy": m.trainAccuracy, "test_loss": m.testLoss, "test_accuracy": m.testAccuracy,
+                "train_accuracy": m.trainAccuracy,
                 "epoch_seconds": m.epochSeconds, "samples_per_second": m.samplesPerSecond, "eval_seconds": m.evaluationSeconds]
+            if let loss = m.testLoss, let accuracy = m.testAccuracy {   // omitted without a test set
+                object["test_loss"] = loss
+                object["test_accuracy"] = accuracy
+            }
             if let loss = m.validationLoss, let accuracy = m.validationAccuracy {
                 object["val_loss"] = loss
                 object["val_accuracy"] = accuracy
@@ -62,13 +66,16 @@ public final class ProgressReporter {
             return
         }
         if style == .terminal { FileHandle.standardOutput.write(Data("\r\u{1B}[K".utf8)) }
-        var validation = ""
+        var test = "", validation = ""
+        if let loss = m.testLoss, let accuracy = m.testAccuracy {
+            test = " - test_loss: \(fixed(loss, 4)) - test_accuracy: \(fixed(accuracy, 4))"
+        }
         if let loss = m.validationLoss, let accuracy = m.validationAccuracy {
             validation = " - val_loss: \(fixed(loss, 4)) - val_accuracy: \(fixed(accuracy, 4))"
         }
         print("Epoch \(m.epoch)/\(epochs) - \(m.steps) steps - \(fixed(m.epochSeconds, 2))s - "
-              + "\(Int(m.samplesPerSecond)) samples/s - loss: \(fixed(m.trainLoss, 4)) - accuracy: \(fixed(m.trainAccuracy, 4)) - "
-              + "test_loss: \(fixed(m.testLoss, 4)) - test_accuracy: \(fixed(m.testAccuracy, 4))" + validation)
+              + "\(Int(m.samplesPerSecond)) samples/s - loss: \(fixed(m.trainLoss, 4)) - accuracy: \(fixed(m.trainAccuracy, 4))"
+              + test + validation)
     }
 
     public func message(_ text: String) {

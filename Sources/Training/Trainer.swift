@@ -11,6 +11,8 @@ import Plots
 /// plus loss, correct and sample counters in one buffer) gives every rank the same mean gradient
 /// for the same optimizer step. Rank 0 evaluates on the test set and writes the run folder; with a
 /// `validation_split`, every rank also evaluates its shard of the held-out samples after each epoch.
+/// A data set without a test set (an image folder in the single layout) must have a split, and its
+/// epochs report train and validation figures only.
 public final class Trainer {
     public let options: TrainingOptions
     public let communicator: any Communicator
@@ -27,7 +29,7 @@ public final class Trainer {
     /// This rank's shard of the held-out samples; nil without a `validation_split`.
     public var validation: LabelledImages? { validationEvaluation?.set }
     private let validationEvaluation: ShardedEvaluation?
-    /// Only rank 0 loads the test set.
+    /// Only rank 0 loads the test set; nil elsewhere and when the data set has none.
     public let test: LabelledImages?
     public let progress: ProgressReporter
 
@@ -65,12 +67,16 @@ public final class Trainer {
         options.faults.beforeLoading()
         let files = try DataFormat.files(format: config.dataFormat, directory: options.dataDirectory,
                                          options: Self.loadingOptions(options, communicator: communicator, reporter: self.progress))
-        classNames = try files.classNames()
+        classNames = try files.classNames()   // first: a folder in neither layout is refused as such
+        let hasTestSet = files.hasTestSet
+        guard hasTestSet || config.validationSplit > 0 else {
+            throw TrainingError("\(options.dataDirectory) has no test/ folder: add \(options.dataDirectory)/test/<class>/* or set validation_split")
+        }
         let shape = config.model.inputShape.dimensions
         let loaded = try files.loadTraining(shard: Shard(index: communicator.rank, count: communicator.size),
                                             expectedShape: shape, classes: config.model.classes)
         (training, validationEvaluation) = try Trainer.holdOut(config.validationSplit, of: loaded, directory: options.dataDirectory)
-        test = communicator.isRoot ? try files.loadTest(shard: .whole, expectedShape: shape, classes: config.model.classes) : nil
+        test = communicator.isRoot && hasTestSet ? try files.loadTest(shard: .whole, expectedShape: shape, classes: config.model.classes) : nil
         guard training.totalCount > 0 else { throw TrainingError("\(options.dataDirectory): the training set is empty") }
         if let test, test.count == 0 { throw TrainingError("\(options.dataDirectory): the test set is empty") }
         dataFingerprint = DataFingerprint.of(training, communicator: communicator)
@@ -226,24 +232,25 @@ public final class Trainer {
     }
 
     /// Every rank evaluates its validation shard (with a split), then rank 0 evaluates on the test
-    /// set and prints the epoch line; returns its metrics row and the test-set confusion matrix.
-    private func finishEpoch(epoch: Int, steps: Int) throws -> (metrics: EpochMetrics, confusion: [[Int]])? {
+    /// set (when there is one) and prints the epoch line; returns its metrics row and the test-set
+    /// confusion matrix (nil without a test set).
+    private func finishEpoch(epoch: Int, steps: Int) throws -> (metrics: EpochMetrics, confusion: [[Int]]?)? {
         let evaluationStart = ContinuousClock.now
         let validationStats = validationEvaluation?.run(runner: runner, model: model, parameters: parameters.pointer,
                                                         state: state.pointer, communicator: communicator)
-        guard communicator.isRoot, let test else { return nil }
-        let (testStats, confusion) = evaluateWithConfusion(test)
+        guard communicator.isRoot else { return nil }
+        let tested = test.map { evaluateWithConfusion($0) }
         let totals = position.epochTotals
         var metrics = EpochMetrics(
             epoch: epoch, steps: steps, trainLoss: totals.meanLoss, trainAccuracy: totals.accuracy,
-            testLoss: testStats.meanLoss, testAccuracy: testStats.accuracy, epochSeconds: position.epochSeconds,
+            testLoss: tested?.0.meanLoss, testAccuracy: tested?.0.accuracy, epochSeconds: position.epochSeconds,
             samplesPerSecond: Double(totals.count) / position.epochSeconds, evaluationSeconds: evaluationStart.secondsAgo)
         if let validationStats {
             metrics.validationLoss = validationStats.meanLoss
             metrics.validationAccuracy = validationStats.accuracy
         }
         progress.epochDone(metrics, epochs: options.config.epochs)
-        return (metrics, confusion)
+        return (metrics, tested?.1)
     }
 
     /// Loss, accuracy and confusion matrix (rows: true class, columns: predicted) over a set.
@@ -264,13 +271,15 @@ public final class Trainer {
     /// Rank 0's buffer for the test set's softmax outputs, reused every epoch.
     private var testOutputs: FloatBuffer?
 
-    /// `metrics.csv` gets the row; `confusion.csv`, `curves.svg` and `confusion.svg` are rewritten.
-    private func record(_ metrics: EpochMetrics, confusion: [[Int]], in log: MetricsLog) throws {
+    /// `metrics.csv` gets the row; `confusion.csv` (with a test set), `curves.svg` and `confusion.svg`
+    /// are rewritten. Without a test set there is no confusion matrix: validation is sharded across
+    /// the ranks, and its figures are enough to follow the run.
+    private func record(_ metrics: EpochMetrics, confusion: [[Int]]?, in log: MetricsLog) throws {
         try log.append(metrics)
         let folder = options.runDirectory as NSString
         do {
-            try RunFolderPlots.confusionCSV(confusion).write(toFile: folder.appendingPathComponent("confusion.csv"),
-                                                            atomically: true, encoding: .utf8)
+            try confusion.map { try RunFolderPlots.confusionCSV($0).write(toFile: folder.appendingPathComponent("confusion.csv"),
+                                                                        atomically: true, encoding: .utf8) }
             _ = try RunFolderPlots.redraw(runDirectory: options.runDirectory)
         } catch {
             throw TrainingError("cannot draw the run folder's pictures: \(plainDescription(error))")

@@ -5,7 +5,7 @@ import Foundation
 
 struct Convert: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Write a data set as an image folder (PNG or JPEG pictures in train/<class>/ and test/<class>/).",
+        abstract: "Write a data set as an image folder (PNG or JPEG pictures in train/<class>/ and test/<class>/; <class>/ alone for a set without test set).",
         discussion: """
             The folder reads back (--data-format folder) to the same samples in the same order: a way to look
             at a data set, or a template for your own pictures.
@@ -46,9 +46,12 @@ struct Convert: ParsableCommand {
             let shape = recipe.model.inputShape.dimensions, classes = recipe.model.classes
             let encoding: ImageFolderWriter.Encoding = imageFormat == "png" ? .png : .jpeg(quality: quality)
             let names = try files.classNames()
-            for (split, set) in [("train", try files.loadTraining(shard: .whole, expectedShape: shape, classes: classes)),
-                                 ("test", try files.loadTest(shard: .whole, expectedShape: shape, classes: classes))] {
-                let folder = (output as NSString).appendingPathComponent(split)
+            // A data set without a test set is written in the single layout: its classes directly in the output.
+            let training = try files.loadTraining(shard: .whole, expectedShape: shape, classes: classes)
+            let sets = files.hasTestSet ? [("train", training), ("test", try files.loadTest(shard: .whole, expectedShape: shape, classes: classes))]
+                : [("", training)]
+            for (split, set) in sets {
+                let folder = split.isEmpty ? output : (output as NSString).appendingPathComponent(split)
                 try ImageFolderWriter.write(set, to: folder, classNames: names ?? (0..<classes).map(String.init),
                                             encoding: encoding, threads: threads)
                 print("\(folder): \(set.count) pictures")

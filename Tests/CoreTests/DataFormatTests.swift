@@ -1,6 +1,7 @@
 import ConvNetData
 import DataFormats
 import Foundation
+import Images
 import TestSupport
 import XCTest
 
@@ -102,6 +103,36 @@ final class DataFormatTests: XCTestCase {
         assertError("npz", try makeTemporaryDirectory(self), contains: "no .npz file in")
         let wide = FormatWriters.npy(descr: "<i8", shape: [7], data: labels.flatMap { [$0, 0, 0, 0, 0, 0, 0, 0] })
         XCTAssertEqual(try load("npz", try npzFolder([("x_train", x), ("y_train", wide)])).labels, labels, "int64 labels are read")
+    }
+
+    /// An image folder in the single layout (`DIR/<class>/*`) reads the same samples, whole and
+    /// sharded, as the same pictures in `DIR/train/<class>/*`, and says it has no test set.
+    func testImageFolderSingleLayoutReadsTheSameSamplesAsTrain() throws {
+        let split = try makeTemporaryDirectory(self), single = try makeTemporaryDirectory(self)
+        for (k, name) in ["a", "b"].enumerated() {
+            for root in ["\(split)/train/\(name)", "\(split)/test/\(name)", "\(single)/\(name)"] {
+                try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+                for i in 0..<(3 + k) {
+                    let picture = Picture(width: 3, height: 4, channels: 1, pixels: (0..<12).map { UInt8(($0 * 37 + i * 11 + k * 101) % 256) })
+                    try PNG.encode(picture).write(to: URL(fileURLWithPath: "\(root)/\(i).png"))
+                }
+            }
+        }
+        let splitFiles = try DataFormat.files(format: "folder", directory: split)
+        let singleFiles = try DataFormat.files(format: "folder", directory: single)
+        XCTAssertTrue(splitFiles.hasTestSet)
+        XCTAssertFalse(singleFiles.hasTestSet)
+        XCTAssertEqual(try singleFiles.classNames(), ["a", "b"])
+        for shard in [Shard.whole, Shard(index: 1, count: 3)] {
+            let ours = try singleFiles.loadTraining(shard: shard, expectedShape: shape, classes: 2)
+            let reference = try splitFiles.loadTraining(shard: shard, expectedShape: shape, classes: 2)
+            XCTAssertEqual(ours.pixels, reference.pixels, "\(shard)")
+            XCTAssertEqual(ours.labels, reference.labels, "\(shard)")
+            XCTAssertEqual(ours.totalCount, 7)
+        }
+        XCTAssertThrowsError(try singleFiles.loadTest(shard: .whole, expectedShape: shape, classes: 2)) { error in
+            XCTAssertTrue("\(error)".contains("\(single) has no test set"), "\(error)")
+        }
     }
 
     func testUnknownFormatIsNamed() {

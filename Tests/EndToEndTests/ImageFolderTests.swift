@@ -109,6 +109,141 @@ final class ImageFolderTests: XCTestCase {
         XCTAssertEqual(probabilities.reduce(0, +), 1, accuracy: 1e-5)
     }
 
+    /// The shapes folder's training pictures in the single layout (`DIR/<class>/*`, no test set).
+    private func makeSingleShapes() throws -> (single: String, split: String, config: String) {
+        let (folder, config) = try makeShapes()
+        let single = try makeTemporaryDirectory(self)
+        for name in ["circle", "cross", "square"] {
+            try FileManager.default.copyItem(atPath: "\(folder)/train/\(name)", toPath: "\(single)/\(name)")
+        }
+        return (single, folder, config)
+    }
+
+    /// `metrics.csv` as one dictionary per row.
+    private func metrics(_ run: String) throws -> [[String: String]] {
+        let lines = try String(contentsOfFile: run + "/metrics.csv", encoding: .utf8).split(separator: "\n")
+        let header = lines[0].split(separator: ",").map(String.init)
+        return lines.dropFirst().map {
+            Dictionary(uniqueKeysWithValues: zip(header, $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init)))
+        }
+    }
+
+    private func weights(_ run: String) throws -> Data { try Data(contentsOf: URL(fileURLWithPath: run + "/model.safetensors")) }
+
+    /// The single layout (`DIR/<class>/*`) trains on its validation tail alone: the epoch lines,
+    /// metrics.csv and curves.svg carry no test figures and no confusion matrix is written; the same
+    /// pictures in the split layout (train/ only feeds training) hold out the same samples and train
+    /// the same bytes, and so does `convert`'s copy; 2 ranks train the same bytes as 1.
+    func testSingleLayoutTrainsWithValidationSplitOnly() throws {
+        let (single, split, config) = try makeSingleShapes()
+        let run = try makeTemporaryDirectory(self)
+        let common = ["--config", config, "--validation-split", "0.25", "--epochs", "4"]
+        let result = try runCommand(productBinary, ["train", "--data-dir", single, "--run-dir", run, "--threads", "2"] + common)
+        XCTAssertEqual(result.status, 0, result.error)
+        XCTAssertTrue(result.output.contains("Training on 54 samples (18 more held out for validation)"), result.output)
+        XCTAssertTrue(result.output.contains("\(single): decoded 72 pictures in "), result.output)
+        let epochLines = result.output.split(separator: "\n").filter { $0.hasPrefix("Epoch ") && $0.contains(" steps - ") }
+        XCTAssertEqual(epochLines.count, 4, result.output)
+        XCTAssertTrue(epochLines.allSatisfy { $0.contains(" - val_accuracy: ") && !$0.contains("test_") }, result.output)
+        XCTAssertEqual(try String(contentsOfFile: run + "/class_names.txt", encoding: .utf8), "circle\ncross\nsquare\n")
+        let rows = try metrics(run)
+        XCTAssertEqual(rows.count, 4)
+        for row in rows {
+            XCTAssertEqual(row["test_loss"], "", "\(row)")
+            XCTAssertEqual(row["test_accuracy"], "", "\(row)")
+            XCTAssertNotNil(Double(row["val_loss"] ?? ""), "\(row)")
+        }
+        let valAccuracy = try XCTUnwrap(Double(rows.last!["val_accuracy"]!))
+        XCTAssertGreaterThan(valAccuracy, 0.8, "three easy shapes are told apart on the 18 held-out pictures")
+        let curves = try String(contentsOfFile: run + "/curves.svg", encoding: .utf8)
+        XCTAssertTrue(curves.contains("val (last \(String(format: "%.2f", 100 * valAccuracy)))"), "curves.svg draws the validation curve")
+        XCTAssertFalse(curves.contains("test (last"), "no test curve without a test set")
+        for file in ["confusion.csv", "confusion.svg"] {
+            XCTAssertFalse(FileManager.default.fileExists(atPath: run + "/" + file), "\(file) needs a test set")
+        }
+        XCTAssertEqual(try runCommand(productBinary, ["plot", run]).status, 0, "plot reads the empty test fields")
+
+        // The split layout: the same training pictures, so the same held-out tail and the same weights.
+        let splitRun = try makeTemporaryDirectory(self)
+        let splitResult = try runCommand(productBinary, ["train", "--data-dir", split, "--run-dir", splitRun, "--threads", "2"] + common)
+        XCTAssertEqual(splitResult.status, 0, splitResult.error)
+        XCTAssertEqual(try weights(splitRun), try weights(run), "the single and split layouts train the same bytes")
+        let splitRows = try metrics(splitRun)
+        XCTAssertEqual(splitRows.map { [$0["val_loss"], $0["val_accuracy"]] }, rows.map { [$0["val_loss"], $0["val_accuracy"]] })
+        XCTAssertTrue(splitRows.allSatisfy { Double($0["test_accuracy"] ?? "") != nil }, "the split layout keeps its test figures")
+
+        // convert writes a set without a test set in the single layout, which reads back to the same samples.
+        let converted = try makeTemporaryDirectory(self) + "/converted", convertedRun = try makeTemporaryDirectory(self)
+        let conversion = try runCommand(productBinary, ["convert", "--config", config, "--data-dir", single, "--output", converted])
+        XCTAssertEqual(conversion.status, 0, conversion.error)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: converted + "/train"), "no train/: the single layout")
+        XCTAssertEqual(try runCommand(productBinary, ["train", "--data-dir", converted, "--run-dir", convertedRun, "--threads", "2", "--quiet"]
+                                                     + common).status, 0)
+        XCTAssertEqual(try weights(convertedRun), try weights(run))
+
+        // 2 ranks: the same bytes; JSON epoch events omit the test figures.
+        let run2 = try makeTemporaryDirectory(self)
+        let two = try runUnderMPI(2, ["train", "--data-dir", single, "--run-dir", run2, "--threads", "1", "--json-logs"] + common)
+        XCTAssertEqual(two.status, 0, two.error)
+        XCTAssertEqual(try weights(run2), try weights(run))
+        let events = try two.output.split(separator: "\n").compactMap { line -> [String: Any]? in
+            guard line.hasPrefix("{") else { return nil }
+            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            return object?["event"] as? String == "epoch" ? object : nil
+        }
+        XCTAssertEqual(events.count, 4, two.output)
+        for event in events {
+            XCTAssertNil(event["test_loss"], "\(event)")
+            XCTAssertNil(event["test_accuracy"], "\(event)")
+            XCTAssertNotNil(event["val_accuracy"] as? Double, "\(event)")
+        }
+
+        // evaluate needs a test set: refused on the single folder, fine on the split one.
+        let checkpoint = try CheckpointStore(runDirectory: run, keep: 3).latest()
+        let refused = try runCommand(productBinary, ["evaluate", "--checkpoint", checkpoint, "--data-dir", single])
+        XCTAssertNotEqual(refused.status, 0, refused.output)
+        XCTAssertFalse(refused.crashed, refused.error)
+        XCTAssertEqual(refused.error.split(separator: "\n").count, 1, refused.error)
+        XCTAssertTrue(refused.error.contains("\(single) has no test set"), refused.error)
+        let evaluated = try runCommand(productBinary, ["evaluate", "--checkpoint", checkpoint, "--data-dir", split])
+        XCTAssertEqual(evaluated.status, 0, evaluated.error)
+        XCTAssertTrue(evaluated.output.contains("(18 images)"), evaluated.output)
+    }
+
+    /// Without a test set, training needs a split; a folder in neither layout, or with test/ but no
+    /// train/, is refused with one line naming both layouts.
+    func testSingleLayoutRefusals() throws {
+        let (single, _, config) = try makeSingleShapes()
+        func failure(_ folder: String) throws -> String {
+            let result = try runCommand(productBinary, ["train", "--config", config, "--data-dir", folder, "--max-steps", "1",
+                                                        "--run-dir", try makeTemporaryDirectory(self), "--threads", "2"])
+            XCTAssertNotEqual(result.status, 0, result.output)
+            XCTAssertFalse(result.crashed, result.error)
+            let errors = result.error.split(separator: "\n").filter { !$0.hasPrefix("warning:") }
+            XCTAssertEqual(errors.count, 1, result.error)
+            return String(errors.first ?? "")
+        }
+        let noSplit = try failure(single)
+        XCTAssertTrue(noSplit.contains("\(single) has no test/ folder: add \(single)/test/<class>/* or set validation_split"), noSplit)
+
+        let bothLayouts = "the folder format reads "
+        let empty = try makeTemporaryDirectory(self)
+        try Data("notes".utf8).write(to: URL(fileURLWithPath: empty + "/README.txt"))
+        let none = try failure(empty)
+        XCTAssertTrue(none.contains("\(empty) is not an image folder (it holds no subfolders); \(bothLayouts)"), none)
+        XCTAssertTrue(none.contains("\(empty)/train/<class>/*") && none.contains("\(empty)/<class>/* alone"), none)
+        let pictureless = try makeTemporaryDirectory(self)
+        try FileManager.default.createDirectory(atPath: pictureless + "/logs", withIntermediateDirectories: true)
+        try Data("notes".utf8).write(to: URL(fileURLWithPath: pictureless + "/logs/run.txt"))
+        let noPictures = try failure(pictureless)
+        XCTAssertTrue(noPictures.contains("\(pictureless) is not an image folder (its subfolders hold no .png, .jpg or .jpeg pictures); \(bothLayouts)"),
+                      noPictures)
+        let testOnly = try makeTemporaryDirectory(self)
+        try FileManager.default.copyItem(atPath: single, toPath: testOnly + "/test")
+        let halfSplit = try failure(testOnly)
+        XCTAssertTrue(halfSplit.contains("\(testOnly) is not an image folder (it has test/ but no train/ folder); \(bothLayouts)"), halfSplit)
+    }
+
     /// Every malformed folder gets its own one-line error naming what is wrong, and a non-zero exit.
     func testMalformedFoldersAreRefused() throws {
         func failure(_ prepare: (String) throws -> Void, extra: [String] = []) throws -> String {
