@@ -9,10 +9,19 @@ import Training
 /// BLAS, training throughput and its fraction of that peak, a per-layer time split, evaluation of
 /// 10,000 images, and the allreduce per step when run under mpirun.
 public struct BenchmarkReport: Codable {
+    /// One layer's share of a step on one worker thread (which computes `batch / threads` samples),
+    /// and its speed against one core's share of the SGEMM peak (`sgemmPeakGflops / sgemmPeakThreads`),
+    /// so the layer furthest from the peak shows at once. FLOPs count two per multiply-add of the
+    /// layer's products (forward; weight gradient plus input gradient but for the first layer);
+    /// element-wise layers (pooling, flatten) have none and report 0.
     public struct LayerTime: Codable {
         public var layer: String
         public var forwardMilliseconds: Double
         public var backwardMilliseconds: Double
+        public var forwardGflops: Double
+        public var backwardGflops: Double
+        public var forwardFractionOfPeak: Double
+        public var backwardFractionOfPeak: Double
     }
 
     public var blas: String
@@ -75,10 +84,20 @@ public enum Benchmark {
 
         let flops = Double(trainingFlopsPerSample(model))
         let samplesPerSecond = Double(steps * batchSize) / seconds
+        // Samples the profiled worker thread (the first share of this rank's part of a batch) computes per step.
+        let samplesPerThread = Double(WorkerPool.partition(localIndices.count, parts: threads, index: 0).count)
+        let corePeak = peakThreads > 0 ? peak / Double(peakThreads) : 0
         let layers = model.layerNames.indices.map { i in
-            BenchmarkReport.LayerTime(layer: model.layerNames[i],
-                                      forwardMilliseconds: Double(times.forwardNanoseconds[i]) / 1e6 / Double(steps),
-                                      backwardMilliseconds: Double(times.backwardNanoseconds[i]) / 1e6 / Double(steps))
+            let forwardSeconds = Double(times.forwardNanoseconds[i]) / 1e9 / Double(steps)
+            let backwardSeconds = Double(times.backwardNanoseconds[i]) / 1e9 / Double(steps)
+            let multiplyAdds = Double(model.layers[i].forwardMultiplyAdds) * samplesPerThread
+            let forwardGflops = forwardSeconds > 0 ? 2 * multiplyAdds / forwardSeconds / 1e9 : 0
+            let backwardGflops = backwardSeconds > 0 ? 2 * multiplyAdds * (i == 0 ? 1 : 2) / backwardSeconds / 1e9 : 0
+            return BenchmarkReport.LayerTime(layer: model.layerNames[i], forwardMilliseconds: forwardSeconds * 1000,
+                                             backwardMilliseconds: backwardSeconds * 1000,
+                                             forwardGflops: forwardGflops, backwardGflops: backwardGflops,
+                                             forwardFractionOfPeak: corePeak > 0 ? forwardGflops / corePeak : 0,
+                                             backwardFractionOfPeak: corePeak > 0 ? backwardGflops / corePeak : 0)
         }
 
         // Evaluation: rank 0, 10,000 images (the test set's size), cycling through the data if smaller.

@@ -1,5 +1,7 @@
 #include "ckernels.h"
 #include <math.h>
+#include <stdlib.h>
+#include <string.h>
 
 // One generic product serves three entry points:
 //   A's element (i, p) is a[i * ars + p * aps]: (lda, 1) for A, (1, lda) for A stored transposed;
@@ -128,17 +130,149 @@ static void gemm_avx2_weight_gradient(int samples, int m, int n, int k, const fl
     gemm_avx2(samples, sa, sb, m, n, k, a, 1, lda, b, ldb, (float *)cd, cd, ldc, 0, 0, 0);
 }
 
-static int has_avx2_fma(void) {
-    static int cached = -1;
-    if (cached < 0) cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    return cached;
+
+// The AVX-512 path: the same per-element chains as the AVX2 path (one fused multiply-add per k, in
+// k order, from the same initial value), on 16-float vectors in blocks of up to ROWS512 rows and 32
+// columns, and masked lanes for a last panel narrower than 16 columns. A lane's arithmetic does not
+// depend on the vector width or its neighbours, so all three paths give the same bits.
+#define ROWS512 12
+
+__attribute__((target("avx512f")))
+static inline __attribute__((always_inline))
+__m512 start16(const float *c, const double *cd, const float *bias, int accumulate, __mmask16 mask) {
+    return cd ? _mm512_setzero_ps() : bias ? _mm512_maskz_loadu_ps(mask, bias)
+         : accumulate ? _mm512_maskz_loadu_ps(mask, c) : _mm512_setzero_ps();
+}
+
+__attribute__((target("avx512f")))
+static inline __attribute__((always_inline))
+void finish16(__m512 acc, float *c, double *cd, int relu, __mmask16 mask) {
+    if (cd) {
+        __m512d low = _mm512_cvtps_pd(_mm512_castps512_ps256(acc));
+        __m512d high = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc), 1)));
+        __mmask8 lowMask = (__mmask8)(mask & 0xFF), highMask = (__mmask8)(mask >> 8);
+        _mm512_mask_storeu_pd(cd, lowMask, _mm512_add_pd(_mm512_maskz_loadu_pd(lowMask, cd), low));
+        _mm512_mask_storeu_pd(cd + 8, highMask, _mm512_add_pd(_mm512_maskz_loadu_pd(highMask, cd + 8), high));
+    } else {
+        // max(x, 0) with NaN and -0 mapped to +0, as the other paths do.
+        if (relu) acc = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(acc, _mm512_setzero_ps(), _CMP_GT_OQ), acc);
+        _mm512_mask_storeu_ps(c, mask, acc);
+    }
+}
+
+// acc[r][h] += sum over p of A[r, p] * B[p, 16h .. 16h + 15]; the last half's loads are masked.
+__attribute__((target("avx512f")))
+static inline __attribute__((always_inline))
+void multiply_add16(int halves, int rows, int k, const float *a, long ars, long aps, const float *b, int ldb,
+                    __mmask16 mask, __m512 acc[ROWS512][2]) {
+    for (int p = 0; p < k; p++) {
+        __m512 bp[2];
+        for (int h = 0; h < halves; h++)
+            bp[h] = h == halves - 1 ? _mm512_maskz_loadu_ps(mask, b + (long)p * ldb + 16 * h) : _mm512_loadu_ps(b + (long)p * ldb + 16 * h);
+        for (int r = 0; r < rows; r++) {
+            __m512 x = _mm512_set1_ps(a[r * ars + p * aps]);
+            for (int h = 0; h < halves; h++) acc[r][h] = _mm512_fmadd_ps(x, bp[h], acc[r][h]);
+        }
+    }
+}
+
+__attribute__((target("avx512f")))
+static inline __attribute__((always_inline))
+void block16(int halves, int rows, int k, const float *a, long ars, long aps, const float *b, int ldb,
+             float *c, double *cd, int ldc, const float *bias, int accumulate, int relu, __mmask16 mask) {
+    __m512 acc[ROWS512][2];
+    for (int r = 0; r < rows; r++)
+        for (int h = 0; h < halves; h++)
+            acc[r][h] = start16(c + (long)r * ldc + 16 * h, cd, bias ? bias + 16 * h : 0, accumulate,
+                                h == halves - 1 ? mask : (__mmask16)0xFFFF);
+    if (rows == ROWS512) multiply_add16(halves, ROWS512, k, a, ars, aps, b, ldb, mask, acc);
+    else multiply_add16(halves, rows, k, a, ars, aps, b, ldb, mask, acc);
+    for (int r = 0; r < rows; r++)
+        for (int h = 0; h < halves; h++)
+            finish16(acc[r][h], c + (long)r * ldc + 16 * h, cd ? cd + (long)r * ldc + 16 * h : 0, relu,
+                     h == halves - 1 ? mask : (__mmask16)0xFFFF);
+}
+
+__attribute__((target("avx512f")))
+static inline __attribute__((always_inline))
+void column_panel16(int halves, __mmask16 mask, int j, int samples, long sa, long sb, int m, int k, const float *a,
+                    long ars, long aps, const float *b, int ldb, float *c, double *cd, int ldc, const float *bias,
+                    int accumulate, int relu) {
+    for (int i = 0; i < m; i += ROWS512) {
+        int rows = m - i < ROWS512 ? m - i : ROWS512;
+        long offset = (long)i * ldc + j;
+        for (int s = 0; s < samples; s++)
+            block16(halves, rows, k, a + s * sa + i * ars, ars, aps, b + s * sb + j, ldb, c + offset,
+                    cd ? cd + offset : 0, ldc, bias ? bias + j : 0, accumulate, relu, mask);
+    }
+}
+
+// 32 columns at a time, then 16, then the last 1-15 with masked lanes.
+__attribute__((target("avx512f")))
+static inline __attribute__((always_inline))
+void gemm_avx512(int samples, long sa, long sb, int m, int n, int k, const float *a, long ars, long aps,
+                 const float *b, int ldb, float *c, double *cd, int ldc, const float *bias, int accumulate, int relu) {
+    int j = 0;
+    for (; j + 32 <= n; j += 32)
+        column_panel16(2, 0xFFFF, j, samples, sa, sb, m, k, a, ars, aps, b, ldb, c, cd, ldc, bias, accumulate, relu);
+    for (; j + 16 <= n; j += 16)
+        column_panel16(1, 0xFFFF, j, samples, sa, sb, m, k, a, ars, aps, b, ldb, c, cd, ldc, bias, accumulate, relu);
+    if (j < n)
+        column_panel16(1, (__mmask16)((1u << (n - j)) - 1), j, samples, sa, sb, m, k, a, ars, aps, b, ldb, c, cd, ldc,
+                       bias, accumulate, relu);
+}
+
+__attribute__((target("avx512f")))
+static void gemm_avx512_plain(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
+                              float *c, int ldc, const float *bias, int accumulate, int relu) {
+    gemm_avx512(1, 0, 0, m, n, k, a, lda, 1, b, ldb, c, 0, ldc, bias, accumulate, relu);
+}
+
+__attribute__((target("avx512f")))
+static void gemm_avx512_weight_gradient(int samples, int m, int n, int k, const float *a, int lda, long sa,
+                                        const float *b, int ldb, long sb, double *cd, int ldc) {
+    gemm_avx512(samples, sa, sb, m, n, k, a, 1, lda, b, ldb, (float *)cd, cd, ldc, 0, 0, 0);
 }
 #endif
+
+// Which path the kernels take: the best this CPU runs, unless CONVNET_KERNELS (read once) or
+// ck_select_kernels names another: "portable", "avx2" or "avx512". Every path gives the same bits.
+enum path { PATH_PORTABLE, PATH_AVX2, PATH_AVX512 };
+static const char *path_names[] = {"portable", "avx2-fma", "avx512"};
+
+static int best_path(void) {
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f")) return PATH_AVX512;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return PATH_AVX2;
+#endif
+    return PATH_PORTABLE;
+}
+
+static int selected = -1;
+
+int ck_select_kernels(const char *name) {
+    int best = best_path();
+    int wanted = !name || !*name || !strcmp(name, "best") ? best
+               : !strcmp(name, "portable") ? PATH_PORTABLE
+               : !strcmp(name, "avx2") ? PATH_AVX2
+               : !strcmp(name, "avx512") ? PATH_AVX512 : -1;
+    if (wanted < 0 || wanted > best) return 0;   // unknown, or not on this CPU
+    selected = wanted;
+    return 1;
+}
+
+static int kernel_path(void) {
+    if (selected < 0 && !ck_select_kernels(getenv("CONVNET_KERNELS"))) selected = best_path();
+    return selected;
+}
 
 void ck_rowwise_gemm(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
                      float *c, int ldc, const float *bias, int accumulate, int relu) {
 #if defined(__x86_64__)
-    if (has_avx2_fma()) { gemm_avx2_plain(m, n, k, a, lda, b, ldb, c, ldc, bias, accumulate, relu); return; }
+    int path = kernel_path();
+    if (path == PATH_AVX512) { gemm_avx512_plain(m, n, k, a, lda, b, ldb, c, ldc, bias, accumulate, relu); return; }
+    if (path == PATH_AVX2) { gemm_avx2_plain(m, n, k, a, lda, b, ldb, c, ldc, bias, accumulate, relu); return; }
 #endif
     gemm_portable(m, n, k, a, lda, 1, b, ldb, c, 0, ldc, bias, accumulate, relu);
 }
@@ -146,17 +280,20 @@ void ck_rowwise_gemm(int m, int n, int k, const float *a, int lda, const float *
 void ck_weight_gradient(int samples, int m, int n, int k, const float *a, int lda, long sample_stride_a,
                         const float *b, int ldb, long sample_stride_b, double *c, int ldc) {
 #if defined(__x86_64__)
-    if (has_avx2_fma()) {
-        // Short sums (conv3's 9 positions, dense's k = 1) are bound by the Double traffic: keep each
-        // block of c in L1 across the samples. Long ones (conv2's 121) are bound by the Float work
-        // and read A better one sample at a time. (Measured, 32 samples: 1.69 vs 1.93 ms for
-        // conv2 one sample at a time; 0.61 vs 0.77 ms for conv3 and 0.33 vs 0.42 ms for dense_1
-        // with samples inner.) Either order gives the same bits.
+    int path = kernel_path();
+    // Short sums (conv3's 9 positions, dense's k = 1) are bound by the Double traffic: keep each
+    // block of c in L1 across the samples. Long ones (conv2's 121) are bound by the Float work
+    // and read A better one sample at a time. (Measured with AVX2, 32 samples: 1.69 vs 1.93 ms for
+    // conv2 one sample at a time; 0.61 vs 0.77 ms for conv3 and 0.33 vs 0.42 ms for dense_1
+    // with samples inner.) Either order gives the same bits.
+    if (path != PATH_PORTABLE) {
+        void (*product)(int, int, int, int, const float *, int, long, const float *, int, long, double *, int) =
+            path == PATH_AVX512 ? gemm_avx512_weight_gradient : gemm_avx2_weight_gradient;
         if (k >= 32) {
             for (int s = 0; s < samples; s++)
-                gemm_avx2_weight_gradient(1, m, n, k, a + s * sample_stride_a, lda, 0, b + s * sample_stride_b, ldb, 0, c, ldc);
+                product(1, m, n, k, a + s * sample_stride_a, lda, 0, b + s * sample_stride_b, ldb, 0, c, ldc);
         } else {
-            gemm_avx2_weight_gradient(samples, m, n, k, a, lda, sample_stride_a, b, ldb, sample_stride_b, c, ldc);
+            product(samples, m, n, k, a, lda, sample_stride_a, b, ldb, sample_stride_b, c, ldc);
         }
         return;
     }
@@ -165,9 +302,6 @@ void ck_weight_gradient(int samples, int m, int n, int k, const float *a, int ld
         gemm_portable(m, n, k, a + s * sample_stride_a, 1, lda, b + s * sample_stride_b, ldb, (float *)c, c, ldc, 0, 0, 0);
 }
 
-const char *ck_rowwise_gemm_path(void) {
-#if defined(__x86_64__)
-    if (has_avx2_fma()) return "avx2-fma";
-#endif
-    return "portable";
-}
+const char *ck_rowwise_gemm_path(void) { return path_names[kernel_path()]; }
+
+const char *ck_best_kernels(void) { return path_names[best_path()]; }

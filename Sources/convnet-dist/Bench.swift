@@ -37,6 +37,8 @@ struct Bench: ParsableCommand {
     }
 
     func run() throws {
+        // The peak is OpenBLAS's SGEMM: with the kernel this CPU deserves (see BLASCore).
+        if let core = BLASCore.betterCore { BLASCore.restart(with: core) }
         let communicator = makeCommunicator()
         runOnEveryRank(communicator) {
             let config = try experiment.resolve()
@@ -79,10 +81,16 @@ struct Bench: ParsableCommand {
             lines.append("  (the SGEMM peak was measured while the other ranks waited in MPI, which spins: run bench "
                          + "without mpirun for the machine's peak)")
         }
-        lines.append("Per layer, one worker thread, ms per step (forward / backward):")
+        lines.append("Per layer, one worker thread, per step: ms forward / backward, GFLOP/s and % of one core's SGEMM peak")
         for layer in r.layers {
-            lines.append("  " + layer.layer.padding(toLength: 18, withPad: " ", startingAt: 0)
-                         + "\(f(layer.forwardMilliseconds, 3)) / \(f(layer.backwardMilliseconds, 3))")
+            var line = "  " + layer.layer.padding(toLength: 18, withPad: " ", startingAt: 0)
+                + "\(f(layer.forwardMilliseconds, 3)) / \(f(layer.backwardMilliseconds, 3))"
+            if layer.forwardGflops > 0 {
+                line = line.padding(toLength: 40, withPad: " ", startingAt: 0)
+                    + "forward \(f(layer.forwardGflops)) GFLOP/s (\(f(100 * layer.forwardFractionOfPeak, 0)) %), "
+                    + "backward \(f(layer.backwardGflops)) GFLOP/s (\(f(100 * layer.backwardFractionOfPeak, 0)) %)"
+            }
+            lines.append(line)
         }
         let totalForward = r.layers.reduce(0) { $0 + $1.forwardMilliseconds }
         let totalBackward = r.layers.reduce(0) { $0 + $1.backwardMilliseconds }

@@ -59,6 +59,45 @@ final class KernelTests: XCTestCase {
         for (n, k) in [(40, 17), (40, 40), (10, 17), (10, 40)] { checkWeightGradientKernel(samples: 3, m: 31, n: n, k: k) }
     }
 
+    /// The AVX-512, AVX2 and portable paths compute every element by the same chain of fused
+    /// multiply-adds, so they give the same bits: row blocks of 12 and 6 with remainders, column
+    /// panels of 32, 16 and 8, masked and scalar tails, bias, ReLU, accumulation, weight gradients.
+    func testEveryKernelPathGivesTheSameBits() throws {
+        defer { Matmul.selectKernels("best") }
+        let paths = ["portable", "avx2", "avx512"].filter { Matmul.selectKernels($0) }
+        try XCTSkipIf(paths.count < 2, "this CPU has only the portable path")
+        func results() -> [[UInt64]] {   // every result's bits
+            var out: [[UInt64]] = []
+            for (m, n, k) in [(25, 71, 29), (13, 10, 64), (7, 5, 3), (12, 48, 1)] {
+                let a = random(m * k, seed: 41), b = random(k * n, seed: 42), bias = random(n, seed: 43), start = random(m * n, seed: 44)
+                var c = [Float](repeating: 0, count: m * n)
+                func bits(_ x: [Float]) -> [UInt64] { x.map { UInt64($0.bitPattern) } }
+                Matmul.rowwise(m: m, n: n, k: k, a, lda: k, b, ldb: n, &c, ldc: n)
+                out.append(bits(c))
+                Matmul.rowwise(m: m, n: n, k: k, a, lda: k, b, ldb: n, &c, ldc: n, bias: bias, relu: true)
+                out.append(bits(c))
+                c = start
+                Matmul.rowwise(m: m, n: n, k: k, a, lda: k, b, ldb: n, &c, ldc: n, accumulate: true)
+                out.append(bits(c))
+                for samples in [1, 3] {
+                    var sum = [Double](repeating: 0.5, count: m * n)
+                    let at = random(samples * k * m, seed: 45), bs = random(samples * k * n, seed: 46)
+                    Matmul.addWeightGradients(samples: samples, m: m, n: n, k: k, at, lda: m, sampleStrideA: k * m,
+                                              bs, ldb: n, sampleStrideB: k * n, into: &sum, ldc: n)
+                    out.append(sum.map(\.bitPattern))
+                }
+            }
+            return out
+        }
+        Matmul.selectKernels(paths[0])
+        let reference = results()
+        for path in paths.dropFirst() {
+            XCTAssertTrue(Matmul.selectKernels(path))
+            XCTAssertEqual(results(), reference, "\(path) against \(paths[0])")
+        }
+        XCTAssertFalse(Matmul.selectKernels("sse9"), "an unknown path is refused")
+    }
+
     private func checkWeightGradientKernel(samples: Int, m: Int, n: Int, k: Int) {
         // A^T stored [k, m] with a wider row stride, samples further apart than their size.
         let lda = m + 3, strideA = k * lda + 5, strideB = k * n + 2

@@ -21,8 +21,16 @@ void ck_rowwise_gemm(int m, int n, int k, const float *a, int lda, const float *
 void ck_weight_gradient(int samples, int m, int n, int k, const float *a, int lda, long sample_stride_a,
                         const float *b, int ldb, long sample_stride_b, double *c, int ldc);
 
-/// Name of the code path ck_rowwise_gemm uses on this CPU ("avx2-fma" or "portable").
+/// Name of the code path the matrix kernels use: "avx512", "avx2-fma" or "portable".
 const char *ck_rowwise_gemm_path(void);
+
+/// Makes the kernels take path `name` ("portable", "avx2", "avx512"; "best" or null: the best this
+/// CPU runs). Returns 0, changing nothing, for an unknown name or a path this CPU lacks. Without a
+/// call, the environment variable CONVNET_KERNELS is read once. Every path gives the same bits.
+int ck_select_kernels(const char *name);
+
+/// Name of the best path this CPU runs (what the kernels take unless told otherwise).
+const char *ck_best_kernels(void);
 
 /// dy[i] = y[i] > 0 ? dy[i] : 0 (ReLU's backward pass, given its output y; NaN counts as not positive).
 void ck_relu_backward(const float *y, float *dy, long count);

@@ -58,8 +58,14 @@ public enum Matmul {
                            b, Int32(ldb), sampleStrideB, c, Int32(ldc))
     }
 
-    /// Which code path `rowwise` takes on this CPU.
+    /// Which code path `rowwise` and `addWeightGradients` take: "avx512", "avx2-fma" or "portable".
     public static var rowwiseKernelName: String { String(cString: ck_rowwise_gemm_path()) }
+
+    /// Makes the kernels take path `name` ("portable", "avx2", "avx512", or "best"); false, changing
+    /// nothing, for an unknown name or a path this CPU lacks. Every path gives the same bits, so this
+    /// only changes speed (tests compare the paths; `CONVNET_KERNELS` does the same for a process).
+    @discardableResult
+    public static func selectKernels(_ name: String) -> Bool { ck_select_kernels(name) != 0 }
 
     /// `out[columns, rows] = m[rows, columns]^T`.
     public static func transpose(_ m: UnsafePointer<Float>, rows: Int, columns: Int, into out: UnsafeMutablePointer<Float>) {
@@ -67,6 +73,12 @@ public enum Matmul {
             for c in 0..<columns { out[c * rows + r] = m[r * columns + c] }
         }
     }
+
+    /// The best kernel path this CPU runs: "avx512", "avx2-fma" or "portable".
+    public static var bestKernelName: String { String(cString: ck_best_kernels()) }
+
+    /// The kernel OpenBLAS chose for this CPU at load time (e.g. "Haswell", "SkylakeX", "Prescott").
+    public static var blasCoreName: String { openblas_get_corename().map { String(cString: $0) } ?? "unknown" }
 
     /// BLAS's own thread count; used only to measure BLAS's peak (`useCallerThreadOnly` restores 1).
     public static func setBLASThreads(_ count: Int) { openblas_set_num_threads(Int32(count)) }
