@@ -233,6 +233,69 @@ static void gemm_avx512_weight_gradient(int samples, int m, int n, int k, const 
                                         const float *b, int ldb, long sb, double *cd, int ldc) {
     gemm_avx512(samples, sa, sb, m, n, k, a, 1, lda, b, ldb, (float *)cd, cd, ldc, 0, 0, 0);
 }
+
+// Weight gradients with short sums (k < 32: conv3's 9 positions, dense layers' 1): here the Double
+// traffic, not the multiply-adds, sets the pace, so each 4-row block of c is held in Double registers
+// across all samples: per sample, the Float product from 0 by the same FMA chain as above, then one
+// Double add per element, in sample order (the same bits as adding each sample's product to c in turn).
+#define WG_ROWS 4
+__attribute__((target("avx512f")))
+static inline __attribute__((always_inline))
+void weight_gradient_block16(int halves, int rows, int samples, long sa, long sb, int k, const float *a, int lda,
+                             const float *b, int ldb, double *cd, int ldc, __mmask16 mask) {
+    __m512d sum[WG_ROWS][2][2];
+    for (int r = 0; r < rows; r++)
+        for (int h = 0; h < halves; h++) {
+            __mmask16 m = h == halves - 1 ? mask : (__mmask16)0xFFFF;
+            sum[r][h][0] = _mm512_maskz_loadu_pd((__mmask8)(m & 0xFF), cd + (long)r * ldc + 16 * h);
+            sum[r][h][1] = _mm512_maskz_loadu_pd((__mmask8)(m >> 8), cd + (long)r * ldc + 16 * h + 8);
+        }
+    for (int s = 0; s < samples; s++) {
+        const float *as = a + s * sa, *bs = b + s * sb;
+        __m512 acc[WG_ROWS][2];
+        for (int r = 0; r < rows; r++)
+            for (int h = 0; h < halves; h++) acc[r][h] = _mm512_setzero_ps();
+        for (int p = 0; p < k; p++) {
+            __m512 bp[2];
+            for (int h = 0; h < halves; h++)
+                bp[h] = h == halves - 1 ? _mm512_maskz_loadu_ps(mask, bs + (long)p * ldb + 16 * h) : _mm512_loadu_ps(bs + (long)p * ldb + 16 * h);
+            for (int r = 0; r < rows; r++) {
+                __m512 x = _mm512_set1_ps(as[(long)p * lda + r]);
+                for (int h = 0; h < halves; h++) acc[r][h] = _mm512_fmadd_ps(x, bp[h], acc[r][h]);
+            }
+        }
+        for (int r = 0; r < rows; r++)
+            for (int h = 0; h < halves; h++) {
+                sum[r][h][0] = _mm512_add_pd(sum[r][h][0], _mm512_cvtps_pd(_mm512_castps512_ps256(acc[r][h])));
+                sum[r][h][1] = _mm512_add_pd(sum[r][h][1],
+                    _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc[r][h]), 1))));
+            }
+    }
+    for (int r = 0; r < rows; r++)
+        for (int h = 0; h < halves; h++) {
+            __mmask16 m = h == halves - 1 ? mask : (__mmask16)0xFFFF;
+            _mm512_mask_storeu_pd(cd + (long)r * ldc + 16 * h, (__mmask8)(m & 0xFF), sum[r][h][0]);
+            _mm512_mask_storeu_pd(cd + (long)r * ldc + 16 * h + 8, (__mmask8)(m >> 8), sum[r][h][1]);
+        }
+}
+
+__attribute__((target("avx512f")))
+static void weight_gradient_short_avx512(int samples, int m, int n, int k, const float *a, int lda, long sa,
+                                         const float *b, int ldb, long sb, double *cd, int ldc) {
+    for (int i = 0; i < m; i += WG_ROWS) {
+        int rows = m - i < WG_ROWS ? m - i : WG_ROWS;
+        int j = 0;
+        for (; j + 32 <= n; j += 32) {
+            if (rows == WG_ROWS) weight_gradient_block16(2, WG_ROWS, samples, sa, sb, k, a + i, lda, b + j, ldb, cd + (long)i * ldc + j, ldc, 0xFFFF);
+            else weight_gradient_block16(2, rows, samples, sa, sb, k, a + i, lda, b + j, ldb, cd + (long)i * ldc + j, ldc, 0xFFFF);
+        }
+        for (; j + 16 <= n; j += 16)
+            weight_gradient_block16(1, rows, samples, sa, sb, k, a + i, lda, b + j, ldb, cd + (long)i * ldc + j, ldc, 0xFFFF);
+        if (j < n)
+            weight_gradient_block16(1, rows, samples, sa, sb, k, a + i, lda, b + j, ldb, cd + (long)i * ldc + j, ldc,
+                                    (__mmask16)((1u << (n - j)) - 1));
+    }
+}
 #endif
 
 // Which path the kernels take: the best this CPU runs, unless CONVNET_KERNELS (read once) or
@@ -293,7 +356,8 @@ void ck_weight_gradient(int samples, int m, int n, int k, const float *a, int ld
             for (int s = 0; s < samples; s++)
                 product(1, m, n, k, a + s * sample_stride_a, lda, 0, b + s * sample_stride_b, ldb, 0, c, ldc);
         } else {
-            product(samples, m, n, k, a, lda, sample_stride_a, b, ldb, sample_stride_b, c, ldc);
+            if (path == PATH_AVX512) weight_gradient_short_avx512(samples, m, n, k, a, lda, sample_stride_a, b, ldb, sample_stride_b, c, ldc);
+            else product(samples, m, n, k, a, lda, sample_stride_a, b, ldb, sample_stride_b, c, ldc);
         }
         return;
     }

@@ -41,6 +41,20 @@ void ck_accumulate(const float *part, long count, double *total);
 /// sums[j] = sum over r of m[r, j] for row-major m[rows, columns], summed in row order.
 void ck_column_sums(const float *m, int rows, int columns, float *sums);
 
+/// im2col for stride 1 and no padding (see Im2Col.im2col): col[n * oh * ow, kh * kw * c] from NHWC x,
+/// one contiguous span of kw * c floats per kernel row.
+void ck_im2col_dense(const float *x, int batch, int height, int width, int channels,
+                     int window_height, int window_width, float *col);
+
+/// RMSprop (Keras 3): v = rho * v + (1 - rho) * g * g; w -= lr * g / sqrt(v + epsilon), per element.
+void ck_rmsprop_step(float *w, const float *g, float *v, long count, float learning_rate, float rho, float epsilon);
+
+/// Max pooling with pool x pool windows that tile the NHWC input (stride pool, no padding): forward,
+/// and backward (each dy split equally among the inputs equal to the maximum; all of dx's windows written).
+void ck_maxpool_tiles_forward(const float *x, float *y, int batch, int height, int width, int channels, int pool);
+void ck_maxpool_tiles_backward(const float *x, const float *y, const float *dy, float *dx, int batch, int height,
+                               int width, int channels, int pool);
+
 /// target[i] += source[i]; the two must not overlap.
 void ck_add(float *target, const float *source, long count);
 

@@ -1,3 +1,5 @@
+import CKernels
+
 /// RMSprop as Keras 3 computes it (not centered, no momentum), with epsilon inside the square root:
 ///
 ///     rms = rho * rms + (1 - rho) * g^2
@@ -20,11 +22,8 @@ public final class RMSprop: Optimizer {
     public var state: [(name: String, buffer: FloatBuffer)] { [("rms", rms)] }
 
     public func step(parameters w: UnsafeMutablePointer<Float>, gradients g: UnsafePointer<Float>, count: Int) {
-        let v = rms.pointer, lr = learningRate, rho = rho, oneMinusRho = 1 - rho, eps = epsilon
-        for i in 0..<count {
-            v[i] = rho * v[i] + oneMinusRho * g[i] * g[i]
-            w[i] -= lr * g[i] / (v[i] + eps).squareRoot()
-        }
+        // In C, vectorised: the same operations per element, in the same order (see ck_rmsprop_step).
+        ck_rmsprop_step(w, g, rms.pointer, count, learningRate, rho, epsilon)
         iterations += 1
     }
 }
