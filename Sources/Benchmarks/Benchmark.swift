@@ -44,6 +44,9 @@ public struct BenchmarkReport: Codable {
     public var layers: [LayerTime]
     public var evaluationSeconds: Double
     public var evaluationImages: Int
+    /// Forward-pass GFLOP/s of the evaluation (two FLOPs per multiply-add) and its fraction of the SGEMM peak.
+    public var evaluationGflops: Double
+    public var evaluationFractionOfPeak: Double
 }
 
 public enum Benchmark {
@@ -114,6 +117,8 @@ public enum Benchmark {
             }
             evaluationSeconds = Double(LayerTimes.now() - evalStart) / 1e9
         }
+        let forwardFlops = 2 * Double(model.layers.map(\.forwardMultiplyAdds).reduce(0, +))
+        let evaluationGflops = evaluationSeconds > 0 ? forwardFlops * Double(evaluationImages) / evaluationSeconds / 1e9 : 0
         let sortedAllreduce = allreduceNanos.sorted()
         return BenchmarkReport(
             blas: Matmul.blasDescription, rowwiseKernel: Matmul.rowwiseKernelName, ranks: communicator.size, threads: threads,
@@ -122,7 +127,8 @@ public enum Benchmark {
             trainingGflops: samplesPerSecond * flops / 1e9, fractionOfSgemmPeak: peak > 0 ? samplesPerSecond * flops / 1e9 / peak : 0,
             stepMilliseconds: seconds * 1000 / Double(steps),
             allreduceMilliseconds: communicator.size > 1 ? Double(sortedAllreduce[sortedAllreduce.count / 2]) / 1e6 : 0,
-            layers: layers, evaluationSeconds: evaluationSeconds, evaluationImages: evaluationImages)
+            layers: layers, evaluationSeconds: evaluationSeconds, evaluationImages: evaluationImages,
+            evaluationGflops: evaluationGflops, evaluationFractionOfPeak: peak > 0 ? evaluationGflops / peak : 0)
     }
 
     /// FLOPs of one training sample: forward, weight gradient, and input gradient of every layer but

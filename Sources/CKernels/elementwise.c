@@ -138,3 +138,27 @@ void ck_maxpool_tiles_backward(const float *restrict x, const float *restrict y,
                 }
             }
 }
+
+// out[columns, rows] = m[rows, columns]^T, in 16 x 16 tiles so that reads and writes both stay in cache lines.
+VECTORISED
+void ck_transpose(const float *restrict m, int rows, int columns, float *restrict out) {
+    enum { TILE = 16 };
+    for (int r0 = 0; r0 < rows; r0 += TILE)
+        for (int c0 = 0; c0 < columns; c0 += TILE) {
+            int r1 = r0 + TILE < rows ? r0 + TILE : rows, c1 = c0 + TILE < columns ? c0 + TILE : columns;
+            for (int c = c0; c < c1; c++)
+                for (int r = r0; r < r1; r++) out[(long)c * rows + r] = m[(long)r * columns + c];
+        }
+}
+
+// mean[i] = (float)(sums[i] * scale); returns 1 when every mean is finite, else 0.
+VECTORISED
+int ck_scaled_to_float(const double *restrict sums, double scale, float *restrict mean, long count) {
+    int finite = 1;
+    for (long i = 0; i < count; i++) {
+        float value = (float)(sums[i] * scale);
+        mean[i] = value;
+        finite &= value - value == 0.0f;   // false for infinities and NaN
+    }
+    return finite;
+}

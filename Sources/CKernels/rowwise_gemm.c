@@ -185,8 +185,14 @@ void block16(int halves, int rows, int k, const float *a, long ars, long aps, co
         for (int h = 0; h < halves; h++)
             acc[r][h] = start16(c + (long)r * ldc + 16 * h, cd, bias ? bias + 16 * h : 0, accumulate,
                                 h == halves - 1 ? mask : (__mmask16)0xFFFF);
-    if (rows == ROWS512) multiply_add16(halves, ROWS512, k, a, ars, aps, b, ldb, mask, acc);
-    else multiply_add16(halves, rows, k, a, ars, aps, b, ldb, mask, acc);
+    // A constant row count at every call, so the row loop unrolls and acc stays in registers also for
+    // short blocks (conv1's weight gradient has 9 rows; chunks leave remainders).
+    switch (rows) {
+#define ROWS_CASE(r) case r: multiply_add16(halves, r, k, a, ars, aps, b, ldb, mask, acc); break;
+    ROWS_CASE(1) ROWS_CASE(2) ROWS_CASE(3) ROWS_CASE(4) ROWS_CASE(5) ROWS_CASE(6)
+    ROWS_CASE(7) ROWS_CASE(8) ROWS_CASE(9) ROWS_CASE(10) ROWS_CASE(11) ROWS_CASE(12)
+#undef ROWS_CASE
+    }
     for (int r = 0; r < rows; r++)
         for (int h = 0; h < halves; h++)
             finish16(acc[r][h], c + (long)r * ldc + 16 * h, cd ? cd + (long)r * ldc + 16 * h : 0, relu,

@@ -93,11 +93,12 @@ public final class DataParallelStep {
         let penalty = model.regularizationPenalty(parameters.pointer)
         let global = BatchStatistics(lossSum: reduction[n + Counter.lossSum.rawValue] + penalty * Double(count),
                                      correct: Int(reduction[n + Counter.correct.rawValue]), count: count)
-        let sums = reduction.pointer, mean = gradients.pointer, scale = 1 / Double(count)
-        for i in 0..<n { mean[i] = Float(sums[i] * scale) }
-        model.addRegularizationGradient(parameters.pointer, to: mean)
-        var finite = global.lossSum.isFinite
-        for i in 0..<n where !mean[i].isFinite { finite = false }
+        let mean = gradients.pointer
+        var finite = GradientMean.scaled(reduction.pointer, by: 1 / Double(count), into: mean, count: n) && global.lossSum.isFinite
+        if model.hasRegularization {   // a penalty's gradient can overflow on its own
+            model.addRegularizationGradient(parameters.pointer, to: mean)
+            for i in 0..<n where !mean[i].isFinite { finite = false }
+        }
         guard finite else {
             let what = global.lossSum.isFinite ? "gradient" : "loss (\(global.lossSum))"
             throw TrainingError("non-finite \(what) at \(`where`()); training stopped: try a lower --lr")

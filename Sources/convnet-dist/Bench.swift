@@ -95,7 +95,8 @@ struct Bench: ParsableCommand {
         let totalForward = r.layers.reduce(0) { $0 + $1.forwardMilliseconds }
         let totalBackward = r.layers.reduce(0) { $0 + $1.backwardMilliseconds }
         lines.append("  " + "total".padding(toLength: 18, withPad: " ", startingAt: 0) + "\(f(totalForward, 3)) / \(f(totalBackward, 3))")
-        lines.append("Evaluation of \(r.evaluationImages) images: \(f(r.evaluationSeconds, 3)) s")
+        lines.append("Evaluation of \(r.evaluationImages) images: \(f(r.evaluationSeconds, 3)) s = \(f(r.evaluationGflops)) GFLOP/s = "
+                     + "\(f(100 * r.evaluationFractionOfPeak)) % of SGEMM peak")
         return lines.joined(separator: "\n")
     }
 }

@@ -55,6 +55,12 @@ void ck_maxpool_tiles_forward(const float *x, float *y, int batch, int height, i
 void ck_maxpool_tiles_backward(const float *x, const float *y, const float *dy, float *dx, int batch, int height,
                                int width, int channels, int pool);
 
+/// out[columns, rows] = m[rows, columns]^T (row-major).
+void ck_transpose(const float *m, int rows, int columns, float *out);
+
+/// mean[i] = (float)(sums[i] * scale) for every i; returns 1 when all are finite, else 0.
+int ck_scaled_to_float(const double *sums, double scale, float *mean, long count);
+
 /// target[i] += source[i]; the two must not overlap.
 void ck_add(float *target, const float *source, long count);
 

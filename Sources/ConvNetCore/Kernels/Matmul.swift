@@ -69,9 +69,7 @@ public enum Matmul {
 
     /// `out[columns, rows] = m[rows, columns]^T`.
     public static func transpose(_ m: UnsafePointer<Float>, rows: Int, columns: Int, into out: UnsafeMutablePointer<Float>) {
-        for r in 0..<rows {
-            for c in 0..<columns { out[c * rows + r] = m[r * columns + c] }
-        }
+        ck_transpose(m, Int32(rows), Int32(columns), out)
     }
 
     /// The best kernel path this CPU runs: "avx512", "avx2-fma" or "portable".

@@ -116,6 +116,9 @@ public final class Sequential: Sendable {
         regularized.reduce(0) { $0 + $1.regularizer.penalty(parameters + $1.view.offset, count: $1.view.count) }
     }
 
+    /// Whether any layer has a weight penalty (`kernel_regularizer`).
+    public var hasRegularization: Bool { !regularized.isEmpty }
+
     /// Adds the penalty's gradient to the mean gradient.
     public func addRegularizationGradient(_ parameters: UnsafePointer<Float>, to gradient: UnsafeMutablePointer<Float>) {
         for (view, regularizer) in regularized {
