@@ -10,9 +10,7 @@ import CKernels
 public enum Im2Col {
     public static func im2col(_ x: UnsafePointer<Float>, batch: Int, geometry g: WindowGeometry,
                               _ col: UnsafeMutablePointer<Float>) {
-        // Stride 1 and no padding on any side (the reference model's convolutions): no bounds to
-        // check, a tight C loop. ("same" with an even window pads only below and right: not this case.)
-        if g.isDense && g.outHeight == g.height - g.windowHeight + 1 && g.outWidth == g.width - g.windowWidth + 1 {
+        if g.hasNoPadding {   // the reference model's convolutions: a tight C loop, no bounds to check
             ck_im2col_dense(x, Int32(batch), Int32(g.height), Int32(g.width), Int32(g.channels),
                             Int32(g.windowHeight), Int32(g.windowWidth), col)
             return

@@ -40,6 +40,11 @@ public struct WindowGeometry: Equatable, Sendable {
 
     /// True for the common case that needs no bounds checks: stride 1 and no padding.
     public var isDense: Bool { strideHeight == 1 && strideWidth == 1 && padTop == 0 && padLeft == 0 }
+    /// Stride 1 and no padding on any side: every window lies inside the input (not "same" with an
+    /// even window, which pads only below and right). im2col then needs no bounds checks.
+    public var hasNoPadding: Bool {
+        isDense && outHeight == height - windowHeight + 1 && outWidth == width - windowWidth + 1
+    }
     /// Square windows that tile the input without overlap and lie wholly inside it (e.g. a 2x2 pool with stride 2).
     public var isTiling: Bool {
         windowHeight == windowWidth && strideHeight == windowHeight && strideWidth == windowWidth
