@@ -170,12 +170,16 @@ public enum Benchmark {
     }
 }
 
-/// Synthetic MNIST-shaped images (random strokes on black), for a benchmark without the data set.
-public func syntheticImages(count: Int, height: Int, width: Int, classes: Int) -> LabelledImages {
+/// Synthetic images (random strokes on black) in the model's shape, for a benchmark without a data
+/// set; each rank keeps only `shard`'s samples, as it would of a real training set (without that,
+/// every rank of `mpirun` would compute the whole global batch).
+public func syntheticImages(count: Int, height: Int, width: Int, channels: Int, classes: Int, shard: Shard = .whole) -> LabelledImages {
     var generator = SeededGenerator(seed: 7)
-    let size = height * width
+    let size = height * width * channels
     var pixels = [UInt8](repeating: 0, count: count * size)
     for i in 0..<(count * size) where generator.next() % 5 == 0 { pixels[i] = UInt8(truncatingIfNeeded: generator.next()) }
     let labels = (0..<count).map { _ in UInt8(generator.next() % UInt64(classes)) }
-    return LabelledImages(pixels: pixels, labels: labels, height: height, width: width, channels: 1)
+    let kept = Array(stride(from: shard.index, to: count, by: shard.count))
+    return LabelledImages(pixels: kept.flatMap { pixels[($0 * size)..<(($0 + 1) * size)] }, labels: kept.map { labels[$0] },
+                          height: height, width: width, channels: channels, shard: shard, totalCount: count)
 }

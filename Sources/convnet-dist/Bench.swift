@@ -49,7 +49,8 @@ struct Bench: ParsableCommand {
             if data.givenDirectory != nil || config.dataPath != nil {
                 images = try data.files(for: config, threads: compute.perRank(communicator)).loadTraining(shard: shard, expectedShape: shape, classes: config.model.classes)
             } else {
-                images = syntheticImages(count: 60_000, height: shape[0], width: shape[1], classes: config.model.classes)
+                images = syntheticImages(count: 60_000, height: shape[0], width: shape[1], channels: shape[2],
+                                         classes: config.model.classes, shard: shard)
             }
             let report = Benchmark.run(config: config, model: model, images: images, threads: compute.perRank(communicator),
                                        chunkSize: chunkSize, steps: steps, communicator: communicator)
