@@ -120,6 +120,9 @@ public struct Downloader {
             if body.count + data.count > limit {
                 failure = "the server sent more than the file's \(limit) bytes"
                 dataTask.cancel()
+                // Done now: Foundation's cancel on Linux does not always stop a transfer that is still
+                // streaming (seen: the task ended only when the endless server closed, 60 s later).
+                done.signal()
                 return
             }
             body.append(data)

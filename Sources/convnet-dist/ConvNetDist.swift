@@ -1,4 +1,5 @@
 import ArgumentParser
+import ConvNetCore
 import Training
 import Foundation
 
@@ -21,6 +22,12 @@ struct ConvNetDist: ParsableCommand {
         // Line by line even into a pipe or file (mpirun, srun, a batch job's output): progress and
         // "Stopped on request" appear as they happen, not in 4 KiB blocks at the end.
         setvbuf(stdout, nil, _IOLBF, 0)
+        // The kernels read CONVNET_KERNELS themselves; a value they cannot follow is refused here, not ignored.
+        if let kernels = ProcessInfo.processInfo.environment["CONVNET_KERNELS"], !Matmul.selectKernels(kernels) {
+            FileHandle.standardError.write(Data(("convnet-dist: error: CONVNET_KERNELS=\(kernels): expected portable, avx2, avx512 or best; "
+                                                 + "this CPU runs up to \(Matmul.bestKernelName)\n").utf8))
+            Foundation.exit(2)
+        }
         var arguments = Array(CommandLine.arguments.dropFirst())
         if let i = arguments.firstIndex(of: "--resume"), i + 1 == arguments.count || arguments[i + 1].hasPrefix("-") {
             arguments[i] = "--resume=\(Train.latestCheckpoint)"

@@ -56,3 +56,27 @@ final class TrainingTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: runDirectory + "/config.toml"))
     }
 }
+
+/// `CONVNET_KERNELS` switches the fast kernels off (or to AVX2) for a whole run: the same bytes.
+final class KernelPathTrainingTests: XCTestCase {
+    func testEveryKernelPathTrainsTheSameBytes() throws {
+        let data = try makeSmallMNIST(self, trainCount: 256, testCount: 32)
+        func train(_ kernels: String?) throws -> Data {
+            let run = try makeTemporaryDirectory(self)
+            var environment = ProcessInfo.processInfo.environment
+            environment["CONVNET_KERNELS"] = kernels
+            let result = try runCommand(productBinary, ["train", "--data-dir", data, "--run-dir", run, "--epochs", "1",
+                                                        "--threads", "2", "--quiet"], environment: environment, timeout: 600)
+            XCTAssertEqual(result.status, 0, "\(kernels ?? "best"): \(result.error)")
+            return try Data(contentsOf: URL(fileURLWithPath: run + "/model.safetensors"))
+        }
+        let best = try train(nil)
+        for path in ["portable", "avx2", "avx512"] where Matmul.selectKernels(path) {
+            XCTAssertEqual(try train(path), best, path)
+        }
+        Matmul.selectKernels("best")
+        let refused = try runCommand(productBinary, ["summary"], environment: ["CONVNET_KERNELS": "sse9"])
+        XCTAssertEqual(refused.status, 2)
+        XCTAssertTrue(refused.error.hasPrefix("convnet-dist: error: CONVNET_KERNELS=sse9: expected portable, avx2, avx512 or best"), refused.error)
+    }
+}
