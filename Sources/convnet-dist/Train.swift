@@ -8,7 +8,7 @@ import Training
 
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Train a model and evaluate it on the test set after each epoch.",
+        abstract: "Train a model and evaluate it after each epoch (on the test set, and on the held-out samples with --validation-split).",
         discussion: """
             Examples:
               convnet-dist train --data-dir data/mnist
