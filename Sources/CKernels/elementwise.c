@@ -47,7 +47,7 @@ void ck_im2col_dense(const float *restrict x, int batch, int height, int width, 
                      int window_height, int window_width, float *restrict col) {
     int out_height = height - window_height + 1, out_width = width - window_width + 1;
     long span = (long)window_width * channels, image = (long)height * width * channels;
-    if (span == 3 && window_height == 3) {   // a 3x3 window over one channel (conv1): fixed-size copies
+    if (window_height == 3 && window_width == 3 && channels == 1) {   // conv1's 3x3 window over one channel: fixed-size copies
         for (int n = 0; n < batch; n++) {
             const float *restrict source = x + n * image;
             for (int oy = 0; oy < out_height; oy++) {

@@ -2,6 +2,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdatomic.h>
 
 // One generic product serves three entry points:
 //   A's element (i, p) is a[i * ars + p * aps]: (lda, 1) for A, (1, lda) for A stored transposed;
@@ -318,7 +319,8 @@ static int best_path(void) {
     return PATH_PORTABLE;
 }
 
-static int selected = -1;
+// Read by every worker thread: atomic, so a first use from two threads at once is not a data race.
+static _Atomic int selected = -1;
 
 int ck_select_kernels(const char *name) {
     int best = best_path();

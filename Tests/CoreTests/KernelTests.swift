@@ -120,7 +120,10 @@ final class KernelTests: XCTestCase {
     }
 
     func testConv2DForwardAndBackwardMatchReference() {
-        for (h, w, c, kh, kw, f) in [(28, 28, 1, 3, 3, 32), (13, 13, 32, 3, 3, 64), (7, 9, 5, 2, 4, 6)] {
+        // Also windows whose row span equals conv1's (3 floats) without being 3x3 over one channel:
+        // im2col's fixed-size path must not take them.
+        for (h, w, c, kh, kw, f) in [(28, 28, 1, 3, 3, 32), (13, 13, 32, 3, 3, 64), (7, 9, 5, 2, 4, 6),
+                                     (6, 4, 3, 3, 1, 5), (5, 7, 1, 1, 3, 4), (6, 6, 3, 3, 3, 2)] {
             let batch = 3
             let layer = Conv2D(filters: f, kernelSize: (kh, kw), activation: .linear).boundForTest([h, w, c])
             let x = random(batch * h * w * c, seed: 3), kernel = random(kh * kw * c * f, seed: 4), bias = random(f, seed: 5)
