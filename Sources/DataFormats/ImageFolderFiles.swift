@@ -140,8 +140,8 @@ public struct ImageFolderFiles: DataSetFiles {
                     }
                     if (i - range.lowerBound) % 256 == 255 || i == range.upperBound - 1 {
                         let count = (i - range.lowerBound) % 256 + 1
-                        let total = done.mutate { $0 += count; return $0 }
-                        options.progress?(total, entries.count)
+                        // Reported under the lock, so counts arrive in order and the last one is the total.
+                        done.mutate { $0 += count; options.progress?($0, entries.count) }
                     }
                 }
             }
@@ -227,17 +227,4 @@ public struct ImageFolderFiles: DataSetFiles {
     static func list(_ names: [String]) -> String {
         names.count <= 12 ? names.joined(separator: ", ") : names.prefix(12).joined(separator: ", ") + ", ..."
     }
-}
-
-/// A value shared by the decoding threads.
-final class LockedBox<Value>: @unchecked Sendable {
-    private var stored: Value
-    private let lock = NSLock()
-
-    init(_ value: Value) { stored = value }
-
-    var value: Value { lock.withLock { stored } }
-
-    @discardableResult
-    func mutate<Result>(_ body: (inout Value) -> Result) -> Result { lock.withLock { body(&stored) } }
 }

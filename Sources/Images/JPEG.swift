@@ -15,18 +15,19 @@ public enum JPEG {
             let source = raw.bindMemory(to: UInt8.self).baseAddress!, size = UInt(raw.count)
             var width: Int32 = 0, height: Int32 = 0, subsampling: Int32 = 0, colorspace: Int32 = 0
             guard tjDecompressHeader3(handle, source, size, &width, &height, &subsampling, &colorspace) == 0 else {
-                throw ImageError("\(name): corrupt JPEG (\(message(handle)))")
+                throw ImageError("\(name): cannot decode JPEG (\(message(handle)))")
             }
             // A stream cut before its frame header "succeeds" with no size.
-            guard width > 0, height > 0 else { throw ImageError("\(name): corrupt JPEG (no frame header)") }
+            guard width > 0, height > 0 else { throw ImageError("\(name): cannot decode JPEG (no frame header)") }
             try PictureLimits.check(width: Int(width), height: Int(height), format: "JPEG", name: name)
             var pixels = [UInt8](repeating: 0, count: Int(width) * Int(height) * channels)
             let format = channels == 1 ? TJPF_GRAY : TJPF_RGB
-            let flags = TJFLAG_ACCURATEDCT | TJFLAG_STOPONWARNING
+            // LIMITSCANS: a progressive stream with thousands of tiny scans would take minutes to decode.
+            let flags = TJFLAG_ACCURATEDCT | TJFLAG_STOPONWARNING | TJFLAG_LIMITSCANS
             let status = pixels.withUnsafeMutableBufferPointer {
                 tjDecompress2(handle, source, size, $0.baseAddress, width, 0, height, Int32(format.rawValue), flags)
             }
-            guard status == 0 else { throw ImageError("\(name): corrupt JPEG (\(message(handle)))") }
+            guard status == 0 else { throw ImageError("\(name): cannot decode JPEG (\(message(handle)))") }
             return Picture(width: Int(width), height: Int(height), channels: channels, pixels: pixels)
         }
     }

@@ -2,8 +2,12 @@ import CPNG
 import Foundation
 
 /// PNG through libpng's simplified API (`png_image`): every colour type, bit depth and interlacing
-/// libpng reads, converted by libpng to 8-bit grey or RGB; alpha is composited on white (a digit drawn
-/// on a transparent canvas reads as ink on paper). libpng reports errors through the `png_image`
+/// libpng reads, expanded by libpng to 8-bit RGBA (16-bit samples scaled as sRGB values, / 257, not
+/// as linear light). The rest is plain byte arithmetic, the same as for JPEG: alpha is composited
+/// on white (a digit drawn on a transparent canvas reads as ink on paper; opaque pixels keep their
+/// bytes), and grey is libjpeg's integer `0.299 R + 0.587 G + 0.114 B`, so a grey PNG keeps its
+/// bytes exactly. (libpng's own grey conversion works in linear light: pure red would become 126,
+/// not the 76 that TensorFlow and libjpeg give.) libpng reports errors through the `png_image`
 /// (no longjmp reaches Swift); the header's size is checked before the pixels are allocated.
 public enum PNG {
     static let signature: [UInt8] = [137, 80, 78, 71, 13, 10, 26, 10]
@@ -20,13 +24,23 @@ public enum PNG {
         guard begun != 0 else { throw ImageError("\(name): corrupt PNG (\(message(image)))") }
         let width = Int(image.width), height = Int(image.height)
         try PictureLimits.check(width: width, height: height, format: "PNG", name: name)
-        image.format = channels == 1 ? convnet_png_format_gray() : convnet_png_format_rgb()
-        var pixels = [UInt8](repeating: 0, count: width * height * channels)
-        var white = png_color(red: 255, green: 255, blue: 255)
-        let finished = pixels.withUnsafeMutableBytes {
-            png_image_finish_read(&image, &white, $0.baseAddress, png_int_32(width * channels), nil)
-        }
+        image.format = convnet_png_format_rgba()
+        image.flags |= png_uint_32(convnet_png_flag_16bit_srgb())
+        var rgba = [UInt8](repeating: 0, count: width * height * 4)
+        let finished = rgba.withUnsafeMutableBytes { png_image_finish_read(&image, nil, $0.baseAddress, png_int_32(width * 4), nil) }
         guard finished != 0 else { throw ImageError("\(name): corrupt PNG (\(message(image)))") }
+        var pixels = [UInt8](repeating: 0, count: width * height * channels)
+        for i in 0..<(width * height) {
+            let alpha = Int(rgba[4 * i + 3])
+            // On white: (c a + 255 (255 - a)) / 255, rounded; an opaque pixel's bytes stay as they are.
+            func onWhite(_ c: UInt8) -> Int { (Int(c) * alpha + 255 * (255 - alpha) + 127) / 255 }
+            let (r, g, b) = (onWhite(rgba[4 * i]), onWhite(rgba[4 * i + 1]), onWhite(rgba[4 * i + 2]))
+            if channels == 1 {
+                pixels[i] = UInt8((19595 * r + 38470 * g + 7471 * b + 32768) >> 16)
+            } else {
+                (pixels[3 * i], pixels[3 * i + 1], pixels[3 * i + 2]) = (UInt8(r), UInt8(g), UInt8(b))
+            }
+        }
         return Picture(width: width, height: height, channels: channels, pixels: pixels)
     }
 

@@ -27,8 +27,9 @@ public struct Picture: Equatable, Sendable {
 }
 
 /// Size limits for decoding untrusted files: a header may claim any size, so it is checked before
-/// anything is allocated. 2^26 pixels (a 67-megapixel photo, 200 MB as RGB) is beyond what a
-/// convnet's input needs, and far below what would exhaust memory on a few threads.
+/// anything is allocated. 2^26 pixels (a 67-megapixel photo) is beyond what a convnet's input needs;
+/// at that size one decoding thread holds up to about 600 MB (200 MB of RGB output, and for a
+/// progressive JPEG libjpeg's buffer of coefficients, about 6 bytes a pixel).
 public enum PictureLimits {
     public static let maximumSide = 1 << 15
     public static let maximumPixels = 1 << 26

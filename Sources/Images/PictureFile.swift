@@ -24,8 +24,19 @@ public enum PictureFile {
         throw ImageError("\(name): not a PNG, JPEG or PGM picture")
     }
 
-    /// The picture file at `path`, read and decoded.
+    /// Largest picture file read: a compressed picture of the largest size decoded is far smaller,
+    /// and a bigger file (or a sparse one claiming terabytes) would only cost memory and time.
+    public static let maximumFileBytes = 256 << 20
+
+    /// The picture file at `path`, read (a regular file of at most `maximumFileBytes`) and decoded.
     public static func read(path: String, channels: Int) throws -> Picture {
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+              attributes[.type] as? FileAttributeType == .typeRegular, let size = attributes[.size] as? Int else {
+            throw ImageError("\(path): cannot read file (not a regular file)")
+        }
+        guard size <= maximumFileBytes else {
+            throw ImageError("\(path): \(size) bytes; picture files over \(maximumFileBytes >> 20) MiB are not read")
+        }
         guard let data = FileManager.default.contents(atPath: path) else { throw ImageError("\(path): cannot read file") }
         return try decode(data, name: path, channels: channels)
     }

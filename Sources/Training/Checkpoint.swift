@@ -208,6 +208,16 @@ public struct Checkpoint {
     }
 }
 
+extension Checkpoint {
+    /// A checkpoint that names its classes meets data that names its own: they must be the same, in
+    /// the same order, or every label would mean another class (the counts and label hashes agree).
+    public func requireSameClasses(as data: [String]?, path: String) throws {
+        guard let classNames, let data, classNames != data else { return }
+        func list(_ names: [String]) -> String { names.count <= 8 ? names.joined(separator: ", ") : names.prefix(8).joined(separator: ", ") + ", ..." }
+        throw CheckpointError("\(path) was trained on classes \(list(classNames)) but the data holds \(list(data))")
+    }
+}
+
 public struct CheckpointError: Error, CustomStringConvertible, Equatable {
     public let description: String
     public init(_ description: String) { self.description = description }

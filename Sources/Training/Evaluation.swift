@@ -26,6 +26,7 @@ public struct CheckpointEvaluation {
             throw TrainingError("\(dataDirectory(checkpoint.config)) has no test set (its <class>/* folders are training pictures): "
                                 + "give --data-dir a folder with test/<class>/*")
         }
+        try checkpoint.requireSameClasses(as: try files.classNames(), path: checkpointPath)
         let shape = model.inputShape.dimensions
         let test = try files.loadTest(shard: Shard(index: communicator.rank, count: communicator.size),
                                       expectedShape: shape, classes: model.classes)

@@ -67,7 +67,8 @@ public final class Trainer {
         options.faults.beforeLoading()
         let files = try DataFormat.files(format: config.dataFormat, directory: options.dataDirectory,
                                          options: Self.loadingOptions(options, communicator: communicator, reporter: self.progress))
-        classNames = try files.classNames()   // first: a folder in neither layout is refused as such
+        classNames = try files.classNames()
+        if let checkpoint, let path = options.resumeFrom { try checkpoint.requireSameClasses(as: classNames, path: path) }   // first: a folder in neither layout is refused as such
         let hasTestSet = files.hasTestSet
         guard hasTestSet || config.validationSplit > 0 else {
             throw TrainingError("\(options.dataDirectory) has no test/ folder: add \(options.dataDirectory)/test/<class>/* or set validation_split")

@@ -36,6 +36,15 @@ final class PictureTests: XCTestCase {
         XCTAssertLessThanOrEqual(zip(decoded.pixels, ramp.pixels).map { abs(Int($0) - Int($1)) }.max()!, 3)
     }
 
+    /// Colour to grey is libjpeg's `0.299 R + 0.587 G + 0.114 B` for PNG and JPEG alike (libpng's own
+    /// conversion, in linear light, would make pure red 126).
+    func testColourToGreyIsTheSameForPNGAndJPEG() throws {
+        let red = Picture(width: 8, height: 8, channels: 3, pixels: (0..<64).flatMap { _ in [UInt8(255), 0, 0] })
+        XCTAssertEqual(Set(try PNG.decode(PNG.encode(red), name: "red.png", channels: 1).pixels), [76])
+        let jpeg = try JPEG.decode(JPEG.encode(red, quality: 100), name: "red.jpg", channels: 1).pixels
+        XCTAssertLessThanOrEqual(jpeg.map { abs(Int($0) - 76) }.max()!, 1, "\(jpeg)")
+    }
+
     /// Damaged or hostile files are errors naming the file, never a crash or a huge allocation.
     func testMalformedPicturesAreRefused() {
         func message(_ data: Data) -> String {
@@ -49,8 +58,8 @@ final class PictureTests: XCTestCase {
         XCTAssertEqual(message(FormatWriters.pngClaiming(width: 100_000, height: 100_000)),
                        "x: the PNG header claims 100000x100000 pixels; at most 32768 per side and 67108864 pixels are decoded")
         let jpeg = JPEG.encode(pattern(height: 16, width: 16), quality: 90)
-        XCTAssertTrue(message(jpeg.prefix(jpeg.count / 2)).hasPrefix("x: corrupt JPEG ("), message(jpeg.prefix(jpeg.count / 2)))
-        XCTAssertTrue(message(Data([0xFF, 0xD8, 0xFF, 0xE0, 0, 2])).hasPrefix("x: corrupt JPEG"), message(Data([0xFF, 0xD8, 0xFF, 0xE0, 0, 2])))
+        XCTAssertTrue(message(jpeg.prefix(jpeg.count / 2)).hasPrefix("x: cannot decode JPEG ("), message(jpeg.prefix(jpeg.count / 2)))
+        XCTAssertTrue(message(Data([0xFF, 0xD8, 0xFF, 0xE0, 0, 2])).hasPrefix("x: cannot decode JPEG"), message(Data([0xFF, 0xD8, 0xFF, 0xE0, 0, 2])))
         XCTAssertEqual(message(Data("GIF89a".utf8)), "x: not a PNG, JPEG or PGM picture")
     }
 }

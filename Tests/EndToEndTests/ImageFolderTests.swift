@@ -107,6 +107,14 @@ final class ImageFolderTests: XCTestCase {
         let probabilities = try XCTUnwrap(predictions[0]["probabilities"] as? [Double])
         XCTAssertEqual(probabilities.count, 3)
         XCTAssertEqual(probabilities.reduce(0, +), 1, accuracy: 1e-5)
+
+        // The same counts under other names: the checkpoint's classes are not the data's.
+        for split in ["train", "test"] {
+            try FileManager.default.moveItem(atPath: "\(folder)/\(split)/circle", toPath: "\(folder)/\(split)/ellipse")
+        }
+        let renamed = try runCommand(productBinary, ["evaluate", "--checkpoint", checkpoint, "--data-dir", folder])
+        XCTAssertNotEqual(renamed.status, 0)
+        XCTAssertTrue(renamed.error.contains("was trained on classes circle, cross, square but the data holds cross, ellipse, square"), renamed.error)
     }
 
     /// The shapes folder's training pictures in the single layout (`DIR/<class>/*`, no test set).
@@ -270,7 +278,7 @@ final class ImageFolderTests: XCTestCase {
             let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
             try write(bytes.prefix(bytes.count / 2), path)
         }
-        XCTAssertTrue(truncatedJPEG.contains("/train/square/005.jpg: corrupt JPEG ("), truncatedJPEG)
+        XCTAssertTrue(truncatedJPEG.contains("/train/square/005.jpg: cannot decode JPEG ("), truncatedJPEG)
         let huge = try failure { try write(FormatWriters.pngClaiming(width: 100_000, height: 100_000), "\($0)/train/circle/000.png") }
         XCTAssertTrue(huge.contains("/train/circle/000.png: the PNG header claims 100000x100000 pixels"), huge)
         let empty = try failure { folder in
