@@ -156,19 +156,18 @@ public struct ImageFolderFiles: DataSetFiles {
         var entries: [Entry] = [], skipped = 0
         for (classIndex, name) in classNames.enumerated() {
             let classPath = (splitPath as NSString).appendingPathComponent(name)
-            guard let walk = FileManager.default.enumerator(atPath: classPath) else { throw DataError("\(classPath): cannot read folder") }
             var pictures = 0
-            while let relative = walk.nextObject() as? String {
-                let full = (classPath as NSString).appendingPathComponent(relative)
-                guard !isDirectory(full) else { continue }
-                guard PictureFile.isPictureName(relative), !(relative as NSString).lastPathComponent.hasPrefix(".") else { skipped += 1; continue }
-                entries.append(Entry(relativePath: relative, classIndex: classIndex))
-                pictures += 1
-            }
+            do {
+                skipped += try PictureFile.walk(classPath) { relative in
+                    entries.append(Entry(relativePath: relative, classIndex: classIndex))
+                    pictures += 1
+                    return true
+                }
+            } catch { throw DataError("\(error)") }
             guard pictures > 0 else { throw DataError("\(classPath): the class folder \"\(name)\" holds no .png, .jpg or .jpeg pictures") }
         }
         entries.sort { a, b in
-            a.relativePath == b.relativePath ? a.classIndex < b.classIndex : Self.precedes(a.relativePath, b.relativePath)
+            a.relativePath == b.relativePath ? a.classIndex < b.classIndex : PictureFile.precedes(a.relativePath, b.relativePath)
         }
         return (entries, skipped)
     }
@@ -185,7 +184,7 @@ public struct ImageFolderFiles: DataSetFiles {
         }
         let names = try FileManager.default.contentsOfDirectory(atPath: splitPath)
             .filter { !$0.hasPrefix(".") && isDirectory((splitPath as NSString).appendingPathComponent($0)) }
-            .sorted(by: Self.precedes)
+            .sorted(by: PictureFile.precedes)
         guard !names.isEmpty else {
             if single { throw DataError(Self.noLayout(directory, "it holds no subfolders")) }
             throw DataError("\(splitPath) holds no class folders (expected \(splitPath)/<class>/<pictures>)")
@@ -200,12 +199,9 @@ public struct ImageFolderFiles: DataSetFiles {
 
     /// Whether `folder` holds a picture at any depth; stops at the first, so it is cheap on a real class folder.
     private func holdsPicture(_ folder: String) -> Bool {
-        guard let walk = FileManager.default.enumerator(atPath: folder) else { return false }
-        while let relative = walk.nextObject() as? String {
-            if PictureFile.isPictureName(relative), !(relative as NSString).lastPathComponent.hasPrefix("."),
-               !isDirectory((folder as NSString).appendingPathComponent(relative)) { return true }
-        }
-        return false
+        var found = false
+        _ = try? PictureFile.walk(folder) { _ in found = true; return false }
+        return found
     }
 
     /// The error for a folder in neither layout, naming both.
@@ -221,8 +217,6 @@ public struct ImageFolderFiles: DataSetFiles {
         return FileManager.default.fileExists(atPath: path, isDirectory: &directory) && directory.boolValue
     }
 
-    /// Python's string order (code points), not Swift's (which compares canonical forms).
-    static func precedes(_ a: String, _ b: String) -> Bool { a.unicodeScalars.lexicographicallyPrecedes(b.unicodeScalars) }
 
     static func list(_ names: [String]) -> String {
         names.count <= 12 ? names.joined(separator: ", ") : names.prefix(12).joined(separator: ", ") + ", ..."

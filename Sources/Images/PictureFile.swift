@@ -7,10 +7,35 @@ public enum PictureFile {
     /// (minus the formats it reads and convnet-dist does not: BMP, GIF).
     public static let folderExtensions: Set<String> = ["png", "jpg", "jpeg"]
 
-    /// True when `name`'s extension marks a picture for an image folder (other files are skipped).
-    public static func isPictureName(_ name: String) -> Bool {
-        folderExtensions.contains((name as NSString).pathExtension.lowercased())
+    /// True when `name`'s extension is one of `extensions` (case-insensitive).
+    public static func isPictureName(_ name: String, extensions: Set<String> = folderExtensions) -> Bool {
+        extensions.contains((name as NSString).pathExtension.lowercased())
     }
+
+    /// Walks `folder` at any depth and calls `body` with the path (relative to `folder`) of every
+    /// picture file: a file, not a folder, whose name has one of `extensions` and does not start
+    /// with '.' (macOS's `._x.jpg` companions). `body` returns false to stop. Returns how many other
+    /// files were passed over. Image folders and `predict` find pictures by this one rule.
+    @discardableResult
+    public static func walk(_ folder: String, extensions: Set<String> = folderExtensions, _ body: (String) -> Bool) throws -> Int {
+        guard let walk = FileManager.default.enumerator(atPath: folder) else { throw ImageError("\(folder): cannot read folder") }
+        var skipped = 0
+        while let relative = walk.nextObject() as? String {
+            var isFolder: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: (folder as NSString).appendingPathComponent(relative), isDirectory: &isFolder),
+                  !isFolder.boolValue else { continue }
+            guard isPictureName(relative, extensions: extensions), !(relative as NSString).lastPathComponent.hasPrefix(".") else {
+                skipped += 1
+                continue
+            }
+            if !body(relative) { break }
+        }
+        return skipped
+    }
+
+    /// Python's string order (by code points, as `sorted` orders file and class names in Keras), not
+    /// Swift's (which compares canonical forms).
+    public static func precedes(_ a: String, _ b: String) -> Bool { a.unicodeScalars.lexicographicallyPrecedes(b.unicodeScalars) }
 
     /// The PNG, JPEG or PGM picture in `data` with `channels` channels (1 or 3).
     public static func decode(_ data: Data, name: String, channels: Int) throws -> Picture {

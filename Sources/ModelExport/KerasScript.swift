@@ -25,10 +25,10 @@ public enum KerasScript {
         return """
             \"\"\"The Keras 3 model of a convnet-dist checkpoint, with its weights loaded by name.
 
-            Written by `convnet-dist export --format keras-script` from
-            \(checkpointPath)
+            Written by `convnet-dist export --format keras-script` from the checkpoint named by CHECKPOINT
+            below (the path is not repeated here: any text is safe in a string literal, not in a docstring).
 
-            usage: python load_model.py [CHECKPOINT]   (default: the checkpoint above)
+            usage: python load_model.py [CHECKPOINT]   (default: CHECKPOINT)
             Builds and compiles the model, loads every `<layer>.<weight>` tensor of the checkpoint (moving
             statistics included) and prints the summary. Imported, it offers build_model() and
             load_weights(model, path). Needs keras 3 with a backend, numpy and safetensors. Input: float32

@@ -64,10 +64,11 @@ struct Predict: ParsableCommand {
                 p.enumerated().sorted { $0.element > $1.element }.prefix(top)
                     .map { "\(names[$0.offset]) (\(String(format: "%.1f", 100 * $0.element))%)" }.joined(separator: ", ")
             }
-            let preparation = try PicturePreparation(config: loaded.config, shape: shape)
+            // Digit models (trained on MNIST-like data) see pictures as MNIST was made; folder-trained ones as training did.
+            let preparation = try PicturePreparation(shape: shape, asDigits: loaded.config.dataFormat != "folder" && shape[2] == 1)
             var predictions: [[String: Any]] = []
             for file in try pictureFiles() {
-                let probabilities = classify(try preparation.prepare(try PictureFile.read(path: file, channels: shape[2])))
+                let probabilities = classify(preparation.prepare(try PictureFile.read(path: file, channels: shape[2])))
                 let best = probabilities.indices.max { probabilities[$0] < probabilities[$1] }!
                 if json {
                     predictions.append(["file": file, "class": names[best], "index": best, "probabilities": probabilities.map(Double.init)])
@@ -96,18 +97,16 @@ struct Predict: ParsableCommand {
         }
     }
 
-    /// The files given, folders expanded to their pictures in name order.
+    /// The files given, folders expanded to their pictures (the image folders' rule, plus PGM) in name order.
     private func pictureFiles() throws -> [String] {
         try files.flatMap { path -> [String] in
             var isFolder: ObjCBool = false
             guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else { throw ImageError("\(path): no such file or folder") }
             guard isFolder.boolValue else { return [path] }
-            guard let walk = FileManager.default.enumerator(atPath: path) else { throw ImageError("\(path): cannot read folder") }
-            let pictures = walk.compactMap { $0 as? String }
-                .filter { PictureFile.isPictureName($0) || ($0 as NSString).pathExtension.lowercased() == "pgm" }
-                .sorted { $0.unicodeScalars.lexicographicallyPrecedes($1.unicodeScalars) }
+            var pictures: [String] = []
+            try PictureFile.walk(path, extensions: PictureFile.folderExtensions.union(["pgm"])) { pictures.append($0); return true }
             guard !pictures.isEmpty else { throw ImageError("\(path): the folder holds no .png, .jpg, .jpeg or .pgm pictures") }
-            return pictures.map { (path as NSString).appendingPathComponent($0) }
+            return pictures.sorted(by: PictureFile.precedes).map { (path as NSString).appendingPathComponent($0) }
         }
     }
 
@@ -125,29 +124,5 @@ struct Predict: ParsableCommand {
         let parameters = FloatBuffer(count: model.parameterCount), state = FloatBuffer(count: model.stateCount)
         try WeightsFile.load(path: checkpoint, model: model, into: parameters, state: state)
         return (.reference, model, parameters, state, nil)
-    }
-}
-
-/// How `predict` turns a picture into the model's input: as an image folder's pictures were for
-/// training (channels, bilinear resize), or, for digit models, as MNIST was made.
-struct PicturePreparation {
-    let asDigits: Bool
-    let shape: [Int]
-
-    init(config: ExperimentConfig, shape: [Int]) throws {
-        self.shape = shape
-        asDigits = config.dataFormat != "folder" && shape[2] == 1
-        if asDigits && shape[0] != shape[1] {
-            throw ValidationError("the model takes \(shape.map(String.init).joined(separator: "x")) inputs; "
-                                  + "predict prepares \(shape[0])x\(shape[0])x1 digit pictures")
-        }
-        guard shape[2] == 1 || shape[2] == 3 else {
-            throw ValidationError("predict reads grey or RGB pictures; the model takes \(shape[2]) channels")
-        }
-    }
-
-    func prepare(_ picture: Picture) throws -> [UInt8] {
-        if asDigits { return DigitPreprocessing.mnistLike(picture.grey, size: shape[0], box: shape[0] * 20 / 28).pixels }
-        return BilinearResize.resize(picture, height: shape[0], width: shape[1]).pixels
     }
 }
