@@ -82,41 +82,59 @@ public struct ImageFolderFiles: DataSetFiles {
         guard expectedShape.count == 3, expectedShape[2] == 1 || expectedShape[2] == 3 else {
             throw DataError("image folders feed models whose input is height x width x 1 (grey) or x 3 (RGB); this model takes \(expectedShape)")
         }
-        let decodeAll = options.skipBadFiles
-        let wanted = decodeAll ? Array(entries.indices) : Array(stride(from: shard.index, to: entries.count, by: shard.count))
         let classPaths = classNames.map { (splitPath as NSString).appendingPathComponent($0) }
+        let sampleSize = expectedShape.reduce(1, *)
         let started = Date()
-        let decoded = decode(wanted.map { entries[$0] }, classPaths: classPaths, shape: expectedShape)
-        options.note("\(splitPath): decoded \(wanted.count) pictures in \(String(format: "%.2f", Date().timeIntervalSince(started))) s "
-                     + "on \(options.threads) thread(s)")
-        var pixels: [UInt8], labels: [UInt8], totalCount: Int
-        if decodeAll {
-            let good = decoded.failures.isEmpty ? wanted : wanted.filter { decoded.failures[$0] == nil }
-            if let first = decoded.failures.min(by: { $0.key < $1.key }) {
-                options.warn("\(splitPath): skipped \(decoded.failures.count) picture(s) that cannot be decoded (skip_bad_files); the first: \(first.value)")
+        var pixels: [UInt8] = [], labels: [UInt8] = [], totalCount: Int, decodedCount: Int
+        if options.skipBadFiles {
+            // Every rank decodes every picture, block by block in entry order, and keeps the good ones
+            // whose index among the good is its own: all ranks agree on the samples without talking,
+            // and a rank holds only its shard plus one block.
+            let blockSize = max(64, (64 << 20) / sampleSize)
+            var good = 0, failures = 0, firstFailure: String?
+            for blockStart in stride(from: 0, to: entries.count, by: blockSize) {
+                let block = Array(entries[blockStart..<min(blockStart + blockSize, entries.count)])
+                let decoded = decode(block, classPaths: classPaths, shape: expectedShape, reportedBefore: blockStart, reportTotal: entries.count)
+                for j in block.indices {
+                    if let failure = decoded.failures[j] {
+                        failures += 1
+                        if firstFailure == nil { firstFailure = failure }
+                        continue
+                    }
+                    if good % shard.count == shard.index {
+                        pixels += decoded.pixels[(j * sampleSize)..<((j + 1) * sampleSize)]
+                        labels.append(UInt8(block[j].classIndex))
+                    }
+                    good += 1
+                }
             }
-            let sampleSize = expectedShape.reduce(1, *)
-            let mine = stride(from: shard.index, to: good.count, by: shard.count).map { good[$0] }
-            pixels = []
-            pixels.reserveCapacity(mine.count * sampleSize)
-            for i in mine { pixels += decoded.pixels[(i * sampleSize)..<((i + 1) * sampleSize)] }
-            labels = mine.map { UInt8(entries[$0].classIndex) }
-            totalCount = good.count
+            if let firstFailure {
+                options.warn("\(splitPath): skipped \(failures) picture(s) that cannot be decoded (skip_bad_files); the first: \(firstFailure)")
+            }
+            totalCount = good
+            decodedCount = entries.count
         } else {
+            let wanted = Array(stride(from: shard.index, to: entries.count, by: shard.count))
+            let decoded = decode(wanted.map { entries[$0] }, classPaths: classPaths, shape: expectedShape, reportedBefore: 0, reportTotal: wanted.count)
             if let first = decoded.failures.min(by: { $0.key < $1.key }) {
                 throw DataError(first.value + " (set skip_bad_files = true in [data] to leave such files out)")
             }
             pixels = decoded.pixels
             labels = wanted.map { UInt8(entries[$0].classIndex) }
             totalCount = entries.count
+            decodedCount = wanted.count
         }
+        options.note("\(splitPath): decoded \(decodedCount) pictures in \(String(format: "%.2f", Date().timeIntervalSince(started))) s "
+                     + "on \(options.threads) thread(s)")
         return try LabelledImages.checked(pixels: pixels, labels: labels, height: expectedShape[0], width: expectedShape[1],
                                           channels: expectedShape[2], shard: shard, totalCount: totalCount, source: splitPath,
                                           expectedShape: expectedShape, classes: classes)
     }
 
-    /// The pictures decoded, converted and resized to `shape`, in order; `failures[i]`: why entry `i` could not be.
-    private func decode(_ entries: [Entry], classPaths: [String], shape: [Int]) -> (pixels: [UInt8], failures: [Int: String]) {
+    /// The pictures decoded, converted and resized to `shape`, in order; `failures[i]`: why entry `i`
+    /// could not be. Progress is reported as `reportedBefore` + pictures done, of `reportTotal`.
+    private func decode(_ entries: [Entry], classPaths: [String], shape: [Int], reportedBefore: Int,
+                        reportTotal: Int) -> (pixels: [UInt8], failures: [Int: String]) {
         let (height, width, channels) = (shape[0], shape[1], shape[2])
         let sampleSize = height * width * channels
         var pixels = [UInt8](repeating: 0, count: entries.count * sampleSize)
@@ -141,7 +159,7 @@ public struct ImageFolderFiles: DataSetFiles {
                     if (i - range.lowerBound) % 256 == 255 || i == range.upperBound - 1 {
                         let count = (i - range.lowerBound) % 256 + 1
                         // Reported under the lock, so counts arrive in order and the last one is the total.
-                        done.mutate { $0 += count; options.progress?($0, entries.count) }
+                        done.mutate { $0 += count; options.progress?(reportedBefore + $0, reportTotal) }
                     }
                 }
             }
