@@ -73,9 +73,8 @@ public struct ImageFolderFiles: DataSetFiles {
 
     /// The samples of `splitPath` (a folder of class folders), this rank's shard of them.
     private func load(_ splitPath: String, shard: Shard, expectedShape: [Int], classes: Int) throws -> LabelledImages {
-        let (entries, skipped) = try index(splitPath)
+        let (classNames, entries, skipped) = try index(splitPath)
         if skipped > 0 { options.warn("\(splitPath): skipped \(skipped) file(s) that are not .png, .jpg or .jpeg pictures") }
-        let classNames = try classFolders(in: splitPath)
         guard classNames.count == classes else {
             throw DataError("\(splitPath) holds \(classNames.count) class folders (\(Self.list(classNames))) but the model has \(classes) classes")
         }
@@ -167,8 +166,8 @@ public struct ImageFolderFiles: DataSetFiles {
         return (pixels, failures.value)
     }
 
-    /// Every picture under the class folders of `splitPath` in sample order, and how many other files were skipped.
-    func index(_ splitPath: String) throws -> (entries: [Entry], skipped: Int) {
+    /// The class folders of `splitPath`, every picture under them in sample order, and how many other files were skipped.
+    func index(_ splitPath: String) throws -> (classNames: [String], entries: [Entry], skipped: Int) {
         let classNames = try classFolders(in: splitPath)
         guard classNames.count <= 256 else { throw DataError("\(splitPath) holds \(classNames.count) class folders; at most 256 classes are supported") }
         var entries: [Entry] = [], skipped = 0
@@ -187,7 +186,7 @@ public struct ImageFolderFiles: DataSetFiles {
         entries.sort { a, b in
             a.relativePath == b.relativePath ? a.classIndex < b.classIndex : PictureFile.precedes(a.relativePath, b.relativePath)
         }
-        return (entries, skipped)
+        return (classNames, entries, skipped)
     }
 
     /// The class folders of `splitPath` (subfolders not starting with '.'), sorted as Python sorts strings.

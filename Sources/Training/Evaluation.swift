@@ -20,10 +20,11 @@ public struct CheckpointEvaluation {
         let checkpoint = try Checkpoint.load(path: checkpointPath)
         let model = try Sequential(checkpoint.config.model)
         let parameters = FloatBuffer(checkpoint.parameters), state = FloatBuffer(checkpoint.state)
-        let files = try DataFormat.files(format: dataFormat ?? checkpoint.config.dataFormat, directory: dataDirectory(checkpoint.config),
+        let directory = dataDirectory(checkpoint.config)
+        let files = try DataFormat.files(format: dataFormat ?? checkpoint.config.dataFormat, directory: directory,
                                          options: DataSetOptions(threads: threads, skipBadFiles: checkpoint.config.skipBadFiles))
         guard files.hasTestSet else {
-            throw TrainingError("\(dataDirectory(checkpoint.config)) has no test set (its <class>/* folders are training pictures): "
+            throw TrainingError("\(directory) has no test set (its <class>/* folders are training pictures): "
                                 + "give --data-dir a folder with test/<class>/*")
         }
         try checkpoint.requireSameClasses(as: try files.classNames(), path: checkpointPath)
