@@ -80,11 +80,12 @@ public struct Downloader {
         let deadline = 10 * timeout
         configuration.timeoutIntervalForResource = deadline + 5   // our own deadline below fires first, with its own message
         let session = URLSession(configuration: configuration, delegate: receiver, delegateQueue: nil)
-        defer { session.invalidateAndCancel() }
+        // Cancelled off this thread: Foundation's cancel waits for its work queue, which a server that
+        // keeps sending holds busy until it stops (seen: 60 s), so cancelling here would wait for it.
+        defer { DispatchQueue.global().async { session.invalidateAndCancel() } }
         let task = session.dataTask(with: url)
         task.resume()
         guard receiver.done.wait(timeout: .now() + deadline) == .success else {
-            task.cancel()
             return .failure("no complete answer within \(Int(deadline)) s")
         }
         return receiver.result(timeout: timeout)
@@ -119,10 +120,7 @@ public struct Downloader {
             guard failure == nil else { return }
             if body.count + data.count > limit {
                 failure = "the server sent more than the file's \(limit) bytes"
-                dataTask.cancel()
-                // Done now: Foundation's cancel on Linux does not always stop a transfer that is still
-                // streaming (seen: the task ended only when the endless server closed, 60 s later).
-                done.signal()
+                done.signal()   // fetch cancels the transfer (see there); later data is ignored above
                 return
             }
             body.append(data)

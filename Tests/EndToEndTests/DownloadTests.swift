@@ -96,6 +96,12 @@ final class DownloadTests: XCTestCase {
         XCTAssertNotEqual(result.status, 0)
         XCTAssertTrue(result.error.contains("the server sent more than the file's 9912422 bytes"), result.error)
         XCTAssertLessThan(Date().timeIntervalSince(started), 30)
+        // The endless transfer must not hold up the next mirror either.
+        let directory = try makeTemporaryDirectory(self)
+        let fallback = try download(into: directory, mirrors: [mirror("endless"), mirror("good")])
+        XCTAssertEqual(fallback.status, 0, fallback.error)
+        assertSameFiles(directory)
+        XCTAssertLessThan(Date().timeIntervalSince(started), 30)
     }
 
     func testATricklingServerMeetsTheDeadline() throws {
