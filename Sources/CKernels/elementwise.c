@@ -37,6 +37,31 @@ void ck_column_sums(const float *restrict m, int rows, int columns, float *restr
     }
 }
 
+// Four samples' sums over one 16-column block at once: eight or more independent chains instead of
+// one or two, so the adds' latency no longer sets the pace (each chain still runs in row order).
+static inline void column_sums_4x16(const float *restrict m, long sample_stride, int rows, int columns,
+                                    float *restrict sums, int sums_stride) {
+    float acc[4][16];
+    for (int s = 0; s < 4; s++)
+        for (int j = 0; j < 16; j++) acc[s][j] = 0.0f;
+    for (int r = 0; r < rows; r++)
+        for (int s = 0; s < 4; s++)
+            for (int j = 0; j < 16; j++) acc[s][j] += m[s * sample_stride + (long)r * columns + j];
+    for (int s = 0; s < 4; s++)
+        for (int j = 0; j < 16; j++) sums[s * sums_stride + j] = acc[s][j];
+}
+
+VECTORISED
+void ck_column_sums_samples(const float *restrict m, int samples, int rows, int columns, float *restrict sums) {
+    long stride = (long)rows * columns;
+    int s = 0;
+    if (columns % 16 == 0)
+        for (; s + 4 <= samples; s += 4)
+            for (int j = 0; j < columns; j += 16)
+                column_sums_4x16(m + s * stride + j, stride, rows, columns, sums + (long)s * columns + j, columns);
+    for (; s < samples; s++) ck_column_sums(m + s * stride, rows, columns, sums + (long)s * columns);
+}
+
 VECTORISED
 void ck_add(float *restrict target, const float *restrict source, long count) {
     for (long i = 0; i < count; i++) target[i] += source[i];
@@ -89,10 +114,36 @@ void ck_rmsprop_step(float *restrict w, const float *restrict g, float *restrict
 
 // Max pooling over windows that tile the input (pool x pool, stride pool, no padding), NHWC. The
 // maximum is taken as Swift's max(best, v) does (v >= best ? v : best), cell by cell in row order.
+
+// One 2 x 2 window over `count` channels (cells c00, c01 / c10, c11); inlined with count = 16 it is one
+// vector per cell.
+static inline void maxpool2_window(const float *restrict c00, const float *restrict c01, const float *restrict c10,
+                                   const float *restrict c11, float *restrict y, int count) {
+    for (int c = 0; c < count; c++) {
+        float m = c00[c];
+        m = c01[c] >= m ? c01[c] : m;
+        m = c10[c] >= m ? c10[c] : m;
+        y[c] = c11[c] >= m ? c11[c] : m;
+    }
+}
+
 VECTORISED
 void ck_maxpool_tiles_forward(const float *restrict x, float *restrict y, int batch, int height, int width,
                               int channels, int pool) {
     int out_height = height / pool, out_width = width / pool;
+    if (pool == 2) {
+        long row = (long)width * channels;
+        for (int n = 0; n < batch; n++)
+            for (int oy = 0; oy < out_height; oy++)
+                for (int ox = 0; ox < out_width; ox++, y += channels) {
+                    const float *c00 = x + (((long)n * height + (long)oy * 2) * width + (long)ox * 2) * channels;
+                    const float *c01 = c00 + channels, *c10 = c00 + row, *c11 = c10 + channels;
+                    int c = 0;
+                    for (; c + 16 <= channels; c += 16) maxpool2_window(c00 + c, c01 + c, c10 + c, c11 + c, y + c, 16);
+                    maxpool2_window(c00 + c, c01 + c, c10 + c, c11 + c, y + c, channels - c);
+                }
+        return;
+    }
     for (int n = 0; n < batch; n++)
         for (int oy = 0; oy < out_height; oy++)
             for (int ox = 0; ox < out_width; ox++, y += channels) {
@@ -109,6 +160,40 @@ void ck_maxpool_tiles_forward(const float *restrict x, float *restrict y, int ba
 
 // Its backward pass: each dy is shared equally by the window's inputs equal to the maximum (share =
 // dy / ties, in Float); the other inputs get 0. Every input of a window is written.
+
+// One 2 x 2 window over `count` channels. dy / ties is computed as dy * 1, 0.5 or 0.25 for 1, 2 or 4
+// ties, which is exact and so the same bits; only three ties (rare) need the division, done again
+// afterwards, because the division's latency would otherwise dominate the pass.
+static inline void maxpool2_window_backward(const float *restrict x00, const float *restrict x01, const float *restrict x10,
+                                            const float *restrict x11, const float *restrict y, const float *restrict dy,
+                                            float *restrict d00, float *restrict d01, float *restrict d10,
+                                            float *restrict d11, int count) {
+    int three = 0;
+    for (int c = 0; c < count; c++) {
+        float m = y[c], t = 0.0f;
+        int e00 = x00[c] == m, e01 = x01[c] == m, e10 = x10[c] == m, e11 = x11[c] == m;
+        t += e00 ? 1.0f : 0.0f;
+        t += e01 ? 1.0f : 0.0f;
+        t += e10 ? 1.0f : 0.0f;
+        t += e11 ? 1.0f : 0.0f;
+        float share = dy[c] * (t == 1.0f ? 1.0f : t == 2.0f ? 0.5f : 0.25f);
+        three |= t == 3.0f;
+        d00[c] = e00 ? share : 0.0f;
+        d01[c] = e01 ? share : 0.0f;
+        d10[c] = e10 ? share : 0.0f;
+        d11[c] = e11 ? share : 0.0f;
+    }
+    if (!three) return;
+    for (int c = 0; c < count; c++) {
+        float m = y[c], share = dy[c] / 3.0f;
+        if ((x00[c] == m) + (x01[c] == m) + (x10[c] == m) + (x11[c] == m) != 3) continue;
+        d00[c] = x00[c] == m ? share : 0.0f;
+        d01[c] = x01[c] == m ? share : 0.0f;
+        d10[c] = x10[c] == m ? share : 0.0f;
+        d11[c] = x11[c] == m ? share : 0.0f;
+    }
+}
+
 VECTORISED
 void ck_maxpool_tiles_backward(const float *restrict x, const float *restrict y, const float *restrict dy,
                                float *restrict dx, int batch, int height, int width, int channels, int pool) {
@@ -116,6 +201,18 @@ void ck_maxpool_tiles_backward(const float *restrict x, const float *restrict y,
     float ties[BLOCK], share[BLOCK];
     int out_height = height / pool, out_width = width / pool;
     long out = 0;
+    if (pool == 2) {
+        long row = (long)width * channels;
+        for (int n = 0; n < batch; n++)
+            for (int oy = 0; oy < out_height; oy++)
+                for (int ox = 0; ox < out_width; ox++, out += channels) {
+                    long c00 = (((long)n * height + (long)oy * 2) * width + (long)ox * 2) * channels;
+                    long c01 = c00 + channels, c10 = c00 + row, c11 = c10 + channels;
+                    maxpool2_window_backward(x + c00, x + c01, x + c10, x + c11, y + out, dy + out,
+                                             dx + c00, dx + c01, dx + c10, dx + c11, channels);
+                }
+        return;
+    }
     for (int n = 0; n < batch; n++)
         for (int oy = 0; oy < out_height; oy++)
             for (int ox = 0; ox < out_width; ox++, out += channels) {

@@ -143,6 +143,54 @@ final class KernelTests: XCTestCase {
         }
     }
 
+    /// The tiled max-pool path (2 x 2 windows have their own) gives exactly the reference's maxima and
+    /// shares, on inputs of three values so that windows with 1, 2, 3 and 4 tied maxima all occur.
+    func testTiledMaxPoolMatchesTheReferenceBitForBitWithTies() {
+        for (h, w, c, pool) in [(6, 8, 32, 2), (5, 7, 20, 2), (4, 6, 3, 2), (6, 6, 5, 3), (7, 9, 16, 3)] {
+            let batch = 3
+            let layer = MaxPool2D(pool: pool).boundForTest([h, w, c])
+            var generator = SeededGenerator(seed: 31)
+            let x = (0..<(batch * h * w * c)).map { _ in Float(Int(generator.nextUnitFloat() * 3)) }
+            let dy = random(batch * layer.outputShape.count, seed: 32)
+            let result = LayerHarness(layer, parameters: []).run(x, batch: batch, dy: dy)
+            let reference = ReferenceKernels.maxPoolTiles(x: x, dy: dy, batch: batch, height: h, width: w, channels: c, pool: pool)
+            func differences(_ a: [Float], _ b: [Float]) -> Int { zip(a, b).filter { $0.0 != $0.1 }.count + abs(a.count - b.count) }
+            XCTAssertEqual(differences(result.y, reference.y), 0, "forward \(h)x\(w)x\(c) pool \(pool)")
+            XCTAssertEqual(differences(result.dx, reference.dx), 0, "backward \(h)x\(w)x\(c) pool \(pool)")
+        }
+        // Three tied maxima in every channel (a vector of 16 and a remainder): dy / 3 each, the fourth 0.
+        let channels = 17
+        let window: [Float] = [5, 5, 2, 5]   // cells (0, 0), (0, 1), (1, 0), (1, 1)
+        let x = window.flatMap { [Float](repeating: $0, count: channels) }
+        let dy = random(channels, seed: 33)
+        let dx = LayerHarness(MaxPool2D(pool: 2).boundForTest([2, 2, channels]), parameters: []).run(x, batch: 1, dy: dy).dx
+        for c in 0..<channels {
+            XCTAssertEqual([dx[c], dx[channels + c], dx[2 * channels + c], dx[3 * channels + c]], [dy[c] / 3, dy[c] / 3, 0, dy[c] / 3])
+        }
+    }
+
+    /// A convolution's bias gradient is, per sample, the Float sum of `dy` over positions in order,
+    /// added in Double in sample order, whether the kernel sums samples one by one or four at a time.
+    func testConvBiasGradientIsEachSamplesFloatSumAddedInDouble() {
+        for (h, w, c, f, batch) in [(28, 28, 1, 32, 9), (13, 13, 32, 64, 5), (5, 5, 3, 20, 4), (6, 6, 2, 7, 6)] {
+            let layer = Conv2D(filters: f, kernelSize: (3, 3), activation: .linear).boundForTest([h, w, c])
+            let positions = layer.outputShape.count / f
+            let dy = random(batch * positions * f, seed: 41)
+            let parameters = random(9 * c * f + f, seed: 42)
+            let gradients = LayerHarness(layer, parameters: parameters).run(random(batch * h * w * c, seed: 43), batch: batch, dy: dy)
+                .parameterGradients
+            var expected = [Double](repeating: 0, count: f)
+            for n in 0..<batch {
+                for o in 0..<f {
+                    var sum: Float = 0
+                    for p in 0..<positions { sum += dy[(n * positions + p) * f + o] }
+                    expected[o] += Double(sum)
+                }
+            }
+            XCTAssertEqual(Array(gradients[(9 * c * f)...]), expected, "\(h)x\(w)x\(c) filters \(f) batch \(batch)")
+        }
+    }
+
     func testDenseForwardMatchesReference() {
         let (batch, inputs, units) = (5, 576, 64)
         let layer = Dense(units: units, activation: .linear).boundForTest([inputs])

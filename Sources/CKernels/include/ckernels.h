@@ -41,6 +41,10 @@ void ck_accumulate(const float *part, long count, double *total);
 /// sums[j] = sum over r of m[r, j] for row-major m[rows, columns], summed in row order.
 void ck_column_sums(const float *m, int rows, int columns, float *sums);
 
+/// sums[s, j] = sum over r of m[s, r, j] for `samples` row-major [rows, columns] matrices one after
+/// another: the same sums, in the same row order, as ck_column_sums on each, several samples at a time.
+void ck_column_sums_samples(const float *m, int samples, int rows, int columns, float *sums);
+
 /// im2col for stride 1 and no padding (see Im2Col.im2col): col[n * oh * ow, kh * kw * c] from NHWC x,
 /// one contiguous span of kw * c floats per kernel row.
 void ck_im2col_dense(const float *x, int batch, int height, int width, int channels,

@@ -53,4 +53,25 @@ public enum ReferenceKernels {
         } } } }
         return (dx.map(Float.init), dw.map(Float.init), db.map(Float.init))
     }
+
+    /// Max pooling over `pool x pool` windows that tile the input (stride `pool`, no padding), NHWC,
+    /// and its backward pass: each `dy` shared equally (`dy / ties`, in Float) by the window's inputs
+    /// equal to the maximum; the others get 0. Returns `(y, dx)`.
+    public static func maxPoolTiles(x: [Float], dy: [Float], batch: Int, height: Int, width: Int, channels: Int,
+                                    pool: Int) -> (y: [Float], dx: [Float]) {
+        let oh = height / pool, ow = width / pool
+        var y = [Float](repeating: 0, count: batch * oh * ow * channels)
+        var dx = [Float](repeating: 0, count: x.count)
+        for n in 0..<batch { for oy in 0..<oh { for ox in 0..<ow { for c in 0..<channels {
+            let cells = (0..<pool).flatMap { a in (0..<pool).map { b in
+                ((n * height + oy * pool + a) * width + ox * pool + b) * channels + c
+            } }
+            let out = ((n * oh + oy) * ow + ox) * channels + c
+            let maximum = cells.map { x[$0] }.max()!
+            y[out] = maximum
+            let winners = cells.filter { x[$0] == maximum }
+            for cell in winners { dx[cell] = dy[out] / Float(winners.count) }
+        } } } }
+        return (y, dx)
+    }
 }

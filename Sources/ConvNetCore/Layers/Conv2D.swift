@@ -87,7 +87,7 @@ public struct Conv2D: Layer {
     }
     private func colCount(batch: Int) -> Int { batch * g.positions * patchLength }
     public func savedCount(batch: Int) -> Int { colCount(batch: batch) + fused.savedCount(outputs: batch * outputShape.count) }
-    public func scratchCount(batch: Int) -> Int { max(colCount(batch: batch), filters) }
+    public func scratchCount(batch: Int) -> Int { max(colCount(batch: batch), batch * filters) }
     /// The kernel as `[filters, kh * kw * c]`, the right-hand side of the input gradient `dY * K^T`.
     public var preparedCount: Int { patchLength * filters }
     public func prepare(parameters: UnsafePointer<Float>, into prepared: UnsafeMutablePointer<Float>) {
@@ -119,11 +119,9 @@ public struct Conv2D: Layer {
                                   memory.saved, lda: patchLength, sampleStrideA: positions * patchLength,
                                   dy, ldb: filters, sampleStrideB: positions * filters, into: gradients, ldc: filters)
         if useBias {
-            let biasGradient = memory.scratch
-            for n in 0..<batch {
-                ck_column_sums(dy + n * positions * filters, Int32(positions), Int32(filters), biasGradient)
-                ck_accumulate(biasGradient, filters, gradients + kernelCount)
-            }
+            let biasGradients = memory.scratch   // [batch, filters]: each sample's sum over positions
+            ck_column_sums_samples(dy, Int32(batch), Int32(positions), Int32(filters), biasGradients)
+            for n in 0..<batch { ck_accumulate(biasGradients + n * filters, filters, gradients + kernelCount) }
         }
         guard let dx else { return }
         let colGradient = memory.scratch
