@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 
 /// A persistent pool of `size` threads that runs one task per thread index and waits for all of them.
 ///
@@ -38,34 +37,25 @@ public final class WorkerPool: @unchecked Sendable {
 }
 
 /// The state a pool's threads share.
-///
-/// Hand-offs spin briefly before they sleep: waking a thread blocked on a condition variable took
-/// 55-65 us per `run` on this machine (a KVM guest), about 2.5 % of a training step, which makes
-/// two of them; a spinning thread sees the new task in a microsecond or two. The spin is bounded
-/// (`spinLimit` polls, tens of microseconds, yielding the core now and then so that oversubscribed
-/// ranks still progress), then the thread sleeps on the condition as before.
 private final class Crew: @unchecked Sendable {
-    static let spinLimit = 1 << 15
     private let condition = NSCondition()
-    /// Written under the lock before `generation` moves (release), read after it is seen (acquire).
     private var task: ((Int) -> Void)?
-    private let generation = Atomic<Int>(0)
-    private let unfinished = Atomic<Int>(0)
+    private var generation = 0
+    private var unfinished = 0
     private var shuttingDown = false
 
     func run(_ body: @escaping (Int) -> Void, workers: Int) {
         condition.lock()
         task = body
-        unfinished.store(workers, ordering: .relaxed)
-        generation.add(1, ordering: .releasing)
+        unfinished = workers
+        generation += 1
         condition.broadcast()
         condition.unlock()
 
         body(0)
 
-        Crew.spin { unfinished.load(ordering: .acquiring) == 0 }
         condition.lock()
-        while unfinished.load(ordering: .acquiring) > 0 { condition.wait() }
+        while unfinished > 0 { condition.wait() }
         task = nil
         condition.unlock()
     }
@@ -73,7 +63,6 @@ private final class Crew: @unchecked Sendable {
     func shutDown() {
         condition.lock()
         shuttingDown = true
-        generation.add(1, ordering: .releasing)
         condition.broadcast()
         condition.unlock()
     }
@@ -81,33 +70,20 @@ private final class Crew: @unchecked Sendable {
     func workerLoop(index: Int) {
         var seen = 0
         while true {
-            Crew.spin { generation.load(ordering: .acquiring) != seen }
             condition.lock()
-            while generation.load(ordering: .acquiring) == seen { condition.wait() }
+            while generation == seen && !shuttingDown { condition.wait() }
             if shuttingDown { condition.unlock(); return }
-            seen = generation.load(ordering: .acquiring)
+            seen = generation
             var body = task
             condition.unlock()
 
             body!(index)
             body = nil   // release before reporting done: `run` checks that nothing kept the closure
 
-            // The last one wakes `run` if it stopped spinning (a broadcast nobody waits for is cheap).
-            if unfinished.subtract(1, ordering: .releasing).newValue == 0 {
-                condition.lock()
-                condition.broadcast()
-                condition.unlock()
-            }
-        }
-    }
-
-    /// Polls `done` up to `spinLimit` times, yielding the core every 64 polls.
-    @inline(__always)
-    private static func spin(until done: () -> Bool) {
-        var polls = 0
-        while !done() && polls < spinLimit {
-            polls += 1
-            if polls & 63 == 0 { sched_yield() }
+            condition.lock()
+            unfinished -= 1
+            if unfinished == 0 { condition.broadcast() }
+            condition.unlock()
         }
     }
 }
