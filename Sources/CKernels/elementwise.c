@@ -167,7 +167,7 @@ void ck_maxpool_tiles_forward(const float *restrict x, float *restrict y, int ba
 static inline void maxpool2_window_backward(const float *restrict x00, const float *restrict x01, const float *restrict x10,
                                             const float *restrict x11, const float *restrict y, const float *restrict dy,
                                             float *restrict d00, float *restrict d01, float *restrict d10,
-                                            float *restrict d11, int count) {
+                                            float *restrict d11, int count, int input_relu) {
     int three = 0;
     for (int c = 0; c < count; c++) {
         float m = y[c], t = 0.0f;
@@ -177,6 +177,7 @@ static inline void maxpool2_window_backward(const float *restrict x00, const flo
         t += e10 ? 1.0f : 0.0f;
         t += e11 ? 1.0f : 0.0f;
         float share = dy[c] * (t == 1.0f ? 1.0f : t == 2.0f ? 0.5f : 0.25f);
+        if (input_relu) share = m > 0.0f ? share : 0.0f;
         three |= t == 3.0f;
         d00[c] = e00 ? share : 0.0f;
         d01[c] = e01 ? share : 0.0f;
@@ -186,6 +187,7 @@ static inline void maxpool2_window_backward(const float *restrict x00, const flo
     if (!three) return;
     for (int c = 0; c < count; c++) {
         float m = y[c], share = dy[c] / 3.0f;
+        if (input_relu) share = m > 0.0f ? share : 0.0f;
         if ((x00[c] == m) + (x01[c] == m) + (x10[c] == m) + (x11[c] == m) != 3) continue;
         d00[c] = x00[c] == m ? share : 0.0f;
         d01[c] = x01[c] == m ? share : 0.0f;
@@ -196,7 +198,8 @@ static inline void maxpool2_window_backward(const float *restrict x00, const flo
 
 VECTORISED
 void ck_maxpool_tiles_backward(const float *restrict x, const float *restrict y, const float *restrict dy,
-                               float *restrict dx, int batch, int height, int width, int channels, int pool) {
+                               float *restrict dx, int batch, int height, int width, int channels, int pool,
+                               int input_relu) {
     enum { BLOCK = 64 };
     float ties[BLOCK], share[BLOCK];
     int out_height = height / pool, out_width = width / pool;
@@ -209,7 +212,7 @@ void ck_maxpool_tiles_backward(const float *restrict x, const float *restrict y,
                     long c00 = (((long)n * height + (long)oy * 2) * width + (long)ox * 2) * channels;
                     long c01 = c00 + channels, c10 = c00 + row, c11 = c10 + channels;
                     maxpool2_window_backward(x + c00, x + c01, x + c10, x + c11, y + out, dy + out,
-                                             dx + c00, dx + c01, dx + c10, dx + c11, channels);
+                                             dx + c00, dx + c01, dx + c10, dx + c11, channels, input_relu);
                 }
         return;
     }
@@ -227,6 +230,8 @@ void ck_maxpool_tiles_backward(const float *restrict x, const float *restrict y,
                             for (int c = 0; c < count; c++) ties[c] += cell[c] == maximum[c] ? 1.0f : 0.0f;
                         }
                     for (int c = 0; c < count; c++) share[c] = dy[out + c0 + c] / ties[c];
+                    if (input_relu)
+                        for (int c = 0; c < count; c++) share[c] = maximum[c] > 0.0f ? share[c] : 0.0f;
                     for (int a = 0; a < pool; a++)
                         for (int b = 0; b < pool; b++) {
                             long offset = corner + ((long)a * width + b) * channels + c0;

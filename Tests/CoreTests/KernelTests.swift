@@ -144,19 +144,26 @@ final class KernelTests: XCTestCase {
     }
 
     /// The tiled max-pool path (2 x 2 windows have their own) gives exactly the reference's maxima and
-    /// shares, on inputs of three values so that windows with 1, 2, 3 and 4 tied maxima all occur.
+    /// shares, on inputs of three values so that windows with 1, 2, 3 and 4 tied maxima all occur;
+    /// and when it also applies the ReLU backward of the layer below, exactly the reference's `dx`
+    /// followed by that ReLU backward.
     func testTiledMaxPoolMatchesTheReferenceBitForBitWithTies() {
         for (h, w, c, pool) in [(6, 8, 32, 2), (5, 7, 20, 2), (4, 6, 3, 2), (6, 6, 5, 3), (7, 9, 16, 3)] {
             let batch = 3
             let layer = MaxPool2D(pool: pool).boundForTest([h, w, c])
+            XCTAssertTrue(layer.absorbsInputReLUBackward)
             var generator = SeededGenerator(seed: 31)
-            let x = (0..<(batch * h * w * c)).map { _ in Float(Int(generator.nextUnitFloat() * 3)) }
+            let x = (0..<(batch * h * w * c)).map { _ in Float(Int(generator.nextUnitFloat() * 3)) - 1 }
             let dy = random(batch * layer.outputShape.count, seed: 32)
             let result = LayerHarness(layer, parameters: []).run(x, batch: batch, dy: dy)
             let reference = ReferenceKernels.maxPoolTiles(x: x, dy: dy, batch: batch, height: h, width: w, channels: c, pool: pool)
             func differences(_ a: [Float], _ b: [Float]) -> Int { zip(a, b).filter { $0.0 != $0.1 }.count + abs(a.count - b.count) }
             XCTAssertEqual(differences(result.y, reference.y), 0, "forward \(h)x\(w)x\(c) pool \(pool)")
             XCTAssertEqual(differences(result.dx, reference.dx), 0, "backward \(h)x\(w)x\(c) pool \(pool)")
+            let masked = LayerHarness(layer, parameters: []).run(x, batch: batch, dy: dy, inputReLUBackward: true).dx
+            let expected = zip(x, reference.dx).map { $0.0 > 0 ? $0.1 : 0 }
+            XCTAssertEqual(differences(masked, expected), 0, "backward with the ReLU below \(h)x\(w)x\(c) pool \(pool)")
+            XCTAssertGreaterThan(differences(masked, reference.dx), 0, "some windows have no positive maximum")
         }
         // Three tied maxima in every channel (a vector of 16 and a remainder): dy / 3 each, the fourth 0.
         let channels = 17

@@ -34,7 +34,8 @@ public struct LayerHarness {
     }
 
     /// Forward over `x` (`batch` samples), then, when `dy` is given, backward.
-    public func run(_ x: [Float], batch: Int, dy: [Float]? = nil, outputGradientIsPreActivation: Bool = false) -> Result {
+    public func run(_ x: [Float], batch: Int, dy: [Float]? = nil, outputGradientIsPreActivation: Bool = false,
+                    inputReLUBackward: Bool = false) -> Result {
         var saved = [Float](repeating: 0, count: max(1, layer.savedCount(batch: batch)))
         var scratch = [Float](repeating: 0, count: max(1, layer.scratchCount(batch: batch)))
         let prepared = layer.prepared(parameters: parameters)
@@ -66,6 +67,7 @@ public struct LayerHarness {
                                 for i in statistics.indices { statistics[i] += backward[i] }
                             }
                             context.outputGradientIsPreActivation = outputGradientIsPreActivation
+                            context.inputReLUBackward = inputReLUBackward
                             statistics.withUnsafeBufferPointer { stats in
                                 layer.backward(x: x, y: y, dy: &gradient, dx: &dx, batch: batch, parameters: parameters,
                                                gradients: &dw, memory: memory(stats.baseAddress!), context: context)

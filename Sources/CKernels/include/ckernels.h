@@ -55,9 +55,11 @@ void ck_rmsprop_step(float *w, const float *g, float *v, long count, float learn
 
 /// Max pooling with pool x pool windows that tile the NHWC input (stride pool, no padding): forward,
 /// and backward (each dy split equally among the inputs equal to the maximum; all of dx's windows written).
+/// With input_relu, x is a ReLU's output and the backward pass also applies that ReLU's backward: a
+/// window whose maximum is not positive passes no gradient.
 void ck_maxpool_tiles_forward(const float *x, float *y, int batch, int height, int width, int channels, int pool);
 void ck_maxpool_tiles_backward(const float *x, const float *y, const float *dy, float *dx, int batch, int height,
-                               int width, int channels, int pool);
+                               int width, int channels, int pool, int input_relu);
 
 /// out[columns, rows] = m[rows, columns]^T (row-major).
 void ck_transpose(const float *m, int rows, int columns, float *out);

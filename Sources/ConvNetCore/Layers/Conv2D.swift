@@ -94,6 +94,7 @@ public struct Conv2D: Layer {
         Matmul.transpose(parameters, rows: patchLength, columns: filters, into: prepared)
     }
     public var forwardMultiplyAdds: Int { g.positions * patchLength * filters }
+    public var endsInReLU: Bool { activation == .relu }
 
     public func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int,
                         parameters: UnsafePointer<Float>, memory: LayerMemory, context: PassContext) {

@@ -34,8 +34,13 @@ public struct PassContext {
     /// The layer's position in the model (from 0), so two dropout layers draw different masks.
     public var layerIndex: Int = 0
     /// Backward only: `dy` is already the gradient with respect to the layer's pre-activation, because
-    /// the loss fused its softmax with cross-entropy (`Loss.fusesSoftmax`).
+    /// the loss fused its softmax with cross-entropy (`Loss.fusesSoftmax`), or because the next layer
+    /// applied this layer's ReLU backward to its own `dx` (`Layer.absorbsInputReLUBackward`).
     public var outputGradientIsPreActivation: Bool
+    /// Backward only: this layer's input is the output of a ReLU (`Layer.endsInReLU`) whose backward
+    /// pass this layer applies to `dx`, zero wherever the input is not positive, so that the layer
+    /// below skips a whole pass over its output.
+    public var inputReLUBackward = false
 
     public init(training: Bool, globalStep: Int = 0, seed: UInt64 = 0, sampleIDs: UnsafePointer<Int64>,
                 outputGradientIsPreActivation: Bool = false) {
@@ -135,6 +140,13 @@ public protocol Layer: Sendable {
     /// The runner zeroes them, lets every thread add its samples' share through
     /// `addForwardStatistics`, sums threads and ranks, and only then runs `forward`; likewise
     /// `addBackwardStatistics` before `backward`.
+    /// The layer's output is a ReLU's, whose backward pass (`dy = y > 0 ? dy : 0`) the layer skips
+    /// when `context.outputGradientIsPreActivation` says the next layer already applied it.
+    var endsInReLU: Bool { get }
+    /// The layer can apply the ReLU backward of the layer below to its `dx` (see
+    /// `PassContext.inputReLUBackward`) at no cost: max pooling, whose `dx` is zero except at maxima.
+    var absorbsInputReLUBackward: Bool { get }
+
     var batchStatisticsCount: Int { get }
     func addForwardStatistics(_ x: UnsafePointer<Float>, batch: Int, into sums: UnsafeMutablePointer<Double>)
     func addBackwardStatistics(x: UnsafePointer<Float>, dy: UnsafePointer<Float>, batch: Int,
@@ -167,6 +179,8 @@ extension Layer {
     public func addBackwardStatistics(x: UnsafePointer<Float>, dy: UnsafePointer<Float>, batch: Int,
                                       statistics: UnsafePointer<Double>, into sums: UnsafeMutablePointer<Double>) {}
     public func updateState(_ state: UnsafeMutablePointer<Float>, statistics: UnsafePointer<Double>) {}
+    public var endsInReLU: Bool { false }
+    public var absorbsInputReLUBackward: Bool { false }
 
     public var typeName: String { Self.typeName }
     public var kerasClassName: String { Self.kerasClassName }

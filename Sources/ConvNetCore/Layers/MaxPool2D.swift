@@ -40,6 +40,7 @@ public struct MaxPool2D: Layer {
     /// Windows that tile the input without overlap or padding (the usual `pool_size = 2`) take the fast path.
     private var tiles: Bool { g.isTiling }
     private var pool: Int { g.windowHeight }
+    public var absorbsInputReLUBackward: Bool { tiles }
 
     public func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int,
                         parameters: UnsafePointer<Float>, memory: LayerMemory, context: PassContext) {
@@ -55,6 +56,7 @@ public struct MaxPool2D: Layer {
         guard tiles else { return WindowPooling.maxBackward(x: x, y: y, dy: dy, dx: dx, batch: batch, geometry: g) }
         // Every input inside a window is written; only rows and columns that floor drops need zeros.
         if height % pool != 0 || width % g.windowWidth != 0 { dx.update(repeating: 0, count: batch * inputShape.count) }
-        ck_maxpool_tiles_backward(x, y, dy, dx, Int32(batch), Int32(height), Int32(width), Int32(channels), Int32(pool))
+        ck_maxpool_tiles_backward(x, y, dy, dx, Int32(batch), Int32(height), Int32(width), Int32(channels), Int32(pool),
+                                  context.inputReLUBackward ? 1 : 0)
     }
 }

@@ -20,6 +20,8 @@ public final class Sequential: Sendable {
     public let stateInitializers: [Initializer]
     /// Regularised parameter views (Keras's `kernel_regularizer`).
     public let regularized: [(view: ParameterView, regularizer: Regularizer)]
+    /// Per layer: whether it applies the ReLU backward of the layer below (see `PassContext.inputReLUBackward`).
+    private let absorbsReLUBelow: [Bool]
 
     /// Largest parameter or state count a model may have (1 GiB of Floats): beyond it a config is a mistake.
     public static let maximumParameters = 1 << 28
@@ -48,6 +50,7 @@ public final class Sequential: Sendable {
             layers.append(layer)
             shape = layer.outputShape
         }
+        absorbsReLUBelow = layers.indices.map { $0 > 0 && layers[$0 - 1].endsInReLU && layers[$0].absorbsInputReLUBackward }
         guard shape.dimensions == [spec.classes] else {
             throw ModelError("the last layer's output is \(shape), but the model needs (None, \(spec.classes)) for classes = \(spec.classes)")
         }
@@ -115,6 +118,9 @@ public final class Sequential: Sendable {
     public func regularizationPenalty(_ parameters: UnsafePointer<Float>) -> Double {
         regularized.reduce(0) { $0 + $1.regularizer.penalty(parameters + $1.view.offset, count: $1.view.count) }
     }
+
+    /// Whether layer `i` applies the ReLU backward of layer `i - 1` (false outside the model).
+    public func reluBackwardAbsorbed(below i: Int) -> Bool { i > 0 && i < layers.count && absorbsReLUBelow[i] }
 
     /// Whether any layer has a weight penalty (`kernel_regularizer`).
     public var hasRegularization: Bool { !regularized.isEmpty }

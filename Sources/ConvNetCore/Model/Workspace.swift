@@ -62,7 +62,8 @@ final class Workspace {
             let start = times == nil ? 0 : LayerTimes.now()
             defer { times?.addBackward(i, since: start) }
             var context = step.context(self, layer: i, training: true)
-            context.outputGradientIsPreActivation = fusedOutput && i == model.layers.count - 1
+            context.outputGradientIsPreActivation = (fusedOutput && i == model.layers.count - 1) || model.reluBackwardAbsorbed(below: i + 1)
+            context.inputReLUBackward = model.reluBackwardAbsorbed(below: i)
             model.layers[i].backward(x: layerInput(i), y: activations[i].pointer, dy: gradientIn.pointer,
                                      dx: i == 0 ? nil : gradientOut.pointer, batch: count,
                                      parameters: step.parameters + model.parameterOffsets[i],
