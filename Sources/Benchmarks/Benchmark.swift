@@ -22,6 +22,12 @@ public struct BenchmarkReport: Codable {
         public var backwardGflops: Double
         public var forwardFractionOfPeak: Double
         public var backwardFractionOfPeak: Double
+        /// The layer's forward product at one chunk's size (`m x n x k`, e.g. `484x64x288`), timed
+        /// alone on one thread with the row-wise kernel and with BLAS's SGEMM: what each reaches at
+        /// this shape, against the 2048^3 peak (nil and 0 for layers without a product).
+        public var product: String?
+        public var productRowwiseGflops: Double
+        public var productBLASGflops: Double
     }
 
     public var blas: String
@@ -96,11 +102,15 @@ public enum Benchmark {
             let multiplyAdds = Double(model.layers[i].forwardMultiplyAdds) * samplesPerThread
             let forwardGflops = forwardSeconds > 0 ? 2 * multiplyAdds / forwardSeconds / 1e9 : 0
             let backwardGflops = backwardSeconds > 0 ? 2 * multiplyAdds * (i == 0 ? 1 : 2) / backwardSeconds / 1e9 : 0
+            let shape = model.layers[i].forwardProduct.map { (m: $0.rowsPerSample * chunkSize, n: $0.columns, k: $0.depth) }
+            let product = communicator.isRoot ? shape.map { productGflops(m: $0.m, n: $0.n, k: $0.k) } : nil
             return BenchmarkReport.LayerTime(layer: model.layerNames[i], forwardMilliseconds: forwardSeconds * 1000,
                                              backwardMilliseconds: backwardSeconds * 1000,
                                              forwardGflops: forwardGflops, backwardGflops: backwardGflops,
                                              forwardFractionOfPeak: corePeak > 0 ? forwardGflops / corePeak : 0,
-                                             backwardFractionOfPeak: corePeak > 0 ? backwardGflops / corePeak : 0)
+                                             backwardFractionOfPeak: corePeak > 0 ? backwardGflops / corePeak : 0,
+                                             product: shape.map { "\($0.m)x\($0.n)x\($0.k)" },
+                                             productRowwiseGflops: product?.rowwise ?? 0, productBLASGflops: product?.blas ?? 0)
         }
 
         // Evaluation: rank 0, 10,000 images (the test set's size), cycling through the data if smaller.
@@ -152,6 +162,27 @@ public enum Benchmark {
             best = min(best, Double(LayerTimes.now() - start) / 1e9)
         }
         return (2 * Double(n * n * n) / best / 1e9, threads)
+    }
+
+    /// The row-wise kernel and BLAS's SGEMM (one thread) on an `m x k` by `k x n` product: the best
+    /// of several runs of about a millisecond each.
+    static func productGflops(m: Int, n: Int, k: Int) -> (rowwise: Double, blas: Double) {
+        let a = FloatBuffer(count: m * k), b = FloatBuffer(count: k * n), c = FloatBuffer(count: m * n)
+        for i in 0..<a.count { a[i] = Float(i % 13) * 0.01 }
+        for i in 0..<b.count { b[i] = Float(i % 11) * 0.01 }
+        let flops = 2 * Double(m * n * k), repeats = max(1, Int(2e6 / flops * 100))
+        func best(_ product: () -> Void) -> Double {
+            var seconds = Double.infinity
+            for _ in 0..<7 {
+                let start = LayerTimes.now()
+                for _ in 0..<repeats { product() }
+                seconds = min(seconds, Double(LayerTimes.now() - start) / 1e9 / Double(repeats))
+            }
+            return flops / seconds / 1e9
+        }
+        let rowwise = best { Matmul.rowwise(m: m, n: n, k: k, a.pointer, lda: k, b.pointer, ldb: n, c.pointer, ldc: n, accumulate: false) }
+        let blas = best { Matmul.gemm(m: m, n: n, k: k, a.pointer, lda: k, b.pointer, ldb: n, c.pointer, ldc: n) }
+        return (rowwise, blas)
     }
 
     /// The row-wise kernel on one thread at conv2's forward shape (121 x 288 by 288 x 64, 64 images).

@@ -96,6 +96,18 @@ struct Bench: ParsableCommand {
         let totalForward = r.layers.reduce(0) { $0 + $1.forwardMilliseconds }
         let totalBackward = r.layers.reduce(0) { $0 + $1.backwardMilliseconds }
         lines.append("  " + "total".padding(toLength: 18, withPad: " ", startingAt: 0) + "\(f(totalForward, 3)) / \(f(totalBackward, 3))")
+        let products = r.layers.filter { $0.product != nil && $0.productBLASGflops > 0 }
+        if !products.isEmpty {
+            let corePeak = r.sgemmPeakGflops / Double(max(r.sgemmPeakThreads, 1))
+            lines.append("Forward products at one chunk's size, alone on one thread: GFLOP/s of the row-wise kernel and of "
+                         + "BLAS's SGEMM (fraction of one core's SGEMM peak)")
+            for layer in products {
+                lines.append("  " + layer.layer.padding(toLength: 18, withPad: " ", startingAt: 0)
+                             + layer.product!.padding(toLength: 14, withPad: " ", startingAt: 0)
+                             + "row-wise \(f(layer.productRowwiseGflops)) (\(f(layer.productRowwiseGflops / corePeak, 2))), "
+                             + "BLAS \(f(layer.productBLASGflops)) (\(f(layer.productBLASGflops / corePeak, 2)))")
+            }
+        }
         lines.append("Evaluation of \(r.evaluationImages) images: \(f(r.evaluationSeconds, 3)) s = \(f(r.evaluationGflops)) GFLOP/s = "
                      + "\(f(100 * r.evaluationFractionOfPeak)) % of SGEMM peak")
         return lines.joined(separator: "\n")

@@ -95,6 +95,7 @@ public struct Conv2D: Layer {
     }
     public var forwardMultiplyAdds: Int { g.positions * patchLength * filters }
     public var endsInReLU: Bool { activation == .relu }
+    public var forwardProduct: (rowsPerSample: Int, columns: Int, depth: Int)? { (g.positions, filters, patchLength) }
 
     public func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int,
                         parameters: UnsafePointer<Float>, memory: LayerMemory, context: PassContext) {

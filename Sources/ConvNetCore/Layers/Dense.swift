@@ -58,6 +58,7 @@ public struct Dense: Layer {
     public func savedCount(batch: Int) -> Int { fused.savedCount(outputs: batch * units) }
     public var forwardMultiplyAdds: Int { inputs * units }
     public var endsInReLU: Bool { activation == .relu }
+    public var forwardProduct: (rowsPerSample: Int, columns: Int, depth: Int)? { (1, units, inputs) }
     /// The kernel as `[units, in]`, the right-hand side of the input gradient `dZ * K^T`.
     public var preparedCount: Int { inputs * units }
     public func prepare(parameters: UnsafePointer<Float>, into prepared: UnsafeMutablePointer<Float>) {

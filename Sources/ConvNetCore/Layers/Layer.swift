@@ -135,6 +135,9 @@ public protocol Layer: Sendable {
 
     /// Multiply-adds for one sample's forward pass, for FLOP accounting.
     var forwardMultiplyAdds: Int { get }
+    /// The matrix product of the forward pass, per sample: `rowsPerSample x depth` by `depth x columns`
+    /// (nil for layers without one); `bench` times BLAS and the row-wise kernel at that shape.
+    var forwardProduct: (rowsPerSample: Int, columns: Int, depth: Int)? { get }
 
     /// Doubles of global-batch statistics this layer needs in training (0: none, the usual case).
     /// The runner zeroes them, lets every thread add its samples' share through
@@ -172,6 +175,7 @@ extension Layer {
     public func savedCount(batch: Int) -> Int { 0 }
     public func scratchCount(batch: Int) -> Int { 0 }
     public var forwardMultiplyAdds: Int { 0 }
+    public var forwardProduct: (rowsPerSample: Int, columns: Int, depth: Int)? { nil }
     public var preparedCount: Int { 0 }
     public func prepare(parameters: UnsafePointer<Float>, into prepared: UnsafeMutablePointer<Float>) {}
     public var batchStatisticsCount: Int { 0 }

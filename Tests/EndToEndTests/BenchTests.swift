@@ -1,0 +1,44 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// `convnet-dist bench --json`: the report has every figure the speed work reads, per layer included,
+/// with values that make sense (no timing targets here: speed is for `bench` itself to print).
+final class BenchTests: XCTestCase {
+    private func report(_ arguments: [String]) throws -> [String: Any] {
+        let result = try runCommand(productBinary, ["bench", "--json", "--steps", "5", "--threads", "2"] + arguments)
+        XCTAssertEqual(result.status, 0, result.error)
+        return try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any], result.output)
+    }
+
+    func testReportHasThePerLayerSplitAndEachProductAgainstBLAS() throws {
+        let r = try report([])
+        for key in ["sgemmPeakGflops", "trainingSamplesPerSecond", "trainingGflops", "fractionOfSgemmPeak", "stepMilliseconds",
+                    "evaluationSeconds", "evaluationGflops", "evaluationFractionOfPeak", "rowwiseKernelGflopsPerThread"] {
+            XCTAssertGreaterThan(try XCTUnwrap(r[key] as? Double, key), 0, key)
+        }
+        XCTAssertEqual(r["evaluationImages"] as? Int, 10_000)
+        let layers = try XCTUnwrap(r["layers"] as? [[String: Any]])
+        XCTAssertEqual(layers.compactMap { $0["layer"] as? String },
+                       ["conv2d_1", "max_pooling2d_1", "conv2d_2", "max_pooling2d_2", "conv2d_3", "flatten_1", "dense_1", "dense_2"])
+        // Products at one chunk's size (4 samples): rows = 4 x positions, columns = filters/units, depth = patch/inputs.
+        let products = layers.map { $0["product"] as? String }
+        XCTAssertEqual(products, ["2704x32x9", nil, "484x64x288", nil, "36x64x576", nil, "4x64x576", "4x10x64"])
+        for layer in layers {
+            let name = layer["layer"] as! String
+            XCTAssertGreaterThan(layer["forwardMilliseconds"] as? Double ?? 0, 0, name)
+            XCTAssertGreaterThan(layer["backwardMilliseconds"] as? Double ?? 0, 0, name)
+            let hasProduct = layer["product"] as? String != nil
+            for key in ["forwardGflops", "backwardGflops", "forwardFractionOfPeak", "productRowwiseGflops", "productBLASGflops"] {
+                let value = try XCTUnwrap(layer[key] as? Double, "\(name) \(key)")
+                if hasProduct { XCTAssertGreaterThan(value, 0, "\(name) \(key)") } else { XCTAssertEqual(value, 0, "\(name) \(key)") }
+            }
+        }
+    }
+
+    func testProductsFollowTheChunkSize() throws {
+        let layers = try XCTUnwrap(try report(["--chunk-size", "3"])["layers"] as? [[String: Any]])
+        XCTAssertEqual(layers[2]["product"] as? String, "363x64x288")
+        XCTAssertEqual(layers[6]["product"] as? String, "3x64x576")
+    }
+}
