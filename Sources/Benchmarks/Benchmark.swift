@@ -164,40 +164,40 @@ public enum Benchmark {
         return (2 * Double(n * n * n) / best / 1e9, threads)
     }
 
-    /// The row-wise kernel and BLAS's SGEMM (one thread) on an `m x k` by `k x n` product: the best
-    /// of seven runs of about a millisecond each.
+    /// GFLOP/s of the row-wise kernel and of BLAS's SGEMM (one thread) on one `m x k` by `k x n` product.
     static func productGflops(m: Int, n: Int, k: Int) -> (rowwise: Double, blas: Double) {
-        let a = FloatBuffer(count: m * k), b = FloatBuffer(count: k * n), c = FloatBuffer(count: m * n)
-        for i in 0..<a.count { a[i] = Float(i % 13) * 0.01 }
-        for i in 0..<b.count { b[i] = Float(i % 11) * 0.01 }
-        let flops = 2 * Double(m * n * k), repeats = max(1, Int(2e8 / flops))   // 2e8 FLOP: about 1 ms a run
-        func best(_ product: () -> Void) -> Double {
-            var seconds = Double.infinity
-            for _ in 0..<7 {
-                let start = LayerTimes.now()
-                for _ in 0..<repeats { product() }
-                seconds = min(seconds, Double(LayerTimes.now() - start) / 1e9 / Double(repeats))
-            }
-            return flops / seconds / 1e9
-        }
-        let rowwise = best { Matmul.rowwise(m: m, n: n, k: k, a.pointer, lda: k, b.pointer, ldb: n, c.pointer, ldc: n, accumulate: false) }
-        let blas = best { Matmul.gemm(m: m, n: n, k: k, a.pointer, lda: k, b.pointer, ldb: n, c.pointer, ldc: n) }
-        return (rowwise, blas)
+        let speeds = productGflops(m: m, n: n, k: k, [
+            { a, b, c in Matmul.rowwise(m: m, n: n, k: k, a, lda: k, b, ldb: n, c, ldc: n, accumulate: false) },
+            { a, b, c in Matmul.gemm(m: m, n: n, k: k, a, lda: k, b, ldb: n, c, ldc: n) },
+        ])
+        return (speeds[0], speeds[1])
     }
 
     /// The row-wise kernel on one thread at conv2's forward shape (121 x 288 by 288 x 64, 64 images).
     static func rowwiseGflops() -> Double {
         let (m, n, k) = (121 * 64, 64, 288)
+        return productGflops(m: m, n: n, k: k, [
+            { a, b, c in Matmul.rowwise(m: m, n: n, k: k, a, lda: k, b, ldb: n, c, ldc: n, accumulate: false) },
+        ])[0]
+    }
+
+    /// GFLOP/s of each of `products` on the same `m x k` and `k x n` operands: the best of seven runs
+    /// of about a millisecond each (or one product, when that takes longer).
+    static func productGflops(m: Int, n: Int, k: Int,
+                              _ products: [(UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void]) -> [Double] {
         let a = FloatBuffer(count: m * k), b = FloatBuffer(count: k * n), c = FloatBuffer(count: m * n)
         for i in 0..<a.count { a[i] = Float(i % 13) * 0.01 }
         for i in 0..<b.count { b[i] = Float(i % 11) * 0.01 }
-        var best = Double.infinity
-        for _ in 0..<5 {
-            let start = LayerTimes.now()
-            Matmul.rowwise(m: m, n: n, k: k, a.pointer, lda: k, b.pointer, ldb: n, c.pointer, ldc: n, accumulate: false)
-            best = min(best, Double(LayerTimes.now() - start) / 1e9)
+        let flops = 2 * Double(m * n * k), repeats = max(1, Int(2e8 / flops))   // 2e8 FLOP: about 1 ms a run
+        return products.map { product in
+            var seconds = Double.infinity
+            for _ in 0..<7 {
+                let start = LayerTimes.now()
+                for _ in 0..<repeats { product(a.pointer, b.pointer, c.pointer) }
+                seconds = min(seconds, Double(LayerTimes.now() - start) / 1e9 / Double(repeats))
+            }
+            return flops / seconds / 1e9
         }
-        return 2 * Double(m * n * k) / best / 1e9
     }
 }
 

@@ -172,6 +172,19 @@ class AgreementMixin:
         self.assertTrue((difference <= bound).all(), "%s %s: max difference %.3g" % (who, name, difference.max()))
         self.assertEqual(agree, len(ours))
 
+    # Every exporter is checked on the same models; each class's check(name) compares one of them.
+    def test_reference_model(self):
+        self.check("reference")
+
+    def test_every_layer_kind_and_same_padding(self):
+        self.check("all_kinds")
+
+    def test_global_max_pooling_and_strides(self):
+        self.check("global_max")
+
+    def test_logits_output(self):
+        self.check("logits")
+
 
 @unittest.skipUnless(os.environ.get("CONVNET_REQUIRE_ONNXRUNTIME") == "1", "CONVNET_REQUIRE_ONNXRUNTIME is not 1")
 class RequiredPrerequisites(unittest.TestCase):
@@ -208,18 +221,6 @@ class ONNXExportTests(unittest.TestCase, AgreementMixin):
         one = session.run(None, {"input": first_test_images(1)})[0]
         self.assertLessEqual(float(abs(one[0] - theirs[0]).max()), 1e-6)
 
-    def test_reference_model(self):
-        self.check("reference")
-
-    def test_every_layer_kind_and_same_padding(self):
-        self.check("all_kinds")
-
-    def test_global_max_pooling_and_strides(self):
-        self.check("global_max")
-
-    def test_logits_output(self):
-        self.check("logits")
-
 
 @unittest.skipUnless(have_module("tensorflow") and have_module("keras"), "keras with tensorflow is not installed")
 @unittest.skipUnless(os.access(BINARY, os.X_OK), "no convnet-dist binary at %s (set CONVNET_DIST_BINARY)" % BINARY)
@@ -239,18 +240,6 @@ class KerasScriptTests(unittest.TestCase, AgreementMixin):
         model = module.load_weights(module.build_model(), checkpoint)
         theirs = model.predict(first_test_images(SAMPLES), batch_size=SAMPLES, verbose=0)
         self.assertAgrees(theirs, ours, "keras", name)
-
-    def test_reference_model(self):
-        self.check("reference")
-
-    def test_every_layer_kind_and_same_padding(self):
-        self.check("all_kinds")
-
-    def test_global_max_pooling_and_strides(self):
-        self.check("global_max")
-
-    def test_logits_output(self):
-        self.check("logits")
 
     def test_running_the_script_prints_the_summary(self):
         checkpoint, _, path = self.script("reference")
