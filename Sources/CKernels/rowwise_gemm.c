@@ -1,26 +1,41 @@
 #include "ckernels.h"
+#include "row_blocks.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <stdatomic.h>
 
-// One generic product serves three entry points:
+// One generic product serves every entry point:
 //   A's element (i, p) is a[i * ars + p * aps]: (lda, 1) for A, (1, lda) for A stored transposed;
 //   the result goes to c (Float: init + product, optional ReLU) or, when cd is non-null, is added to
-//   cd in Double (cd[i, j] += (double)product, the product computed from 0 in Float).
+//   cd in Double (cd[i, j] += (double)product, the product computed from 0 in Float); with add, the
+//   product, computed from 0, is added to c in Float (a scatter-add such as col2im's).
+//   The sum over k runs as `runs` runs of run_k steps, A and B moving on a_run and b_run floats from
+//   one run to the next: 1 run for a plain product; a direct convolution's sum runs over kernel rows
+//   or output rows (direct_conv.c). Each element's fused multiply-adds form one chain in k order
+//   whatever the runs, so the bits are those of one product over runs * run_k.
 
 // Portable path: one row at a time, one column at a time, fmaf in k order.
+static void block_portable(int rows, int n, int runs, int run_k, const float *a, long ars, long aps, long a_run,
+                           const float *b, int ldb, long b_run, float *c, double *cd, int ldc, const float *bias,
+                           int accumulate, int relu, int add) {
+    for (int i = 0; i < rows; i++)
+        for (int j = 0; j < n; j++) {
+            float *target = c + (long)i * ldc + j;
+            float acc = cd || add ? 0.0f : bias ? bias[j] : accumulate ? *target : 0.0f;
+            for (int s = 0; s < runs; s++) {
+                const float *ai = a + i * ars + s * a_run, *bj = b + s * b_run + j;
+                for (int p = 0; p < run_k; p++) acc = fmaf(ai[p * aps], bj[(long)p * ldb], acc);
+            }
+            if (cd) cd[(long)i * ldc + j] += (double)acc;
+            else if (add) *target += acc;
+            else *target = relu && !(acc > 0.0f) ? 0.0f : acc;
+        }
+}
+
 static void gemm_portable(int m, int n, int k, const float *a, long ars, long aps, const float *b, int ldb,
                           float *c, double *cd, int ldc, const float *bias, int accumulate, int relu) {
-    for (int i = 0; i < m; i++) {
-        const float *ai = a + i * ars;
-        for (int j = 0; j < n; j++) {
-            float acc = cd ? 0.0f : bias ? bias[j] : accumulate ? c[(long)i * ldc + j] : 0.0f;
-            for (int p = 0; p < k; p++) acc = fmaf(ai[p * aps], b[(long)p * ldb + j], acc);
-            if (cd) cd[(long)i * ldc + j] += (double)acc;
-            else c[(long)i * ldc + j] = relu && !(acc > 0.0f) ? 0.0f : acc;
-        }
-    }
+    block_portable(m, n, 1, k, a, ars, aps, 0, b, ldb, 0, c, cd, ldc, bias, accumulate, relu, 0);
 }
 
 #if defined(__x86_64__)
@@ -71,18 +86,36 @@ void multiply_add(int halves, int rows, int k, const float *a, long ars, long ap
 // the row count nor the width of the block changes any result.
 __attribute__((target("avx2,fma")))
 static inline __attribute__((always_inline))
-void block(int halves, int rows, int k, const float *a, long ars, long aps, const float *b, int ldb,
-           float *c, double *cd, int ldc, const float *bias, int accumulate, int relu) {
+void block_runs(int halves, int rows, int runs, int run_k, const float *a, long ars, long aps, long a_run,
+                const float *b, int ldb, long b_run, float *c, double *cd, int ldc, const float *bias,
+                int accumulate, int relu, int add) {
     __m256 acc[ROWS][2];
     for (int r = 0; r < rows; r++)
         for (int h = 0; h < halves; h++)
-            acc[r][h] = start8(c + (long)r * ldc + 8 * h, cd, bias ? bias + 8 * h : 0, accumulate);
-    // A full block gets a constant row count, so its row loop unrolls and acc stays in registers.
-    if (rows == ROWS) multiply_add(halves, ROWS, k, a, ars, aps, b, ldb, acc);
-    else multiply_add(halves, rows, k, a, ars, aps, b, ldb, acc);
+            acc[r][h] = add ? _mm256_setzero_ps() : start8(c + (long)r * ldc + 8 * h, cd, bias ? bias + 8 * h : 0, accumulate);
+    // A constant row count at every call, so the row loop unrolls and acc stays in registers also for
+    // short blocks (a direct convolution's output rows of 11 positions are blocks of 6 and 5).
+    for (int s = 0; s < runs; s++) {
+        const float *as = a + s * a_run, *bs = b + s * b_run;
+        switch (rows) {
+#define ROWS_CASE(r) case r: multiply_add(halves, r, run_k, as, ars, aps, bs, ldb, acc); break;
+        ROWS_CASE(1) ROWS_CASE(2) ROWS_CASE(3) ROWS_CASE(4) ROWS_CASE(5) ROWS_CASE(6)
+#undef ROWS_CASE
+        }
+    }
     for (int r = 0; r < rows; r++)
-        for (int h = 0; h < halves; h++)
-            finish8(acc[r][h], c + (long)r * ldc + 8 * h, cd ? cd + (long)r * ldc + 8 * h : 0, relu);
+        for (int h = 0; h < halves; h++) {
+            float *target = c + (long)r * ldc + 8 * h;
+            if (add) _mm256_storeu_ps(target, _mm256_add_ps(_mm256_loadu_ps(target), acc[r][h]));
+            else finish8(acc[r][h], target, cd ? cd + (long)r * ldc + 8 * h : 0, relu);
+        }
+}
+
+__attribute__((target("avx2,fma")))
+static inline __attribute__((always_inline))
+void block(int halves, int rows, int k, const float *a, long ars, long aps, const float *b, int ldb,
+           float *c, double *cd, int ldc, const float *bias, int accumulate, int relu) {
+    block_runs(halves, rows, 1, k, a, ars, aps, 0, b, ldb, 0, c, cd, ldc, bias, accumulate, relu, 0);
 }
 
 // Columns j .. j + 8 * halves - 1 of the product, for every row block. `samples` > 1 only for weight
@@ -177,27 +210,42 @@ void multiply_add16(int halves, int rows, int k, const float *a, long ars, long 
     }
 }
 
+// A block of up to ROWS512 rows and 16 * halves columns, the last half's lanes masked.
+__attribute__((target("avx512f")))
+static inline __attribute__((always_inline))
+void block16_runs(int halves, int rows, int runs, int run_k, const float *a, long ars, long aps, long a_run,
+                  const float *b, int ldb, long b_run, float *c, double *cd, int ldc, const float *bias,
+                  int accumulate, int relu, int add, __mmask16 mask) {
+    __m512 acc[ROWS512][2];
+    for (int r = 0; r < rows; r++)
+        for (int h = 0; h < halves; h++)
+            acc[r][h] = add ? _mm512_setzero_ps() : start16(c + (long)r * ldc + 16 * h, cd, bias ? bias + 16 * h : 0, accumulate,
+                                h == halves - 1 ? mask : (__mmask16)0xFFFF);
+    // A constant row count at every call, so the row loop unrolls and acc stays in registers also for
+    // short blocks (conv1's weight gradient has 9 rows; chunks leave remainders).
+    for (int s = 0; s < runs; s++) {
+        const float *as = a + s * a_run, *bs = b + s * b_run;
+        switch (rows) {
+#define ROWS_CASE(r) case r: multiply_add16(halves, r, run_k, as, ars, aps, bs, ldb, mask, acc); break;
+        ROWS_CASE(1) ROWS_CASE(2) ROWS_CASE(3) ROWS_CASE(4) ROWS_CASE(5) ROWS_CASE(6)
+        ROWS_CASE(7) ROWS_CASE(8) ROWS_CASE(9) ROWS_CASE(10) ROWS_CASE(11) ROWS_CASE(12)
+#undef ROWS_CASE
+        }
+    }
+    for (int r = 0; r < rows; r++)
+        for (int h = 0; h < halves; h++) {
+            __mmask16 m = h == halves - 1 ? mask : (__mmask16)0xFFFF;
+            float *target = c + (long)r * ldc + 16 * h;
+            if (add) _mm512_mask_storeu_ps(target, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, target), acc[r][h]));
+            else finish16(acc[r][h], target, cd ? cd + (long)r * ldc + 16 * h : 0, relu, m);
+        }
+}
+
 __attribute__((target("avx512f")))
 static inline __attribute__((always_inline))
 void block16(int halves, int rows, int k, const float *a, long ars, long aps, const float *b, int ldb,
              float *c, double *cd, int ldc, const float *bias, int accumulate, int relu, __mmask16 mask) {
-    __m512 acc[ROWS512][2];
-    for (int r = 0; r < rows; r++)
-        for (int h = 0; h < halves; h++)
-            acc[r][h] = start16(c + (long)r * ldc + 16 * h, cd, bias ? bias + 16 * h : 0, accumulate,
-                                h == halves - 1 ? mask : (__mmask16)0xFFFF);
-    // A constant row count at every call, so the row loop unrolls and acc stays in registers also for
-    // short blocks (conv1's weight gradient has 9 rows; chunks leave remainders).
-    switch (rows) {
-#define ROWS_CASE(r) case r: multiply_add16(halves, r, k, a, ars, aps, b, ldb, mask, acc); break;
-    ROWS_CASE(1) ROWS_CASE(2) ROWS_CASE(3) ROWS_CASE(4) ROWS_CASE(5) ROWS_CASE(6)
-    ROWS_CASE(7) ROWS_CASE(8) ROWS_CASE(9) ROWS_CASE(10) ROWS_CASE(11) ROWS_CASE(12)
-#undef ROWS_CASE
-    }
-    for (int r = 0; r < rows; r++)
-        for (int h = 0; h < halves; h++)
-            finish16(acc[r][h], c + (long)r * ldc + 16 * h, cd ? cd + (long)r * ldc + 16 * h : 0, relu,
-                     h == halves - 1 ? mask : (__mmask16)0xFFFF);
+    block16_runs(halves, rows, 1, k, a, ars, aps, 0, b, ldb, 0, c, cd, ldc, bias, accumulate, relu, 0, mask);
 }
 
 __attribute__((target("avx512f")))
@@ -303,6 +351,40 @@ static void weight_gradient_short_avx512(int samples, int m, int n, int k, const
                                     (__mmask16)((1u << (n - j)) - 1));
     }
 }
+
+// Every column of a block of `rows` rows, n columns wide: 32 at a time, then 16, then the last 1-15 masked.
+__attribute__((target("avx512f")))
+static void row_block_avx512(int rows, int n, int runs, int run_k, const float *a, long ars, long aps, long a_run,
+                             const float *b, int ldb, long b_run, float *c, double *cd, int ldc, const float *bias,
+                             int relu, int add) {
+    int j = 0;
+    for (; j + 32 <= n; j += 32)
+        block16_runs(2, rows, runs, run_k, a, ars, aps, a_run, b + j, ldb, b_run, c + j, cd ? cd + j : 0, ldc,
+                     bias ? bias + j : 0, 0, relu, add, 0xFFFF);
+    for (; j + 16 <= n; j += 16)
+        block16_runs(1, rows, runs, run_k, a, ars, aps, a_run, b + j, ldb, b_run, c + j, cd ? cd + j : 0, ldc,
+                     bias ? bias + j : 0, 0, relu, add, 0xFFFF);
+    if (j < n)
+        block16_runs(1, rows, runs, run_k, a, ars, aps, a_run, b + j, ldb, b_run, c + j, cd ? cd + j : 0, ldc,
+                     bias ? bias + j : 0, 0, relu, add, (__mmask16)((1u << (n - j)) - 1));
+}
+
+// 16 columns at a time, then 8, then the portable path for the rest.
+__attribute__((target("avx2,fma")))
+static void row_block_avx2(int rows, int n, int runs, int run_k, const float *a, long ars, long aps, long a_run,
+                           const float *b, int ldb, long b_run, float *c, double *cd, int ldc, const float *bias,
+                           int relu, int add) {
+    int j = 0;
+    for (; j + 16 <= n; j += 16)
+        block_runs(2, rows, runs, run_k, a, ars, aps, a_run, b + j, ldb, b_run, c + j, cd ? cd + j : 0, ldc,
+                   bias ? bias + j : 0, 0, relu, add);
+    for (; j + 8 <= n; j += 8)
+        block_runs(1, rows, runs, run_k, a, ars, aps, a_run, b + j, ldb, b_run, c + j, cd ? cd + j : 0, ldc,
+                   bias ? bias + j : 0, 0, relu, add);
+    if (j < n)
+        block_portable(rows, n - j, runs, run_k, a, ars, aps, a_run, b + j, ldb, b_run, c + j, cd ? cd + j : 0, ldc,
+                       bias ? bias + j : 0, 0, relu, add);
+}
 #endif
 
 // Which path the kernels take: the best this CPU runs, unless CONVNET_KERNELS (read once) or
@@ -374,6 +456,22 @@ void ck_weight_gradient(int samples, int m, int n, int k, const float *a, int ld
         gemm_portable(m, n, k, a + s * sample_stride_a, 1, lda, b + s * sample_stride_b, ldb, (float *)c, c, ldc, 0, 0, 0);
 }
 
+static void row_block_portable(int rows, int n, int runs, int run_k, const float *a, long ars, long aps, long a_run,
+                               const float *b, int ldb, long b_run, float *c, double *cd, int ldc, const float *bias,
+                               int relu, int add) {
+    block_portable(rows, n, runs, run_k, a, ars, aps, a_run, b, ldb, b_run, c, cd, ldc, bias, 0, relu, add);
+}
+
+struct ck_row_blocks ck_row_blocks(void) {
+#if defined(__x86_64__)
+    int path = kernel_path();
+    if (path == PATH_AVX512) return (struct ck_row_blocks){row_block_avx512, ROWS512};
+    if (path == PATH_AVX2) return (struct ck_row_blocks){row_block_avx2, ROWS};
+#endif
+    return (struct ck_row_blocks){row_block_portable, 8};
+}
+
 const char *ck_rowwise_gemm_path(void) { return path_names[kernel_path()]; }
 
 const char *ck_best_kernels(void) { return path_names[best_path()]; }
+

@@ -15,6 +15,15 @@ final class KernelTests: XCTestCase {
         XCTAssertLessThanOrEqual(difference, tolerance, what)
     }
 
+    /// Equal arrays, or one failure naming the first element that differs (not two whole arrays).
+    private func assertSameBits<T: FixedWidthInteger>(_ actual: [T], _ expected: [T], _ what: String,
+                                                      file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(actual.count, expected.count, what, file: file, line: line)
+        if let i = actual.indices.first(where: { $0 < expected.count && actual[$0] != expected[$0] }) {
+            XCTFail("\(what): element \(i) differs (\(actual[i]) against \(expected[i]))", file: file, line: line)
+        }
+    }
+
     private func maxAbs(_ a: [Float]) -> Float { a.reduce(0) { max($0, abs($1)) } }
 
     func testGemmMatchesReferenceForEveryTransposition() {
@@ -140,6 +149,53 @@ final class KernelTests: XCTestCase {
             let floatGradients = gradients.map(Float.init)
             assertClose(Array(floatGradients[0..<kernel.count]), reference.dKernel, "kernel gradient \(label)")
             assertClose(Array(floatGradients[kernel.count...]), reference.dBias, "bias gradient \(label)")
+        }
+    }
+
+    /// Direct convolution gives the im2col route's bits, on every kernel path: outputs (with bias and
+    /// ReLU, and without bias), kernel gradients added to a running Double sum, input gradients.
+    /// Shapes: the reference model's conv2; output rows of 13 (blocks of 12 + 1, 6 + 6 + 1), 12
+    /// channels and 40 filters (masked and scalar column tails); a 2 x 4 window over 8 channels.
+    func testDirectConvolutionGivesTheIm2colRoutesBits() {
+        defer { Matmul.selectKernels("best") }
+        for path in ["portable", "avx2", "avx512"] where Matmul.selectKernels(path) {
+            for (h, w, c, kh, kw, f) in [(13, 13, 32, 3, 3, 64), (10, 15, 12, 3, 3, 40), (9, 12, 8, 2, 4, 19)] {
+                let batch = 3, label = "\(path) \(h)x\(w)x\(c) kernel \(kh)x\(kw) filters \(f)"
+                let g = try! WindowGeometry(input: TensorShape([h, w, c]), window: (kh, kw), strides: (1, 1), padding: .valid)
+                XCTAssertTrue(DirectConvolution.suits(g), label)
+                let rows = batch * g.positions, patch = g.patchLength
+                let x = random(batch * g.inputCount, seed: 61), kernel = random(patch * f, seed: 62)
+                let bias = random(f, seed: 63), dy = random(rows * f, seed: 64)
+                var col = [Float](repeating: 0, count: rows * patch)
+                Im2Col.im2col(x, batch: batch, geometry: g, &col)
+                for (withBias, relu) in [(true, true), (false, false)] {
+                    var expected = [Float](repeating: 0, count: rows * f), direct = expected
+                    Matmul.rowwise(m: rows, n: f, k: patch, col, lda: patch, kernel, ldb: f, &expected, ldc: f,
+                                   bias: withBias ? bias : nil, relu: relu)
+                    DirectConvolution.forward(x, batch: batch, geometry: g, kernel: kernel, filters: f,
+                                              bias: withBias ? bias : nil, relu: relu, &direct)
+                    assertSameBits(direct.map(\.bitPattern), expected.map(\.bitPattern), "forward, bias \(withBias), \(label)")
+                }
+
+                let start = random(patch * f, seed: 65).map { Double($0) * 1e3 }
+                var expectedSums = start, directSums = start
+                Matmul.addWeightGradients(samples: batch, m: patch, n: f, k: g.positions, col, lda: patch,
+                                          sampleStrideA: g.positions * patch, dy, ldb: f, sampleStrideB: g.positions * f,
+                                          into: &expectedSums, ldc: f)
+                DirectConvolution.addKernelGradients(x: x, dy: dy, batch: batch, geometry: g, filters: f, into: &directSums)
+                assertSameBits(directSums.map(\.bitPattern), expectedSums.map(\.bitPattern), "kernel gradient \(label)")
+
+                var kernelTransposed = [Float](repeating: 0, count: patch * f)
+                Matmul.transpose(kernel, rows: patch, columns: f, into: &kernelTransposed)
+                var colGradient = [Float](repeating: 0, count: rows * patch)
+                Matmul.rowwise(m: rows, n: patch, k: f, dy, lda: f, kernelTransposed, ldb: patch, &colGradient, ldc: patch)
+                var expectedDx = [Float](repeating: 0, count: batch * g.inputCount)
+                Im2Col.col2im(colGradient, batch: batch, geometry: g, &expectedDx)
+                var directDx = [Float](repeating: .nan, count: batch * g.inputCount)
+                DirectConvolution.inputGradient(dy: dy, kernelTransposed: kernelTransposed, batch: batch, geometry: g,
+                                                filters: f, &directDx)
+                assertSameBits(directDx.map(\.bitPattern), expectedDx.map(\.bitPattern), "input gradient \(label)")
+            }
         }
     }
 

@@ -70,4 +70,21 @@ int ck_scaled_to_float(const double *sums, double scale, float *mean, long count
 /// target[i] += source[i]; the two must not overlap.
 void ck_add(float *target, const float *source, long count);
 
+
+/// A direct convolution's shapes: stride 1, no padding, NHWC input x[batch, height, width, channels],
+/// HWIO kernel[window_height, window_width, channels, filters], output y[batch, oh, ow, filters] with
+/// oh = height - window_height + 1 and ow = width - window_width + 1.
+struct ck_conv { int batch, height, width, channels, window_height, window_width, filters; };
+
+/// The im2col route without its matrix, and the same bits: y = act(bias + col * kernel), each element's
+/// fused multiply-adds over (ky, kx, c) in that order, as ck_rowwise_gemm on im2col's matrix.
+void ck_conv_forward(const struct ck_conv *shape, const float *x, const float *kernel, const float *bias, int relu, float *y);
+
+/// dk += (double)(col_n^T * dy_n) for each sample n in order, as ck_weight_gradient on im2col's matrix.
+void ck_conv_weight_gradient(const struct ck_conv *shape, const float *x, const float *dy, double *dk);
+
+/// dx = col2im(dy * kernel_t) (kernel_t: [filters, window_height * window_width * channels]), each
+/// pixel's sums added in increasing output position order, as ck_rowwise_gemm followed by col2im.
+void ck_conv_input_gradient(const struct ck_conv *shape, const float *dy, const float *kernel_t, float *dx);
+
 #endif

@@ -14,6 +14,7 @@ import CKernels
 /// with the row-wise kernel (`Matmul.rowwise`), so identical receptive fields give bit-identical
 /// outputs and max-pool ties stay ties. `col` is saved for the kernel gradient `dK = col^T * dY`
 /// (per sample, the same kernel reading `col` as transposed), and the input gradient is `col2im(dY * K^T)`.
+/// Where `DirectConvolution` suits the shape, the same sums run on `x` itself, without `col`.
 public struct Conv2D: Layer {
     public static let typeName = "conv2d"
     public static let kerasClassName = "Conv2D"
@@ -76,6 +77,8 @@ public struct Conv2D: Layer {
     /// Length of one im2col row: the receptive field of one output position.
     var patchLength: Int { g.patchLength }
     private var fused: FusedActivation { FusedActivation(activation: activation, width: filters) }
+    /// Without the im2col matrix where that pays (`DirectConvolution`); the same bits either way.
+    var isDirect: Bool { DirectConvolution.suits(g) }
 
     public var outputShape: TensorShape { TensorShape([g.outHeight, g.outWidth, filters]) }
     public var parameters: [TensorSpec] {
@@ -85,7 +88,7 @@ public struct Conv2D: Layer {
     public var regularizers: [(tensor: String, regularizer: Regularizer)] {
         kernelRegularizer.map { [("kernel", $0)] } ?? []
     }
-    private func colCount(batch: Int) -> Int { batch * g.positions * patchLength }
+    private func colCount(batch: Int) -> Int { isDirect ? 0 : batch * g.positions * patchLength }
     public func savedCount(batch: Int) -> Int { colCount(batch: batch) + fused.savedCount(outputs: batch * outputShape.count) }
     public func scratchCount(batch: Int) -> Int { max(colCount(batch: batch), batch * filters) }
     /// The kernel as `[filters, kh * kw * c]`, the right-hand side of the input gradient `dY * K^T`.
@@ -100,11 +103,16 @@ public struct Conv2D: Layer {
     public func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int,
                         parameters: UnsafePointer<Float>, memory: LayerMemory, context: PassContext) {
         let rows = batch * g.positions
-        let col = memory.saved
-        Im2Col.im2col(x, batch: batch, geometry: g, col)
         let kernel = parameters, bias = useBias ? parameters + patchLength * filters : nil
-        Matmul.rowwise(m: rows, n: filters, k: patchLength, col, lda: patchLength, kernel, ldb: filters,
-                       y, ldc: filters, bias: bias, relu: fused.inKernel)
+        if isDirect {
+            DirectConvolution.forward(x, batch: batch, geometry: g, kernel: kernel, filters: filters, bias: bias,
+                                      relu: fused.inKernel, y)
+        } else {
+            let col = memory.saved
+            Im2Col.im2col(x, batch: batch, geometry: g, col)
+            Matmul.rowwise(m: rows, n: filters, k: patchLength, col, lda: patchLength, kernel, ldb: filters,
+                           y, ldc: filters, bias: bias, relu: fused.inKernel)
+        }
         fused.forward(y, count: rows * filters, preActivation: memory.saved + colCount(batch: batch))
     }
 
@@ -117,15 +125,24 @@ public struct Conv2D: Layer {
         // Per sample: dK_n = col_n^T * dY_n and dBias_n = sum over positions of dY_n, in Float with the
         // row-wise kernel (fixed shapes, so the result depends on the sample alone), added in Double.
         let kernelCount = patchLength * filters
-        Matmul.addWeightGradients(samples: batch, m: patchLength, n: filters, k: positions,
-                                  memory.saved, lda: patchLength, sampleStrideA: positions * patchLength,
-                                  dy, ldb: filters, sampleStrideB: positions * filters, into: gradients, ldc: filters)
+        if isDirect {
+            DirectConvolution.addKernelGradients(x: x, dy: dy, batch: batch, geometry: g, filters: filters, into: gradients)
+        } else {
+            Matmul.addWeightGradients(samples: batch, m: patchLength, n: filters, k: positions,
+                                      memory.saved, lda: patchLength, sampleStrideA: positions * patchLength,
+                                      dy, ldb: filters, sampleStrideB: positions * filters, into: gradients, ldc: filters)
+        }
         if useBias {
             let biasGradients = memory.scratch   // [batch, filters]: each sample's sum over positions
             ck_column_sums_samples(dy, Int32(batch), Int32(positions), Int32(filters), biasGradients)
             for n in 0..<batch { ck_accumulate(biasGradients + n * filters, filters, gradients + kernelCount) }
         }
         guard let dx else { return }
+        if isDirect {
+            DirectConvolution.inputGradient(dy: dy, kernelTransposed: memory.prepared, batch: batch, geometry: g,
+                                            filters: filters, dx)
+            return
+        }
         let colGradient = memory.scratch
         Matmul.rowwise(m: rows, n: patchLength, k: filters, dy, lda: filters, memory.prepared, ldb: patchLength,
                        colGradient, ldc: patchLength)

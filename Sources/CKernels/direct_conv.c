@@ -1,0 +1,67 @@
+#include "ckernels.h"
+#include "row_blocks.h"
+#include <string.h>
+
+// Direct convolution (stride 1, no padding) on the row-wise kernel's blocks. im2col's matrix is never
+// written: a block's rows are consecutive positions of one output row, whose receptive fields start
+// `channels` floats apart in NHWC x, and each kernel row (kx, c) of a field is one contiguous span, so
+// im2col's row i is x read with row stride `channels`, in `window_height` runs `width * channels` apart.
+// The sums run over the same elements in the same order as the im2col route's, so the bits are its bits.
+
+static int output_height(const struct ck_conv *v) { return v->height - v->window_height + 1; }
+static int output_width(const struct ck_conv *v) { return v->width - v->window_width + 1; }
+
+void ck_conv_forward(const struct ck_conv *v, const float *x, const float *kernel, const float *bias, int relu, float *y) {
+    struct ck_row_blocks kernel_rows = ck_row_blocks();
+    int oh = output_height(v), ow = output_width(v), span = v->window_width * v->channels;
+    long row = (long)v->width * v->channels;
+    for (int n = 0; n < v->batch; n++)
+        for (int oy = 0; oy < oh; oy++)
+            for (int ox = 0; ox < ow; ox += kernel_rows.max_rows) {
+                int rows = ow - ox < kernel_rows.max_rows ? ow - ox : kernel_rows.max_rows;
+                const float *a = x + ((long)n * v->height + oy) * row + (long)ox * v->channels;
+                float *out = y + (((long)n * oh + oy) * ow + ox) * v->filters;
+                kernel_rows.block(rows, v->filters, v->window_height, span, a, v->channels, 1, row,
+                                  kernel, v->filters, (long)span * v->filters, out, 0, v->filters, bias, relu, 0);
+            }
+}
+
+// Rows: a run of patch elements (ky, kx, c) inside one kernel row, contiguous in x; the sum: over the
+// positions, one run per output row. One sample after another, so each dk element gets its samples in order.
+void ck_conv_weight_gradient(const struct ck_conv *v, const float *x, const float *dy, double *dk) {
+    struct ck_row_blocks kernel_rows = ck_row_blocks();
+    int oh = output_height(v), ow = output_width(v), span = v->window_width * v->channels;
+    long row = (long)v->width * v->channels, image = (long)v->height * row, outputs = (long)oh * ow * v->filters;
+    for (int n = 0; n < v->batch; n++)
+        for (int ky = 0; ky < v->window_height; ky++)
+            for (int i = 0; i < span; i += kernel_rows.max_rows) {
+                int rows = span - i < kernel_rows.max_rows ? span - i : kernel_rows.max_rows;
+                double *target = dk + ((long)ky * span + i) * v->filters;
+                // c gets target's address only so that no offset is computed from a null pointer; unused.
+                kernel_rows.block(rows, v->filters, oh, ow, x + n * image + ky * row + i, 1, v->channels, row,
+                                  dy + n * outputs, v->filters, (long)ow * v->filters, (float *)target, target,
+                                  v->filters, 0, 0, 0);
+            }
+}
+
+// For each block of positions, dy's rows times each kernel element's column span of kernel_t, added
+// straight into dx. kx descending, so that a pixel's sums from one block arrive in increasing position
+// order, like col2im's; blocks go in increasing position order.
+void ck_conv_input_gradient(const struct ck_conv *v, const float *dy, const float *kernel_t, float *dx) {
+    struct ck_row_blocks kernel_rows = ck_row_blocks();
+    int oh = output_height(v), ow = output_width(v), patch = v->window_height * v->window_width * v->channels;
+    memset(dx, 0, sizeof(float) * v->batch * v->height * v->width * v->channels);
+    for (int n = 0; n < v->batch; n++)
+        for (int oy = 0; oy < oh; oy++)
+            for (int ox = 0; ox < ow; ox += kernel_rows.max_rows) {
+                int rows = ow - ox < kernel_rows.max_rows ? ow - ox : kernel_rows.max_rows;
+                const float *a = dy + (((long)n * oh + oy) * ow + ox) * v->filters;
+                for (int ky = 0; ky < v->window_height; ky++)
+                    for (int kx = v->window_width - 1; kx >= 0; kx--) {
+                        float *out = dx + (((long)n * v->height + oy + ky) * v->width + ox + kx) * v->channels;
+                        kernel_rows.block(rows, v->channels, 1, v->filters, a, v->filters, 1, 0,
+                                          kernel_t + (long)(ky * v->window_width + kx) * v->channels, patch, 0,
+                                          out, 0, v->channels, 0, 0, 1);
+                    }
+            }
+}
