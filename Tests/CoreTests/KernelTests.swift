@@ -312,6 +312,33 @@ final class KernelTests: XCTestCase {
     }
 
     /// Dropping a pool ends its threads (they used to keep the pool alive and never end).
+    /// Inside one run, no thread passes a phase before every thread has arrived at it: each round,
+    /// every thread writes its slot, arrives, waits, and then must see every slot of that round;
+    /// a barrier keeps the next round's writes after everyone's reads. Some rounds hold one thread
+    /// back 3 ms, past the spinning, so that the others sleep and must be woken.
+    func testWorkerPoolMeetingPointsHoldEveryThreadUntilAllArrive() {
+        let size = 4, rounds = 300
+        let pool = WorkerPool(size: size)
+        var slots = [Int](repeating: -1, count: size)
+        var wrong = [Int](repeating: 0, count: size)
+        slots.withUnsafeMutableBufferPointer { slots in
+            wrong.withUnsafeMutableBufferPointer { wrong in
+                pool.run { t in
+                    for round in 0..<rounds {
+                        if round % 100 == 7 && t == round % size { usleep(3_000) }
+                        slots[t] = round
+                        let phase = pool.arrive()
+                        pool.wait(phase)
+                        if (0..<size).contains(where: { slots[$0] != round }) { wrong[t] += 1 }
+                        pool.barrier()
+                    }
+                }
+            }
+        }
+        XCTAssertEqual(wrong, [Int](repeating: 0, count: size), "rounds in which a thread saw a slot not yet written")
+        XCTAssertEqual(slots, [Int](repeating: rounds - 1, count: size))
+    }
+
     func testWorkerPoolThreadsEndWhenThePoolIsDropped() throws {
         func threads() throws -> Int { try FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").count }
         let before = try threads()

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// A persistent pool of `size` threads that runs one task per thread index and waits for all of them.
 ///
@@ -10,10 +11,12 @@ import Foundation
 public final class WorkerPool: @unchecked Sendable {
     public let size: Int
     private let crew = Crew()
+    private let meeting: MeetingPoint
 
     public init(size: Int) {
         precondition(size >= 1, "a worker pool needs at least one thread")
         self.size = size
+        meeting = MeetingPoint(parties: size)
         for index in 1..<size {
             let thread = Thread { [crew] in crew.workerLoop(index: index) }
             thread.stackSize = 8 << 20
@@ -29,6 +32,19 @@ public final class WorkerPool: @unchecked Sendable {
         if size == 1 { body(0); return }
         withoutActuallyEscaping(body) { body in crew.run(body, workers: size - 1) }
     }
+
+    /// A meeting point inside one `run`, cheaper than ending it and starting another (a sleeping
+    /// thread takes ~60 µs to wake, measured): `arrive()` says this index has done its part of a
+    /// phase, `wait(_:)` returns once every index has arrived there. Every index must arrive at each
+    /// phase, in the same order, and wait for a phase before arriving at the next.
+    public func arrive() -> MeetingPoint.Phase { size > 1 ? meeting.arrive() : MeetingPoint.Phase(generation: 0) }
+
+    public func wait(_ phase: MeetingPoint.Phase) {
+        if size > 1 { meeting.wait(phase) }
+    }
+
+    /// `wait(arrive())`: returns once every index has called it.
+    public func barrier() { wait(arrive()) }
 
     /// Splits `0..<total` into `size` contiguous, near-equal ranges; range `i` goes to index `i`.
     public static func partition(_ total: Int, parts: Int, index: Int) -> Range<Int> {
@@ -85,5 +101,54 @@ private final class Crew: @unchecked Sendable {
             if unfinished == 0 { condition.broadcast() }
             condition.unlock()
         }
+    }
+}
+
+/// The waits inside one step are the threads' imbalance, tens of microseconds, shorter than waking
+/// a sleeping thread. So a waiter spins first, giving its core away between looks after a few
+/// microseconds (more threads than cores: e.g. two ranks of two threads on two cores, where spinning
+/// would keep the awaited thread off the core), and sleeps only after a millisecond.
+public final class MeetingPoint: @unchecked Sendable {
+    public struct Phase: Sendable { let generation: Int }
+    private static let spinNanoseconds: UInt64 = 20_000
+    private static let yieldNanoseconds: UInt64 = 1_000_000
+    private let parties: Int
+    private let arrived = Atomic<Int>(0)
+    private let generation = Atomic<Int>(0)
+    private let sleepers = Atomic<Int>(0)
+    private let condition = NSCondition()
+
+    init(parties: Int) { self.parties = parties }
+
+    func arrive() -> Phase {
+        let current = generation.load(ordering: .acquiring)
+        if arrived.add(1, ordering: .acquiringAndReleasing).newValue == parties {
+            arrived.store(0, ordering: .relaxed)
+            // Sequentially consistent with the sleepers' count: a waiter about to sleep either sees
+            // the new generation or is seen here and woken.
+            generation.store(current + 1, ordering: .sequentiallyConsistent)
+            if sleepers.load(ordering: .sequentiallyConsistent) > 0 {
+                condition.lock()
+                condition.broadcast()
+                condition.unlock()
+            }
+        }
+        return Phase(generation: current)
+    }
+
+    func wait(_ phase: Phase) {
+        func done() -> Bool { generation.load(ordering: .acquiring) != phase.generation }
+        if done() { return }
+        let start = LayerTimes.now()
+        while !done() {
+            let waited = LayerTimes.now() - start
+            if waited > Self.yieldNanoseconds { break }
+            if waited > Self.spinNanoseconds { sched_yield() }
+        }
+        condition.lock()
+        sleepers.add(1, ordering: .sequentiallyConsistent)
+        while generation.load(ordering: .sequentiallyConsistent) == phase.generation { condition.wait() }
+        sleepers.subtract(1, ordering: .sequentiallyConsistent)
+        condition.unlock()
     }
 }

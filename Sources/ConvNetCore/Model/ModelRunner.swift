@@ -30,8 +30,9 @@ public typealias StatisticsReducer = (_ values: UnsafeMutablePointer<Double>, _ 
 
 /// Runs a model over batches on a `WorkerPool`: the batch is cut into one contiguous share per
 /// thread, each thread runs forward and backward on its share in its own `Workspace`, a few samples
-/// (`chunkSize`) at a time, and the per-thread gradients are summed in thread order. No thread waits
-/// on another until the sum. For a fixed thread count the Double sums are bit-for-bit reproducible;
+/// (`chunkSize`) at a time, and the per-thread gradients are summed in thread order. It is one hand-off
+/// to the pool per step: the threads share out the layers' `prepare`, and meet only before their
+/// first backward pass (everything prepared) and before the sum (every gradient complete). For a fixed thread count the Double sums are bit-for-bit reproducible;
 /// across thread counts they agree to ~1e-16, which the Float gradient does not see (the tests check
 /// its bits for 1-4 threads).
 ///
@@ -117,16 +118,18 @@ public final class ModelRunner {
                           into gradients: UnsafeMutablePointer<Double>, fill: BatchFiller,
                           reduce: StatisticsReducer = { _, _ in }) -> BatchStatistics {
         precondition(batchSize <= maxBatch, "batch \(batchSize) exceeds the runner's capacity \(maxBatch)")
-        for (i, layer) in model.layers.enumerated() {
-            layer.prepare(parameters: parameters + model.parameterOffsets[i], into: preparedPointers[i])
-        }
         let step = arguments(parameters: parameters, state: state, globalStep: globalStep, seed: seed)
         var perThread = [BatchStatistics](repeating: BatchStatistics(), count: threads)
         if model.synchronisesBatches {
+            pool.run { t in prepareLayers(parameters, share: t) }
             stagedTrainingPass(batchSize: batchSize, step: step, state: state, fill: fill, reduce: reduce, into: &perThread)
+            pool.run { t in sumThreadGradients(into: gradients, share: t) }
         } else {
+            // One hand-off per step: the threads meet at barriers inside it rather than in separate runs.
             perThread.withUnsafeMutableBufferPointer { statistics in
                 pool.run { t in
+                    prepareLayers(parameters, share: t)
+                    let prepared = pool.arrive()
                     let workspace = workspaces[t]
                     let share = WorkerPool.partition(batchSize, parts: threads, index: t)
                     workspace.parameterGradients.fill(0)
@@ -135,14 +138,24 @@ public final class ModelRunner {
                         let layers = 0..<model.layers.count
                         let output = workspace.forward(model, layers: layers, count: range.count, step: step, training: true)
                         let chunk = scoreOutputs(output, workspace: workspace, count: range.count, backward: true)
+                        pool.wait(prepared)   // backward reads every layer's prepared parameters
                         workspace.backward(model, layers: layers, count: range.count, step: step, fusedOutput: fusedOutput)
                         return chunk
                     }
+                    pool.wait(prepared)
+                    pool.barrier()   // every thread's gradients complete before they are summed
+                    sumThreadGradients(into: gradients, share: t)
                 }
             }
         }
-        sumThreadGradients(into: gradients)
         return perThread.reduce(BatchStatistics(), +)
+    }
+
+    /// Thread `t`'s part of `Layer.prepare` for these parameters: every `threads`-th layer from `t`.
+    private func prepareLayers(_ parameters: UnsafePointer<Float>, share t: Int) {
+        for i in stride(from: t, to: model.layers.count, by: threads) {
+            model.layers[i].prepare(parameters: parameters + model.parameterOffsets[i], into: preparedPointers[i])
+        }
     }
 
     /// The training pass of a model with batch-statistics layers (see the type's notes): each
@@ -263,18 +276,15 @@ public final class ModelRunner {
         return BatchStatistics(lossSum: lossSum, correct: correct, count: count)
     }
 
-    /// `gradients = sum_t workspace[t].gradients`, added in thread order; each thread sums one
-    /// slice of the parameters, so the order (and the result) does not depend on timing.
-    private func sumThreadGradients(into gradients: UnsafeMutablePointer<Double>) {
-        let count = model.parameterCount
-        pool.run { t in
-            let slice = WorkerPool.partition(count, parts: threads, index: t)
-            let out = gradients + slice.lowerBound
-            out.update(from: workspaces[0].parameterGradients.pointer + slice.lowerBound, count: slice.count)
-            for w in workspaces.dropFirst() {
-                let source = w.parameterGradients.pointer + slice.lowerBound
-                for i in 0..<slice.count { out[i] += source[i] }
-            }
+    /// Thread `t`'s slice of `gradients = sum_t workspace[t].gradients`, added in thread order: the
+    /// order (and the result) does not depend on timing.
+    private func sumThreadGradients(into gradients: UnsafeMutablePointer<Double>, share t: Int) {
+        let slice = WorkerPool.partition(model.parameterCount, parts: threads, index: t)
+        let out = gradients + slice.lowerBound
+        out.update(from: workspaces[0].parameterGradients.pointer + slice.lowerBound, count: slice.count)
+        for w in workspaces.dropFirst() {
+            let source = w.parameterGradients.pointer + slice.lowerBound
+            for i in 0..<slice.count { out[i] += source[i] }
         }
     }
 }
