@@ -63,6 +63,18 @@ void ck_column_sums_samples(const float *restrict m, int samples, int rows, int 
 }
 
 VECTORISED
+void ck_sum_in_order(const double *const *parts, int part_count, long start, long count, double *restrict total) {
+    for (long block = start; block < start + count; block += 1024) {   // 8 KB of total at a time, kept in L1
+        long end = block + 1024 < start + count ? block + 1024 : start + count;
+        for (long i = block; i < end; i++) total[i] = parts[0][i];
+        for (int p = 1; p < part_count; p++) {
+            const double *restrict part = parts[p];
+            for (long i = block; i < end; i++) total[i] += part[i];
+        }
+    }
+}
+
+VECTORISED
 void ck_add(float *restrict target, const float *restrict source, long count) {
     for (long i = 0; i < count; i++) target[i] += source[i];
 }

@@ -67,6 +67,10 @@ void ck_transpose(const float *m, int rows, int columns, float *out);
 /// mean[i] = (float)(sums[i] * scale) for every i; returns 1 when all are finite, else 0.
 int ck_scaled_to_float(const double *sums, double scale, float *mean, long count);
 
+/// total[i] = ((parts[0][i] + parts[1][i]) + parts[2][i]) + ... (in part order) for start <= i <
+/// start + count, in one pass over total; total overlaps none of the parts.
+void ck_sum_in_order(const double *const *parts, int part_count, long start, long count, double *total);
+
 /// target[i] += source[i]; the two must not overlap.
 void ck_add(float *target, const float *source, long count);
 

@@ -1,3 +1,4 @@
+import CKernels
 /// Loss, accuracy and sample count summed over some samples.
 public struct BatchStatistics: Equatable, Sendable {
     public var lossSum: Double = 0
@@ -62,6 +63,8 @@ public final class ModelRunner {
     /// The read-only views every worker gets, made once rather than per step.
     private let preparedViews: [UnsafePointer<Float>]
     private let statisticsViews: [UnsafePointer<Double>]
+    /// Each worker's parameter gradients, in thread order (the sum's operands).
+    private let threadGradients: [UnsafePointer<Double>?]
     /// The loss writes the logits' gradient (softmax fused with cross-entropy).
     private let fusedOutput: Bool
 
@@ -90,6 +93,7 @@ public final class ModelRunner {
         workspaces = (0..<threads).map { _ in Workspace(model: model, capacity: capacity) }
         preparedViews = preparedPointers.map { UnsafePointer($0) }
         statisticsViews = statistics.map { UnsafePointer($0.pointer) }
+        threadGradients = workspaces.map { UnsafePointer($0.parameterGradients.pointer) }
     }
 
     public var threads: Int { pool.size }
@@ -277,14 +281,11 @@ public final class ModelRunner {
     }
 
     /// Thread `t`'s slice of `gradients = sum_t workspace[t].gradients`, added in thread order: the
-    /// order (and the result) does not depend on timing.
+    /// order (and the result) does not depend on timing. One pass in C: the slice in Swift (a copy,
+    /// then a loop per further thread) took 0.1-0.25 ms of a 5 ms step, reading the other core's cache.
     private func sumThreadGradients(into gradients: UnsafeMutablePointer<Double>, share t: Int) {
         let slice = WorkerPool.partition(model.parameterCount, parts: threads, index: t)
-        let out = gradients + slice.lowerBound
-        out.update(from: workspaces[0].parameterGradients.pointer + slice.lowerBound, count: slice.count)
-        for w in workspaces.dropFirst() {
-            let source = w.parameterGradients.pointer + slice.lowerBound
-            for i in 0..<slice.count { out[i] += source[i] }
-        }
+        ck_sum_in_order(threadGradients, Int32(threads), slice.lowerBound, slice.count, gradients)
     }
 }
+
