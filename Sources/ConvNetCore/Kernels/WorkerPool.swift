@@ -5,6 +5,8 @@ import Synchronization
 ///
 /// The caller's thread runs index 0, so a pool of size 1 has no threads and no synchronisation.
 /// Work is assigned by index, never by which thread is free first, so results do not depend on timing.
+/// Waiting threads spin for up to a millisecond before they sleep (`spin(until:)`): training hands
+/// out a task every few milliseconds, and waking a sleeping thread took ~60 µs of each step.
 /// The threads share a `Crew` (the lock, the task and the counters), not the pool: a thread running
 /// a method of the pool would keep it alive forever, and its `deinit` (which ends the threads) would
 /// never run.
@@ -59,19 +61,30 @@ private final class Crew: @unchecked Sendable {
     private var generation = 0
     private var unfinished = 0
     private var shuttingDown = false
+    /// `generation` and `unfinished` for looking without the lock: a worker looks for its next task,
+    /// and `run` for the workers' end, spinning a while before they sleep on `condition` (a step's
+    /// hand-offs come tens of microseconds apart, and a sleeping thread takes ~60 µs to wake).
+    private let posted = Atomic<Int>(0)
+    private let running = Atomic<Int>(0)
 
     func run(_ body: @escaping (Int) -> Void, workers: Int) {
         condition.lock()
         task = body
         unfinished = workers
+        running.store(workers, ordering: .releasing)
         generation += 1
+        posted.store(generation, ordering: .releasing)
         condition.broadcast()
         condition.unlock()
 
         body(0)
 
+        if !spin(until: { running.load(ordering: .acquiring) == 0 }) {
+            condition.lock()
+            while unfinished > 0 { condition.wait() }
+            condition.unlock()
+        }
         condition.lock()
-        while unfinished > 0 { condition.wait() }
         task = nil
         condition.unlock()
     }
@@ -79,6 +92,7 @@ private final class Crew: @unchecked Sendable {
     func shutDown() {
         condition.lock()
         shuttingDown = true
+        posted.store(-1, ordering: .releasing)
         condition.broadcast()
         condition.unlock()
     }
@@ -86,6 +100,7 @@ private final class Crew: @unchecked Sendable {
     func workerLoop(index: Int) {
         var seen = 0
         while true {
+            _ = spin(until: { posted.load(ordering: .acquiring) != seen })
             condition.lock()
             while generation == seen && !shuttingDown { condition.wait() }
             if shuttingDown { condition.unlock(); return }
@@ -98,20 +113,31 @@ private final class Crew: @unchecked Sendable {
 
             condition.lock()
             unfinished -= 1
+            running.subtract(1, ordering: .releasing)
             if unfinished == 0 { condition.broadcast() }
             condition.unlock()
         }
     }
 }
 
+/// Spins until `done()` or a millisecond has passed, giving the core away between looks after the
+/// first 20 µs (for runs with more threads than cores, where spinning would keep the awaited thread
+/// off the core). Returns whether `done()` came true.
+private func spin(until done: () -> Bool) -> Bool {
+    if done() { return true }
+    let start = LayerTimes.now()
+    while !done() {
+        let waited = LayerTimes.now() - start
+        if waited > 1_000_000 { return false }
+        if waited > 20_000 { sched_yield() }
+    }
+    return true
+}
+
 /// The waits inside one step are the threads' imbalance, tens of microseconds, shorter than waking
-/// a sleeping thread. So a waiter spins first, giving its core away between looks after a few
-/// microseconds (more threads than cores: e.g. two ranks of two threads on two cores, where spinning
-/// would keep the awaited thread off the core), and sleeps only after a millisecond.
+/// a sleeping thread: a waiter spins first (see `spin(until:)`) and sleeps only after a millisecond.
 public final class MeetingPoint: @unchecked Sendable {
     public struct Phase: Sendable { let generation: Int }
-    private static let spinNanoseconds: UInt64 = 20_000
-    private static let yieldNanoseconds: UInt64 = 1_000_000
     private let parties: Int
     private let arrived = Atomic<Int>(0)
     private let generation = Atomic<Int>(0)
@@ -137,14 +163,7 @@ public final class MeetingPoint: @unchecked Sendable {
     }
 
     func wait(_ phase: Phase) {
-        func done() -> Bool { generation.load(ordering: .acquiring) != phase.generation }
-        if done() { return }
-        let start = LayerTimes.now()
-        while !done() {
-            let waited = LayerTimes.now() - start
-            if waited > Self.yieldNanoseconds { break }
-            if waited > Self.spinNanoseconds { sched_yield() }
-        }
+        if spin(until: { generation.load(ordering: .acquiring) != phase.generation }) { return }
         condition.lock()
         sleepers.add(1, ordering: .sequentiallyConsistent)
         while generation.load(ordering: .sequentiallyConsistent) == phase.generation { condition.wait() }
