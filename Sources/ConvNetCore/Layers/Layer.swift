@@ -130,7 +130,8 @@ public protocol Layer: Sendable {
     /// (the kernel transposed for the input gradient), so the threads' many small calls share them.
     var preparedCount: Int { get }
     /// Writes those `preparedCount` floats from this layer's parameters. Called before `backward`
-    /// whenever the parameters change.
+    /// whenever the parameters change; only `backward` may read them (`ModelRunner` prepares while
+    /// other threads already run forward passes).
     func prepare(parameters: UnsafePointer<Float>, into prepared: UnsafeMutablePointer<Float>)
 
     /// Multiply-adds for one sample's forward pass, for FLOP accounting.

@@ -31,11 +31,11 @@ public typealias StatisticsReducer = (_ values: UnsafeMutablePointer<Double>, _ 
 
 /// Runs a model over batches on a `WorkerPool`: the batch is cut into one contiguous share per
 /// thread, each thread runs forward and backward on its share in its own `Workspace`, a few samples
-/// (`chunkSize`) at a time, and the per-thread gradients are summed in thread order. It is one hand-off
-/// to the pool per step: the threads share out the layers' `prepare`, and meet only before their
-/// first backward pass (everything prepared) and before the sum (every gradient complete). For a fixed thread count the Double sums are bit-for-bit reproducible;
-/// across thread counts they agree to ~1e-16, which the Float gradient does not see (the tests check
-/// its bits for 1-4 threads).
+/// (`chunkSize`) at a time, and the per-thread gradients are summed in thread order. It is one
+/// hand-off to the pool per step: the threads share out the layers' `prepare`, and meet only before
+/// their first backward pass (everything prepared) and before the sum (every gradient complete).
+/// For a fixed thread count the Double sums are bit-for-bit reproducible; across thread counts they
+/// agree to ~1e-16, which the Float gradient does not see (the tests check its bits for 1-4 threads).
 ///
 /// Why chunks: the layers' outputs for a whole share (conv1 alone is 2.8 MB for 32 images) do not
 /// fit in a core's cache, and the element-wise passes (ReLU, pooling, im2col) then wait on memory.
@@ -129,7 +129,6 @@ public final class ModelRunner {
             stagedTrainingPass(batchSize: batchSize, step: step, state: state, fill: fill, reduce: reduce, into: &perThread)
             pool.run { t in sumThreadGradients(into: gradients, share: t) }
         } else {
-            // One hand-off per step: the threads meet at barriers inside it rather than in separate runs.
             perThread.withUnsafeMutableBufferPointer { statistics in
                 pool.run { t in
                     prepareLayers(parameters, share: t)
