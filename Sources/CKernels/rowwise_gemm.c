@@ -222,10 +222,11 @@ void block16_runs(int halves, int rows, int runs, int run_k, const float *a, lon
             acc[r][h] = add ? _mm512_setzero_ps() : start16(c + (long)r * ldc + 16 * h, cd, bias ? bias + 16 * h : 0, accumulate,
                                 h == halves - 1 ? mask : (__mmask16)0xFFFF);
     // A constant row count at every call, so the row loop unrolls and acc stays in registers also for
-    // short blocks (conv1's weight gradient has 9 rows; chunks leave remainders). A full block keeps acc in registers from one run to the next (a conv weight gradient's runs are
-    // output rows, 11 positions in conv2: 12% faster so, measured). Other row counts take a constant
-    // count per run and store acc between runs: kept in registers, clang spilled an 11-row block's
-    // accumulators inside its inner loop (2x slower).
+    // short blocks (conv1's weight gradient has 9 rows; chunks leave remainders). A full block keeps
+    // acc in registers from one run to the next (a conv weight gradient's runs are output rows, 11
+    // positions in conv2: 12% faster so, measured). Other row counts take a constant count per run and
+    // store acc between runs: kept in registers, clang spilled an 11-row block's accumulators inside
+    // its inner loop (2x slower).
     if (rows == ROWS512) {
         for (int s = 0; s < runs; s++) multiply_add16(halves, ROWS512, run_k, a + s * a_run, ars, aps, b + s * b_run, ldb, mask, acc);
     } else for (int s = 0; s < runs; s++) {
