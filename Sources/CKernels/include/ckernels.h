@@ -74,7 +74,6 @@ void ck_sum_in_order(const double *const *parts, int part_count, long start, lon
 /// target[i] += source[i]; the two must not overlap.
 void ck_add(float *target, const float *source, long count);
 
-
 /// A direct convolution's shapes: stride 1, no padding, NHWC input x[batch, height, width, channels],
 /// HWIO kernel[window_height, window_width, channels, filters], output y[batch, oh, ow, filters] with
 /// oh = height - window_height + 1 and ow = width - window_width + 1.

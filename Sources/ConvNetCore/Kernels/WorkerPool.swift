@@ -58,22 +58,19 @@ public final class WorkerPool: @unchecked Sendable {
 private final class Crew: @unchecked Sendable {
     private let condition = NSCondition()
     private var task: ((Int) -> Void)?
-    private var generation = 0
-    private var unfinished = 0
-    private var shuttingDown = false
-    /// `generation` and `unfinished` for looking without the lock: a worker looks for its next task,
-    /// and `run` for the workers' end, spinning a while before they sleep on `condition` (a step's
-    /// hand-offs come tens of microseconds apart, and a sleeping thread takes ~60 µs to wake).
+    /// Tasks posted so far (-1 once shutting down), and workers still running the current one. Both
+    /// change under the lock, so waits on `condition` see them consistently, and are atomic, so that
+    /// a worker looking for its next task and `run` looking for the workers' end can first spin on
+    /// them without the lock (a step's hand-offs come tens of microseconds apart, and a sleeping
+    /// thread takes ~60 µs to wake).
     private let posted = Atomic<Int>(0)
     private let running = Atomic<Int>(0)
 
     func run(_ body: @escaping (Int) -> Void, workers: Int) {
         condition.lock()
         task = body
-        unfinished = workers
         running.store(workers, ordering: .releasing)
-        generation += 1
-        posted.store(generation, ordering: .releasing)
+        posted.add(1, ordering: .releasing)
         condition.broadcast()
         condition.unlock()
 
@@ -81,7 +78,7 @@ private final class Crew: @unchecked Sendable {
 
         if !spin(until: { running.load(ordering: .acquiring) == 0 }) {
             condition.lock()
-            while unfinished > 0 { condition.wait() }
+            while running.load(ordering: .acquiring) > 0 { condition.wait() }
             condition.unlock()
         }
         condition.lock()
@@ -91,7 +88,6 @@ private final class Crew: @unchecked Sendable {
 
     func shutDown() {
         condition.lock()
-        shuttingDown = true
         posted.store(-1, ordering: .releasing)
         condition.broadcast()
         condition.unlock()
@@ -102,9 +98,9 @@ private final class Crew: @unchecked Sendable {
         while true {
             _ = spin(until: { posted.load(ordering: .acquiring) != seen })
             condition.lock()
-            while generation == seen && !shuttingDown { condition.wait() }
-            if shuttingDown { condition.unlock(); return }
-            seen = generation
+            while posted.load(ordering: .acquiring) == seen { condition.wait() }
+            seen = posted.load(ordering: .acquiring)
+            if seen < 0 { condition.unlock(); return }
             var body = task
             condition.unlock()
 
@@ -112,9 +108,7 @@ private final class Crew: @unchecked Sendable {
             body = nil   // release before reporting done: `run` checks that nothing kept the closure
 
             condition.lock()
-            unfinished -= 1
-            running.subtract(1, ordering: .releasing)
-            if unfinished == 0 { condition.broadcast() }
+            if running.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 { condition.broadcast() }
             condition.unlock()
         }
     }

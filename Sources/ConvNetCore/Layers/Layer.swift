@@ -140,10 +140,6 @@ public protocol Layer: Sendable {
     /// (nil for layers without one); `bench` times BLAS and the row-wise kernel at that shape.
     var forwardProduct: (rowsPerSample: Int, columns: Int, depth: Int)? { get }
 
-    /// Doubles of global-batch statistics this layer needs in training (0: none, the usual case).
-    /// The runner zeroes them, lets every thread add its samples' share through
-    /// `addForwardStatistics`, sums threads and ranks, and only then runs `forward`; likewise
-    /// `addBackwardStatistics` before `backward`.
     /// The layer's output is a ReLU's, whose backward pass (`dy = y > 0 ? dy : 0`) the layer skips
     /// when `context.outputGradientIsPreActivation` says the next layer already applied it.
     var endsInReLU: Bool { get }
@@ -151,6 +147,10 @@ public protocol Layer: Sendable {
     /// `PassContext.inputReLUBackward`) at no cost: max pooling, whose `dx` is zero except at maxima.
     var absorbsInputReLUBackward: Bool { get }
 
+    /// Doubles of global-batch statistics this layer needs in training (0: none, the usual case).
+    /// The runner zeroes them, lets every thread add its samples' share through
+    /// `addForwardStatistics`, sums threads and ranks, and only then runs `forward`; likewise
+    /// `addBackwardStatistics` before `backward`.
     var batchStatisticsCount: Int { get }
     func addForwardStatistics(_ x: UnsafePointer<Float>, batch: Int, into sums: UnsafeMutablePointer<Double>)
     func addBackwardStatistics(x: UnsafePointer<Float>, dy: UnsafePointer<Float>, batch: Int,

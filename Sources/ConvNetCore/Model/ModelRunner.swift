@@ -145,7 +145,7 @@ public final class ModelRunner {
                         workspace.backward(model, layers: layers, count: range.count, step: step, fusedOutput: fusedOutput)
                         return chunk
                     }
-                    pool.wait(prepared)
+                    pool.wait(prepared)   // also a thread without samples: a phase ends before the next begins
                     pool.barrier()   // every thread's gradients complete before they are summed
                     sumThreadGradients(into: gradients, share: t)
                 }
@@ -287,4 +287,3 @@ public final class ModelRunner {
         ck_sum_in_order(threadGradients, Int32(threads), slice.lowerBound, slice.count, gradients)
     }
 }
-
