@@ -63,10 +63,18 @@ public final class ModelRunner {
     /// The read-only views every worker gets, made once rather than per step.
     private let preparedViews: [UnsafePointer<Float>]
     private let statisticsViews: [UnsafePointer<Double>]
-    /// Each worker's parameter gradients, in thread order (the sum's operands).
+    /// Each worker's parameter gradients, summed in thread order into the caller's buffer. One
+    /// thread (as every rank of `mpirun -np N --threads 1`) has nothing to sum and adds straight into
+    /// the caller's buffer: no copy of the 0.75 MB per step.
+    private let threadGradientBuffers: [DoubleBuffer]
     private let threadGradients: [UnsafePointer<Double>?]
     /// The loss writes the logits' gradient (softmax fused with cross-entropy).
     private let fusedOutput: Bool
+    /// The layers whose `prepare` each thread runs: shared out so the threads' prepared floats
+    /// balance (the largest layer to the thread with the fewest so far), since the first backward
+    /// pass waits for the slowest thread. Taking every `threads`-th layer had given conv2, conv3
+    /// and dense_1, 99% of the reference model's, to thread 0.
+    private let preparedBy: [[Int]]
 
     /// Samples per forward/backward pass inside a thread's share; see the type's notes. Measured
     /// with `convnet-dist bench --chunk-size`: 3-4 beat 1, 8, 16 and the whole share on this model.
@@ -93,10 +101,23 @@ public final class ModelRunner {
         workspaces = (0..<threads).map { _ in Workspace(model: model, capacity: capacity) }
         preparedViews = preparedPointers.map { UnsafePointer($0) }
         statisticsViews = statistics.map { UnsafePointer($0.pointer) }
-        threadGradients = workspaces.map { UnsafePointer($0.parameterGradients.pointer) }
+        threadGradientBuffers = threads == 1 ? [] : workspaces.map { _ in DoubleBuffer(count: model.parameterCount) }
+        threadGradients = threadGradientBuffers.map { UnsafePointer($0.pointer) }
+        var preparedBy = [[Int]](repeating: [], count: threads), load = [Int](repeating: 0, count: threads)
+        for i in counts.indices.filter({ counts[$0] > 0 }).sorted(by: { (counts[$0], $1) > (counts[$1], $0) }) {
+            let t = load.indices.min { (load[$0], $0) < (load[$1], $1) }!
+            preparedBy[t].append(i)
+            load[t] += counts[i]
+        }
+        self.preparedBy = preparedBy
     }
 
     public var threads: Int { pool.size }
+
+    /// Where thread `t` sums its samples' parameter gradients in a `gradients` call writing to `result`.
+    private func gradientSums(_ t: Int, result: UnsafeMutablePointer<Double>) -> UnsafeMutablePointer<Double> {
+        threads == 1 ? result : threadGradientBuffers[t].pointer
+    }
 
     /// Starts timing every layer on worker 0 (which runs a `1 / threads` share of each batch);
     /// returns the accumulator.
@@ -126,7 +147,8 @@ public final class ModelRunner {
         var perThread = [BatchStatistics](repeating: BatchStatistics(), count: threads)
         if model.synchronisesBatches {
             pool.run { t in prepareLayers(parameters, share: t) }
-            stagedTrainingPass(batchSize: batchSize, step: step, state: state, fill: fill, reduce: reduce, into: &perThread)
+            stagedTrainingPass(batchSize: batchSize, step: step, state: state, fill: fill, reduce: reduce,
+                               gradients: gradients, into: &perThread)
             pool.run { t in sumThreadGradients(into: gradients, share: t) }
         } else {
             perThread.withUnsafeMutableBufferPointer { statistics in
@@ -135,14 +157,16 @@ public final class ModelRunner {
                     let prepared = pool.arrive()
                     let workspace = workspaces[t]
                     let share = WorkerPool.partition(batchSize, parts: threads, index: t)
-                    workspace.parameterGradients.fill(0)
+                    let sums = gradientSums(t, result: gradients)
+                    sums.update(repeating: 0, count: model.parameterCount)
                     statistics[t] = forEachChunk(of: share, in: workspace) { range in
                         fill(range, workspace.input.pointer, workspace.labels.pointer, workspace.sampleIDs.pointer)
                         let layers = 0..<model.layers.count
                         let output = workspace.forward(model, layers: layers, count: range.count, step: step, training: true)
                         let chunk = scoreOutputs(output, workspace: workspace, count: range.count, backward: true)
                         pool.wait(prepared)   // backward reads every layer's prepared parameters
-                        workspace.backward(model, layers: layers, count: range.count, step: step, fusedOutput: fusedOutput)
+                        workspace.backward(model, layers: layers, count: range.count, step: step, fusedOutput: fusedOutput,
+                                           parameterGradients: sums)
                         return chunk
                     }
                     pool.wait(prepared)   // also a thread without samples: a phase ends before the next begins
@@ -154,9 +178,9 @@ public final class ModelRunner {
         return perThread.reduce(BatchStatistics(), +)
     }
 
-    /// Thread `t`'s part of `Layer.prepare` for these parameters: every `threads`-th layer from `t`.
+    /// Thread `t`'s part of `Layer.prepare` for these parameters (see `preparedBy`).
     private func prepareLayers(_ parameters: UnsafePointer<Float>, share t: Int) {
-        for i in stride(from: t, to: model.layers.count, by: threads) {
+        for i in preparedBy[t] {
             model.layers[i].prepare(parameters: parameters + model.parameterOffsets[i], into: preparedPointers[i])
         }
     }
@@ -165,7 +189,8 @@ public final class ModelRunner {
     /// thread holds its whole share; the pass stops at every such layer until the statistics of
     /// the global batch are summed.
     private func stagedTrainingPass(batchSize: Int, step: StepArguments, state: UnsafeMutablePointer<Float>,
-                                    fill: BatchFiller, reduce: StatisticsReducer, into perThread: inout [BatchStatistics]) {
+                                    fill: BatchFiller, reduce: StatisticsReducer, gradients: UnsafeMutablePointer<Double>,
+                                    into perThread: inout [BatchStatistics]) {
         let layerCount = model.layers.count
         let stops = model.layers.indices.filter { model.layers[$0].batchStatisticsCount > 0 }
         for buffer in statistics { buffer.fill(0) }
@@ -182,7 +207,7 @@ public final class ModelRunner {
         }
         pool.run { t in
             let workspace = workspaces[t], range = share(t)
-            workspace.parameterGradients.fill(0)
+            gradientSums(t, result: gradients).update(repeating: 0, count: model.parameterCount)
             fill(range, workspace.input.pointer, workspace.labels.pointer, workspace.sampleIDs.pointer)
         }
         var from = 0
@@ -209,7 +234,8 @@ public final class ModelRunner {
         for stop in stops.reversed() {
             pool.run { t in
                 let workspace = workspaces[t], count = share(t).count
-                workspace.backward(model, layers: (stop + 1)..<to, count: count, step: step, fusedOutput: fusedOutput)
+                workspace.backward(model, layers: (stop + 1)..<to, count: count, step: step, fusedOutput: fusedOutput,
+                                   parameterGradients: gradientSums(t, result: gradients))
                 workspace.partialStatistics[stop].fill(0)
                 model.layers[stop].addBackwardStatistics(x: workspace.layerInput(stop), dy: workspace.gradientIn.pointer,
                                                          batch: count, statistics: statistics[stop].pointer,
@@ -219,7 +245,8 @@ public final class ModelRunner {
             to = stop + 1
         }
         pool.run { t in
-            workspaces[t].backward(model, layers: 0..<to, count: share(t).count, step: step, fusedOutput: fusedOutput)
+            workspaces[t].backward(model, layers: 0..<to, count: share(t).count, step: step, fusedOutput: fusedOutput,
+                                   parameterGradients: gradientSums(t, result: gradients))
         }
     }
 
@@ -283,6 +310,7 @@ public final class ModelRunner {
     /// order (and the result) does not depend on timing. One pass in C: the slice in Swift (a copy,
     /// then a loop per further thread) took 0.1-0.25 ms of a 5 ms step, reading the other core's cache.
     private func sumThreadGradients(into gradients: UnsafeMutablePointer<Double>, share t: Int) {
+        guard threads > 1 else { return }
         let slice = WorkerPool.partition(model.parameterCount, parts: threads, index: t)
         ck_sum_in_order(threadGradients, Int32(threads), slice.lowerBound, slice.count, gradients)
     }

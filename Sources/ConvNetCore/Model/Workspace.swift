@@ -12,8 +12,6 @@ final class Workspace {
     /// Ping-pong buffers for the gradient flowing backward between layers.
     var gradientIn: FloatBuffer
     var gradientOut: FloatBuffer
-    /// This worker's parameter gradients (sum over its samples, see `Layer.backward`).
-    let parameterGradients: DoubleBuffer
     /// This worker's share of each layer's batch statistics (see `Layer.batchStatisticsCount`).
     let partialStatistics: [DoubleBuffer]
     /// Per-layer timings, when profiling.
@@ -31,7 +29,6 @@ final class Workspace {
         let widest = layers.map { max($0.inputShape.count, $0.outputShape.count) }.max() ?? 0
         gradientIn = FloatBuffer(count: capacity * widest)
         gradientOut = FloatBuffer(count: capacity * widest)
-        parameterGradients = DoubleBuffer(count: model.parameterCount)
         partialStatistics = layers.map { DoubleBuffer(count: $0.batchStatisticsCount) }
     }
 
@@ -53,11 +50,13 @@ final class Workspace {
     }
 
     /// Backpropagates the gradient in `gradientIn` (with respect to the output of layer
-    /// `layers.upperBound - 1`) down through `layers`, adding to `parameterGradients`; on return
+    /// `layers.upperBound - 1`) down through `layers`, adding to `parameterGradients` (the model's
+    /// `parameterCount` Double sums over this worker's samples, see `Layer.backward`); on return
     /// `gradientIn` holds the gradient with respect to the input of `layers.lowerBound` (except for
     /// layer 0, whose input gradient is never needed and skipped). `fusedOutput`: the loss already
     /// gave the last layer's pre-activation gradient.
-    func backward(_ model: Sequential, layers: Range<Int>, count: Int, step: StepArguments, fusedOutput: Bool) {
+    func backward(_ model: Sequential, layers: Range<Int>, count: Int, step: StepArguments, fusedOutput: Bool,
+                  parameterGradients: UnsafeMutablePointer<Double>) {
         for i in layers.reversed() {
             let start = times == nil ? 0 : LayerTimes.now()
             defer { times?.addBackward(i, since: start) }
@@ -67,7 +66,7 @@ final class Workspace {
             model.layers[i].backward(x: layerInput(i), y: activations[i].pointer, dy: gradientIn.pointer,
                                      dx: i == 0 ? nil : gradientOut.pointer, batch: count,
                                      parameters: step.parameters + model.parameterOffsets[i],
-                                     gradients: parameterGradients.pointer + model.parameterOffsets[i],
+                                     gradients: parameterGradients + model.parameterOffsets[i],
                                      memory: step.memory(self, model, i), context: context)
             if i > 0 { swap(&gradientIn, &gradientOut) }
         }
