@@ -1,4 +1,5 @@
 #include "ckernels.h"
+#include <string.h>
 #include <math.h>
 
 // Plain loops over restrict pointers so the compiler vectorises them. Each output element sees the
@@ -208,6 +209,18 @@ static inline void maxpool2_window_backward(const float *restrict x00, const flo
     }
 }
 
+// Zeros for sample n's inputs that no window covers: the columns right of the last window in each
+// window row, and the rows below the last window row (what floor drops when the pool does not divide).
+static void zero_uncovered(float *dx, int n, int height, int width, int channels, int pool) {
+    int covered_height = height / pool * pool, covered_width = width / pool * pool;
+    long row = (long)width * channels, image = (long)n * height * row;
+    if (covered_width < width)
+        for (int y = 0; y < covered_height; y++)
+            memset(dx + image + y * row + (long)covered_width * channels, 0,
+                   sizeof(float) * (size_t)(width - covered_width) * channels);
+    if (covered_height < height) memset(dx + image + covered_height * row, 0, sizeof(float) * (size_t)(height - covered_height) * row);
+}
+
 VECTORISED
 void ck_maxpool_tiles_backward(const float *restrict x, const float *restrict y, const float *restrict dy,
                                float *restrict dx, int batch, int height, int width, int channels, int pool,
@@ -218,7 +231,7 @@ void ck_maxpool_tiles_backward(const float *restrict x, const float *restrict y,
     long out = 0;
     if (pool == 2) {
         long row = (long)width * channels;
-        for (int n = 0; n < batch; n++)
+        for (int n = 0; n < batch; n++) {
             for (int oy = 0; oy < out_height; oy++)
                 for (int ox = 0; ox < out_width; ox++, out += channels) {
                     long c00 = (((long)n * height + (long)oy * 2) * width + (long)ox * 2) * channels;
@@ -226,8 +239,11 @@ void ck_maxpool_tiles_backward(const float *restrict x, const float *restrict y,
                     maxpool2_window_backward(x + c00, x + c01, x + c10, x + c11, y + out, dy + out,
                                              dx + c00, dx + c01, dx + c10, dx + c11, channels, input_relu);
                 }
+            zero_uncovered(dx, n, height, width, channels, 2);
+        }
         return;
     }
+    for (int n = 0; n < batch; n++) zero_uncovered(dx, n, height, width, channels, pool);
     for (int n = 0; n < batch; n++)
         for (int oy = 0; oy < out_height; oy++)
             for (int ox = 0; ox < out_width; ox++, out += channels) {

@@ -41,7 +41,8 @@ public struct LayerHarness {
         let prepared = layer.prepared(parameters: parameters)
         var statistics = [Double](repeating: 0, count: max(1, layer.batchStatisticsCount))
         var y = [Float](repeating: 0, count: batch * layer.outputShape.count)
-        var dx = [Float](repeating: 0, count: x.count)
+        // NaN, not 0: backward must overwrite every element of dx (the runner's buffers hold the last pass's).
+        var dx = [Float](repeating: .nan, count: x.count)
         var dw = [Double](repeating: 0, count: max(1, layer.parameterCount))
         let sync = training && layer.batchStatisticsCount > 0
         let parameters = self.parameters + [0], state = self.state + [0], ids = sampleIDs

@@ -54,7 +54,8 @@ void ck_im2col_dense(const float *x, int batch, int height, int width, int chann
 void ck_rmsprop_step(float *w, const float *g, float *v, long count, float learning_rate, float rho, float epsilon);
 
 /// Max pooling with pool x pool windows that tile the NHWC input (stride pool, no padding): forward,
-/// and backward (each dy split equally among the inputs equal to the maximum; all of dx's windows written).
+/// and backward (each dy split equally among the inputs equal to the maximum; every element of dx written,
+/// 0 for inputs no window covers when the pool does not divide the height or width).
 /// With input_relu, x is a ReLU's output and the backward pass also applies that ReLU's backward: a
 /// window whose maximum is not positive passes no gradient.
 void ck_maxpool_tiles_forward(const float *x, float *y, int batch, int height, int width, int channels, int pool);

@@ -54,8 +54,6 @@ public struct MaxPool2D: Layer {
                          memory: LayerMemory, context: PassContext) {
         guard let dx else { return }
         guard tiles else { return WindowPooling.maxBackward(x: x, y: y, dy: dy, dx: dx, batch: batch, geometry: g) }
-        // Every input inside a window is written; only rows and columns that floor drops need zeros.
-        if height % pool != 0 || width % g.windowWidth != 0 { dx.update(repeating: 0, count: batch * inputShape.count) }
         ck_maxpool_tiles_backward(x, y, dy, dx, Int32(batch), Int32(height), Int32(width), Int32(channels), Int32(pool),
                                   context.inputReLUBackward ? 1 : 0)
     }
