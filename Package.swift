@@ -67,7 +67,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["ConvNetCore", "ConvNetData", "Images", "ZIPFoundation"], path: "Tests/TestSupport"),
         .testTarget(name: "CoreTests",
                     dependencies: ["ConvNetCore", "ConvNetData", "DataFormats", "ConvNetConfig", "SafeTensors", "Images", "TestSupport",
-                                   "ModelExport"]),
+                                   "ModelExport", "Training"]),
         .testTarget(name: "EndToEndTests",
                     dependencies: ["ConvNetCore", "ConvNetData", "DataFormats", "ConvNetConfig", "SafeTensors", "Training",
                                    "Communication", "TestSupport", "Images", "Plots", "Datasets"]),

@@ -71,15 +71,13 @@ public enum Benchmark {
                                        communicator: communicator)
         let runner = trainer.runner, parameters = trainer.parameters
         Initialization.glorotUniform(model, seed: config.seed, into: parameters)
-        var localIndices: [Int32] = []
+        let share = EvenShare(data: images, communicator: communicator, maxBatch: batchSize)
         let schedule = EpochSchedule(totalCount: images.totalCount, batchSize: batchSize, seed: 1, epoch: 1, shuffle: true)
 
         var allreduceNanos: [UInt64] = []
         func step(_ k: Int) {
-            schedule.localIndices(step: k % schedule.steps, shard: images.shard, into: &localIndices)
-            _ = try? localIndices.withUnsafeBufferPointer { indices in
-                try trainer.run(sampleCount: indices.count, globalStep: k, fill: images.filler(indices: indices), where: "bench step \(k)")
-            }
+            share.take(schedule.globalBatch(step: k % schedule.steps))
+            _ = try? trainer.run(sampleCount: share.count, globalStep: k, fill: share.filler, where: "bench step \(k)")
             allreduceNanos.append(trainer.lastAllreduceNanoseconds)
         }
         for k in 0..<min(20, steps) { step(k) }   // warm up caches, pages and BLAS buffers
@@ -94,7 +92,7 @@ public enum Benchmark {
         let flops = Double(trainingFlopsPerSample(model))
         let samplesPerSecond = Double(steps * batchSize) / seconds
         // Samples the profiled worker thread (the first share of this rank's part of a batch) computes per step.
-        let samplesPerThread = Double(WorkerPool.partition(localIndices.count, parts: threads, index: 0).count)
+        let samplesPerThread = Double(WorkerPool.partition(share.count, parts: threads, index: 0).count)
         let corePeak = peakThreads > 0 ? peak / Double(peakThreads) : 0
         let layers = model.layerNames.indices.map { i in
             let forwardSeconds = Double(times.forwardNanoseconds[i]) / 1e9 / Double(steps)

@@ -47,6 +47,12 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
         MPI_Bcast(buffer, Int32(count), cmpi_float(), Int32(root), world)
     }
 
+    public func exchange(send: UnsafeRawPointer, sendCounts: [Int], receive: UnsafeMutableRawPointer, receiveCounts: [Int]) {
+        func offsets(_ counts: [Int32]) -> [Int32] { counts.indices.map { counts[..<$0].reduce(0, +) } }
+        let sent = sendCounts.map { Int32($0) }, received = receiveCounts.map { Int32($0) }
+        MPI_Alltoallv(send, sent, offsets(sent), cmpi_byte(), receive, received, offsets(received), cmpi_byte(), world)
+    }
+
     public func barrier() { MPI_Barrier(world) }
 
     public func abort(code: Int32) -> Never {

@@ -27,16 +27,19 @@ public struct LabelledImages: Sendable {
         self.totalCount = totalCount ?? labels.count
     }
 
-    /// Writes sample `index` (local to this shard) as floats `x / 255` (exactly as Keras divides) and
-    /// returns its label. A true division, not a multiplication by `1 / 255`, which rounds differently;
-    /// the loop vectorises (16 divisions an instruction), 6x faster than the 256-entry table it replaced.
+    /// Writes sample `index` (local to this shard) as floats `x / 255` and returns its label.
     @inline(__always)
     public func write(sample index: Int, to destination: UnsafeMutablePointer<Float>) -> Int32 {
         let size = sampleSize
-        pixels.withUnsafeBufferPointer { source in
-            let start = source.baseAddress! + index * size
-            for i in 0..<size { destination[i] = Float(start[i]) / 255 }
-        }
+        pixels.withUnsafeBufferPointer { LabelledImages.writeUnitFloats($0.baseAddress! + index * size, count: size, to: destination) }
         return Int32(labels[index])
+    }
+
+    /// `destination[i] = Float(bytes[i]) / 255`, exactly as Keras divides: a true division, not a
+    /// multiplication by `1 / 255`, which rounds differently. The loop vectorises (several divisions
+    /// an instruction), 1.6x faster than the 256-entry table it replaced.
+    @inline(__always)
+    public static func writeUnitFloats(_ bytes: UnsafePointer<UInt8>, count: Int, to destination: UnsafeMutablePointer<Float>) {
+        for i in 0..<count { destination[i] = Float(bytes[i]) / 255 }
     }
 }

@@ -121,15 +121,4 @@ extension LabelledImages {
             }
         }
     }
-
-    /// Fills batches with the samples whose shard-local indices are `indices[range]`.
-    public func filler(indices: UnsafeBufferPointer<Int32>) -> BatchFiller {
-        { range, images, labels, sampleIDs in
-            for (slot, position) in range.enumerated() {
-                let sample = Int(indices[position])
-                labels[slot] = self.write(sample: sample, to: images + slot * self.sampleSize)
-                sampleIDs[slot] = Int64(self.shard.globalIndex(of: sample))
-            }
-        }
-    }
 }

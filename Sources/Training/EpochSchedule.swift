@@ -6,9 +6,9 @@ import ConvNetData
 /// The order is a permutation of all `totalCount` sample indices that depends only on the seed and
 /// the epoch (Fisher-Yates driven by `SeededGenerator(seed, shuffle, epoch)`), or the file order
 /// with `shuffle` off. Step `k` is the global batch `order[k * batchSize ..< (k + 1) * batchSize]`
-/// (the last one may be shorter, as Keras does). Every rank computes the same permutation and
-/// takes from each global batch the samples its shard holds, so the sequence of global batches,
-/// and hence the training, is the same whatever the number of ranks.
+/// (the last one may be shorter, as Keras does). Every rank computes the same permutation, and its
+/// even share of each global batch (`EvenShare`), so the sequence of global batches, and hence the
+/// training, is the same whatever the number of ranks.
 public struct EpochSchedule: Sendable {
     public let order: [Int32]
     public let batchSize: Int
@@ -30,13 +30,5 @@ public struct EpochSchedule: Sendable {
 
     public func globalBatch(step: Int) -> ArraySlice<Int32> {
         order[(step * batchSize)..<min((step + 1) * batchSize, order.count)]
-    }
-
-    /// The shard-local indices of the samples of step `step` that `shard` holds, in batch order.
-    public func localIndices(step: Int, shard: Shard, into indices: inout [Int32]) {
-        indices.removeAll(keepingCapacity: true)
-        for sample in globalBatch(step: step) where shard.contains(Int(sample)) {
-            indices.append(Int32(shard.localIndex(of: Int(sample))))
-        }
     }
 }

@@ -36,7 +36,8 @@ public final class Trainer {
     /// Steps between checks that every rank holds the same weights.
     public static let replicaCheckInterval = 100
 
-    private var localIndices: [Int32] = []
+    /// This rank's share of each global batch.
+    private let share: EvenShare
 
     public init(options: TrainingOptions, communicator: any Communicator = SingleProcessCommunicator(),
                 progress: ProgressReporter.Style) throws {
@@ -99,7 +100,7 @@ public final class Trainer {
             Initialization.glorotUniform(model, seed: config.seed, into: parameters)
         }
         step.broadcastWeights()
-        localIndices.reserveCapacity(config.batchSize)
+        share = EvenShare(data: training, communicator: communicator, maxBatch: config.batchSize)
         checkpoints = CheckpointStore(runDirectory: options.runDirectory, keep: options.keepCheckpoints)
     }
 
@@ -303,15 +304,13 @@ public final class Trainer {
     /// when any rank has been asked to stop, so that all ranks stop after the same step.
     private func trainStep(schedule: EpochSchedule, step index: Int, epoch: Int,
                            stopRequested: inout Bool) throws -> (BatchStatistics, learningRate: Float) {
-        schedule.localIndices(step: index, shard: training.shard, into: &localIndices)
         let globalStep = position.globalStep
         watchdog?.stepStarted(globalStep: globalStep + 1)
         defer { watchdog?.stepFinished() }
         options.faults.inStep(globalStep: globalStep + 1, rank: communicator.rank)
-        let result = try localIndices.withUnsafeBufferPointer { indices in
-            try step.run(sampleCount: indices.count, globalStep: globalStep, fill: training.filler(indices: indices),
-                         where: "epoch \(epoch), step \(index + 1) (global step \(globalStep + 1))")
-        }
+        share.take(schedule.globalBatch(step: index))
+        let result = try step.run(sampleCount: share.count, globalStep: globalStep, fill: share.filler,
+                                  where: "epoch \(epoch), step \(index + 1) (global step \(globalStep + 1))")
         stopRequested = result.stopRequested
         return (result.statistics, result.learningRate)
     }

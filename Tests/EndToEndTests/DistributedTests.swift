@@ -24,13 +24,15 @@ final class DistributedTests: XCTestCase {
         return file.names.flatMap { file.tensors[$0]!.values }
     }
 
-    /// The same global batches on 1, 2, 3 and 4 ranks: the same losses and, after 50 steps, the same weights.
+    /// The same global batches on 1, 2, 3 and 4 ranks: the same losses and, after 50 steps, the same
+    /// weights. Shuffled, so each batch holds uneven numbers of each shard's samples and ranks send
+    /// each other samples to compute even shares (`EvenShare`).
     func testOneToFourRanksTrainTheSameModel() throws {
         let data = try SharedData.mnistDirectory()
         var reference: (steps: [(loss: Double, samples: Int)], weights: [Float])?
         for ranks in 1...4 {
             let runDirectory = try makeTemporaryDirectory(self)
-            let result = try launch(ranks, ["train", "--data-dir", data, "--run-dir", runDirectory, "--no-shuffle",
+            let result = try launch(ranks, ["train", "--data-dir", data, "--run-dir", runDirectory,
                                             "--max-steps", "50", "--log-every", "1", "--threads", "1"])
             XCTAssertEqual(result.status, 0, result.error)
             let run = (try steps(runDirectory), try weights(runDirectory))
