@@ -199,6 +199,19 @@ final class KernelTests: XCTestCase {
         }
     }
 
+    /// The transpose (8 x 8 register tiles with AVX2, scalar edges) moves every element where it belongs,
+    /// for shapes with and without edges, on whatever path this CPU takes.
+    func testTransposeMovesEveryElement() {
+        for (rows, columns) in [(576, 64), (288, 64), (64, 10), (9, 32), (13, 7), (17, 24), (1, 1), (8, 8)] {
+            let m = (0..<(rows * columns)).map { Float($0) + 0.5 }
+            var out = [Float](repeating: .nan, count: rows * columns)
+            Matmul.transpose(m, rows: rows, columns: columns, into: &out)
+            var wrong = 0
+            for r in 0..<rows { for c in 0..<columns where out[c * rows + r] != m[r * columns + c] { wrong += 1 } }
+            XCTAssertEqual(wrong, 0, "\(rows) x \(columns)")
+        }
+    }
+
     /// The tiled max-pool path (2 x 2 windows have their own) gives exactly the reference's maxima and
     /// shares, on inputs of three values so that windows with 1, 2, 3 and 4 tied maxima all occur;
     /// and when it also applies the ReLU backward of the layer below, exactly the reference's `dx`
