@@ -271,7 +271,7 @@ void ck_maxpool_tiles_backward(const float *restrict x, const float *restrict y,
 
 // out[columns, rows] = m[rows, columns]^T. Scalar loops over 16 x 16 tiles keep reads and writes in
 // cache lines; with AVX2, 8 x 8 tiles are transposed in registers instead (unpack, shuffle, permute:
-// 24 shuffles for 64 floats), 4x faster for a 576 x 64 kernel (measured, 17 -> 4 us), and the rest
+// 24 shuffles for 64 floats), 2x faster for a 576 x 64 kernel (measured, 17 -> 9 us), and the rest
 // of the matrix, if any, takes the scalar loops.
 static void transpose_scalar(const float *restrict m, int rows, int columns, float *restrict out,
                              int row_begin, int row_end, int column_begin, int column_end) {
