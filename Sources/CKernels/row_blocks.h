@@ -16,4 +16,12 @@ struct ck_row_blocks { ck_row_block_fn block; int max_rows; };
 /// The row block of the selected kernel path and the most rows it takes at once (its register block).
 struct ck_row_blocks ck_row_blocks(void);
 
+/// Weight gradients with k = 1 (outer_products.c): cd[i, j] += (double)(x_s[i] * dz_s[j]) for each of
+/// `samples` samples in order, x_s starting s * sa floats after x, dz_s s * sb after dz; the same bits
+/// as ck_weight_gradient with k = 1.
+void ck_outer_products_avx512(int samples, int m, int n, const float *x, long sa, const float *dz, long sb,
+                              double *cd, int ldc);
+void ck_outer_products_avx2(int samples, int m, int n, const float *x, long sa, const float *dz, long sb,
+                            double *cd, int ldc);
+
 #endif

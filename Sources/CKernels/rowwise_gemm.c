@@ -448,7 +448,10 @@ void ck_weight_gradient(int samples, int m, int n, int k, const float *a, int ld
     if (path != PATH_PORTABLE) {
         void (*product)(int, int, int, int, const float *, int, long, const float *, int, long, double *, int) =
             path == PATH_AVX512 ? gemm_avx512_weight_gradient : gemm_avx2_weight_gradient;
-        if (k >= 32) {
+        if (k == 1) {
+            if (path == PATH_AVX512) ck_outer_products_avx512(samples, m, n, a, sample_stride_a, b, sample_stride_b, c, ldc);
+            else ck_outer_products_avx2(samples, m, n, a, sample_stride_a, b, sample_stride_b, c, ldc);
+        } else if (k >= 32) {
             for (int s = 0; s < samples; s++)
                 product(1, m, n, k, a + s * sample_stride_a, lda, 0, b + s * sample_stride_b, ldb, 0, c, ldc);
         } else {

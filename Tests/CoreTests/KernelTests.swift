@@ -107,6 +107,32 @@ final class KernelTests: XCTestCase {
         XCTAssertFalse(Matmul.selectKernels("sse9"), "an unknown path is refused")
     }
 
+    /// With k = 1 (a dense layer's x_s^T dz_s) the fast paths skip the samples whose x is 0 in a row,
+    /// which adds nothing to a sum that is not -0; a sample whose dz holds an infinity or a NaN is
+    /// not skipped, because 0 times it is NaN. Every path must give the bits of the per-sample sums.
+    func testOuterProductsSkipOnlySamplesThatAddNothing() {
+        defer { Matmul.selectKernels("best") }
+        let (m, n, samples) = (9, 71, 70)   // 71: AVX-512 masks and AVX2's scalar tail; 70: two sample groups
+        var x = random(samples * m, seed: 51), dz = random(samples * n, seed: 52)
+        var generator = SeededGenerator(seed: 53)
+        for i in x.indices where generator.nextUnitFloat() < 0.6 { x[i] = i % 3 == 0 ? -0.0 : 0 }
+        for i in 0..<m { x[5 * m + i] = 0; x[66 * m + i] = 0 }
+        dz[5 * n + 7] = .nan
+        dz[66 * n + 70] = -.infinity
+        for path in ["portable", "avx2", "avx512"] where Matmul.selectKernels(path) {
+            let start = random(m * n, seed: 54).map { Double($0) }
+            var expected = start
+            for s in 0..<samples {
+                for i in 0..<m { for j in 0..<n { expected[i * n + j] += Double(Float(0).addingProduct(x[s * m + i], dz[s * n + j])) } }
+            }
+            var sum = start
+            Matmul.addWeightGradients(samples: samples, m: m, n: n, k: 1, x, lda: m, sampleStrideA: m,
+                                      dz, ldb: n, sampleStrideB: n, into: &sum, ldc: n)
+            assertSameBits(sum.map { $0.isNaN ? 1 : $0.bitPattern }, expected.map { $0.isNaN ? 1 : $0.bitPattern }, path)
+            XCTAssertTrue(sum[7].isNaN && sum[(m - 1) * n + 70].isNaN, "\(path): 0 times NaN or infinity reaches the sum")
+        }
+    }
+
     private func checkWeightGradientKernel(samples: Int, m: Int, n: Int, k: Int) {
         // A^T stored [k, m] with a wider row stride, samples further apart than their size.
         let lda = m + 3, strideA = k * lda + 5, strideB = k * n + 2

@@ -18,6 +18,8 @@ void ck_rowwise_gemm(int m, int n, int k, const float *a, int lda, const float *
 /// At_{s-1}, and B_s ([k, n], row stride ldb, e.g. its dY) likewise. Each Float sum runs from 0
 /// through the same fused multiply-add chain as ck_rowwise_gemm on the materialised transpose, so
 /// the result is the same bits as per-sample products added to c one sample after another.
+/// c must hold no -0 (sums that start at +0 never become -0): with k = 1, a sample whose products
+/// in a row are all +-0 is not added to that row (outer_products.c).
 void ck_weight_gradient(int samples, int m, int n, int k, const float *a, int lda, long sample_stride_a,
                         const float *b, int ldb, long sample_stride_b, double *c, int ldc);
 

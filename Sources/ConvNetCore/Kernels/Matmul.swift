@@ -49,6 +49,8 @@ public enum Matmul {
     /// stride `lda`, and sample `s`'s starts `s * sampleStrideA` floats later; likewise `b` (`[k, n]`).
     /// Each product is summed in Float from 0 by the same fused multiply-add chain as `rowwise` on the
     /// materialised transpose, so the sums do not depend on how samples are grouped into calls.
+    /// `c` must hold no -0 (sums started at +0 never become -0): with `k == 1` (dense layers), a
+    /// sample whose products in a row of `C` are all +-0 (its input is 0 there) skips that row.
     public static func addWeightGradients(samples: Int, m: Int, n: Int, k: Int,
                                           _ at: UnsafePointer<Float>, lda: Int, sampleStrideA: Int,
                                           _ b: UnsafePointer<Float>, ldb: Int, sampleStrideB: Int,
