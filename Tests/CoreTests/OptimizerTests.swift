@@ -37,6 +37,29 @@ final class OptimizerTests: XCTestCase {
         XCTAssertEqual(w[1], -1.99900016, accuracy: 1e-6)
     }
 
+    /// Training updates parameter slices on several threads and then finishes the step: that must
+    /// give the bits (weights, state, iterations) of one whole step, whatever the slices' order.
+    func testSlicedStepsGiveTheBitsOfWholeSteps() {
+        let count = 37
+        let weights = (0..<count).map { Float($0) / 7 - 2 }
+        for spec in [OptimizerSpec.defaults(for: "rmsprop")!, .sgd(learningRate: 0.1, momentum: 0.9, nesterov: true),
+                     OptimizerSpec.defaults(for: "adam")!] {
+            let whole = spec.make(parameterCount: count), sliced = spec.make(parameterCount: count)
+            var w1 = weights, w2 = weights
+            for step in 0..<3 {
+                let gradients = (0..<count).map { Float(($0 * 7 + step * 3) % 11) / 10 - 0.5 }
+                whole.step(parameters: &w1, gradients: gradients, count: count)
+                for range in [20..<count, 0..<5, 5..<20] { sliced.update(parameters: &w2, gradients: gradients, range: range) }
+                sliced.finishStep()
+            }
+            XCTAssertEqual(w2.map(\.bitPattern), w1.map(\.bitPattern), spec.name)
+            XCTAssertEqual(sliced.iterations, whole.iterations, spec.name)
+            for (a, b) in zip(sliced.state, whole.state) {
+                XCTAssertEqual(a.buffer.array.map(\.bitPattern), b.buffer.array.map(\.bitPattern), "\(spec.name) \(a.name)")
+            }
+        }
+    }
+
     func testOptimizerStateIsNamedForCheckpoints() {
         XCTAssertEqual(RMSprop(parameterCount: 3).state.map(\.name), ["rms"])
         XCTAssertEqual(Adam(parameterCount: 3).state.map(\.name), ["m", "v"])

@@ -35,6 +35,13 @@ public final class WorkerPool: @unchecked Sendable {
         withoutActuallyEscaping(body) { body in crew.run(body, workers: size - 1) }
     }
 
+    /// Runs `body(index)` for every index, as `run` does; true when every call returned true.
+    public func all(_ body: (Int) -> Bool) -> Bool {
+        var results = [Bool](repeating: false, count: size)
+        results.withUnsafeMutableBufferPointer { results in run { results[$0] = body($0) } }
+        return !results.contains(false)
+    }
+
     /// A meeting point inside one `run`, cheaper than ending it and starting another (a sleeping
     /// thread takes ~60 µs to wake, measured): `arrive()` says this index has done its part of a
     /// phase, `wait(_:)` returns once every index has arrived there. Every index must arrive at each

@@ -33,15 +33,14 @@ public final class Adam: Optimizer {
 
     public var state: [(name: String, buffer: FloatBuffer)] { [("m", m), ("v", v)] }
 
-    public func step(parameters w: UnsafeMutablePointer<Float>, gradients g: UnsafePointer<Float>, count: Int) {
+    public func update(parameters w: UnsafeMutablePointer<Float>, gradients g: UnsafePointer<Float>, range: Range<Int>) {
         let t = Float(iterations + 1)
         let alpha = learningRate * (1 - powf(beta2, t)).squareRoot() / (1 - powf(beta1, t))
         let m = m.pointer, v = v.pointer, oneMinusBeta1 = 1 - beta1, oneMinusBeta2 = 1 - beta2, eps = epsilon
-        for i in 0..<count {
+        for i in range {
             m[i] += (g[i] - m[i]) * oneMinusBeta1
             v[i] += (g[i] * g[i] - v[i]) * oneMinusBeta2
             w[i] -= alpha * m[i] / (v[i].squareRoot() + eps)
         }
-        iterations += 1
     }
 }

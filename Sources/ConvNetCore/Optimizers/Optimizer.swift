@@ -8,8 +8,22 @@ public protocol Optimizer: AnyObject {
     var iterations: Int { get set }
     /// Per-parameter state buffers by name, each `parameterCount` long.
     var state: [(name: String, buffer: FloatBuffer)] { get }
-    /// `parameters -= update(gradients)` for `count` values.
-    func step(parameters: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>, count: Int)
+    /// `parameters[i] -= update(gradients[i])` for `i` in `range`: one slice of a step. A step updates
+    /// disjoint slices that cover every parameter (from several threads at once, if it likes: slices
+    /// share nothing), then calls `finishStep()`. Each element's arithmetic is the same whatever the slices.
+    func update(parameters: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>, range: Range<Int>)
+    /// Ends a step whose slices are all updated: counts it in `iterations`.
+    func finishStep()
+}
+
+extension Optimizer {
+    /// One whole step on `count` values: `parameters -= update(gradients)`.
+    public func step(parameters: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>, count: Int) {
+        update(parameters: parameters, gradients: gradients, range: 0..<count)
+        finishStep()
+    }
+
+    public func finishStep() { iterations += 1 }
 }
 
 /// Optimizer choice and hyper-parameters, as a config or flags give them.

@@ -21,9 +21,9 @@ public final class RMSprop: Optimizer {
 
     public var state: [(name: String, buffer: FloatBuffer)] { [("rms", rms)] }
 
-    public func step(parameters w: UnsafeMutablePointer<Float>, gradients g: UnsafePointer<Float>, count: Int) {
+    public func update(parameters w: UnsafeMutablePointer<Float>, gradients g: UnsafePointer<Float>, range: Range<Int>) {
         // In C, vectorised: the same operations per element, in the same order (see ck_rmsprop_step).
-        ck_rmsprop_step(w, g, rms.pointer, count, learningRate, rho, epsilon)
-        iterations += 1
+        let i = range.lowerBound
+        ck_rmsprop_step(w + i, g + i, rms.pointer + i, range.count, learningRate, rho, epsilon)
     }
 }

@@ -22,21 +22,20 @@ public final class SGD: Optimizer {
 
     public var state: [(name: String, buffer: FloatBuffer)] { [("momentum", velocity)] }
 
-    public func step(parameters w: UnsafeMutablePointer<Float>, gradients g: UnsafePointer<Float>, count: Int) {
+    public func update(parameters w: UnsafeMutablePointer<Float>, gradients g: UnsafePointer<Float>, range: Range<Int>) {
         let v = velocity.pointer, lr = learningRate, mu = momentum
         if mu == 0 {
-            for i in 0..<count { w[i] -= lr * g[i] }
+            for i in range { w[i] -= lr * g[i] }
         } else if nesterov {
-            for i in 0..<count {
+            for i in range {
                 v[i] = mu * v[i] - lr * g[i]
                 w[i] += mu * v[i] - lr * g[i]
             }
         } else {
-            for i in 0..<count {
+            for i in range {
                 v[i] = mu * v[i] - lr * g[i]
                 w[i] += v[i]
             }
         }
-        iterations += 1
     }
 }
