@@ -82,7 +82,7 @@ void ck_add(float *restrict target, const float *restrict source, long count) {
 
 VECTORISED
 void ck_im2col_dense(const float *restrict x, int batch, int height, int width, int channels,
-                     int window_height, int window_width, float *restrict col) {
+                     int window_height, int window_width, int ones, float *restrict col) {
     int out_height = height - window_height + 1, out_width = width - window_width + 1;
     long span = (long)window_width * channels, image = (long)height * width * channels;
     if (window_height == 3 && window_width == 3 && channels == 1) {   // conv1's 3x3 window over one channel: fixed-size copies
@@ -90,10 +90,11 @@ void ck_im2col_dense(const float *restrict x, int batch, int height, int width, 
             const float *restrict source = x + n * image;
             for (int oy = 0; oy < out_height; oy++) {
                 const float *restrict r0 = source + (long)oy * width, *restrict r1 = r0 + width, *restrict r2 = r1 + width;
-                for (int ox = 0; ox < out_width; ox++, col += 9) {
+                for (int ox = 0; ox < out_width; ox++, col += 9 + ones) {
                     col[0] = r0[ox]; col[1] = r0[ox + 1]; col[2] = r0[ox + 2];
                     col[3] = r1[ox]; col[4] = r1[ox + 1]; col[5] = r1[ox + 2];
                     col[6] = r2[ox]; col[7] = r2[ox + 1]; col[8] = r2[ox + 2];
+                    if (ones) col[9] = 1.0f;
                 }
             }
         }
@@ -102,12 +103,14 @@ void ck_im2col_dense(const float *restrict x, int batch, int height, int width, 
     for (int n = 0; n < batch; n++) {
         const float *restrict source = x + n * image;
         for (int oy = 0; oy < out_height; oy++)
-            for (int ox = 0; ox < out_width; ox++)
+            for (int ox = 0; ox < out_width; ox++) {
                 for (int ky = 0; ky < window_height; ky++) {
                     const float *restrict from = source + ((long)(oy + ky) * width + ox) * channels;
                     for (long i = 0; i < span; i++) col[i] = from[i];
                     col += span;
                 }
+                if (ones) *col++ = 1.0f;
+            }
     }
 }
 

@@ -47,10 +47,10 @@ void ck_column_sums(const float *m, int rows, int columns, float *sums);
 /// another: the same sums, in the same row order, as ck_column_sums on each, several samples at a time.
 void ck_column_sums_samples(const float *m, int samples, int rows, int columns, float *sums);
 
-/// im2col for stride 1 and no padding (see Im2Col.im2col): col[n * oh * ow, kh * kw * c] from NHWC x,
-/// one contiguous span of kw * c floats per kernel row.
+/// im2col for stride 1 and no padding (see Im2Col.im2col): col[n * oh * ow, kh * kw * c + ones] from
+/// NHWC x, one contiguous span of kw * c floats per kernel row, then, when ones is 1, a 1.
 void ck_im2col_dense(const float *x, int batch, int height, int width, int channels,
-                     int window_height, int window_width, float *col);
+                     int window_height, int window_width, int ones, float *col);
 
 /// RMSprop (Keras 3): v = rho * v + (1 - rho) * g * g; w -= lr * g / sqrt(v + epsilon), per element.
 void ck_rmsprop_step(float *w, const float *g, float *v, long count, float learning_rate, float rho, float epsilon);

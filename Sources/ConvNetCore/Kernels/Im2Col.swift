@@ -8,11 +8,13 @@ import CKernels
 /// matrix product whose result is already NHWC. `col2im` is its adjoint: it scatter-adds rows back
 /// into `x` (dropping the padding), giving the input gradient.
 public enum Im2Col {
+    /// With `onesColumn`, each row of `col` has one more element, a 1: the weight-gradient product
+    /// `col^T * dY` then also yields the bias gradient, each filter's sum of `dY` over the positions.
     public static func im2col(_ x: UnsafePointer<Float>, batch: Int, geometry g: WindowGeometry,
-                              _ col: UnsafeMutablePointer<Float>) {
+                              onesColumn: Bool = false, _ col: UnsafeMutablePointer<Float>) {
         if g.hasNoPadding {   // the reference model's convolutions: a tight C loop, no bounds to check
             ck_im2col_dense(x, Int32(batch), Int32(g.height), Int32(g.width), Int32(g.channels),
-                            Int32(g.windowHeight), Int32(g.windowWidth), col)
+                            Int32(g.windowHeight), Int32(g.windowWidth), onesColumn ? 1 : 0, col)
             return
         }
         let span = g.windowWidth * g.channels   // one kernel row of a patch is contiguous in NHWC
@@ -41,6 +43,10 @@ public enum Im2Col {
                         }
                     }
                     destination += g.patchLength
+                    if onesColumn {
+                        destination.pointee = 1
+                        destination += 1
+                    }
                 }
             }
         }

@@ -88,9 +88,11 @@ public struct Conv2D: Layer {
     public var regularizers: [(tensor: String, regularizer: Regularizer)] {
         kernelRegularizer.map { [("kernel", $0)] } ?? []
     }
-    private func colCount(batch: Int) -> Int { isDirect ? 0 : batch * g.positions * patchLength }
+    /// The im2col route's rows: a receptive field, then a 1 when there is a bias (see `backward`).
+    private var colStride: Int { patchLength + (useBias ? 1 : 0) }
+    private func colCount(batch: Int) -> Int { isDirect ? 0 : batch * g.positions * colStride }
     public func savedCount(batch: Int) -> Int { colCount(batch: batch) + fused.savedCount(outputs: batch * outputShape.count) }
-    public func scratchCount(batch: Int) -> Int { max(colCount(batch: batch), batch * filters) }
+    public func scratchCount(batch: Int) -> Int { max(isDirect ? 0 : batch * g.positions * patchLength, batch * filters) }
     /// The kernel as `[filters, kh * kw * c]`, the right-hand side of the input gradient `dY * K^T`.
     public var preparedCount: Int { patchLength * filters }
     public func prepare(parameters: UnsafePointer<Float>, into prepared: UnsafeMutablePointer<Float>) {
@@ -109,8 +111,8 @@ public struct Conv2D: Layer {
                                       relu: fused.inKernel, y)
         } else {
             let col = memory.saved
-            Im2Col.im2col(x, batch: batch, geometry: g, col)
-            Matmul.rowwise(m: rows, n: filters, k: patchLength, col, lda: patchLength, kernel, ldb: filters,
+            Im2Col.im2col(x, batch: batch, geometry: g, onesColumn: useBias, col)
+            Matmul.rowwise(m: rows, n: filters, k: patchLength, col, lda: colStride, kernel, ldb: filters,
                            y, ldc: filters, bias: bias, relu: fused.inKernel)
         }
         fused.forward(y, count: rows * filters, preActivation: memory.saved + colCount(batch: batch))
@@ -128,11 +130,14 @@ public struct Conv2D: Layer {
         if isDirect {
             DirectConvolution.addKernelGradients(x: x, dy: dy, batch: batch, geometry: g, filters: filters, into: gradients)
         } else {
-            Matmul.addWeightGradients(samples: batch, m: patchLength, n: filters, k: positions,
-                                      memory.saved, lda: patchLength, sampleStrideA: positions * patchLength,
+            // With a bias, im2col's ones column makes this product's last row the bias gradient (it
+            // follows the kernel in `gradients`): fma(1, dy, s) = s + dy, in position order from 0,
+            // the bits of the column sums below, without their pass over dY (conv1: 86 KB a sample).
+            Matmul.addWeightGradients(samples: batch, m: colStride, n: filters, k: positions,
+                                      memory.saved, lda: colStride, sampleStrideA: positions * colStride,
                                       dy, ldb: filters, sampleStrideB: positions * filters, into: gradients, ldc: filters)
         }
-        if useBias {
+        if useBias && isDirect {
             let biasGradients = memory.scratch   // [batch, filters]: each sample's sum over positions
             ck_column_sums_samples(dy, Int32(batch), Int32(positions), Int32(filters), biasGradients)
             for n in 0..<batch { ck_accumulate(biasGradients + n * filters, filters, gradients + kernelCount) }
