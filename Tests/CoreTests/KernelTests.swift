@@ -293,6 +293,23 @@ final class KernelTests: XCTestCase {
         }
     }
 
+    /// The runner lets dense layers add their weight gradients once per share, from floats saved by
+    /// `backward`: the same bits as adding them in `backward`, and the same input gradient.
+    func testDeferredDenseGradientsGiveTheSameBits() {
+        let (batch, inputs, units) = (7, 40, 19)
+        let layer = Dense(units: units, activation: .relu).boundForTest([inputs])
+        let x = random(batch * inputs, seed: 11).map { max($0, 0) }   // a ReLU's output: zeros to skip
+        let parameters = random(inputs * units + units, seed: 12), dy = random(batch * units, seed: 13)
+        var harness = LayerHarness(layer, parameters: parameters)
+        let direct = harness.run(x, batch: batch, dy: dy)
+        harness.deferWeightGradients = true
+        let deferred = harness.run(x, batch: batch, dy: dy)
+        XCTAssertEqual(layer.deferredCountPerSample, inputs + units)
+        XCTAssertEqual(deferred.parameterGradients.map(\.bitPattern), direct.parameterGradients.map(\.bitPattern))
+        XCTAssertEqual(deferred.dx.map(\.bitPattern), direct.dx.map(\.bitPattern))
+        XCTAssertGreaterThan(direct.parameterGradients.filter { $0 != 0 }.count, inputs * units / 4, "gradients to compare")
+    }
+
     func testDenseForwardMatchesReference() {
         let (batch, inputs, units) = (5, 576, 64)
         let layer = Dense(units: units, activation: .linear).boundForTest([inputs])

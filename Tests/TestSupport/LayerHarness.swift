@@ -12,6 +12,9 @@ public struct LayerHarness {
     public var seed: UInt64 = 1
     /// Sample identities (dropout); defaults to 0, 1, 2, ...
     public var sampleIDs: [Int64] = Array(0..<4096)
+    /// Lets the layer defer its weight gradient (`Layer.deferredCountPerSample`), as the runner does,
+    /// and adds it after `backward`.
+    public var deferWeightGradients = false
 
     public init(_ layer: any Layer, parameters: [Float], state: [Float]? = nil, training: Bool = false) {
         precondition(parameters.count == layer.parameterCount, "\(parameters.count) parameters for a layer with \(layer.parameterCount)")
@@ -69,9 +72,17 @@ public struct LayerHarness {
                             }
                             context.outputGradientIsPreActivation = outputGradientIsPreActivation
                             context.inputReLUBackward = inputReLUBackward
-                            statistics.withUnsafeBufferPointer { stats in
-                                layer.backward(x: x, y: y, dy: &gradient, dx: &dx, batch: batch, parameters: parameters,
-                                               gradients: &dw, memory: memory(stats.baseAddress!), context: context)
+                            var deferred = [Float](repeating: .nan, count: deferWeightGradients ? batch * layer.deferredCountPerSample : 0)
+                            deferred.withUnsafeMutableBufferPointer { deferred in
+                                statistics.withUnsafeBufferPointer { stats in
+                                    var layerMemory = memory(stats.baseAddress!)
+                                    layerMemory.deferred = deferred.isEmpty ? nil : deferred.baseAddress!
+                                    layer.backward(x: x, y: y, dy: &gradient, dx: &dx, batch: batch, parameters: parameters,
+                                                   gradients: &dw, memory: layerMemory, context: context)
+                                }
+                                if !deferred.isEmpty {
+                                    layer.addDeferredGradients(samples: batch, deferred: deferred.baseAddress!, gradients: &dw)
+                                }
                             }
                         }
                     }

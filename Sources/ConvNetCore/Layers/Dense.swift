@@ -72,15 +72,36 @@ public struct Dense: Layer {
         fused.forward(y, count: batch * units, preActivation: memory.saved)
     }
 
+    /// Each sample's `x` then its `dZ`: the weight gradient's inputs.
+    public var deferredCountPerSample: Int { inputs + units }
+
+    public func addDeferredGradients(samples: Int, deferred: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Double>) {
+        let stride = deferredCountPerSample
+        addKernelGradients(samples: samples, x: deferred, dz: deferred + inputs, sampleStride: (stride, stride), into: gradients)
+    }
+
+    /// The outer products x_n^T dZ_n (products with k = 1), added in Double in sample order.
+    private func addKernelGradients(samples: Int, x: UnsafePointer<Float>, dz: UnsafePointer<Float>,
+                                    sampleStride: (x: Int, dz: Int), into gradients: UnsafeMutablePointer<Double>) {
+        Matmul.addWeightGradients(samples: samples, m: inputs, n: units, k: 1, x, lda: inputs, sampleStrideA: sampleStride.x,
+                                  dz, ldb: units, sampleStrideB: sampleStride.dz, into: gradients, ldc: units)
+    }
+
     public func backward(x: UnsafePointer<Float>, y: UnsafePointer<Float>, dy: UnsafeMutablePointer<Float>,
                          dx: UnsafeMutablePointer<Float>?, batch: Int,
                          parameters: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Double>,
                          memory: LayerMemory, context: PassContext) {
         fused.backward(y: y, dy: dy, count: batch * units, preActivation: memory.saved, context: context)
         // Per sample: dK_n = x_n^T dZ_n (an outer product) and dBias_n = dZ_n, in Float, added in Double.
-        // The outer products x_n^T dZ_n are products with k = 1.
-        Matmul.addWeightGradients(samples: batch, m: inputs, n: units, k: 1, x, lda: inputs, sampleStrideA: inputs,
-                                  dy, ldb: units, sampleStrideB: units, into: gradients, ldc: units)
+        if let deferred = memory.deferred {   // x_n and dZ_n wait in the share's slots
+            let stride = deferredCountPerSample
+            for n in 0..<batch {
+                (deferred + n * stride).update(from: x + n * inputs, count: inputs)
+                (deferred + n * stride + inputs).update(from: dy + n * units, count: units)
+            }
+        } else {
+            addKernelGradients(samples: batch, x: x, dz: dy, sampleStride: (inputs, units), into: gradients)
+        }
         if useBias { for n in 0..<batch { ck_accumulate(dy + n * units, units, gradients + inputs * units) } }
         guard let dx else { return }
         Matmul.rowwise(m: batch, n: inputs, k: units, dy, lda: units, memory.prepared, ldb: inputs, dx, ldc: inputs)

@@ -98,7 +98,7 @@ public final class ModelRunner {
         preparedPointers = offsets.map { prepared.pointer + $0 }
         statistics = model.layers.map { DoubleBuffer(count: $0.batchStatisticsCount) }
         statisticsSum = DoubleBuffer(count: model.layers.map(\.batchStatisticsCount).max() ?? 0)
-        workspaces = (0..<threads).map { _ in Workspace(model: model, capacity: capacity) }
+        workspaces = (0..<threads).map { _ in Workspace(model: model, capacity: capacity, shareCapacity: share) }
         preparedViews = preparedPointers.map { UnsafePointer($0) }
         statisticsViews = statistics.map { UnsafePointer($0.pointer) }
         threadGradientBuffers = threads == 1 ? [] : workspaces.map { _ in DoubleBuffer(count: model.parameterCount) }
@@ -166,9 +166,10 @@ public final class ModelRunner {
                         let chunk = scoreOutputs(output, workspace: workspace, count: range.count, backward: true)
                         pool.wait(prepared)   // backward reads every layer's prepared parameters
                         workspace.backward(model, layers: layers, count: range.count, step: step, fusedOutput: fusedOutput,
-                                           parameterGradients: sums)
+                                           parameterGradients: sums, shareOffset: range.lowerBound - share.lowerBound)
                         return chunk
                     }
+                    workspace.addDeferredGradients(model, samples: share.count, parameterGradients: sums)
                     pool.wait(prepared)   // also a thread without samples: a phase ends before the next begins
                     pool.barrier()   // every thread's gradients complete before they are summed
                     sumThreadGradients(into: gradients, share: t)
@@ -235,7 +236,7 @@ public final class ModelRunner {
             pool.run { t in
                 let workspace = workspaces[t], count = share(t).count
                 workspace.backward(model, layers: (stop + 1)..<to, count: count, step: step, fusedOutput: fusedOutput,
-                                   parameterGradients: gradientSums(t, result: gradients))
+                                   parameterGradients: gradientSums(t, result: gradients), shareOffset: 0)
                 workspace.partialStatistics[stop].fill(0)
                 model.layers[stop].addBackwardStatistics(x: workspace.layerInput(stop), dy: workspace.gradientIn.pointer,
                                                          batch: count, statistics: statistics[stop].pointer,
@@ -245,8 +246,10 @@ public final class ModelRunner {
             to = stop + 1
         }
         pool.run { t in
-            workspaces[t].backward(model, layers: 0..<to, count: share(t).count, step: step, fusedOutput: fusedOutput,
-                                   parameterGradients: gradientSums(t, result: gradients))
+            let workspace = workspaces[t], sums = gradientSums(t, result: gradients)
+            workspace.backward(model, layers: 0..<to, count: share(t).count, step: step, fusedOutput: fusedOutput,
+                               parameterGradients: sums, shareOffset: 0)
+            workspace.addDeferredGradients(model, samples: share(t).count, parameterGradients: sums)
         }
     }
 

@@ -1,7 +1,9 @@
-/// All memory one worker thread needs to run forward and backward on up to `capacity` samples.
-/// Allocated once; the training loop allocates nothing per step.
+/// All memory one worker thread needs to run forward and backward on up to `capacity` samples at
+/// a time, in a share of up to `shareCapacity`. Allocated once; the training loop allocates nothing per step.
 final class Workspace {
     let capacity: Int
+    /// Each layer's deferred floats (`Layer.deferredCountPerSample`) for a whole share.
+    let deferred: [FloatBuffer]
     let input: FloatBuffer
     let labels: Int32Buffer
     /// Each sample's index in its data set (see `PassContext.sampleIDs`).
@@ -17,9 +19,10 @@ final class Workspace {
     /// Per-layer timings, when profiling.
     var times: LayerTimes?
 
-    init(model: Sequential, capacity: Int) {
+    init(model: Sequential, capacity: Int, shareCapacity: Int) {
         self.capacity = capacity
         let layers = model.layers
+        deferred = layers.map { FloatBuffer(count: shareCapacity * $0.deferredCountPerSample) }
         input = FloatBuffer(count: capacity * model.inputShape.count)
         labels = Int32Buffer(count: capacity)
         sampleIDs = Buffer<Int64>(count: capacity)
@@ -54,21 +57,36 @@ final class Workspace {
     /// `parameterCount` Double sums over this worker's samples, see `Layer.backward`); on return
     /// `gradientIn` holds the gradient with respect to the input of `layers.lowerBound` (except for
     /// layer 0, whose input gradient is never needed and skipped). `fusedOutput`: the loss already
-    /// gave the last layer's pre-activation gradient.
+    /// gave the last layer's pre-activation gradient. The samples are those from `shareOffset` on in
+    /// this worker's share: layers that defer their weight gradients write to those slots, and
+    /// `addDeferredGradients` adds them once the share is done.
     func backward(_ model: Sequential, layers: Range<Int>, count: Int, step: StepArguments, fusedOutput: Bool,
-                  parameterGradients: UnsafeMutablePointer<Double>) {
+                  parameterGradients: UnsafeMutablePointer<Double>, shareOffset: Int) {
         for i in layers.reversed() {
             let start = times == nil ? 0 : LayerTimes.now()
             defer { times?.addBackward(i, since: start) }
             var context = step.context(self, layer: i, training: true)
             context.outputGradientIsPreActivation = (fusedOutput && i == model.layers.count - 1) || model.reluBackwardAbsorbed(below: i + 1)
             context.inputReLUBackward = model.reluBackwardAbsorbed(below: i)
+            var memory = step.memory(self, model, i)
+            let deferredCount = model.layers[i].deferredCountPerSample
+            if deferredCount > 0 { memory.deferred = deferred[i].pointer + shareOffset * deferredCount }
             model.layers[i].backward(x: layerInput(i), y: activations[i].pointer, dy: gradientIn.pointer,
                                      dx: i == 0 ? nil : gradientOut.pointer, batch: count,
                                      parameters: step.parameters + model.parameterOffsets[i],
                                      gradients: parameterGradients + model.parameterOffsets[i],
-                                     memory: step.memory(self, model, i), context: context)
+                                     memory: memory, context: context)
             if i > 0 { swap(&gradientIn, &gradientOut) }
+        }
+    }
+
+    /// The weight gradients the layers deferred over this worker's share of `samples` samples.
+    func addDeferredGradients(_ model: Sequential, samples: Int, parameterGradients: UnsafeMutablePointer<Double>) {
+        for (i, layer) in model.layers.enumerated() where layer.deferredCountPerSample > 0 && samples > 0 {
+            let start = times == nil ? 0 : LayerTimes.now()
+            layer.addDeferredGradients(samples: samples, deferred: deferred[i].pointer,
+                                       gradients: parameterGradients + model.parameterOffsets[i])
+            times?.addBackward(i, since: start)
         }
     }
 }
