@@ -71,27 +71,17 @@ void outer_row16(int vectors, __mmask16 last, unsigned long long used, const flo
     }
 }
 
+// Every column of one row, 64 at a time.
 __attribute__((target("avx512f")))
-void ck_outer_products_avx512(int samples, int m, int n, const float *x, long sa, const float *dz, long sb,
-                              double *cd, int ldc) {
-    for (int s0 = 0; s0 < samples; s0 += SAMPLE_GROUP) {
-        int count = samples - s0 < SAMPLE_GROUP ? samples - s0 : SAMPLE_GROUP;
-        const float *xs = x + s0 * sa, *dzs = dz + s0 * sb;
-        unsigned long long non_finite = non_finite_samples(dzs, sb, count, n);
-        for (int i = 0; i < m; i++) {
-            unsigned long long used = samples_to_add(xs + i, sa, count, non_finite);
-            if (!used) continue;
-            for (int j = 0; j < n; j += 64) {
-                int width = n - j < 64 ? n - j : 64, vectors = (width + 15) / 16;
-                __mmask16 last = (__mmask16)(width % 16 ? (1u << (width % 16)) - 1 : 0xFFFF);
-                double *row = cd + (long)i * ldc + j;
-                switch (vectors) {
-                case 4: outer_row16(4, last, used, xs + i, sa, dzs + j, sb, row); break;
-                case 3: outer_row16(3, last, used, xs + i, sa, dzs + j, sb, row); break;
-                case 2: outer_row16(2, last, used, xs + i, sa, dzs + j, sb, row); break;
-                default: outer_row16(1, last, used, xs + i, sa, dzs + j, sb, row); break;
-                }
-            }
+static void outer_row_avx512(int n, unsigned long long used, const float *x, long sa, const float *dz, long sb, double *row) {
+    for (int j = 0; j < n; j += 64) {
+        int width = n - j < 64 ? n - j : 64, vectors = (width + 15) / 16;
+        __mmask16 last = (__mmask16)(width % 16 ? (1u << (width % 16)) - 1 : 0xFFFF);
+        switch (vectors) {
+        case 4: outer_row16(4, last, used, x, sa, dz + j, sb, row + j); break;
+        case 3: outer_row16(3, last, used, x, sa, dz + j, sb, row + j); break;
+        case 2: outer_row16(2, last, used, x, sa, dz + j, sb, row + j); break;
+        default: outer_row16(1, last, used, x, sa, dz + j, sb, row + j); break;
         }
     }
 }
@@ -134,28 +124,46 @@ static void outer_columns(int columns, unsigned long long used, const float *x, 
     }
 }
 
+// Every column of one row: 32 at a time, then 24, 16 or 8, then one at a time.
 __attribute__((target("avx2,fma")))
-void ck_outer_products_avx2(int samples, int m, int n, const float *x, long sa, const float *dz, long sb,
-                            double *cd, int ldc) {
+static void outer_row_avx2(int n, unsigned long long used, const float *x, long sa, const float *dz, long sb, double *row) {
+    int j = 0;
+    for (; j + 32 <= n; j += 32) outer_row8(4, used, x, sa, dz + j, sb, row + j);
+    switch ((n - j) / 8) {
+    case 3: outer_row8(3, used, x, sa, dz + j, sb, row + j); break;
+    case 2: outer_row8(2, used, x, sa, dz + j, sb, row + j); break;
+    case 1: outer_row8(1, used, x, sa, dz + j, sb, row + j); break;
+    default: break;
+    }
+    j += (n - j) / 8 * 8;
+    outer_columns(n - j, used, x, sa, dz + j, sb, row + j);
+}
+
+// Row by row, the samples of each group of SAMPLE_GROUP that the row must add (none: the row is left
+// alone). Inlined into each path's entry point, where add_row is a constant and its call direct.
+static inline __attribute__((always_inline))
+void outer_products(int samples, int m, int n, const float *x, long sa, const float *dz, long sb, double *cd,
+                           int ldc, void (*add_row)(int, unsigned long long, const float *, long, const float *, long, double *)) {
     for (int s0 = 0; s0 < samples; s0 += SAMPLE_GROUP) {
         int count = samples - s0 < SAMPLE_GROUP ? samples - s0 : SAMPLE_GROUP;
         const float *xs = x + s0 * sa, *dzs = dz + s0 * sb;
         unsigned long long non_finite = non_finite_samples(dzs, sb, count, n);
         for (int i = 0; i < m; i++) {
             unsigned long long used = samples_to_add(xs + i, sa, count, non_finite);
-            if (!used) continue;
-            double *row = cd + (long)i * ldc;
-            int j = 0;
-            for (; j + 32 <= n; j += 32) outer_row8(4, used, xs + i, sa, dzs + j, sb, row + j);
-            switch ((n - j) / 8) {
-            case 3: outer_row8(3, used, xs + i, sa, dzs + j, sb, row + j); break;
-            case 2: outer_row8(2, used, xs + i, sa, dzs + j, sb, row + j); break;
-            case 1: outer_row8(1, used, xs + i, sa, dzs + j, sb, row + j); break;
-            default: break;
-            }
-            j += (n - j) / 8 * 8;
-            outer_columns(n - j, used, xs + i, sa, dzs + j, sb, row + j);
+            if (used) add_row(n, used, xs + i, sa, dzs, sb, cd + (long)i * ldc);
         }
     }
+}
+
+__attribute__((target("avx512f")))
+void ck_outer_products_avx512(int samples, int m, int n, const float *x, long sa, const float *dz, long sb,
+                              double *cd, int ldc) {
+    outer_products(samples, m, n, x, sa, dz, sb, cd, ldc, outer_row_avx512);
+}
+
+__attribute__((target("avx2,fma")))
+void ck_outer_products_avx2(int samples, int m, int n, const float *x, long sa, const float *dz, long sb,
+                            double *cd, int ldc) {
+    outer_products(samples, m, n, x, sa, dz, sb, cd, ldc, outer_row_avx2);
 }
 #endif
