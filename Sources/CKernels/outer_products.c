@@ -43,7 +43,7 @@ static inline unsigned long long samples_to_add(const float *x, long sa, int sam
     return mask;
 }
 
-// Columns [0, 16 * vectors) of one row (the last vector's lanes masked by `last`), over `samples` samples.
+// Columns [0, 16 * vectors) of one row (the last vector's lanes masked by `last`), adding the samples in `used`.
 __attribute__((target("avx512f")))
 static inline __attribute__((always_inline))
 void outer_row16(int vectors, __mmask16 last, unsigned long long used, const float *x, long sa,
@@ -86,7 +86,7 @@ static void outer_row_avx512(int n, unsigned long long used, const float *x, lon
     }
 }
 
-// Columns [0, 8 * vectors) of one row, over `samples` samples (AVX2 has 16 registers: 32 columns at most).
+// Columns [0, 8 * vectors) of one row, adding the samples in `used` (AVX2 has 16 registers: 32 columns at most).
 __attribute__((target("avx2,fma")))
 static inline __attribute__((always_inline))
 void outer_row8(int vectors, unsigned long long used, const float *x, long sa,

@@ -14,11 +14,14 @@ public final class WorkerPool: @unchecked Sendable {
     public let size: Int
     private let crew = Crew()
     private let meeting: MeetingPoint
+    /// `all`'s per-index results, allocated once: training calls it every step.
+    private let allResults: UnsafeMutableBufferPointer<Bool>
 
     public init(size: Int) {
         precondition(size >= 1, "a worker pool needs at least one thread")
         self.size = size
         meeting = MeetingPoint(parties: size)
+        allResults = .allocate(capacity: size)
         for index in 1..<size {
             let thread = Thread { [crew] in crew.workerLoop(index: index) }
             thread.stackSize = 8 << 20
@@ -27,7 +30,10 @@ public final class WorkerPool: @unchecked Sendable {
         }
     }
 
-    deinit { crew.shutDown() }
+    deinit {
+        crew.shutDown()
+        allResults.deallocate()
+    }
 
     /// Runs `body(index)` for every index in `0..<size`, concurrently, and returns when all are done.
     public func run(_ body: (Int) -> Void) {
@@ -37,8 +43,8 @@ public final class WorkerPool: @unchecked Sendable {
 
     /// Runs `body(index)` for every index, as `run` does; true when every call returned true.
     public func all(_ body: (Int) -> Bool) -> Bool {
-        var results = [Bool](repeating: false, count: size)
-        results.withUnsafeMutableBufferPointer { results in run { results[$0] = body($0) } }
+        let results = allResults
+        run { results[$0] = body($0) }
         return !results.contains(false)
     }
 
