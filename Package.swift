@@ -32,7 +32,7 @@ let package = Package(
         // rounded either way, so no bit changes.
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3", "-ffp-contract=off", "-fno-math-errno"])]),
         // Checked arithmetic everywhere (no -Ounchecked): the hot loops are C (CKernels), and measured
-        // with launch/bench-ab the checks cost nothing beyond noise, while an unchecked index bug would
+        // with tools/bench-ab the checks cost nothing beyond noise, while an unchecked index bug would
         // corrupt memory silently instead of stopping.
         .target(name: "ConvNetCore", dependencies: ["CBLAS", "CKernels"]),
         .target(name: "ConvNetData", dependencies: ["SystemZlib"]),

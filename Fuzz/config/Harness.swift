@@ -5,12 +5,12 @@
 // The input is taken as UTF-8 text (invalid bytes become U+FFFD; `load(path:)` refuses such a file
 // before parsing, so this covers more than a file can reach). A thrown ConfigError is the expected
 // answer to a bad config; a trap, an overflow, an out-of-bounds access, a hang or a huge allocation
-// is a bug. launch/fuzz compiles toml++'s own assertions out (FUZZ_TOML_ASSERTS=1 keeps them, as the
+// is a bug. tools/fuzz compiles toml++'s own assertions out (FUZZ_TOML_ASSERTS=1 keeps them, as the
 // shipped build does). For a config that parses:
 //  - Sequential(config.model) must build (parse already validated it), and give its summary,
 //  - config.tomlText must parse back to an equal config (ConfigWriter.swift promises it).
 //
-// Built and run by launch/fuzz (swiftc -sanitize=fuzzer,address); seeds in Fuzz/corpus/config,
+// Built and run by tools/fuzz (swiftc -sanitize=fuzzer,address); seeds in Fuzz/corpus/config,
 // TOML words in Fuzz/config/toml.dict.
 import ConvNetConfig
 import ConvNetCore

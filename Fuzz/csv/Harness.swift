@@ -5,7 +5,7 @@
 // DataError is the expected answer to a bad file; a trap, an out-of-bounds access, a hang or a
 // huge allocation is a bug. The shards must agree with the whole.
 //
-// Built and run by launch/fuzz (swiftc -sanitize=fuzzer,address); seeds in Fuzz/corpus/csv.
+// Built and run by tools/fuzz (swiftc -sanitize=fuzzer,address); seeds in Fuzz/corpus/csv.
 import ConvNetData
 import DataFormats
 import Foundation

@@ -7,7 +7,7 @@
 // plain one (same success, same values). A thrown DataError is the expected answer to a bad
 // file; a trap, an out-of-bounds access, a hang or a huge allocation is a bug.
 //
-// Built and run by launch/fuzz (swiftc -sanitize=fuzzer,address); seeds in Fuzz/corpus/idx.
+// Built and run by tools/fuzz (swiftc -sanitize=fuzzer,address); seeds in Fuzz/corpus/idx.
 import ConvNetData
 import SystemZlib
 import Foundation

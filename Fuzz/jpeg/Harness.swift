@@ -6,7 +6,7 @@
 // A thrown ImageError is the expected answer to a bad file; a trap, an out-of-bounds access, a hang
 // or a huge allocation is a bug.
 //
-// Built and run by launch/fuzz (swiftc -sanitize=fuzzer,address); seeds in Fuzz/corpus/jpeg
+// Built and run by tools/fuzz (swiftc -sanitize=fuzzer,address); seeds in Fuzz/corpus/jpeg
 // (seed-*: an MNIST digit written by `convnet-dist convert --image-format jpeg`, and 12x9 pictures by
 // libjpeg-turbo's cjpeg: RGB 4:2:0 and 4:4:4, progressive, grey with restart markers, arithmetic
 // coding; each twice, first byte 0 (decode to grey) and 1 (to RGB)).

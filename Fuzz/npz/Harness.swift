@@ -7,7 +7,7 @@
 // 2x2 grey images, whole and as one shard of two. A thrown DataError is the expected answer to a
 // bad file; a trap, an out-of-bounds access, a hang or a huge allocation is a bug.
 //
-// Built and run by launch/fuzz (swiftc -sanitize=fuzzer,address); seeds in Fuzz/corpus/npz.
+// Built and run by tools/fuzz (swiftc -sanitize=fuzzer,address); seeds in Fuzz/corpus/npz.
 import ConvNetData
 import DataFormats
 import Foundation

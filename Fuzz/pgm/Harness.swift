@@ -5,7 +5,7 @@
 // A thrown ImageError is the expected answer to a bad file; a trap, an out-of-bounds access,
 // a hang or a huge allocation is a bug. A decoded image must survive PGM.encode -> decode.
 //
-// Built and run by launch/fuzz (swiftc -sanitize=fuzzer,address); seeds in Fuzz/corpus/pgm.
+// Built and run by tools/fuzz (swiftc -sanitize=fuzzer,address); seeds in Fuzz/corpus/pgm.
 import Foundation
 import Images
 

@@ -12,7 +12,7 @@
 // A thrown ImageError is the expected answer to a bad file; a trap, an out-of-bounds access,
 // a hang or a huge allocation is a bug. A decoded image must survive PNG.encode -> decode.
 //
-// Built and run by launch/fuzz (swiftc -sanitize=fuzzer,address); seeds in Fuzz/corpus/png.
+// Built and run by tools/fuzz (swiftc -sanitize=fuzzer,address); seeds in Fuzz/corpus/png.
 import SystemZlib
 import Foundation
 import Images

@@ -5,7 +5,7 @@
 // SafeTensorsError is the expected answer to a bad file; a trap, an overflow, an
 // out-of-bounds access, a hang or a huge allocation is a bug.
 //
-// Built and run by launch/fuzz (swiftc -sanitize=fuzzer,address); seeds in Fuzz/corpus/safetensors.
+// Built and run by tools/fuzz (swiftc -sanitize=fuzzer,address); seeds in Fuzz/corpus/safetensors.
 import Foundation
 import SafeTensors
 

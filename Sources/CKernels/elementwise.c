@@ -6,7 +6,7 @@
 // same operations in the same order as the scalar loop, so vectorising changes no result.
 // target_clones builds AVX-512 and AVX2 copies beside the baseline one and picks at load time.
 // Not under ThreadSanitizer: the clones' resolver runs while the dynamic loader relocates, before the
-// sanitizer's runtime is up, and the instrumented resolver crashes (launch/sanitize).
+// sanitizer's runtime is up, and the instrumented resolver crashes (tools/sanitize).
 #ifndef __has_feature
 #define __has_feature(x) 0
 #endif

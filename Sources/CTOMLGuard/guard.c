@@ -4,7 +4,7 @@
 #include "ctomlguard.h"
 
 // toml++ (TOMLKit's parser) checks internal invariants with assert(), and SwiftPM builds it with
-// asserts on, so some malformed configs (found by launch/fuzz config, e.g. the 3 bytes "[?o") abort
+// asserts on, so some malformed configs (found by tools/fuzz config, e.g. the 3 bytes "[?o") abort
 // the process. This definition of glibc's assertion handler takes precedence over libc's for the
 // code linked into convnet-dist: while a config is being parsed, a failed check becomes the same
 // one-line error and exit status as any other bad config; elsewhere it behaves as glibc's.

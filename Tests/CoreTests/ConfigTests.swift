@@ -93,7 +93,7 @@ final class ConfigTests: XCTestCase {
             .contains("model.layers[0].padding: unknown value \"full\" (expected valid, same)"))
         XCTAssertTrue(error(model.replacingOccurrences(of: "[28, 28, 1]", with: "[28, 28]")).contains("model.input_shape must be an array of 3 integers"))
         XCTAssertTrue(error("[model\n").contains("invalid TOML at line 1"))
-        // Found by launch/fuzz config: each used to trap (overflow, a Float conversion) or to write a
+        // Found by tools/fuzz config: each used to trap (overflow, a Float conversion) or to write a
         // config.toml that does not read back.
         XCTAssertTrue(error(model.replacingOccurrences(of: "type = \"flatten\"", with: "type = \"conv2d\"\nfilters = 65536\nkernel_size = 1048576\npadding = \"same\""))
             .contains("model.layers[0].kernel_size values must be in [1, 4096], got 1048576"))

@@ -167,7 +167,7 @@ final class IDXTests: XCTestCase {
         XCTAssertTrue(message { try IDX.readImages(path: path) }.contains("not a regular file"))
     }
 
-    /// Found by launch/fuzz idx: zero images of 16384x16384 allocated a 256 MiB read buffer.
+    /// Found by tools/fuzz idx: zero images of 16384x16384 allocated a 256 MiB read buffer.
     func testNoImagesOfTheLargestSizeAllocateNothingLarge() throws {
         try write("empty-images", idx(magic: 2051, dimensions: [0, 16384, 16384], payload: []))
         let before = SystemMemory.residentBytes()

@@ -6,7 +6,7 @@ import XCTest
 
 /// The runner's staged pass (batch norm's global statistics) and dropout on several threads: the
 /// gradient and the updated moving statistics are the same bits for any thread count and chunk
-/// size, as they are for the reference model. (Also the threaded test that launch/sanitize runs
+/// size, as they are for the reference model. (Also the threaded test that tools/sanitize runs
 /// under ThreadSanitizer.)
 final class ThreadedRunnerTests: XCTestCase {
     func testBatchNormAndDropoutGradientsDoNotDependOnThreads() throws {

@@ -64,7 +64,7 @@ final class CommandLineTests: XCTestCase {
         }
     }
 
-    /// Configs that trip the TOML library's internal assertions (found by launch/fuzz config): one
+    /// Configs that trip the TOML library's internal assertions (found by tools/fuzz config): one
     /// line naming the file and exit status 1, not an abort with a backtrace.
     func testConfigsThatTripTheTOMLParsersAssertionsAreErrors() throws {
         let folder = try makeTemporaryDirectory(self)

@@ -11,7 +11,7 @@ differences found are printed to stderr.
 
     /work/venv-keras/bin/python -m unittest -v Tests/python/test_keras_interchange.py
 
-Skipped when TensorFlow cannot be imported (CI), when the binary is missing (CONVNET_DIST_BINARY, default
+Skipped when TensorFlow cannot be imported (CI), when the binary is missing (CONVNET_BINARY, default
 .build/release/convnet-dist of this repository) or MNIST is missing (CONVNET_DATA_DIR, default
 ../shared/data/mnist beside the repository). Takes about 25 seconds on 2 cores.
 """
@@ -28,7 +28,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
-BINARY = os.environ.get("CONVNET_DIST_BINARY", os.path.join(REPO, ".build", "release", "convnet-dist"))
+BINARY = os.environ.get("CONVNET_BINARY", os.path.join(REPO, ".build", "release", "convnet-dist"))
 DATA_DIR = os.environ.get("CONVNET_DATA_DIR", os.path.join(os.path.dirname(REPO), "shared", "data", "mnist"))
 CONFIG = os.path.join(REPO, "configs", "fashion-mnist-bn.toml")
 MNIST_FILES = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
@@ -47,7 +47,7 @@ def have_mnist(directory):
 
 
 @unittest.skipUnless(HAVE_TENSORFLOW, "tensorflow (Keras 3) cannot be imported")
-@unittest.skipUnless(os.access(BINARY, os.X_OK), "no convnet-dist binary at %s (set CONVNET_DIST_BINARY)" % BINARY)
+@unittest.skipUnless(os.access(BINARY, os.X_OK), "no convnet-dist binary at %s (set CONVNET_BINARY)" % BINARY)
 @unittest.skipUnless(have_mnist(DATA_DIR), "no MNIST IDX files in %s (set CONVNET_DATA_DIR)" % DATA_DIR)
 class KerasInterchangeTests(unittest.TestCase):
     def run_binary(self, *arguments):

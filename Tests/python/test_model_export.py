@@ -17,7 +17,7 @@ The largest differences are printed to stderr.
     python -m unittest -v Tests/python/test_model_export.py
 
 Each part is skipped, saying so, when its library is missing (onnxruntime; keras with TensorFlow), when
-the binary is missing (CONVNET_DIST_BINARY, default .build/release/convnet-dist of this repository) or
+the binary is missing (CONVNET_BINARY, default .build/release/convnet-dist of this repository) or
 MNIST is missing (CONVNET_DATA_DIR, default ../shared/data/mnist beside the repository). With
 CONVNET_REQUIRE_ONNXRUNTIME=1 (launch/test sets it) a missing prerequisite of the ONNX part fails instead. About 20 s for
 the ONNX part and 30 s for the Keras part on 2 cores.
@@ -37,7 +37,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
-BINARY = os.environ.get("CONVNET_DIST_BINARY", os.path.join(REPO, ".build", "release", "convnet-dist"))
+BINARY = os.environ.get("CONVNET_BINARY", os.path.join(REPO, ".build", "release", "convnet-dist"))
 DATA_DIR = os.environ.get("CONVNET_DATA_DIR", os.path.join(os.path.dirname(REPO), "shared", "data", "mnist"))
 REFERENCE = os.path.join(REPO, "configs", "keras-mnist-convnet.toml")
 SAMPLES = 256
@@ -197,7 +197,7 @@ class RequiredPrerequisites(unittest.TestCase):
 
 
 @unittest.skipUnless(have_module("onnxruntime"), "onnxruntime is not installed")
-@unittest.skipUnless(os.access(BINARY, os.X_OK), "no convnet-dist binary at %s (set CONVNET_DIST_BINARY)" % BINARY)
+@unittest.skipUnless(os.access(BINARY, os.X_OK), "no convnet-dist binary at %s (set CONVNET_BINARY)" % BINARY)
 @unittest.skipUnless(have_mnist(DATA_DIR), "no MNIST IDX files in %s (set CONVNET_DATA_DIR)" % DATA_DIR)
 class ONNXExportTests(unittest.TestCase, AgreementMixin):
     def check(self, name):
@@ -223,7 +223,7 @@ class ONNXExportTests(unittest.TestCase, AgreementMixin):
 
 
 @unittest.skipUnless(have_module("tensorflow") and have_module("keras"), "keras with tensorflow is not installed")
-@unittest.skipUnless(os.access(BINARY, os.X_OK), "no convnet-dist binary at %s (set CONVNET_DIST_BINARY)" % BINARY)
+@unittest.skipUnless(os.access(BINARY, os.X_OK), "no convnet-dist binary at %s (set CONVNET_BINARY)" % BINARY)
 @unittest.skipUnless(have_mnist(DATA_DIR), "no MNIST IDX files in %s (set CONVNET_DATA_DIR)" % DATA_DIR)
 class KerasScriptTests(unittest.TestCase, AgreementMixin):
     def script(self, name):

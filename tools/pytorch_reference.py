@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 # The convnet-dist reference recipe (configs/mnist.toml: the classic Keras MNIST convnet) in PyTorch on
-# the CPU, for launch/compare-pytorch: same shapes, optimizer, batch size and data, timed the same way
+# the CPU, for tools/compare-pytorch: same shapes, optimizer, batch size and data, timed the same way
 # (epoch = the training steps only; the 10k test-set evaluation is timed and printed on its own line).
-#   launch/pytorch_reference.py [--data-dir DIR] [--epochs 2] [--threads 2] [--seed 1]
+#   tools/pytorch_reference.py [--data-dir DIR] [--epochs 2] [--threads 2] [--seed 1]
 # Needs torch and numpy (e.g. /work/venv-torch/bin/python); data: --data-dir, else $CONVNET_DATA_DIR,
 # else ../shared/data/mnist beside the repository (the IDX .gz files, read with numpy + gzip only).
 # Model: Conv2d(1,32,3)+ReLU, MaxPool 2, Conv2d(32,64,3)+ReLU, MaxPool 2, Conv2d(64,64,3)+ReLU, Flatten,
