@@ -9,11 +9,12 @@ included) and evaluates the 10,000 test images: the number of correct answers mu
 images (float32 sums in another order can flip a near-tie) and the mean test loss to within 1e-3. The
 differences found are printed to stderr.
 
-    /work/venv-keras/bin/python -m unittest -v Tests/python/test_keras_interchange.py
+    .build/venv-python/bin/python -m unittest -v Tests/python/test_keras_interchange.py
 
-Skipped when TensorFlow cannot be imported (CI), when the binary is missing (CONVNET_BINARY, default
-.build/release/convnet-dist of this repository) or MNIST is missing (CONVNET_DATA_DIR, default
-../shared/data/mnist beside the repository). Takes about 25 seconds on 2 cores.
+(launch/test makes that environment.) Skipped when TensorFlow cannot be imported, when the binary is
+missing (CONVNET_BINARY, default .build/release/convnet-dist of this repository) or MNIST is missing
+(CONVNET_DATA_DIR, default ../shared/data/mnist beside the repository); with CONVNET_REQUIRE_KERAS=1
+(launch/test sets it) each of these is a failure instead. Takes about 25 seconds on 2 cores.
 """
 import glob
 import json
@@ -44,6 +45,16 @@ except ImportError:
 def have_mnist(directory):
     return all(os.path.exists(os.path.join(directory, f)) or os.path.exists(os.path.join(directory, f + ".gz"))
                for f in MNIST_FILES)
+
+
+@unittest.skipUnless(os.environ.get("CONVNET_REQUIRE_KERAS") == "1", "CONVNET_REQUIRE_KERAS is not 1")
+class RequiredPrerequisites(unittest.TestCase):
+    """Where the test must run (CI: launch/test sets CONVNET_REQUIRE_KERAS=1), its skipping is a failure."""
+
+    def test_the_keras_interchange_test_can_run(self):
+        self.assertTrue(HAVE_TENSORFLOW, "tensorflow (Keras 3) cannot be imported in %s" % sys.executable)
+        self.assertTrue(os.access(BINARY, os.X_OK), "no convnet-dist binary at %s" % BINARY)
+        self.assertTrue(have_mnist(DATA_DIR), "no MNIST IDX files in %s" % DATA_DIR)
 
 
 @unittest.skipUnless(HAVE_TENSORFLOW, "tensorflow (Keras 3) cannot be imported")

@@ -19,8 +19,8 @@ The largest differences are printed to stderr.
 Each part is skipped, saying so, when its library is missing (onnxruntime; keras with TensorFlow), when
 the binary is missing (CONVNET_BINARY, default .build/release/convnet-dist of this repository) or
 MNIST is missing (CONVNET_DATA_DIR, default ../shared/data/mnist beside the repository). With
-CONVNET_REQUIRE_ONNXRUNTIME=1 (launch/test sets it) a missing prerequisite of the ONNX part fails instead. About 20 s for
-the ONNX part and 30 s for the Keras part on 2 cores.
+CONVNET_REQUIRE_ONNXRUNTIME=1 or CONVNET_REQUIRE_KERAS=1 (launch/test sets both) a missing prerequisite
+of that part fails instead. About 20 s for the ONNX part and 30 s for the Keras part on 2 cores.
 """
 import glob
 import gzip
@@ -186,14 +186,23 @@ class AgreementMixin:
         self.check("logits")
 
 
-@unittest.skipUnless(os.environ.get("CONVNET_REQUIRE_ONNXRUNTIME") == "1", "CONVNET_REQUIRE_ONNXRUNTIME is not 1")
 class RequiredPrerequisites(unittest.TestCase):
-    """Where the ONNX test must run (CI), its skipping is a failure."""
+    """Where a part must run (CI: launch/test sets CONVNET_REQUIRE_ONNXRUNTIME=1 and CONVNET_REQUIRE_KERAS=1),
+    its skipping is a failure."""
 
-    def test_the_onnx_tests_can_run(self):
-        self.assertTrue(have_module("onnxruntime"), "onnxruntime is not installed in %s" % sys.executable)
+    def assertCanRun(self, *modules):
+        for module in modules:
+            self.assertTrue(have_module(module), "%s is not installed in %s" % (module, sys.executable))
         self.assertTrue(os.access(BINARY, os.X_OK), "no convnet-dist binary at %s" % BINARY)
         self.assertTrue(have_mnist(DATA_DIR), "no MNIST IDX files in %s" % DATA_DIR)
+
+    @unittest.skipUnless(os.environ.get("CONVNET_REQUIRE_ONNXRUNTIME") == "1", "CONVNET_REQUIRE_ONNXRUNTIME is not 1")
+    def test_the_onnx_tests_can_run(self):
+        self.assertCanRun("onnxruntime")
+
+    @unittest.skipUnless(os.environ.get("CONVNET_REQUIRE_KERAS") == "1", "CONVNET_REQUIRE_KERAS is not 1")
+    def test_the_keras_tests_can_run(self):
+        self.assertCanRun("tensorflow", "keras")
 
 
 @unittest.skipUnless(have_module("onnxruntime"), "onnxruntime is not installed")
