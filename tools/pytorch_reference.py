@@ -10,10 +10,8 @@
 # eps 1e-7; batch 64 (last batch 32), reshuffled each epoch; pixels / 255. Weights start Glorot-uniform
 # and biases zero, as in Keras. Two differences that cost no time: torch's RMSprop adds eps outside
 # the square root (Keras inside), and its cross-entropy works on logits (Keras clips probabilities).
-# Layout: channels_last (NHWC, as convnet-dist and Keras), the faster here: 50 steps of batch 64 on 2
-# threads, torch 2.15.0 (PyPI wheel, oneDNN), 3 alternating tries on a busy machine: channels_last
-# 11.9-15.1 ms/step, default NCHW 16.5-19.4 ms/step (and two outliers, 80 and 128 ms/step). --nchw switches
-# back to the default layout for a recheck.
+# Layout: channels_last (NHWC, as convnet-dist and Keras), the faster of the two for this model on the
+# CPU (docs/performance-history.md); --nchw switches back to torch's default layout for a recheck.
 import argparse
 import gzip
 import os

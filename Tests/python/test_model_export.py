@@ -26,6 +26,7 @@ import glob
 import gzip
 import importlib.util
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -34,6 +35,8 @@ import unittest
 
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Each model predicts through a tf.function of its own; TensorFlow's warning about the retracing says nothing here.
+logging.getLogger("tensorflow").setLevel(logging.ERROR)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
