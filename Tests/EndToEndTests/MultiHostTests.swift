@@ -3,12 +3,12 @@ import TestSupport
 import Training
 import XCTest
 
-/// Jobs across machines, with Linux network namespaces as the machines (`tools/test-hosts`: each
+/// Jobs across machines, with Linux network namespaces as the machines (`launch/test-hosts`: each
 /// host its own network stack and name, joined by a private bridge, started by mpirun through an
 /// ssh-like agent). Root only; skipped elsewhere, failed under CI (which runs as root).
 final class MultiHostTests: XCTestCase {
     private static let root = SharedData.packageRoot.path
-    private static let testHosts = root + "/tools/test-hosts"
+    private static let testHosts = root + "/launch/test-hosts"
     nonisolated(unsafe) private static var hostsUp = false
 
     override class func setUp() {
@@ -25,7 +25,7 @@ final class MultiHostTests: XCTestCase {
 
     override func setUpWithError() throws {
         guard Self.hostsUp else {
-            let reason = getuid() == 0 ? "tools/test-hosts up 3 failed" : "test hosts need root (ip netns)"
+            let reason = getuid() == 0 ? "launch/test-hosts up 3 failed" : "test hosts need root (ip netns)"
             if ProcessInfo.processInfo.environment["CI"] == "true" { XCTFail(reason) }
             throw XCTSkip(reason)
         }
@@ -103,7 +103,7 @@ final class MultiHostTests: XCTestCase {
         XCTAssertEqual(try modelBytes(moved), try modelBytes(reference), "2-host checkpoint resumed on one host")
     }
 
-    /// A cable pulled between the hosts ends the job (Open MPI's keepalive, set by tools/test-hosts as by
+    /// A cable pulled between the hosts ends the job (Open MPI's keepalive, set by launch/test-hosts as by
     /// the README's commands) within the bound, and the last checkpoint loads.
     func testPulledCableEndsTheJob() throws {
         let runDirectory = try makeTemporaryDirectory(self)
