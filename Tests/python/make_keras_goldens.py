@@ -37,6 +37,8 @@ import tensorflow as tf  # noqa: E402
 import keras  # noqa: E402
 from safetensors.numpy import save_file  # noqa: E402
 
+from keras_model import keras_layer  # noqa: E402  (builds a layer from our table through layers.json)
+
 F32 = np.float32
 KINK_GAP = 1e-3  # no value this close to a kink of relu-like activations, hinge or abs
 KINKED_ACTIVATIONS = {"relu", "leaky_relu", "elu", "selu"}
@@ -166,45 +168,6 @@ LAYER_CASES = [
                                    "silu", "swish", "softplus", "leaky_relu"]]
 
 
-def keras_regularizer(spec):
-    if spec is None:
-        return None
-    if set(spec) == {"l1"}:
-        return keras.regularizers.L1(spec["l1"])
-    if set(spec) == {"l2"}:
-        return keras.regularizers.L2(spec["l2"])
-    return keras.regularizers.L1L2(l1=spec.get("l1", 0.0), l2=spec.get("l2", 0.0))
-
-
-def keras_layer(cfg):
-    """Our layer table -> the Keras layer it names (Keras's argument names and defaults)."""
-    kind = cfg["type"]
-    if kind == "conv2d":
-        return keras.layers.Conv2D(cfg["filters"], cfg["kernel_size"], strides=cfg.get("strides", 1),
-                                   padding=cfg.get("padding", "valid"), activation=cfg.get("activation", "linear"),
-                                   use_bias=cfg.get("use_bias", True),
-                                   kernel_regularizer=keras_regularizer(cfg.get("kernel_regularizer")))
-    if kind == "dense":
-        return keras.layers.Dense(cfg["units"], activation=cfg.get("activation", "linear"),
-                                  use_bias=cfg.get("use_bias", True),
-                                  kernel_regularizer=keras_regularizer(cfg.get("kernel_regularizer")))
-    if kind in ("maxpool2d", "avgpool2d"):
-        cls = keras.layers.MaxPooling2D if kind == "maxpool2d" else keras.layers.AveragePooling2D
-        return cls(cfg["pool_size"], strides=cfg.get("strides"), padding=cfg.get("padding", "valid"))
-    if kind == "global_avgpool2d":
-        return keras.layers.GlobalAveragePooling2D()
-    if kind == "global_maxpool2d":
-        return keras.layers.GlobalMaxPooling2D()
-    if kind == "flatten":
-        return keras.layers.Flatten()
-    if kind == "batchnorm":
-        return keras.layers.BatchNormalization(momentum=cfg.get("momentum", 0.99), epsilon=cfg.get("epsilon", 0.001),
-                                               center=cfg.get("center", True), scale=cfg.get("scale", True))
-    if kind == "activation":
-        return keras.layers.Activation(cfg["activation"])
-    raise ValueError(kind)
-
-
 def random_weight(rng, name, shape):
     if name == "kernel":
         return rng.standard_normal(shape) * 0.5
@@ -280,9 +243,9 @@ def layer_goldens(case):
     out[f"{name}.dx"] = grads[0].numpy()
     for variable, grad in zip(trainable, grads[1:]):
         out[f"{name}.grad.{variable.name}"] = grad.numpy()
-    if cfg["type"] == "batchnorm" and training:
-        out[f"{name}.after.moving_mean"] = layer.moving_mean.numpy()
-        out[f"{name}.after.moving_variance"] = layer.moving_variance.numpy()
+    if training:
+        for variable in layer.non_trainable_weights:   # state after one training call (moving statistics)
+            out[f"{name}.after.{variable.name}"] = variable.numpy()
     if cfg.get("kernel_regularizer"):
         with tf.GradientTape() as tape:
             penalty = tf.add_n(layer.losses)
