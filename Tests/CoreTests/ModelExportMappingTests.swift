@@ -16,7 +16,7 @@ final class ModelExportMappingTests: XCTestCase {
             Flatten(), Dropout(rate: 0.5), Dense(units: 3, activation: .softmax),
         ]),
         ModelSpec(inputShape: TensorShape([8, 8, 1]), classes: 2, layers: [
-            Conv2D(filters: 2, kernelSize: (3, 3)), GlobalAvgPool2D(), Dense(units: 2, activation: .softmax),
+            Conv2D(filters: 2, kernelSize: (3, 3)), UpSampling2D(size: (2, 3)), GlobalAvgPool2D(), Dense(units: 2, activation: .softmax),
         ]),
         ModelSpec(inputShape: TensorShape([8, 8, 1]), classes: 2, layers: [
             Conv2D(filters: 2, kernelSize: (3, 3)), GlobalMaxPool2D(), Dense(units: 2, activation: .softmax),

@@ -158,6 +158,8 @@ LAYER_CASES = [
     image_layer("global_avgpool2d", "global_avgpool2d", [4, 5, 3]),
     image_layer("global_maxpool2d", "global_maxpool2d", [4, 5, 3]),
     image_layer("flatten", "flatten", [3, 4, 2]),
+    image_layer("upsampling2d_2", "upsampling2d", [3, 4, 2], size=2),
+    image_layer("upsampling2d_3x2", "upsampling2d", [2, 3, 3], size=[3, 2]),
     batchnorm("batchnorm_images_train", [4, 5, 3], True),
     batchnorm("batchnorm_images_infer", [4, 5, 3], False),
     batchnorm("batchnorm_flat_train", [6], True, batch=4),
@@ -366,6 +368,11 @@ def check_layer_with_numpy(case, out):
         y = x.max(axis=(1, 2))
     elif kind == "flatten":
         y = x.reshape(x.shape[0], -1)
+    elif kind == "upsampling2d":
+        sh, sw = pair(cfg.get("size", 2))
+        y = x.repeat(sh, axis=1).repeat(sw, axis=2)
+        dx = dy.reshape(x.shape[0], x.shape[1], sh, x.shape[2], sw, x.shape[3]).sum(axis=(2, 4))
+        check_close(f"{name} dx", out[f"{name}.dx"], dx)
     elif kind == "batchnorm":
         axes = tuple(range(x.ndim - 1))
         momentum, epsilon = cfg.get("momentum", 0.99), cfg.get("epsilon", 0.001)
