@@ -119,7 +119,6 @@ public enum KerasScript {
     }
 
     static func tuple(_ values: [Int]) -> String { "(" + values.map(String.init).joined(separator: ", ") + (values.count == 1 ? ",)" : ")") }
-    static func tuple(_ pair: (Int, Int)) -> String { tuple([pair.0, pair.1]) }
 
     /// A Python string literal (JSON's escaping is valid Python).
     static func pythonString(_ s: String) -> String {
