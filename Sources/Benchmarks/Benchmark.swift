@@ -97,10 +97,10 @@ public enum Benchmark {
         let layers = model.layerNames.indices.map { i in
             let forwardSeconds = Double(times.forwardNanoseconds[i]) / 1e9 / Double(steps)
             let backwardSeconds = Double(times.backwardNanoseconds[i]) / 1e9 / Double(steps)
-            let multiplyAdds = Double(model.layers[i].forwardMultiplyAdds) * samplesPerThread
+            let multiplyAdds = Double(model.fastPaths[i].forwardMultiplyAdds) * samplesPerThread
             let forwardGflops = forwardSeconds > 0 ? 2 * multiplyAdds / forwardSeconds / 1e9 : 0
             let backwardGflops = backwardSeconds > 0 ? 2 * multiplyAdds * (i == 0 ? 1 : 2) / backwardSeconds / 1e9 : 0
-            let shape = model.layers[i].forwardProduct.map { (m: $0.rowsPerSample * chunkSize, n: $0.columns, k: $0.depth) }
+            let shape = model.fastPaths[i].forwardProduct.map { (m: $0.rowsPerSample * chunkSize, n: $0.columns, k: $0.depth) }
             let product = communicator.isRoot ? shape.map { productGflops(m: $0.m, n: $0.n, k: $0.k) } : nil
             return BenchmarkReport.LayerTime(layer: model.layerNames[i], forwardMilliseconds: forwardSeconds * 1000,
                                              backwardMilliseconds: backwardSeconds * 1000,
@@ -125,7 +125,7 @@ public enum Benchmark {
             }
             evaluationSeconds = Double(LayerTimes.now() - evalStart) / 1e9
         }
-        let forwardFlops = 2 * Double(model.layers.map(\.forwardMultiplyAdds).reduce(0, +))
+        let forwardFlops = 2 * Double(model.forwardMultiplyAdds)
         let evaluationGflops = evaluationSeconds > 0 ? forwardFlops * Double(evaluationImages) / evaluationSeconds / 1e9 : 0
         let sortedAllreduce = allreduceNanos.sorted()
         return BenchmarkReport(
@@ -142,7 +142,7 @@ public enum Benchmark {
     /// FLOPs of one training sample: forward, weight gradient, and input gradient of every layer but
     /// the first, two FLOPs per multiply-add (the activations, pooling and loss are not counted).
     public static func trainingFlopsPerSample(_ model: Sequential) -> Int {
-        let forward = model.layers.map(\.forwardMultiplyAdds)
+        let forward = model.fastPaths.map(\.forwardMultiplyAdds)
         return 2 * (forward.reduce(0, +) * 2 + forward.dropFirst().reduce(0, +))
     }
 

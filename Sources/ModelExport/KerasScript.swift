@@ -17,10 +17,13 @@ public enum KerasScript {
         var layers = ["keras.Input(shape=\(tuple(model.inputShape.dimensions)))"]
         for (index, layer) in model.layers.enumerated() {
             let name = model.layerNames[index]
-            guard let line = kerasLayer(layer, name: name) else {
-                throw ExportError("layer \(index + 1) (\(name), \(layer.typeName)): no Keras layer for it")
+            do {
+                guard let mapped = layer as? any ExportableLayer else { throw ExportError("no Keras layer for it") }
+                let arguments = try mapped.kerasArguments() + ["name=\(pythonString(name))"]
+                layers.append("keras.layers.\(layer.kerasClassName)(\(arguments.joined(separator: ", ")))")
+            } catch let error as ExportError {
+                throw ExportError("layer \(index + 1) (\(name), \(layer.typeName)): \(error.description)")
             }
-            layers.append(line)
         }
         return """
             \"\"\"The Keras 3 model of a convnet-dist checkpoint, with its weights loaded by name.
@@ -81,44 +84,6 @@ public enum KerasScript {
             """
     }
 
-    /// One `keras.layers....(...)` expression, or nil for a layer kind this script does not know.
-    static func kerasLayer(_ layer: any Layer, name: String) -> String? {
-        let named = "name=\(pythonString(name))"
-        switch layer {
-        case let conv as Conv2D:
-            return "keras.layers.Conv2D(\(conv.filters), \(tuple(conv.kernelSize)), strides=\(tuple(conv.strides)), "
-                + "padding=\"\(conv.padding.rawValue)\", activation=\"\(conv.activation.rawValue)\", use_bias=\(python(conv.useBias)), "
-                + regularizer(conv.kernelRegularizer) + named + ")"
-        case let dense as Dense:
-            return "keras.layers.Dense(\(dense.units), activation=\"\(dense.activation.rawValue)\", use_bias=\(python(dense.useBias)), "
-                + regularizer(dense.kernelRegularizer) + named + ")"
-        case let pool as MaxPool2D:
-            return "keras.layers.MaxPooling2D(" + window(pool.window) + named + ")"
-        case let pool as AvgPool2D:
-            return "keras.layers.AveragePooling2D(" + window(pool.window) + named + ")"
-        case is GlobalAvgPool2D: return "keras.layers.GlobalAveragePooling2D(" + named + ")"
-        case is GlobalMaxPool2D: return "keras.layers.GlobalMaxPooling2D(" + named + ")"
-        case is Flatten: return "keras.layers.Flatten(" + named + ")"
-        case let dropout as Dropout: return "keras.layers.Dropout(\(dropout.rate), " + named + ")"
-        case let norm as BatchNorm:
-            return "keras.layers.BatchNormalization(axis=-1, momentum=\(norm.momentum), epsilon=\(norm.epsilon), "
-                + "center=\(python(norm.center)), scale=\(python(norm.scale)), " + named + ")"
-        case let activation as ActivationLayer:
-            return "keras.layers.Activation(\"\(activation.activation.rawValue)\", " + named + ")"
-        default:
-            return nil
-        }
-    }
-
-    static func window(_ window: PoolWindow) -> String {
-        "pool_size=\(tuple(window.size)), strides=\(tuple(window.strides ?? window.size)), padding=\"\(window.padding.rawValue)\", "
-    }
-
-    static func regularizer(_ regularizer: Regularizer?) -> String {
-        guard let regularizer else { return "" }
-        return "kernel_regularizer=keras.regularizers.L1L2(l1=\(regularizer.l1), l2=\(regularizer.l2)), "
-    }
-
     static func python(_ spec: OptimizerSpec) -> String {
         switch spec {
         case let .rmsprop(lr, rho, epsilon):
@@ -154,7 +119,6 @@ public enum KerasScript {
     }
 
     static func tuple(_ values: [Int]) -> String { "(" + values.map(String.init).joined(separator: ", ") + (values.count == 1 ? ",)" : ")") }
-    static func tuple(_ pair: (Int, Int)) -> String { tuple([pair.0, pair.1]) }
 
     /// A Python string literal (JSON's escaping is valid Python).
     static func pythonString(_ s: String) -> String {

@@ -65,6 +65,14 @@ struct ONNXGraph {
         return attribute
     }
 
+    static func string(_ name: String, _ value: String) -> Onnx_AttributeProto {
+        var attribute = Onnx_AttributeProto()
+        attribute.name = name
+        attribute.type = .string
+        attribute.s = Data(value.utf8)
+        return attribute
+    }
+
     /// A float tensor value with the given dimensions; `nil` is a symbolic dimension named `batch`.
     static func floatValue(_ name: String, dims: [Int?]) -> Onnx_ValueInfoProto {
         var shape = Onnx_TensorShapeProto()

@@ -67,7 +67,7 @@ final class KerasLayerGoldenTests: XCTestCase {
                 assertMatches(after, expected, tolerance: 1e-6, "\(name) moving statistics after one step")
             }
             if let penalty = file.tensors["\(name).penalty"] {
-                let regularizer = try XCTUnwrap(layer.regularizers.first?.regularizer)
+                let regularizer = try XCTUnwrap(layer.parameters.compactMap(\.regularizer).first)
                 let kernel = Array(parameters.prefix(layer.parameters[0].count))
                 XCTAssertEqual(Float(regularizer.penalty(kernel, count: kernel.count)), penalty.values[0],
                                accuracy: 1e-5 * max(1, penalty.values[0]), "\(name) penalty")

@@ -1,5 +1,7 @@
 import ConvNetCore
+import Foundation
 import ModelExport
+import TestSupport
 import XCTest
 
 /// Every registered layer kind has an ONNX mapping and a Keras layer, and a kind without one is refused
@@ -14,7 +16,7 @@ final class ModelExportMappingTests: XCTestCase {
             Flatten(), Dropout(rate: 0.5), Dense(units: 3, activation: .softmax),
         ]),
         ModelSpec(inputShape: TensorShape([8, 8, 1]), classes: 2, layers: [
-            Conv2D(filters: 2, kernelSize: (3, 3)), GlobalAvgPool2D(), Dense(units: 2, activation: .softmax),
+            Conv2D(filters: 2, kernelSize: (3, 3)), UpSampling2D(size: (2, 3)), GlobalAvgPool2D(), Dense(units: 2, activation: .softmax),
         ]),
         ModelSpec(inputShape: TensorShape([8, 8, 1]), classes: 2, layers: [
             Conv2D(filters: 2, kernelSize: (3, 3)), GlobalMaxPool2D(), Dense(units: 2, activation: .softmax),
@@ -35,6 +37,19 @@ final class ModelExportMappingTests: XCTestCase {
         }
     }
 
+    /// `Tests/python/layers.json`, the Python scripts' one table of layer kinds, names every registered
+    /// kind with its Keras class and layer-name stem.
+    func testThePythonLayerTableMatchesTheRegistry() throws {
+        let path = SharedData.packageRoot.appendingPathComponent("Tests/python/layers.json").path
+        let table = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any])
+        let rows = table.filter { !$0.key.hasPrefix("//") }.mapValues { $0 as? [String: String] }
+        for kind in LayerRegistry.kinds {
+            XCTAssertEqual(rows[kind.typeName] ?? nil, ["keras_class": kind.kerasClassName, "keras_name": kind.kerasNameStem],
+                           "add to \(path): \"\(kind.typeName)\": {\"keras_class\": \"\(kind.kerasClassName)\", \"keras_name\": \"\(kind.kerasNameStem)\"}")
+        }
+        XCTAssertEqual(Set(rows.keys), Set(LayerRegistry.kinds.map { $0.typeName }), "\(path) lists a kind the registry does not have")
+    }
+
     func testAKindWithoutAMappingIsRefusedByName() throws {
         let model = try Sequential(ModelSpec(inputShape: TensorShape([4, 4, 1]), classes: 2,
                                              layers: [Unmapped(), Flatten(), Dense(units: 2, activation: .softmax)]))
@@ -52,7 +67,6 @@ final class ModelExportMappingTests: XCTestCase {
 private struct Unmapped: Layer {
     static let typeName = "unmapped"
     static let kerasClassName = "Unmapped"
-    static let kerasNameStem = "unmapped"
     private(set) var inputShape = TensorShape([])
     init() {}
     init(config: ConfigTable) throws {}

@@ -42,7 +42,7 @@ final class ExportCommandTests: XCTestCase {
                                                     "--output", folder + "/load_model.py"])
         XCTAssertEqual(script.status, 0, script.error)
         let text = try String(contentsOfFile: folder + "/load_model.py", encoding: .utf8)
-        XCTAssertTrue(text.contains("keras.layers.Conv2D(32, (3, 3), strides=(1, 1), padding=\"valid\", activation=\"relu\""), text)
+        XCTAssertTrue(text.contains("keras.layers.Conv2D(filters=32, kernel_size=3, activation=\"relu\", name=\"conv2d_1\")"), text)
         XCTAssertTrue(text.contains("name=\"dense_1\""), text)
         XCTAssertTrue(text.contains(checkpoint), "the script should default to the checkpoint it came from")
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasPrefix(".") }

@@ -12,7 +12,7 @@ public struct LayerHarness {
     public var seed: UInt64 = 1
     /// Sample identities (dropout); defaults to 0, 1, 2, ...
     public var sampleIDs: [Int64] = Array(0..<4096)
-    /// Lets the layer defer its weight gradient (`Layer.deferredCountPerSample`), as the runner does,
+    /// Lets the layer defer its weight gradient (`DeferredWeightGradients`), as the runner does,
     /// and adds it after `backward`.
     public var deferWeightGradients = false
 
@@ -42,14 +42,15 @@ public struct LayerHarness {
         var saved = [Float](repeating: 0, count: max(1, layer.savedCount(batch: batch)))
         var scratch = [Float](repeating: 0, count: max(1, layer.scratchCount(batch: batch)))
         let prepared = layer.prepared(parameters: parameters)
-        var statistics = [Double](repeating: 0, count: max(1, layer.batchStatisticsCount))
+        let paths = LayerFastPaths(layer)
+        var statistics = [Double](repeating: 0, count: max(1, paths.statisticsCount))
         var y = [Float](repeating: 0, count: batch * layer.outputShape.count)
         // NaN, not 0: backward must overwrite every element of dx (the runner's buffers hold the last pass's).
         var dx = [Float](repeating: .nan, count: x.count)
         var dw = [Double](repeating: 0, count: max(1, layer.parameterCount))
-        let sync = training && layer.batchStatisticsCount > 0
+        let sync = training ? paths.statistics : nil
         let parameters = self.parameters + [0], state = self.state + [0], ids = sampleIDs
-        if sync { layer.addForwardStatistics(x, batch: batch, into: &statistics) }
+        sync?.addForwardStatistics(x, batch: batch, into: &statistics)
         saved.withUnsafeMutableBufferPointer { s in
             scratch.withUnsafeMutableBufferPointer { t in
                 prepared.withUnsafeBufferPointer { p in
@@ -65,14 +66,14 @@ public struct LayerHarness {
                                 layer.forward(x, &y, batch: batch, parameters: parameters, memory: memory(stats.baseAddress!), context: context)
                             }
                             guard var gradient = dy else { return }
-                            if sync {
+                            if let sync {
                                 var backward = [Double](repeating: 0, count: statistics.count)
-                                layer.addBackwardStatistics(x: x, dy: gradient, batch: batch, statistics: statistics, into: &backward)
+                                sync.addBackwardStatistics(x: x, dy: gradient, batch: batch, statistics: statistics, into: &backward)
                                 for i in statistics.indices { statistics[i] += backward[i] }
                             }
                             context.outputGradientIsPreActivation = outputGradientIsPreActivation
                             context.inputReLUBackward = inputReLUBackward
-                            var deferred = [Float](repeating: .nan, count: deferWeightGradients ? batch * layer.deferredCountPerSample : 0)
+                            var deferred = [Float](repeating: .nan, count: deferWeightGradients ? batch * paths.deferredCountPerSample : 0)
                             deferred.withUnsafeMutableBufferPointer { deferred in
                                 statistics.withUnsafeBufferPointer { stats in
                                     var layerMemory = memory(stats.baseAddress!)
@@ -81,7 +82,7 @@ public struct LayerHarness {
                                                    gradients: &dw, memory: layerMemory, context: context)
                                 }
                                 if !deferred.isEmpty {
-                                    layer.addDeferredGradients(samples: batch, deferred: deferred.baseAddress!, gradients: &dw)
+                                    paths.deferred!.addDeferredGradients(samples: batch, deferred: deferred.baseAddress!, gradients: &dw)
                                 }
                             }
                         }
@@ -90,12 +91,13 @@ public struct LayerHarness {
             }
         }
         return Result(y: y, dx: dx, parameterGradients: Array(dw.prefix(layer.parameterCount)),
-                      statistics: Array(statistics.prefix(layer.batchStatisticsCount)))
+                      statistics: Array(statistics.prefix(paths.statisticsCount)))
     }
 
     /// The state after one training step's update from the statistics of `x`.
     public func stateAfterTraining(on x: [Float], batch: Int) -> [Float] {
-        var statistics = [Double](repeating: 0, count: max(1, layer.batchStatisticsCount))
+        let layer = LayerFastPaths(self.layer).statistics!
+        var statistics = [Double](repeating: 0, count: max(1, layer.statisticsCount))
         layer.addForwardStatistics(x, batch: batch, into: &statistics)
         var updated = state + [0]
         layer.updateState(&updated, statistics: statistics)

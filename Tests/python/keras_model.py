@@ -41,33 +41,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
-# convnet-dist layer type -> Keras's default layer name (numbered per kind from 1 in our weight files).
-KERAS_NAMES = {
-    "conv2d": "conv2d",
-    "dense": "dense",
-    "maxpool2d": "max_pooling2d",
-    "avgpool2d": "average_pooling2d",
-    "global_avgpool2d": "global_average_pooling2d",
-    "global_maxpool2d": "global_max_pooling2d",
-    "flatten": "flatten",
-    "dropout": "dropout",
-    "batchnorm": "batch_normalization",
-    "activation": "activation",
-}
-
-# The keys each layer type accepts (besides `type`), as convnet-dist's parser does.
-LAYER_KEYS = {
-    "conv2d": {"filters", "kernel_size", "strides", "padding", "activation", "use_bias", "kernel_regularizer"},
-    "dense": {"units", "activation", "use_bias", "kernel_regularizer"},
-    "maxpool2d": {"pool_size", "strides", "padding"},
-    "avgpool2d": {"pool_size", "strides", "padding"},
-    "global_avgpool2d": set(),
-    "global_maxpool2d": set(),
-    "flatten": set(),
-    "dropout": {"rate"},
-    "batchnorm": {"momentum", "epsilon", "center", "scale"},
-    "activation": {"activation"},
-}
+# convnet-dist layer type -> {"keras_class", "keras_name"}: the one table of layer kinds (layers.json). A layer's
+# config keys are its Keras class's constructor arguments, so building it needs nothing more.
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "layers.json")) as _table:
+    LAYERS = {kind: entry for kind, entry in json.load(_table).items() if not kind.startswith("//")}
 
 OPTIMIZER_KEYS = {
     "rmsprop": {"learning_rate", "rho", "epsilon"},
@@ -132,47 +109,28 @@ def _regularizer(spec, where):
     return keras.regularizers.L2(spec.get("l2", 0.0))
 
 
-def keras_layer(spec, name):
-    """One Keras layer for one [[model.layers]] table, with Keras's defaults for unset keys."""
+def keras_layer(spec, name=None):
+    """One Keras layer for one [[model.layers]] table: keras.layers.<keras_class>(<the table's keys>), Keras's
+    defaults for unset keys, and a `*_regularizer` table as a Keras regularizer."""
     import keras
     kind = spec.get("type")
-    if kind not in LAYER_KEYS:
-        raise ConfigError("%s: unknown layer type %r (expected one of %s)" % (name, kind, ", ".join(LAYER_KEYS)))
-    _allow_only({k: v for k, v in spec.items() if k != "type"}, LAYER_KEYS[kind], name)
-    L = keras.layers
-    if kind == "conv2d":
-        return L.Conv2D(spec["filters"], spec["kernel_size"], strides=spec.get("strides", 1),
-                        padding=spec.get("padding", "valid"), activation=spec.get("activation", "linear"),
-                        use_bias=spec.get("use_bias", True),
-                        kernel_regularizer=_regularizer(spec.get("kernel_regularizer"), name), name=name)
-    if kind == "dense":
-        return L.Dense(spec["units"], activation=spec.get("activation", "linear"), use_bias=spec.get("use_bias", True),
-                       kernel_regularizer=_regularizer(spec.get("kernel_regularizer"), name), name=name)
-    if kind in ("maxpool2d", "avgpool2d"):
-        cls = L.MaxPooling2D if kind == "maxpool2d" else L.AveragePooling2D
-        return cls(pool_size=spec.get("pool_size", 2), strides=spec.get("strides"), padding=spec.get("padding", "valid"),
-                   name=name)
-    if kind == "global_avgpool2d":
-        return L.GlobalAveragePooling2D(name=name)
-    if kind == "global_maxpool2d":
-        return L.GlobalMaxPooling2D(name=name)
-    if kind == "flatten":
-        return L.Flatten(name=name)
-    if kind == "dropout":
-        return L.Dropout(spec["rate"], name=name)
-    if kind == "batchnorm":
-        return L.BatchNormalization(axis=-1, momentum=spec.get("momentum", 0.99), epsilon=spec.get("epsilon", 0.001),
-                                    center=spec.get("center", True), scale=spec.get("scale", True), name=name)
-    return L.Activation(spec["activation"], name=name)
+    if kind not in LAYERS:
+        raise ConfigError("%s: unknown layer type %r (expected one of %s)" % (name, kind, ", ".join(LAYERS)))
+    arguments = {key: _regularizer(value, "%s.%s" % (name, key)) if key.endswith("_regularizer") else value
+                 for key, value in spec.items() if key != "type"}
+    try:
+        return getattr(keras.layers, LAYERS[kind]["keras_class"])(**arguments, name=name)
+    except (TypeError, ValueError) as error:
+        raise ConfigError("%s: %s" % (name or kind, error))
 
 
 def layer_names(config):
     """Our weight-file prefixes, one per layer: Keras's default names numbered per kind from 1."""
     counts, names = {}, []
     for index, spec in enumerate(config["model"]["layers"]):
-        base = KERAS_NAMES.get(spec.get("type"))
-        if base is None:
+        if spec.get("type") not in LAYERS:
             raise ConfigError("model.layers[%d]: unknown layer type %r" % (index, spec.get("type")))
+        base = LAYERS[spec["type"]]["keras_name"]
         counts[base] = counts.get(base, 0) + 1
         names.append("%s_%d" % (base, counts[base]))
     return names

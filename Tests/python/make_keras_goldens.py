@@ -37,6 +37,8 @@ import tensorflow as tf  # noqa: E402
 import keras  # noqa: E402
 from safetensors.numpy import save_file  # noqa: E402
 
+from keras_model import keras_layer  # noqa: E402  (builds a layer from our table through layers.json)
+
 F32 = np.float32
 KINK_GAP = 1e-3  # no value this close to a kink of relu-like activations, hinge or abs
 KINKED_ACTIVATIONS = {"relu", "leaky_relu", "elu", "selu"}
@@ -156,6 +158,8 @@ LAYER_CASES = [
     image_layer("global_avgpool2d", "global_avgpool2d", [4, 5, 3]),
     image_layer("global_maxpool2d", "global_maxpool2d", [4, 5, 3]),
     image_layer("flatten", "flatten", [3, 4, 2]),
+    image_layer("upsampling2d_2", "upsampling2d", [3, 4, 2], size=2),
+    image_layer("upsampling2d_3x2", "upsampling2d", [2, 3, 3], size=[3, 2]),
     batchnorm("batchnorm_images_train", [4, 5, 3], True),
     batchnorm("batchnorm_images_infer", [4, 5, 3], False),
     batchnorm("batchnorm_flat_train", [6], True, batch=4),
@@ -164,45 +168,6 @@ LAYER_CASES = [
     batchnorm("batchnorm_m09_eps1e5_train", [4, 5, 3], True, momentum=0.9, epsilon=1e-5),
 ] + [activation(name) for name in ["linear", "relu", "sigmoid", "tanh", "softmax", "elu", "selu", "gelu",
                                    "silu", "swish", "softplus", "leaky_relu"]]
-
-
-def keras_regularizer(spec):
-    if spec is None:
-        return None
-    if set(spec) == {"l1"}:
-        return keras.regularizers.L1(spec["l1"])
-    if set(spec) == {"l2"}:
-        return keras.regularizers.L2(spec["l2"])
-    return keras.regularizers.L1L2(l1=spec.get("l1", 0.0), l2=spec.get("l2", 0.0))
-
-
-def keras_layer(cfg):
-    """Our layer table -> the Keras layer it names (Keras's argument names and defaults)."""
-    kind = cfg["type"]
-    if kind == "conv2d":
-        return keras.layers.Conv2D(cfg["filters"], cfg["kernel_size"], strides=cfg.get("strides", 1),
-                                   padding=cfg.get("padding", "valid"), activation=cfg.get("activation", "linear"),
-                                   use_bias=cfg.get("use_bias", True),
-                                   kernel_regularizer=keras_regularizer(cfg.get("kernel_regularizer")))
-    if kind == "dense":
-        return keras.layers.Dense(cfg["units"], activation=cfg.get("activation", "linear"),
-                                  use_bias=cfg.get("use_bias", True),
-                                  kernel_regularizer=keras_regularizer(cfg.get("kernel_regularizer")))
-    if kind in ("maxpool2d", "avgpool2d"):
-        cls = keras.layers.MaxPooling2D if kind == "maxpool2d" else keras.layers.AveragePooling2D
-        return cls(cfg["pool_size"], strides=cfg.get("strides"), padding=cfg.get("padding", "valid"))
-    if kind == "global_avgpool2d":
-        return keras.layers.GlobalAveragePooling2D()
-    if kind == "global_maxpool2d":
-        return keras.layers.GlobalMaxPooling2D()
-    if kind == "flatten":
-        return keras.layers.Flatten()
-    if kind == "batchnorm":
-        return keras.layers.BatchNormalization(momentum=cfg.get("momentum", 0.99), epsilon=cfg.get("epsilon", 0.001),
-                                               center=cfg.get("center", True), scale=cfg.get("scale", True))
-    if kind == "activation":
-        return keras.layers.Activation(cfg["activation"])
-    raise ValueError(kind)
 
 
 def random_weight(rng, name, shape):
@@ -280,9 +245,9 @@ def layer_goldens(case):
     out[f"{name}.dx"] = grads[0].numpy()
     for variable, grad in zip(trainable, grads[1:]):
         out[f"{name}.grad.{variable.name}"] = grad.numpy()
-    if cfg["type"] == "batchnorm" and training:
-        out[f"{name}.after.moving_mean"] = layer.moving_mean.numpy()
-        out[f"{name}.after.moving_variance"] = layer.moving_variance.numpy()
+    if training:
+        for variable in layer.non_trainable_weights:   # state after one training call (moving statistics)
+            out[f"{name}.after.{variable.name}"] = variable.numpy()
     if cfg.get("kernel_regularizer"):
         with tf.GradientTape() as tape:
             penalty = tf.add_n(layer.losses)
@@ -403,6 +368,11 @@ def check_layer_with_numpy(case, out):
         y = x.max(axis=(1, 2))
     elif kind == "flatten":
         y = x.reshape(x.shape[0], -1)
+    elif kind == "upsampling2d":
+        sh, sw = pair(cfg.get("size", 2))
+        y = x.repeat(sh, axis=1).repeat(sw, axis=2)
+        dx = dy.reshape(x.shape[0], x.shape[1], sh, x.shape[2], sw, x.shape[3]).sum(axis=(2, 4))
+        check_close(f"{name} dx", out[f"{name}.dx"], dx)
     elif kind == "batchnorm":
         axes = tuple(range(x.ndim - 1))
         momentum, epsilon = cfg.get("momentum", 0.99), cfg.get("epsilon", 0.001)

@@ -73,13 +73,14 @@ layers = [
 name = "adam"
 """
 
-# Unequal strides, valid average pooling, global max pooling, a regularised dense layer.
+# Unequal strides, upsampling, valid average pooling, global max pooling, a regularised dense layer.
 GLOBAL_MAX = """
 [model]
 input_shape = [28, 28, 1]
 classes = 10
 layers = [
   { type = "conv2d", filters = 8, kernel_size = 5, strides = [2, 3], activation = "sigmoid" },
+  { type = "upsampling2d", size = [1, 2] },
   { type = "avgpool2d", pool_size = 3, strides = 2 },
   { type = "global_maxpool2d" },
   { type = "dense", units = 10, activation = "softmax", kernel_regularizer = { l2 = 0.001 } },

@@ -2,10 +2,9 @@
 ///
 /// Config: `type = "activation"`, `activation = "relu"` (any name `Activation` knows). Shapes:
 /// `x[n, ...]` -> `y[n, ...]`, the same shape; softmax normalises along the last axis.
-public struct ActivationLayer: Layer {
+public struct ActivationLayer: Layer, ActivatedOutput {
     public static let typeName = "activation"
     public static let kerasClassName = "Activation"
-    public static let kerasNameStem = "activation"
 
     public let activation: Activation
     public private(set) var inputShape = TensorShape([])

@@ -9,7 +9,6 @@
 public struct AvgPool2D: Layer {
     public static let typeName = "avgpool2d"
     public static let kerasClassName = "AveragePooling2D"
-    public static let kerasNameStem = "average_pooling2d"
 
     public let window: PoolWindow
     public private(set) var inputShape = TensorShape([])

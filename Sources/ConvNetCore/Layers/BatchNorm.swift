@@ -18,10 +18,9 @@
 ///     dx = gamma / sqrt(var + epsilon) * (dy - sum(dy) / B - xhat * sum(dy * xhat) / B)
 ///
 /// whose two sums are again global (`addBackwardStatistics`).
-public struct BatchNorm: Layer {
+public struct BatchNorm: Layer, GlobalBatchStatistics {
     public static let typeName = "batchnorm"
     public static let kerasClassName = "BatchNormalization"
-    public static let kerasNameStem = "batch_normalization"
 
     public let momentum: Float
     public let epsilon: Float
@@ -73,7 +72,7 @@ public struct BatchNorm: Layer {
     public func scratchCount(batch: Int) -> Int { 4 * channels }
 
     // Statistics layout: [count, sum x (c), sum x^2 (c), sum dy (c), sum dy * xhat (c)].
-    public var batchStatisticsCount: Int { 1 + 4 * channels }
+    public var statisticsCount: Int { 1 + 4 * channels }
 
     /// Per sample, Float sums over its positions in a fixed order, added in Double (see `Layer`).
     private func addPerSample(batch: Int, into sums: UnsafeMutablePointer<Double>, scratch: inout [Float],

@@ -15,10 +15,9 @@ import CKernels
 /// outputs and max-pool ties stay ties. `col` is saved for the kernel gradient `dK = col^T * dY`
 /// (per sample, the same kernel reading `col` as transposed), and the input gradient is `col2im(dY * K^T)`.
 /// Where `DirectConvolution` suits the shape, the same sums run on `x` itself, without `col`.
-public struct Conv2D: Layer {
+public struct Conv2D: Layer, ActivatedOutput, PreparedParameters, EndsInReLU, CostModel {
     public static let typeName = "conv2d"
     public static let kerasClassName = "Conv2D"
-    public static let kerasNameStem = "conv2d"
 
     public let filters: Int
     public let kernelSize: (Int, Int)
@@ -82,11 +81,8 @@ public struct Conv2D: Layer {
 
     public var outputShape: TensorShape { TensorShape([g.outHeight, g.outWidth, filters]) }
     public var parameters: [TensorSpec] {
-        [TensorSpec("kernel", [kernelSize.0, kernelSize.1, channels, filters], .glorotUniform)]
+        [TensorSpec("kernel", [kernelSize.0, kernelSize.1, channels, filters], .glorotUniform, regularizer: kernelRegularizer)]
             + (useBias ? [TensorSpec("bias", [filters], .zeros)] : [])
-    }
-    public var regularizers: [(tensor: String, regularizer: Regularizer)] {
-        kernelRegularizer.map { [("kernel", $0)] } ?? []
     }
     /// The im2col route's rows: a receptive field, then a 1 when there is a bias (see `backward`).
     private var colStride: Int { patchLength + (useBias ? 1 : 0) }

@@ -9,10 +9,9 @@ import CKernels
 ///     y = act(x * kernel + bias),   dK = sum_n x_n^T dZ_n,   dBias = sum_n dZ_n,   dx = dZ * kernel^T
 ///
 /// `y` and `dx` use the row-wise kernel, so each sample's result is independent of its batch.
-public struct Dense: Layer {
+public struct Dense: Layer, ActivatedOutput, PreparedParameters, DeferredWeightGradients, EndsInReLU, CostModel {
     public static let typeName = "dense"
     public static let kerasClassName = "Dense"
-    public static let kerasNameStem = "dense"
 
     public let units: Int
     public let activation: Activation
@@ -50,10 +49,8 @@ public struct Dense: Layer {
     private var fused: FusedActivation { FusedActivation(activation: activation, width: units) }
     public var outputShape: TensorShape { TensorShape([units]) }
     public var parameters: [TensorSpec] {
-        [TensorSpec("kernel", [inputs, units], .glorotUniform)] + (useBias ? [TensorSpec("bias", [units], .zeros)] : [])
-    }
-    public var regularizers: [(tensor: String, regularizer: Regularizer)] {
-        kernelRegularizer.map { [("kernel", $0)] } ?? []
+        [TensorSpec("kernel", [inputs, units], .glorotUniform, regularizer: kernelRegularizer)]
+            + (useBias ? [TensorSpec("bias", [units], .zeros)] : [])
     }
     public func savedCount(batch: Int) -> Int { fused.savedCount(outputs: batch * units) }
     public var forwardMultiplyAdds: Int { inputs * units }

@@ -11,7 +11,6 @@
 public struct Dropout: Layer {
     public static let typeName = "dropout"
     public static let kerasClassName = "Dropout"
-    public static let kerasNameStem = "dropout"
 
     public let rate: Float
     public private(set) var inputShape = TensorShape([])

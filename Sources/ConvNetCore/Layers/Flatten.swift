@@ -3,7 +3,6 @@
 public struct Flatten: Layer {
     public static let typeName = "flatten"
     public static let kerasClassName = "Flatten"
-    public static let kerasNameStem = "flatten"
 
     public private(set) var inputShape = TensorShape([])
 

@@ -3,7 +3,6 @@
 public struct GlobalAvgPool2D: Layer {
     public static let typeName = "global_avgpool2d"
     public static let kerasClassName = "GlobalAveragePooling2D"
-    public static let kerasNameStem = "global_average_pooling2d"
 
     public private(set) var inputShape = TensorShape([])
     public init() {}
@@ -48,7 +47,6 @@ public struct GlobalAvgPool2D: Layer {
 public struct GlobalMaxPool2D: Layer {
     public static let typeName = "global_maxpool2d"
     public static let kerasClassName = "GlobalMaxPooling2D"
-    public static let kerasNameStem = "global_max_pooling2d"
 
     public private(set) var inputShape = TensorShape([])
     public init() {}

@@ -12,6 +12,7 @@ public enum LayerRegistry {
         Dropout.self,
         BatchNorm.self,
         ActivationLayer.self,
+        UpSampling2D.self,
     ]
 
     /// The layer a config table describes (its `type` key names the kind); unknown keys are errors.

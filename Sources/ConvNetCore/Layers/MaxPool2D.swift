@@ -12,10 +12,9 @@ import CKernels
 /// fields, and the row-wise kernel keeps them bit-identical); always picking the first would send
 /// every tie's gradient to the same corner of the lower layers, a systematic bias that made the
 /// weights noisier than Keras's, whose ties fall wherever BLAS rounding puts them.
-public struct MaxPool2D: Layer {
+public struct MaxPool2D: Layer, AbsorbsReLUBackward {
     public static let typeName = "maxpool2d"
     public static let kerasClassName = "MaxPooling2D"
-    public static let kerasNameStem = "max_pooling2d"
 
     public let window: PoolWindow
     public private(set) var inputShape = TensorShape([])

@@ -1,33 +1,4 @@
 import CKernels
-/// Loss, accuracy and sample count summed over some samples.
-public struct BatchStatistics: Equatable, Sendable {
-    public var lossSum: Double = 0
-    public var correct: Int = 0
-    public var count: Int = 0
-
-    public init(lossSum: Double = 0, correct: Int = 0, count: Int = 0) {
-        self.lossSum = lossSum
-        self.correct = correct
-        self.count = count
-    }
-
-    public var meanLoss: Double { count > 0 ? lossSum / Double(count) : .nan }
-    public var accuracy: Double { count > 0 ? Double(correct) / Double(count) : .nan }
-
-    public static func + (a: BatchStatistics, b: BatchStatistics) -> BatchStatistics {
-        BatchStatistics(lossSum: a.lossSum + b.lossSum, correct: a.correct + b.correct, count: a.count + b.count)
-    }
-}
-
-/// Writes samples `range` of the current batch: `range.count` images (NHWC floats), labels, and
-/// each sample's index in its data set (its identity for dropout masks). Called concurrently from
-/// worker threads, each with its own disjoint range and buffers.
-public typealias BatchFiller = (_ range: Range<Int>, _ images: UnsafeMutablePointer<Float>,
-                                _ labels: UnsafeMutablePointer<Int32>, _ sampleIDs: UnsafeMutablePointer<Int64>) -> Void
-
-/// Sums `count` Doubles across every rank in place (the trainer passes its communicator's allreduce;
-/// one process passes nothing). The numeric core needs it for batch normalisation's global statistics.
-public typealias StatisticsReducer = (_ values: UnsafeMutablePointer<Double>, _ count: Int) -> Void
 
 /// Runs a model over batches on a `WorkerPool`: the batch is cut into one contiguous share per
 /// thread, each thread runs forward and backward on its share in its own `Workspace`, a few samples
@@ -91,13 +62,13 @@ public final class ModelRunner {
         pool = WorkerPool(size: threads)
         let share = (maxBatch + threads - 1) / threads
         let capacity = model.synchronisesBatches ? share : min(chunkSize, share)
-        let counts = model.layers.map(\.preparedCount)
+        let counts = model.fastPaths.map(\.preparedCount)
         let prepared = FloatBuffer(count: max(counts.reduce(0, +), 1))
         let offsets = counts.indices.map { counts[..<$0].reduce(0, +) }
         self.prepared = prepared
         preparedPointers = offsets.map { prepared.pointer + $0 }
-        statistics = model.layers.map { DoubleBuffer(count: $0.batchStatisticsCount) }
-        statisticsSum = DoubleBuffer(count: model.layers.map(\.batchStatisticsCount).max() ?? 0)
+        statistics = model.fastPaths.map { DoubleBuffer(count: $0.statisticsCount) }
+        statisticsSum = DoubleBuffer(count: model.fastPaths.map(\.statisticsCount).max() ?? 0)
         workspaces = (0..<threads).map { _ in Workspace(model: model, capacity: capacity, shareCapacity: share) }
         preparedViews = preparedPointers.map { UnsafePointer($0) }
         statisticsViews = statistics.map { UnsafePointer($0.pointer) }
@@ -179,10 +150,10 @@ public final class ModelRunner {
         return perThread.reduce(BatchStatistics(), +)
     }
 
-    /// Thread `t`'s part of `Layer.prepare` for these parameters (see `preparedBy`).
+    /// Thread `t`'s part of `PreparedParameters.prepare` for these parameters (see `preparedBy`).
     private func prepareLayers(_ parameters: UnsafePointer<Float>, share t: Int) {
         for i in preparedBy[t] {
-            model.layers[i].prepare(parameters: parameters + model.parameterOffsets[i], into: preparedPointers[i])
+            model.fastPaths[i].prepared!.prepare(parameters: parameters + model.parameterOffsets[i], into: preparedPointers[i])
         }
     }
 
@@ -193,7 +164,7 @@ public final class ModelRunner {
                                     fill: BatchFiller, reduce: StatisticsReducer, gradients: UnsafeMutablePointer<Double>,
                                     into perThread: inout [BatchStatistics]) {
         let layerCount = model.layers.count
-        let stops = model.layers.indices.filter { model.layers[$0].batchStatisticsCount > 0 }
+        let stops = model.fastPaths.indices.filter { model.fastPaths[$0].statisticsCount > 0 }
         for buffer in statistics { buffer.fill(0) }
         func share(_ t: Int) -> Range<Int> { WorkerPool.partition(batchSize, parts: threads, index: t) }
         /// Sums the workers' partial statistics of layer `i` in thread order, then across ranks, into its global buffer.
@@ -217,11 +188,11 @@ public final class ModelRunner {
                 let workspace = workspaces[t], count = share(t).count
                 if from < stop { workspace.forward(model, layers: from..<stop, count: count, step: step, training: true) }
                 workspace.partialStatistics[stop].fill(0)
-                model.layers[stop].addForwardStatistics(workspace.layerInput(stop), batch: count,
+                model.fastPaths[stop].statistics!.addForwardStatistics(workspace.layerInput(stop), batch: count,
                                                         into: workspace.partialStatistics[stop].pointer)
             }
             gather(stop)
-            model.layers[stop].updateState(state + model.stateOffsets[stop], statistics: statistics[stop].pointer)
+            model.fastPaths[stop].statistics!.updateState(state + model.stateOffsets[stop], statistics: statistics[stop].pointer)
             from = stop
         }
         perThread.withUnsafeMutableBufferPointer { results in
@@ -238,7 +209,7 @@ public final class ModelRunner {
                 workspace.backward(model, layers: (stop + 1)..<to, count: count, step: step, fusedOutput: fusedOutput,
                                    parameterGradients: gradientSums(t, result: gradients), shareOffset: 0)
                 workspace.partialStatistics[stop].fill(0)
-                model.layers[stop].addBackwardStatistics(x: workspace.layerInput(stop), dy: workspace.gradientIn.pointer,
+                model.fastPaths[stop].statistics!.addBackwardStatistics(x: workspace.layerInput(stop), dy: workspace.gradientIn.pointer,
                                                          batch: count, statistics: statistics[stop].pointer,
                                                          into: workspace.partialStatistics[stop].pointer)
             }

@@ -20,6 +20,8 @@ public final class Sequential: Sendable {
     public let stateInitializers: [Initializer]
     /// Regularised parameter views (Keras's `kernel_regularizer`).
     public let regularized: [(view: ParameterView, regularizer: Regularizer)]
+    /// Each layer's opt-in fast paths, looked up once here so that no pass casts.
+    public let fastPaths: [LayerFastPaths]
     /// Per layer: whether it applies the ReLU backward of the layer below (see `PassContext.inputReLUBackward`).
     private let absorbsReLUBelow: [Bool]
 
@@ -50,7 +52,9 @@ public final class Sequential: Sendable {
             layers.append(layer)
             shape = layer.outputShape
         }
-        absorbsReLUBelow = layers.indices.map { $0 > 0 && layers[$0 - 1].endsInReLU && layers[$0].absorbsInputReLUBackward }
+        let fastPaths = layers.map(LayerFastPaths.init)
+        self.fastPaths = fastPaths
+        absorbsReLUBelow = layers.indices.map { $0 > 0 && fastPaths[$0 - 1].endsInReLU && fastPaths[$0].absorbsInputReLUBackward }
         guard shape.dimensions == [spec.classes] else {
             throw ModelError("the last layer's output is \(shape), but the model needs (None, \(spec.classes)) for classes = \(spec.classes)")
         }
@@ -70,7 +74,7 @@ public final class Sequential: Sendable {
             for tensor in layer.parameters {
                 let view = parameters.append(name: "\(name).\(tensor.name)", shape: tensor.shape)
                 parameterInitializers.append(tensor.initializer)
-                if let r = layer.regularizers.first(where: { $0.tensor == tensor.name }) { regularized.append((view, r.regularizer)) }
+                if let regularizer = tensor.regularizer { regularized.append((view, regularizer)) }
             }
             for tensor in layer.stateTensors {
                 state.append(name: "\(name).\(tensor.name)", shape: tensor.shape)
@@ -98,21 +102,14 @@ public final class Sequential: Sendable {
     /// Non-trainable values (e.g. batch-norm moving statistics).
     public var stateCount: Int { stateLayout.count }
     /// Whether training needs statistics of the whole global batch between layers (batch norm).
-    public var synchronisesBatches: Bool { layers.contains { $0.batchStatisticsCount > 0 } }
+    public var synchronisesBatches: Bool { fastPaths.contains { $0.statisticsCount > 0 } }
 
     /// Multiply-adds of one sample's forward pass; a training step costs about three times this
     /// (forward, input gradient, weight gradient), times two FLOPs per multiply-add.
-    public var forwardMultiplyAdds: Int { layers.reduce(0) { $0 + $1.forwardMultiplyAdds } }
+    public var forwardMultiplyAdds: Int { fastPaths.reduce(0) { $0 + $1.forwardMultiplyAdds } }
 
-    /// The last layer's activation, whether fused into it or a layer of its own.
-    public var outputActivation: Activation {
-        switch layers.last {
-        case let dense as Dense: return dense.activation
-        case let conv as Conv2D: return conv.activation
-        case let layer as ActivationLayer: return layer.activation
-        default: return .linear
-        }
-    }
+    /// The last layer's activation, whether fused into it or a layer of its own (`ActivatedOutput`).
+    public var outputActivation: Activation { (layers.last as? any ActivatedOutput)?.activation ?? .linear }
 
     /// The regularisation penalty of `parameters` (Keras adds it to the loss it reports).
     public func regularizationPenalty(_ parameters: UnsafePointer<Float>) -> Double {

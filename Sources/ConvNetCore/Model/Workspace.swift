@@ -2,7 +2,7 @@
 /// a time, in a share of up to `shareCapacity`. Allocated once; the training loop allocates nothing per step.
 final class Workspace {
     let capacity: Int
-    /// Each layer's deferred floats (`Layer.deferredCountPerSample`) for a whole share.
+    /// Each layer's deferred floats (`DeferredWeightGradients`) for a whole share.
     let deferred: [FloatBuffer]
     let input: FloatBuffer
     let labels: Int32Buffer
@@ -14,7 +14,7 @@ final class Workspace {
     /// Ping-pong buffers for the gradient flowing backward between layers.
     var gradientIn: FloatBuffer
     var gradientOut: FloatBuffer
-    /// This worker's share of each layer's batch statistics (see `Layer.batchStatisticsCount`).
+    /// This worker's share of each layer's batch statistics (see `GlobalBatchStatistics`).
     let partialStatistics: [DoubleBuffer]
     /// Per-layer timings, when profiling.
     var times: LayerTimes?
@@ -22,7 +22,7 @@ final class Workspace {
     init(model: Sequential, capacity: Int, shareCapacity: Int) {
         self.capacity = capacity
         let layers = model.layers
-        deferred = layers.map { FloatBuffer(count: shareCapacity * $0.deferredCountPerSample) }
+        deferred = model.fastPaths.map { FloatBuffer(count: shareCapacity * $0.deferredCountPerSample) }
         input = FloatBuffer(count: capacity * model.inputShape.count)
         labels = Int32Buffer(count: capacity)
         sampleIDs = Buffer<Int64>(count: capacity)
@@ -32,7 +32,7 @@ final class Workspace {
         let widest = layers.map { max($0.inputShape.count, $0.outputShape.count) }.max() ?? 0
         gradientIn = FloatBuffer(count: capacity * widest)
         gradientOut = FloatBuffer(count: capacity * widest)
-        partialStatistics = layers.map { DoubleBuffer(count: $0.batchStatisticsCount) }
+        partialStatistics = model.fastPaths.map { DoubleBuffer(count: $0.statisticsCount) }
     }
 
     /// The input of layer `i`.
@@ -69,7 +69,7 @@ final class Workspace {
             context.outputGradientIsPreActivation = (fusedOutput && i == model.layers.count - 1) || model.reluBackwardAbsorbed(below: i + 1)
             context.inputReLUBackward = model.reluBackwardAbsorbed(below: i)
             var memory = step.memory(self, model, i)
-            let deferredCount = model.layers[i].deferredCountPerSample
+            let deferredCount = model.fastPaths[i].deferredCountPerSample
             if deferredCount > 0 { memory.deferred = deferred[i].pointer + shareOffset * deferredCount }
             model.layers[i].backward(x: layerInput(i), y: activations[i].pointer, dy: gradientIn.pointer,
                                      dx: i == 0 ? nil : gradientOut.pointer, batch: count,
@@ -82,7 +82,8 @@ final class Workspace {
 
     /// The weight gradients the layers deferred over this worker's share of `samples` samples.
     func addDeferredGradients(_ model: Sequential, samples: Int, parameterGradients: UnsafeMutablePointer<Double>) {
-        for (i, layer) in model.layers.enumerated() where layer.deferredCountPerSample > 0 && samples > 0 {
+        for (i, paths) in model.fastPaths.enumerated() where samples > 0 {
+            guard let layer = paths.deferred else { continue }
             let start = times == nil ? 0 : LayerTimes.now()
             layer.addDeferredGradients(samples: samples, deferred: deferred[i].pointer,
                                        gradients: parameterGradients + model.parameterOffsets[i])
