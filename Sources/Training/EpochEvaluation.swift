@@ -28,9 +28,9 @@ final class EpochEvaluation {
         self.epochs = epochs
     }
 
-    /// Evaluates the weights after `steps` steps of the epoch at `position`; returns rank 0's
+    /// Evaluates the weights after `position.step` steps of `position.epoch`; returns rank 0's
     /// figures (nil on the other ranks).
-    func run(after position: TrainingPosition, steps: Int) -> EvaluatedEpoch? {
+    func run(after position: TrainingPosition) -> EvaluatedEpoch? {
         let start = ContinuousClock.now
         let step = setup.step
         let validation = setup.validation?.run(runner: step.runner, model: setup.model, parameters: step.parameters.pointer,
@@ -39,7 +39,7 @@ final class EpochEvaluation {
         let tested = setup.test.map { evaluateWithConfusion($0) }
         let totals = position.epochTotals
         var metrics = EpochMetrics(
-            epoch: position.epoch, steps: steps, trainLoss: totals.meanLoss, trainAccuracy: totals.accuracy,
+            epoch: position.epoch, steps: position.step, trainLoss: totals.meanLoss, trainAccuracy: totals.accuracy,
             testLoss: tested?.0.meanLoss, testAccuracy: tested?.0.accuracy, epochSeconds: position.epochSeconds,
             samplesPerSecond: Double(totals.count) / position.epochSeconds, evaluationSeconds: start.secondsAgo)
         if let validation {

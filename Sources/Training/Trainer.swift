@@ -74,7 +74,7 @@ public final class Trainer {
             if stop == .requested { return (history, .stopped(checkpoint: try stopOnRequest(recorder))) }
             if stop == .maxSteps { try recorder.saveCheckpoint(at: position) }
             try recorder.checkReplicasAgree(at: position)
-            let evaluated = evaluation.run(after: position, steps: position.step)
+            let evaluated = evaluation.run(after: position)
             if stop == nil {
                 position = TrainingPosition(epoch: position.epoch + 1, step: 0, globalStep: position.globalStep,
                                             epochTotals: BatchStatistics(), epochSeconds: 0)
