@@ -93,9 +93,9 @@ final class RunSetup {
 
     /// The checkpoint's weights, state and optimizer state into the step's buffers.
     private static func restore(_ checkpoint: Checkpoint, into step: DataParallelStep) {
-        step.parameters.buffer.update(fromContentsOf: checkpoint.parameters)
-        step.state.buffer.update(fromContentsOf: checkpoint.state)
-        for (name, buffer) in step.optimizer.state { buffer.buffer.update(fromContentsOf: checkpoint.optimizerState[name]!) }
+        _ = step.parameters.buffer.update(fromContentsOf: checkpoint.parameters)
+        _ = step.state.buffer.update(fromContentsOf: checkpoint.state)
+        for (name, buffer) in step.optimizer.state { _ = buffer.buffer.update(fromContentsOf: checkpoint.optimizerState[name]!) }
         step.optimizer.iterations = checkpoint.optimizerIterations
     }
 
