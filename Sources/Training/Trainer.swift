@@ -61,7 +61,7 @@ public final class Trainer {
         announceStart()
         let share = EvenShare(data: training, communicator: communicator, maxBatch: options.config.batchSize)
         var history: [EpochMetrics] = []
-        while position.epoch <= epochs {
+        while position.epoch <= epochs && !reachedMaxSteps {
             let schedule = epochSchedule()
             let clock = (start: ContinuousClock.now, secondsBefore: position.epochSeconds)
             var stop: Stop?
@@ -92,10 +92,11 @@ public final class Trainer {
     private enum Stop { case requested, maxSteps }
 
     private func stopAfterStep(_ result: DataParallelStep.Result, steps: Int) -> Stop? {
-        let reachedMaxSteps = options.maxSteps.map { position.globalStep >= $0 } ?? false
         if reachedMaxSteps && position.step == steps { return nil }
         return result.stopRequested ? .requested : reachedMaxSteps ? .maxSteps : nil
     }
+
+    private var reachedMaxSteps: Bool { options.maxSteps.map { position.globalStep >= $0 } ?? false }
 
     /// One synchronised optimizer step on this rank's share of `globalBatch`, timed by the watchdog.
     private func trainStep(_ globalBatch: ArraySlice<Int32>, share: EvenShare,
