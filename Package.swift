@@ -2,8 +2,8 @@
 import PackageDescription
 
 // Layering (each arrow is "may import"):
-//   convnet-dist (CLI) -> Training -> { ConvNetCore, DataFormats -> { ConvNetData, Images }, ConvNetConfig, SafeTensors, Communication }
-//   convnet-dist (CLI) -> ModelExport -> { Training, SwiftProtobuf }   (only ModelExport sees protobuf)
+//   convnet-dist -> Commands (CLI) -> Training -> { ConvNetCore, DataFormats -> { ConvNetData, Images }, ConvNetConfig, SafeTensors, Communication }
+//   Commands (CLI) -> ModelExport -> { Training, SwiftProtobuf }   (only ModelExport sees protobuf)
 //   ConvNetCore knows nothing of MPI, files or configs; Communication is the only door to MPI.
 let package = Package(
     name: "convnet-dist",
@@ -59,11 +59,15 @@ let package = Package(
         .target(name: "Plots"),
         .target(name: "Datasets", dependencies: ["ConvNetData", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Benchmarks", dependencies: ["ConvNetCore", "ConvNetConfig", "ConvNetData", "DataFormats", "Communication", "Training"]),
-        .executableTarget(name: "convnet-dist", dependencies: [
+        // The command line as a library, so that the test suite's fault-injecting build runs the same commands.
+        .target(name: "Commands", dependencies: [
             "Training", "Communication", "Benchmarks", "Datasets", "DataFormats", "Images", "Plots", "SafeTensors",
             "ModelExport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        .executableTarget(name: "convnet-dist", dependencies: ["Commands"]),
+        // Tests only: convnet-dist with the faults of CONVNET_TEST_FAULT installed as TrainingHooks.
+        .executableTarget(name: "convnet-dist-fault-injection", dependencies: ["Commands", "Training"], path: "Tests/FaultInjection"),
         .target(name: "TestSupport", dependencies: ["ConvNetCore", "ConvNetData", "Images", "ZIPFoundation"], path: "Tests/TestSupport"),
         .testTarget(name: "CoreTests",
                     dependencies: ["ConvNetCore", "ConvNetData", "DataFormats", "ConvNetConfig", "SafeTensors", "Images", "TestSupport",

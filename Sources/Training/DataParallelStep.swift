@@ -33,10 +33,6 @@ public final class DataParallelStep {
     /// Slots after the gradient sums in the reduction buffer.
     private enum Counter: Int, CaseIterable { case lossSum, correct, count, stopRequests }
 
-    /// Each runner thread's part of the element-wise work on the parameters: contiguous slices
-    /// whose bounds are multiples of 16 floats (one cache line), so no two threads write to one line.
-    private let parameterSlices: [Range<Int>]
-
     /// Nanoseconds the last step spent in the gradient allreduce.
     public private(set) var lastAllreduceNanoseconds: UInt64 = 0
 
@@ -55,11 +51,6 @@ public final class DataParallelStep {
         seed = config.seed
         reduction = DoubleBuffer(count: model.parameterCount + Counter.allCases.count)
         gradients = FloatBuffer(count: model.parameterCount)
-        let lines = (model.parameterCount + 15) / 16
-        parameterSlices = (0..<threads).map { t in
-            let lines = WorkerPool.partition(lines, parts: threads, index: t)
-            return min(lines.lowerBound * 16, model.parameterCount)..<min(lines.upperBound * 16, model.parameterCount)
-        }
     }
 
     /// Rank 0's parameters and state to every rank.
@@ -104,11 +95,9 @@ public final class DataParallelStep {
                                      correct: Int(reduction[n + Counter.correct.rawValue]), count: count)
         let mean = gradients.pointer, sums = reduction.pointer, scale = 1 / Double(count)
         // Element-wise work (the mean, the optimizer's update) runs on the runner's threads, one
-        // parameter slice each: it is 2-3% of a step at 1 x 2 (mostly RMSprop's square roots and
-        // divisions), and would otherwise keep the other threads waiting. The bits are the same.
-        let slices = parameterSlices
-        var finite = runner.pool.all { t in
-            GradientMean.scaled(sums + slices[t].lowerBound, by: scale, into: mean + slices[t].lowerBound, count: slices[t].count)
+        // parameter slice each, so it does not keep the other threads waiting; the bits are the same.
+        var finite = runner.allParameterSlices { slice in
+            GradientMean.scaled(sums + slice.lowerBound, by: scale, into: mean + slice.lowerBound, count: slice.count)
         } && global.lossSum.isFinite
         if model.hasRegularization {   // a penalty's gradient can overflow on its own
             model.addRegularizationGradient(parameters.pointer, to: mean)
@@ -122,7 +111,7 @@ public final class DataParallelStep {
         let rate = learningRate
         optimizer.learningRate = rate
         let parameters = parameters.pointer, optimizer = optimizer
-        runner.pool.run { t in optimizer.update(parameters: parameters, gradients: mean, range: slices[t]) }
+        runner.forEachParameterSlice { slice in optimizer.update(parameters: parameters, gradients: mean, range: slice) }
         optimizer.finishStep()
         return Result(statistics: global, stopRequested: reduction[n + Counter.stopRequests.rawValue] > 0, learningRate: rate)
     }

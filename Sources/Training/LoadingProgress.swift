@@ -2,7 +2,7 @@ import Communication
 import DataFormats
 import Foundation
 
-extension Trainer {
+extension RunSetup {
     /// How this rank reads its data: on its training threads; rank 0 reports decoding progress and
     /// warnings (every rank decodes about as much, so one report tells the job's progress).
     static func loadingOptions(_ training: TrainingOptions, communicator: any Communicator, reporter: ProgressReporter) -> DataSetOptions {

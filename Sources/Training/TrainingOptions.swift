@@ -27,8 +27,6 @@ public struct TrainingOptions: Sendable {
     /// End the job when one step takes longer than this many seconds; nil: the watchdog's default
     /// rule (the larger of 60 s and 50 median steps); 0: no watchdog.
     public var stepTimeout: Double?
-    /// Faults switched on by tests (`CONVNET_TEST_FAULT`); none in normal runs.
-    public var faults = FaultInjection()
 
     public init(config: ExperimentConfig, dataDirectory: String, runDirectory: String, threads: Int,
                 maxSteps: Int? = nil, logEvery: Int? = nil) {

@@ -53,6 +53,17 @@ final class CheckpointTests: XCTestCase {
         XCTAssertEqual(try rows(split + "/metrics.csv"), 4, "metrics.csv continues: header + 3 epochs")
     }
 
+    /// `--max-steps` at an epoch's end ends the run there, with that epoch's row and checkpoint,
+    /// even when more epochs are configured.
+    func testMaxStepsAtAnEpochsEndTakesNoFurtherStep() throws {
+        let runDirectory = try makeTemporaryDirectory(self)
+        try train(["--data-dir", try smallData(), "--run-dir", runDirectory, "--epochs", "2", "--max-steps", "50"])
+        XCTAssertEqual(try latestCheckpoint(runDirectory).position.globalStep, 50)
+        let metrics = try String(contentsOfFile: runDirectory + "/metrics.csv", encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(metrics.count, 2, "header + epoch 1: \(metrics)")
+        XCTAssertTrue(metrics.last?.hasPrefix("1,50,") ?? false, "\(metrics)")
+    }
+
     func testResumeAfterSIGTERMMidEpochIsBitExact() throws {
         let data = try makeSmallMNIST(self, trainCount: 6400, testCount: 200)
         let straight = try makeTemporaryDirectory(self), stopped = try makeTemporaryDirectory(self)

@@ -3,20 +3,26 @@ import TestSupport
 import Training
 import XCTest
 
-/// Faults on one machine, switched on through `CONVNET_TEST_FAULT`: an interrupt while loading, and a
-/// step that stalls on one rank, which the step watchdog turns into the end of the whole job.
-/// (Faults across test hosts, link down among them, are in `MultiHostTests`.)
+/// Faults on one machine, switched on through `CONVNET_TEST_FAULT` in `convnet-dist-fault-injection`
+/// (the user's `convnet-dist` with test hooks; the user's binary ignores the variable): an interrupt
+/// while loading, and a step that stalls on one rank, which the step watchdog turns into the end of
+/// the whole job. (Faults across test hosts, link down among them, are in `MultiHostTests`.)
 final class FaultToleranceTests: XCTestCase {
+    private static let faultVariable = "CONVNET_TEST_FAULT"
+
+    /// The fault-injecting build of `convnet-dist`, beside it.
+    private var faultBinary: String { productBinary + "-fault-injection" }
+
     private func environment(fault: String) -> [String: String] {
         var environment = mpiEnvironment
-        environment[FaultInjection.environmentVariable] = fault
+        environment[Self.faultVariable] = fault
         return environment
     }
 
     /// Before training starts there is nothing to checkpoint, so the first Ctrl-C ends the process at
     /// once (it used to be taken as "stop after this step" and swallowed until loading finished).
     func testFirstCtrlCWhileLoadingEndsTheProcess() throws {
-        let job = try startCommand(productBinary, ["train", "--data-dir", try SharedData.mnistDirectory(),
+        let job = try startCommand(faultBinary, ["train", "--data-dir", try SharedData.mnistDirectory(),
                                                    "--run-dir", try makeTemporaryDirectory(self)],
                                    environment: environment(fault: "loading-delay=60"))
         XCTAssertTrue(job.waitForError(containing: "test fault: sleeping", timeout: 30), job.errorSoFar)
@@ -34,7 +40,7 @@ final class FaultToleranceTests: XCTestCase {
         let runDirectory = try makeTemporaryDirectory(self)
         let arguments = ["train", "--data-dir", data, "--run-dir", runDirectory, "--epochs", "1", "--threads", "1"]
         let start = Date()
-        let result = try runCommand(productBinary, arguments + ["--checkpoint-every", "4", "--step-timeout", "1"],
+        let result = try runCommand(faultBinary, arguments + ["--checkpoint-every", "4", "--step-timeout", "1"],
                                     environment: environment(fault: "step-delay=6:60"), timeout: 60)
         XCTAssertEqual(result.status, StepWatchdog.exitStatus, result.error)
         XCTAssertLessThan(Date().timeIntervalSince(start), 20)
@@ -49,7 +55,7 @@ final class FaultToleranceTests: XCTestCase {
     /// ends the whole job through MPI_Abort, with the watchdog's status, within the bound.
     func testRankThatSleepsInAStepEndsTheJob() throws {
         let start = Date()
-        let result = try runCommand(try mpirunPath(), mpirunArguments(2) + [productBinary, "train",
+        let result = try runCommand(try mpirunPath(), mpirunArguments(2) + [faultBinary, "train",
                                     "--data-dir", try makeSmallMNIST(self, trainCount: 640, testCount: 100),
                                     "--run-dir", try makeTemporaryDirectory(self), "--threads", "1", "--step-timeout", "2"],
                                     environment: environment(fault: "step-delay=3:120@1"), timeout: 90)
@@ -86,15 +92,30 @@ final class FaultToleranceTests: XCTestCase {
         XCTAssertEqual(try runCommand("/usr/bin/pgrep", ["-f", "^\(productBinary) train .*\(runDirectory)"]).output, "", "ranks left behind")
     }
 
+    /// The fault switch is read strictly: a spec it cannot read ends the tool before anything runs.
     func testFaultSwitchIsReadStrictly() throws {
-        let faults = try FaultInjection.parse("loading-delay=2,step-delay=5:1.5@1")
-        XCTAssertEqual(faults.loadingDelay, 2)
-        XCTAssertEqual(faults.stepDelay?.step, 5)
-        XCTAssertEqual(faults.stepDelay?.seconds, 1.5)
-        XCTAssertEqual(faults.stepDelay?.rank, 1)
+        let good = try runCommand(faultBinary, ["train", "--print-config"],
+                                  environment: environment(fault: "loading-delay=2,step-delay=5:1.5@1"))
+        XCTAssertEqual(good.status, 0, good.error)
         for bad in ["sleep=3", "step-delay=5", "step-delay=0:1", "loading-delay=-1", "step-delay=5:1@x", "loading-delay=1@0"] {
-            XCTAssertThrowsError(try FaultInjection.parse(bad), bad)
+            let result = try runCommand(faultBinary, ["train", "--print-config"], environment: environment(fault: bad))
+            XCTAssertEqual(result.status, 1, bad)
+            XCTAssertTrue(result.error.contains("\(Self.faultVariable): cannot read \"\(bad)\""), result.error)
         }
+    }
+
+    /// The user's binary cannot reach the test faults: it does not contain the switch's name, and a
+    /// fault spec in its environment (here one that would sleep a minute) changes nothing.
+    func testUserBinaryIgnoresTestFaults() throws {
+        let binary = try Data(contentsOf: URL(fileURLWithPath: productBinary))
+        XCTAssertNil(binary.range(of: Data(Self.faultVariable.utf8)), "\(productBinary) names \(Self.faultVariable)")
+        let start = Date()
+        let result = try runCommand(productBinary, ["train", "--data-dir", try makeSmallMNIST(self, trainCount: 640, testCount: 100),
+                                                    "--run-dir", try makeTemporaryDirectory(self), "--epochs", "1", "--threads", "1"],
+                                    environment: environment(fault: "loading-delay=60,step-delay=1:60"), timeout: 120)
+        XCTAssertEqual(result.status, 0, result.error)
+        XCTAssertFalse(result.error.contains("test fault"), result.error)
+        XCTAssertLessThan(Date().timeIntervalSince(start), 50)
     }
 
     func testStepTimeoutIsBounded() throws {

@@ -3,7 +3,17 @@ import ConvNetCore
 import Training
 import Foundation
 
-@main
+/// The `convnet-dist` command line, for the executables that run it: the user's `convnet-dist`,
+/// and the test suite's `convnet-dist-fault-injection`, which installs `TrainingHooks`.
+public enum CommandLineTool {
+    /// Parses the process's arguments and runs the command; returns on success, exits otherwise.
+    /// `trainingHooks` go to `train`'s `Trainer`; the user's binary passes none.
+    public static func main(trainingHooks: (any TrainingHooks)? = nil) {
+        Train.hooks = trainingHooks
+        ConvNetDist.main()
+    }
+}
+
 struct ConvNetDist: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "convnet-dist",

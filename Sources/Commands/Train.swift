@@ -59,6 +59,9 @@ struct Train: ParsableCommand {
 
     static let latestCheckpoint = "latest"
 
+    /// Set once by `CommandLineTool.main` before parsing; nil in the user's binary.
+    nonisolated(unsafe) static var hooks: (any TrainingHooks)?
+
     @Option(help: "Stop after this many optimizer steps in total (smoke runs); the test set is still evaluated.")
     var maxSteps: Int?
 
@@ -112,8 +115,7 @@ struct Train: ParsableCommand {
             options.overwrite = overwrite
             options.initialWeights = initialWeights
             options.stepTimeout = stepTimeout
-            options.faults = try FaultInjection.fromEnvironment()
-            let trainer = try Trainer(options: options, communicator: communicator, progress: style(communicator))
+            let trainer = try Trainer(options: options, communicator: communicator, progress: style(communicator), hooks: Train.hooks)
             // Only now does a first Ctrl-C mean "checkpoint and stop": while loading, it simply ends the process.
             StopRequest.install()
             if checkpoint == nil { trainer.progress.message(trainer.model.summary()) }

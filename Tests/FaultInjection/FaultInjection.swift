@@ -1,28 +1,29 @@
 import Foundation
+import Training
 
 /// Faults that tests switch on, to check that a slow disk or a stalled peer ends the job the way the
-/// real fault would. Read once from `CONVNET_TEST_FAULT`, which normal runs never
-/// set: comma-separated items,
+/// real fault would: the `TrainingHooks` of `convnet-dist-fault-injection` (the user's `convnet-dist`
+/// has none), read once from `CONVNET_TEST_FAULT` as comma-separated items,
 ///
 ///     loading-delay=S            sleep S seconds before reading the data (a slow file system)
 ///     step-delay=STEP:S[@RANK]   sleep S seconds inside global step STEP (1-based), on RANK or every rank
 ///
 /// Each fault prints a `test fault:` line on standard error when it fires, so a test can wait for it.
-public struct FaultInjection: Sendable {
-    public static let environmentVariable = "CONVNET_TEST_FAULT"
+struct FaultInjection: TrainingHooks {
+    static let environmentVariable = "CONVNET_TEST_FAULT"
 
-    public var loadingDelay: Double?
-    public var stepDelay: (step: Int, seconds: Double, rank: Int?)?
+    var loadingDelay: Double?
+    var stepDelay: (step: Int, seconds: Double, rank: Int?)?
 
-    public init() {}
+    init() {}
 
     /// The faults requested by the environment (none when the variable is unset).
-    public static func fromEnvironment() throws -> FaultInjection {
+    static func fromEnvironment() throws -> FaultInjection {
         guard let text = ProcessInfo.processInfo.environment[environmentVariable], !text.isEmpty else { return FaultInjection() }
         return try parse(text)
     }
 
-    public static func parse(_ text: String) throws -> FaultInjection {
+    static func parse(_ text: String) throws -> FaultInjection {
         var faults = FaultInjection()
         for item in text.split(separator: ",") {
             let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
@@ -42,14 +43,14 @@ public struct FaultInjection: Sendable {
     }
 
     /// Called before the data is read.
-    public func beforeLoading() {
+    func beforeLoading() {
         guard let loadingDelay else { return }
         announce("sleeping \(loadingDelay) s before loading the data")
         Thread.sleep(forTimeInterval: loadingDelay)
     }
 
     /// Called inside every training step, before its gradients are exchanged.
-    public func inStep(globalStep: Int, rank: Int) {
+    func inStep(globalStep: Int, rank: Int) {
         if let delay = stepDelay, delay.step == globalStep, delay.rank ?? rank == rank {
             announce("rank \(rank) sleeps \(delay.seconds) s in global step \(globalStep)")
             Thread.sleep(forTimeInterval: delay.seconds)

@@ -1,0 +1,115 @@
+import Communication
+import ConvNetConfig
+import ConvNetCore
+import ConvNetData
+import DataFormats
+
+/// Everything a run starts from, made in the order that fails fastest: the checkpoint to resume
+/// (checked against the config before any data is read), rank 0's claim on the run folder (so a
+/// second process is turned away before it loads anything), this rank's shards of the data with the
+/// validation samples held out, and the weights (the checkpoint's, a weights file's, or
+/// glorot_uniform), broadcast from rank 0 so that every rank starts from the same bits.
+///
+/// A collective: every rank makes one at the same point.
+final class RunSetup {
+    let model: Sequential
+    /// The synchronised optimizer step; owns the parameters, the state and the optimizer.
+    let step: DataParallelStep
+    /// This rank's shard of the training samples (without the held-out validation samples).
+    let training: LabelledImages
+    /// This rank's shard of the held-out samples; nil without a `validation_split`.
+    let validation: ShardedEvaluation?
+    /// Only rank 0 loads the test set; nil elsewhere and when the data set has none.
+    let test: LabelledImages?
+    /// Class names of the data set, when it has them (image folders).
+    let classNames: [String]?
+    /// Counts and a hash of the training labels, saved in checkpoints to recognise the data on resume.
+    let dataFingerprint: String
+    /// Where the run starts: the checkpoint's position, or the start.
+    let position: TrainingPosition
+    /// The checkpoint resumed and the rank count that wrote it; nil for a new run.
+    let resumedFrom: (path: String, worldSize: Int)?
+    /// What a resume at an epoch boundary changed (batch size, seed, shuffle, data), to be logged.
+    let resumeChanges: [String]
+    /// Rank 0's claim on the run folder, held as long as the setup lives.
+    private let runFolder: RunFolder?
+
+    init(options: TrainingOptions, communicator: any Communicator, progress: ProgressReporter,
+         hooks: (any TrainingHooks)?) throws {
+        let config = options.config
+        try config.validate()
+        model = try Sequential(config.model)
+        let checkpoint = try options.resumeFrom.map { try Self.readCheckpoint($0, for: config) }
+        runFolder = communicator.isRoot ? RunFolder(path: options.runDirectory) : nil
+        try runFolder?.claim(resuming: options.resumeFrom != nil, overwrite: options.overwrite)
+        hooks?.beforeLoading()
+
+        let files = try DataFormat.files(format: config.dataFormat, directory: options.dataDirectory,
+                                         options: Self.loadingOptions(options, communicator: communicator, reporter: progress))
+        classNames = try files.classNames()
+        if let checkpoint, let path = options.resumeFrom { try checkpoint.requireSameClasses(as: classNames, path: path) }   // first: a folder in neither layout is refused as such
+        guard files.hasTestSet || config.validationSplit > 0 else {
+            throw TrainingError("\(options.dataDirectory) has no test/ folder: add \(options.dataDirectory)/test/<class>/* or set validation_split")
+        }
+        let shape = config.model.inputShape.dimensions
+        let loaded = try files.loadTraining(shard: Shard(index: communicator.rank, count: communicator.size),
+                                            expectedShape: shape, classes: config.model.classes)
+        (training, validation) = try Self.holdOut(config.validationSplit, of: loaded, directory: options.dataDirectory)
+        test = communicator.isRoot && files.hasTestSet
+            ? try files.loadTest(shard: .whole, expectedShape: shape, classes: config.model.classes) : nil
+        guard training.totalCount > 0 else { throw TrainingError("\(options.dataDirectory): the training set is empty") }
+        if let test, test.count == 0 { throw TrainingError("\(options.dataDirectory): the test set is empty") }
+        dataFingerprint = DataFingerprint.of(training, communicator: communicator)
+
+        step = DataParallelStep(model: model, config: config, threads: options.threads, communicator: communicator)
+        if let checkpoint, let path = options.resumeFrom {
+            Self.restore(checkpoint, into: step)
+            position = checkpoint.position
+            resumedFrom = (path, checkpoint.worldSize)
+            resumeChanges = try ResumeCheck.changes(from: checkpoint, path: path, to: config,
+                                                    dataFingerprint: dataFingerprint, trainingCount: training.totalCount)
+        } else {
+            if let path = options.initialWeights {
+                try WeightsFile.load(path: path, model: model, into: step.parameters, state: step.state)
+            } else {
+                Initialization.glorotUniform(model, seed: config.seed, into: step.parameters)
+            }
+            (position, resumedFrom, resumeChanges) = (.start, nil, [])
+        }
+        step.broadcastWeights()
+    }
+
+    /// The checkpoint at `path`, refused when it holds another architecture or optimizer than `config`.
+    private static func readCheckpoint(_ path: String, for config: ExperimentConfig) throws -> Checkpoint {
+        let checkpoint = try Checkpoint.load(path: path)
+        guard checkpoint.config.model == config.model else {
+            throw CheckpointError("\(path) holds a different architecture than the config being trained")
+        }
+        guard checkpoint.config.optimizer.name == config.optimizer.name else {
+            throw CheckpointError("\(path) holds \(checkpoint.config.optimizer.name) state but the run uses \(config.optimizer.name)")
+        }
+        return checkpoint
+    }
+
+    /// The checkpoint's weights, state and optimizer state into the step's buffers.
+    private static func restore(_ checkpoint: Checkpoint, into step: DataParallelStep) {
+        _ = step.parameters.buffer.update(fromContentsOf: checkpoint.parameters)
+        _ = step.state.buffer.update(fromContentsOf: checkpoint.state)
+        for (name, buffer) in step.optimizer.state { _ = buffer.buffer.update(fromContentsOf: checkpoint.optimizerState[name]!) }
+        step.optimizer.iterations = checkpoint.optimizerIterations
+    }
+
+    /// Splits the loaded shard at Keras's `validation_split` point; a split that leaves either part
+    /// empty is refused.
+    private static func holdOut(_ fraction: Double, of loaded: LabelledImages,
+                                directory: String) throws -> (LabelledImages, ShardedEvaluation?) {
+        guard fraction > 0, loaded.totalCount > 0 else { return (loaded, nil) }   // an empty file has its own error
+        let total = loaded.totalCount, kept = ValidationSplit.trainingCount(of: total, fraction: fraction)
+        guard kept > 0 && kept < total else {
+            throw TrainingError("validation_split \(fraction) leaves \(kept == 0 ? "no training" : "no validation") sample "
+                                + "of the \(total) training samples in \(directory)")
+        }
+        let (training, validation) = loaded.split(trainingCount: kept)
+        return (training, ShardedEvaluation(set: validation))
+    }
+}
