@@ -21,7 +21,7 @@ import CKernels
 public final class ModelRunner {
     public let model: Sequential
     public let loss: any Loss
-    public let pool: WorkerPool
+    let pool: WorkerPool
     /// Largest batch `gradients` accepts.
     public let maxBatch: Int
     private let workspaces: [Workspace]
