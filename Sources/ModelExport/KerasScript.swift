@@ -52,7 +52,7 @@ public enum KerasScript {
                 model = keras.Sequential([
             \(layers.map { "        " + $0 + "," }.joined(separator: "\n"))
                 ])
-                model.compile(optimizer=\(python(optimizer)), loss=\(try python(loss)), metrics=["accuracy"])
+                model.compile(optimizer=\(try python(optimizer)), loss=\(try python(loss)), metrics=["accuracy"])
                 return model
 
 
@@ -119,15 +119,10 @@ public enum KerasScript {
         return "kernel_regularizer=keras.regularizers.L1L2(l1=\(regularizer.l1), l2=\(regularizer.l2)), "
     }
 
-    static func python(_ spec: OptimizerSpec) -> String {
-        switch spec {
-        case let .rmsprop(lr, rho, epsilon):
-            return "keras.optimizers.RMSprop(learning_rate=\(lr), rho=\(rho), epsilon=\(epsilon))"
-        case let .sgd(lr, momentum, nesterov):
-            return "keras.optimizers.SGD(learning_rate=\(lr), momentum=\(momentum), nesterov=\(python(nesterov)))"
-        case let .adam(lr, beta1, beta2, epsilon):
-            return "keras.optimizers.Adam(learning_rate=\(lr), beta_1=\(beta1), beta_2=\(beta2), epsilon=\(epsilon))"
-        }
+    /// `keras.optimizers.<Class>(<the config's keys as arguments>)`.
+    static func python(_ spec: OptimizerSpec) throws -> String {
+        let arguments = try spec.config.map { "\($0.key)=\(try python($0.value))" }
+        return "keras.optimizers.\(spec.kind.kerasClass)(\(arguments.joined(separator: ", ")))"
     }
 
     static let lossClasses = [
@@ -149,7 +144,7 @@ public enum KerasScript {
         case let .number(d): return "\(d)"
         case let .bool(b): return python(b)
         case let .string(s): return pythonString(s)
-        case .array, .table: throw ExportError("config value \(value.text) has no Keras argument form")
+        case .array, .table, .dateTime: throw ExportError("config value \(value.text) has no Keras argument form")
         }
     }
 

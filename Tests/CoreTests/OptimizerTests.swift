@@ -42,8 +42,8 @@ final class OptimizerTests: XCTestCase {
     func testSlicedStepsGiveTheBitsOfWholeSteps() {
         let count = 37
         let weights = (0..<count).map { Float($0) / 7 - 2 }
-        for spec in [OptimizerSpec.defaults(for: "rmsprop")!, .sgd(learningRate: 0.1, momentum: 0.9, nesterov: true),
-                     OptimizerSpec.defaults(for: "adam")!] {
+        for spec in [OptimizerSpec(RMSprop(parameterCount: 0)), OptimizerSpec(SGD(parameterCount: 0, learningRate: 0.1, momentum: 0.9, nesterov: true)),
+                     OptimizerSpec(Adam(parameterCount: 0))] {
             let whole = spec.make(parameterCount: count), sliced = spec.make(parameterCount: count)
             var w1 = weights, w2 = weights
             for step in 0..<3 {
@@ -64,5 +64,32 @@ final class OptimizerTests: XCTestCase {
         XCTAssertEqual(RMSprop(parameterCount: 3).state.map(\.name), ["rms"])
         XCTAssertEqual(Adam(parameterCount: 3).state.map(\.name), ["m", "v"])
         XCTAssertEqual(SGD(parameterCount: 3).state.map(\.name), ["momentum"])
+    }
+
+    /// A spec's keys are the kind's own: they read back to the same optimizer (`make` relies on it),
+    /// Keras 3's defaults fill the keys not given, and the learning rate can be replaced.
+    func testEveryKindReadsBackWhatItWrites() throws {
+        XCTAssertEqual(OptimizerRegistry.names, ["rmsprop", "sgd", "adam"])
+        for kind in OptimizerRegistry.kinds {
+            let defaults = try OptimizerSpec(named: kind.name, key: "test")
+            XCTAssertEqual(defaults.kind.name, kind.name)
+            let odd = defaults.config.map { entry -> ConfigEntry in
+                switch entry.value {
+                case let .number(d): return ConfigEntry(entry.key, .number(d == 0 ? 0.3 : d * 0.7))
+                case let .bool(b): return ConfigEntry(entry.key, .bool(!b))
+                default: return entry
+                }
+            }
+            var spec = try OptimizerSpec(config: ConfigTable([ConfigEntry("name", .string(kind.name))] + odd, path: "optimizer"))
+            XCTAssertEqual(spec.config.map(\.key), odd.map(\.key), kind.name)
+            XCTAssertEqual(OptimizerSpec(spec.make(parameterCount: 4)), spec, kind.name)
+            XCTAssertNotEqual(spec, defaults, kind.name)
+            spec.learningRate = 0.125
+            XCTAssertEqual(spec.make(parameterCount: 1).learningRate, 0.125, kind.name)
+            XCTAssertEqual(spec.config.first, ConfigEntry("learning_rate", .number(0.125)), kind.name)
+        }
+        XCTAssertThrowsError(try OptimizerSpec(named: "lamb", key: "--optimizer")) { error in
+            XCTAssertEqual("\(error)", "--optimizer: unknown optimizer \"lamb\" (expected one of rmsprop, sgd, adam)")
+        }
     }
 }

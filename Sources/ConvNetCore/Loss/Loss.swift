@@ -1,3 +1,5 @@
+import KindRegistry
+
 /// A loss function of the model's output and an integer class label (as a one-hot target).
 ///
 /// Config: `[loss] name = "..."` and the loss's own keys. Values and gradients are of one sample;
@@ -43,20 +45,17 @@ public enum LossRegistry {
         KLDivergence.self,
     ]
 
+    static let registry = Registry("loss", kinds, name: { $0.name })
+
+    /// The loss a `[loss]` table describes (categorical cross-entropy when it names none).
     public static func loss(from config: ConfigTable) throws -> any Loss {
-        let name = try config.string("name") ?? CategoricalCrossentropy.name
-        guard let kind = kinds.first(where: { $0.name == name }) else {
-            throw DescriptionError("\(config.key("name")): unknown loss \"\(name)\" (expected one of \(kinds.map { $0.name }.joined(separator: ", ")))")
-        }
-        let loss = try kind.described(by: config)
+        let loss = try registry.kind(in: config, fallback: CategoricalCrossentropy.name).described(by: config)
         try config.finish()
         return loss
     }
 
     /// The table `loss(from:)` reads back to an equal loss: `name` first.
-    public static func config(of loss: any Loss) -> [ConfigEntry] {
-        [ConfigEntry("name", .string(loss.name))] + loss.config
-    }
+    public static func config(of loss: any Loss) -> [ConfigEntry] { registry.config(name: loss.name, loss.config) }
 
     public static func equal(_ a: any Loss, _ b: any Loss) -> Bool { config(of: a) == config(of: b) }
 }
