@@ -125,15 +125,10 @@ public enum KerasScript {
         return "keras.optimizers.\(spec.kind.kerasClass)(\(arguments.joined(separator: ", ")))"
     }
 
-    static let lossClasses = [
-        "categorical_crossentropy": "CategoricalCrossentropy", "mean_squared_error": "MeanSquaredError",
-        "mean_absolute_error": "MeanAbsoluteError", "categorical_hinge": "CategoricalHinge", "kl_divergence": "KLDivergence",
-    ]
-
+    /// `keras.losses.<Class>(<the loss's keys as arguments>)`.
     static func python(_ loss: any Loss) throws -> String {
-        guard let className = lossClasses[loss.name] else { throw ExportError("loss \(loss.name): no Keras loss for it") }
         let arguments = try loss.config.map { "\($0.key)=\(try python($0.value))" }
-        return "keras.losses.\(className)(\(arguments.joined(separator: ", ")))"
+        return "keras.losses.\(type(of: loss).kerasClass)(\(arguments.joined(separator: ", ")))"
     }
 
     static func python(_ value: Bool) -> String { value ? "True" : "False" }

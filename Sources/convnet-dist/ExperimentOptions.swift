@@ -17,7 +17,7 @@ struct ExperimentOptions: ParsableArguments {
     @Option(help: "Learning rate (overrides the config).")
     var lr: Float?
 
-    @Option(help: "Optimizer: \(OptimizerRegistry.names.dropLast().joined(separator: ", ")) or \(OptimizerRegistry.names.last!), with Keras defaults (overrides the config).")
+    @Option(help: "Optimizer: \(OptimizerSpec.registry.names.dropLast().joined(separator: ", ")) or \(OptimizerSpec.registry.names.last!), with Keras defaults (overrides the config).")
     var optimizer: String?
 
     @Option(help: "Random seed for initial weights and shuffling (overrides the config).")

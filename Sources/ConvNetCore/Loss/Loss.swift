@@ -8,6 +8,8 @@ import KindRegistry
 public protocol Loss: Sendable {
     /// Keras's name, e.g. `categorical_crossentropy`.
     static var name: String { get }
+    /// The Keras class, e.g. `CategoricalCrossentropy` for `keras.losses.CategoricalCrossentropy`.
+    static var kerasClass: String { get }
     init(config: ConfigTable) throws
     /// The keys `init(config:)` reads back to an equal loss (without `name`).
     var config: [ConfigEntry] { get }
@@ -33,6 +35,35 @@ extension Loss {
     public func validate(outputActivation: Activation) throws {}
     public func fusesSoftmax(outputActivation: Activation) -> Bool { false }
     public var config: [ConfigEntry] { [] }
+}
+
+/// A loss without keys of its own: `name` is all its `[loss]` table holds.
+public protocol KeylessLoss: Loss {
+    init()
+}
+
+extension KeylessLoss {
+    public init(config: ConfigTable) throws { self.init() }
+}
+
+/// A loss that is the mean over the classes of one function of `p_k - y_k` (one-hot `y`):
+/// `loss = mean_k f(p_k - y_k)`, `d loss / d p_k = f'(p_k - y_k) / K`.
+public protocol MeanOverClassesLoss: KeylessLoss {
+    /// `f(d)` and `f'(d)`.
+    static func term(_ d: Float) -> (value: Float, derivative: Float)
+}
+
+extension MeanOverClassesLoss {
+    public func sampleLoss(output p: UnsafePointer<Float>, label: Int, classes: Int, fused: Bool,
+                           gradient: UnsafeMutablePointer<Float>?) -> Double {
+        var sum: Float = 0
+        for k in 0..<classes {
+            let (value, derivative) = Self.term(p[k] - (k == label ? 1 : 0))
+            sum += value
+            gradient?[k] = derivative / Float(classes)
+        }
+        return Double(sum / Float(classes))
+    }
 }
 
 /// Every loss a config can name; adding one is one file and one line here.

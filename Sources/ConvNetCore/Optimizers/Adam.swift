@@ -12,38 +12,20 @@ import Darwin
 ///     v += (g^2 - v) * (1 - beta2)
 ///     w -= alpha * m / (sqrt(v) + epsilon)
 public final class Adam: Optimizer {
-    public static let name = "adam"
-    public static let kerasClass = "Adam"
-    public var learningRate: Float
-    public private(set) var beta1: Float
-    public private(set) var beta2: Float
-    public private(set) var epsilon: Float
+    public static let name = "adam", kerasClass = "Adam"
+    public static let keys: [OptimizerKey<Adam>] = [.positive("learning_rate", \.learningRate), .fraction("beta_1", \.beta1),
+                                                    .fraction("beta_2", \.beta2), .positive("epsilon", \.epsilon)]
+    public var learningRate: Float = 0.001
+    public var beta1: Float = 0.9
+    public var beta2: Float = 0.999
+    public var epsilon: Float = 1e-7
     public var iterations = 0
     public let m: FloatBuffer
     public let v: FloatBuffer
 
-    /// Keras 3's defaults.
-    public init(parameterCount: Int, learningRate: Float = 0.001, beta1: Float = 0.9, beta2: Float = 0.999,
-                epsilon: Float = 1e-7) {
-        self.learningRate = learningRate
-        self.beta1 = beta1
-        self.beta2 = beta2
-        self.epsilon = epsilon
+    public init(parameterCount: Int) {
         m = FloatBuffer(count: parameterCount)
         v = FloatBuffer(count: parameterCount)
-    }
-
-    public convenience init(config: ConfigTable, parameterCount: Int) throws {
-        self.init(parameterCount: parameterCount)
-        learningRate = try config.positive("learning_rate") ?? learningRate
-        beta1 = try config.fraction("beta_1") ?? beta1
-        beta2 = try config.fraction("beta_2") ?? beta2
-        epsilon = try config.positive("epsilon") ?? epsilon
-    }
-
-    public var config: [ConfigEntry] {
-        [ConfigEntry("learning_rate", .float(learningRate)), ConfigEntry("beta_1", .float(beta1)), ConfigEntry("beta_2", .float(beta2)),
-         ConfigEntry("epsilon", .float(epsilon))]
     }
 
     public var state: [(name: String, buffer: FloatBuffer)] { [("m", m), ("v", v)] }

@@ -3,20 +3,18 @@ import KindRegistry
 /// An optimizer updates one flat parameter buffer from one flat gradient buffer (the mean gradient),
 /// keeping its state in flat buffers of the same layout, named for checkpoints (`rms`, `m`, `v`, ...).
 ///
-/// A kind is one class in one file: its Keras name, its keys with Keras 3's defaults, its state
-/// buffers and its update; and one line in `OptimizerRegistry.kinds`. Configs, `--optimizer`,
-/// checkpoints and the Keras script find it there.
+/// A kind is one class in one file: its Keras name, its keys (`keys`; the properties' initial values
+/// are Keras 3's defaults), its state buffers and its update; and one line in `OptimizerSpec.registry`.
+/// Configs, `--optimizer`, checkpoints and the Keras script find it there.
 public protocol Optimizer: AnyObject {
     /// Keras name, e.g. `rmsprop` (`[optimizer] name`, `--optimizer`, a checkpoint's `optimizer`).
     static var name: String { get }
     /// The Keras class, e.g. `RMSprop` for `keras.optimizers.RMSprop`.
     static var kerasClass: String { get }
-    /// Reads the kind's keys from an `[optimizer]` table (Keras 3's default for each key not given)
-    /// and makes the state for `parameterCount` parameters. Leaves the table's other keys alone.
-    init(config: ConfigTable, parameterCount: Int) throws
-    /// The keys `init(config:parameterCount:)` reads back to the same optimizer, named and ordered as
-    /// Keras's arguments, `learning_rate` first.
-    var config: [ConfigEntry] { get }
+    /// The keys of its `[optimizer]` table, named and ordered as Keras's arguments, `learning_rate` first.
+    static var keys: [OptimizerKey<Self>] { get }
+    /// Keras 3's defaults, and zeroed state for `parameterCount` parameters.
+    init(parameterCount: Int)
     var learningRate: Float { get set }
     /// Steps applied so far (Keras `iterations`); Adam's bias correction depends on it.
     var iterations: Int { get set }
@@ -33,6 +31,16 @@ public protocol Optimizer: AnyObject {
 extension Optimizer {
     public var name: String { Self.name }
 
+    /// Reads the kind's keys from an `[optimizer]` table (Keras 3's default for each key not given)
+    /// and makes the state for `parameterCount` parameters. Leaves the table's other keys alone.
+    public init(config: ConfigTable, parameterCount: Int) throws {
+        self.init(parameterCount: parameterCount)
+        for key in Self.keys { try key.read(config, self) }
+    }
+
+    /// The keys `init(config:parameterCount:)` reads back to the same optimizer.
+    public var config: [ConfigEntry] { Self.keys.map { $0.entry(self) } }
+
     /// One whole step on `count` values: `parameters -= update(gradients)`.
     public func step(parameters: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>, count: Int) {
         update(parameters: parameters, gradients: gradients, range: 0..<count)
@@ -47,17 +55,33 @@ extension Optimizer {
     }
 }
 
-/// Every optimizer a config or `--optimizer` can name; adding one is one file and one line here.
-public enum OptimizerRegistry {
-    public static let kinds: [any Optimizer.Type] = [
-        RMSprop.self,
-        SGD.self,
-        Adam.self,
-    ]
+/// One key of an optimizer's `[optimizer]` table: its Keras argument name, the values it takes and
+/// the property it sets. A kind lists its keys once; reading and writing the table follow from the list.
+public struct OptimizerKey<Kind: Optimizer> {
+    let read: (ConfigTable, Kind) throws -> Void
+    let entry: (Kind) -> ConfigEntry
 
-    static let registry = Registry("optimizer", kinds, name: { $0.name })
+    /// A number that stays positive and finite as a Float (`learning_rate`, `epsilon`).
+    public static func positive(_ name: String, _ property: ReferenceWritableKeyPath<Kind, Float>) -> OptimizerKey {
+        OptimizerKey(name, property, read: { try $0.positive($1) }, value: ConfigValue.float)
+    }
 
-    public static var names: [String] { registry.names }
+    /// A number in [0, 1) that stays below 1 as a Float (`rho`, `momentum`, `beta_1`).
+    public static func fraction(_ name: String, _ property: ReferenceWritableKeyPath<Kind, Float>) -> OptimizerKey {
+        OptimizerKey(name, property, read: { try $0.fraction($1) }, value: ConfigValue.float)
+    }
+
+    public static func bool(_ name: String, _ property: ReferenceWritableKeyPath<Kind, Bool>) -> OptimizerKey {
+        OptimizerKey(name, property, read: { try $0.bool($1) }, value: ConfigValue.bool)
+    }
+
+    private init<Value>(_ name: String, _ property: ReferenceWritableKeyPath<Kind, Value>,
+                        read: @escaping (ConfigTable, String) throws -> Value?, value: @escaping (Value) -> ConfigValue) {
+        self.read = { config, optimizer in
+            if let given = try read(config, name) { optimizer[keyPath: property] = given }
+        }
+        entry = { ConfigEntry(name, value($0[keyPath: property])) }
+    }
 }
 
 /// An optimizer as a recipe gives it: its kind and its keys, Keras 3's defaults filled in. A value,
@@ -72,13 +96,13 @@ public struct OptimizerSpec: Equatable, Sendable {
     /// The optimizer an `[optimizer]` table names (RMSprop when it names none), with its keys read;
     /// the table's other keys (clipnorm, schedule) are the caller's, as is `finish()`.
     public init(config: ConfigTable) throws {
-        self.init(try OptimizerRegistry.registry.kind(in: config, fallback: RMSprop.name).described(by: config, parameterCount: 0))
+        self.init(try OptimizerSpec.registry.kind(in: config, fallback: RMSprop.name).described(by: config, parameterCount: 0))
     }
 
     /// The optimizer called `name` with Keras 3's defaults; `key` (e.g. `--optimizer`) names the
     /// source in the error for an unknown name.
     public init(named name: String, key: String) throws {
-        let kind = try OptimizerRegistry.registry.kind(named: name, key: key, error: DescriptionError.init)
+        let kind = try OptimizerSpec.registry.kind(named: name, key: key, error: DescriptionError.init)
         self.init(try kind.described(by: ConfigTable([:], path: key), parameterCount: 0))
     }
 
@@ -111,4 +135,13 @@ public struct OptimizerSpec: Equatable, Sendable {
     }
 
     public static func == (a: OptimizerSpec, b: OptimizerSpec) -> Bool { a.name == b.name && a.config == b.config }
+}
+
+extension OptimizerSpec {
+    /// Every optimizer a config or `--optimizer` can name; adding one is one file and one line here.
+    public static let registry = Registry<any Optimizer.Type>("optimizer", [
+        RMSprop.self,
+        SGD.self,
+        Adam.self,
+    ], name: { $0.name })
 }

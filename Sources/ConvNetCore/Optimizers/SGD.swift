@@ -6,32 +6,16 @@
 ///
 /// With momentum 0 this is `w -= lr * g`.
 public final class SGD: Optimizer {
-    public static let name = "sgd"
-    public static let kerasClass = "SGD"
-    public var learningRate: Float
-    public private(set) var momentum: Float
-    public private(set) var nesterov: Bool
+    public static let name = "sgd", kerasClass = "SGD"
+    public static let keys: [OptimizerKey<SGD>] = [.positive("learning_rate", \.learningRate), .fraction("momentum", \.momentum),
+                                                   .bool("nesterov", \.nesterov)]
+    public var learningRate: Float = 0.01
+    public var momentum: Float = 0
+    public var nesterov = false
     public var iterations = 0
     public let velocity: FloatBuffer
 
-    /// Keras 3's defaults.
-    public init(parameterCount: Int, learningRate: Float = 0.01, momentum: Float = 0, nesterov: Bool = false) {
-        self.learningRate = learningRate
-        self.momentum = momentum
-        self.nesterov = nesterov
-        velocity = FloatBuffer(count: parameterCount)
-    }
-
-    public convenience init(config: ConfigTable, parameterCount: Int) throws {
-        self.init(parameterCount: parameterCount)
-        learningRate = try config.positive("learning_rate") ?? learningRate
-        momentum = try config.fraction("momentum") ?? momentum
-        nesterov = try config.bool("nesterov") ?? nesterov
-    }
-
-    public var config: [ConfigEntry] {
-        [ConfigEntry("learning_rate", .float(learningRate)), ConfigEntry("momentum", .float(momentum)), ConfigEntry("nesterov", .bool(nesterov))]
-    }
+    public init(parameterCount: Int) { velocity = FloatBuffer(count: parameterCount) }
 
     public var state: [(name: String, buffer: FloatBuffer)] { [("momentum", velocity)] }
 
