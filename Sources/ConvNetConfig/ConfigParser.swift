@@ -33,10 +33,9 @@ extension ExperimentConfig {
                 if let v = try training.bool("shuffle") { config.shuffle = v }
             }
             if let optimizer = try top.table("optimizer") {
-                config.optimizer = try OptimizerSpec(config: optimizer)
+                config.optimizer = try OptimizerSpec(config: optimizer, otherKeys: ["clipnorm", "schedule"])
                 config.clipnorm = try optimizer.positive("clipnorm")
                 if let schedule = try optimizer.table("schedule") { config.schedule = try ScheduleRegistry.schedule(from: schedule) }
-                try optimizer.finish()
             }
             if let loss = try top.table("loss") { config.loss = try LossRegistry.loss(from: loss) }
         }

@@ -41,6 +41,8 @@ extension Optimizer {
     /// The keys `init(config:parameterCount:)` reads back to the same optimizer.
     public var config: [ConfigEntry] { Self.keys.map { $0.entry(self) } }
 
+    static var keyNames: [String] { keys.map(\.name) }
+
     /// One whole step on `count` values: `parameters -= update(gradients)`.
     public func step(parameters: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>, count: Int) {
         update(parameters: parameters, gradients: gradients, range: 0..<count)
@@ -58,6 +60,7 @@ extension Optimizer {
 /// One key of an optimizer's `[optimizer]` table: its Keras argument name, the values it takes and
 /// the property it sets. A kind lists its keys once; reading and writing the table follow from the list.
 public struct OptimizerKey<Kind: Optimizer> {
+    public let name: String
     let read: (ConfigTable, Kind) throws -> Void
     let entry: (Kind) -> ConfigEntry
 
@@ -77,6 +80,7 @@ public struct OptimizerKey<Kind: Optimizer> {
 
     private init<Value>(_ name: String, _ property: ReferenceWritableKeyPath<Kind, Value>,
                         read: @escaping (ConfigTable, String) throws -> Value?, value: @escaping (Value) -> ConfigValue) {
+        self.name = name
         self.read = { config, optimizer in
             if let given = try read(config, name) { optimizer[keyPath: property] = given }
         }
@@ -93,10 +97,13 @@ public struct OptimizerSpec: Equatable, Sendable {
     /// The kind's keys as it writes them.
     private let keys: [ConfigEntry]
 
-    /// The optimizer an `[optimizer]` table names (RMSprop when it names none), with its keys read;
-    /// the table's other keys (clipnorm, schedule) are the caller's, as is `finish()`.
-    public init(config: ConfigTable) throws {
-        self.init(try OptimizerSpec.registry.kind(in: config, fallback: RMSprop.name).described(by: config, parameterCount: 0))
+    /// The optimizer an `[optimizer]` table names (RMSprop when it names none), with its keys read.
+    /// The table may hold `otherKeys` too (the caller reads them); any other key is an error, reported
+    /// before any value is checked.
+    public init(config: ConfigTable, otherKeys: [String] = []) throws {
+        let kind = try OptimizerSpec.registry.kind(in: config, fallback: RMSprop.name)
+        try config.allowOnly([OptimizerSpec.registry.key] + kind.keyNames + otherKeys)
+        self.init(try kind.described(by: config, parameterCount: 0))
     }
 
     /// The optimizer called `name` with Keras 3's defaults; `key` (e.g. `--optimizer`) names the
