@@ -18,9 +18,7 @@ struct DataOptions: ParsableArguments {
     var dataFormat: String?
 
     func validate() throws {
-        if let dataFormat, DataFormat.registry.named(dataFormat) == nil {
-            throw ValidationError("--data-format must be one of \(DataFormat.names.joined(separator: ", ")), got \"\(dataFormat)\"")
-        }
+        if let dataFormat { _ = try DataFormat.registry.kind(named: dataFormat, key: "--data-format", error: ValidationError.init) }
     }
 
     /// The data folder of `config`: the flag, the config's `[data] path`, the environment, data/<dataset>.
