@@ -34,10 +34,12 @@ let package = Package(
         // Checked arithmetic everywhere (no -Ounchecked): the hot loops are C (CKernels), and measured
         // with tools/bench-ab the checks cost nothing beyond noise, while an unchecked index bug would
         // corrupt memory silently instead of stopping.
-        .target(name: "ConvNetCore", dependencies: ["CBLAS", "CKernels"]),
+        .target(name: "ConvNetCore", dependencies: ["CBLAS", "CKernels", "KindRegistry"]),
+        // The lookup by name that every registry of kinds shares (layers, losses, optimizers, data formats, ...).
+        .target(name: "KindRegistry"),
         .target(name: "ConvNetData", dependencies: ["SystemZlib"]),
         // The data formats beyond IDX, each read with a library (CSV.swift, ZIPFoundation), and their registry.
-        .target(name: "DataFormats", dependencies: ["ConvNetData", "Images", .product(name: "CSV", package: "CSV.swift"), "ZIPFoundation"]),
+        .target(name: "DataFormats", dependencies: ["ConvNetData", "KindRegistry", "Images", .product(name: "CSV", package: "CSV.swift"), "ZIPFoundation"]),
         .target(name: "SafeTensors"),
         .systemLibrary(name: "CMPI", pkgConfig: "ompi-c",
                        providers: [.apt(["libopenmpi-dev"])]),
@@ -49,7 +51,7 @@ let package = Package(
         // "Model out": a checkpoint as an ONNX model or a Keras script. onnx.pb.swift is generated once
         // from proto/onnx.proto and committed (README: how to regenerate); the build never runs protoc.
         .target(name: "ModelExport",
-                dependencies: ["ConvNetCore", "ConvNetData", "Training",
+                dependencies: ["ConvNetCore", "ConvNetData", "KindRegistry", "Training",
                                .product(name: "SwiftProtobuf", package: "swift-protobuf")],
                 exclude: ["proto"]),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),

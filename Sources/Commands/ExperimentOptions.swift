@@ -17,7 +17,7 @@ struct ExperimentOptions: ParsableArguments {
     @Option(help: "Learning rate (overrides the config).")
     var lr: Float?
 
-    @Option(help: "Optimizer: rmsprop, sgd or adam, with Keras defaults (overrides the config).")
+    @Option(help: "Optimizer: \(OptimizerSpec.registry.names.dropLast().joined(separator: ", ")) or \(OptimizerSpec.registry.names.last!), with Keras defaults (overrides the config).")
     var optimizer: String?
 
     @Option(help: "Random seed for initial weights and shuffling (overrides the config).")
@@ -46,10 +46,9 @@ struct ExperimentOptions: ParsableArguments {
         if let epochs { resolved.epochs = epochs }
         if let batchSize { resolved.batchSize = batchSize }
         if let optimizer, optimizer != resolved.optimizer.name {
-            guard let spec = OptimizerSpec.defaults(for: optimizer) else {
-                throw ConfigError("--optimizer: unknown optimizer \"\(optimizer)\" (expected \(OptimizerSpec.names.joined(separator: ", ")))")
+            do { resolved.optimizer = try OptimizerSpec(named: optimizer, key: "--optimizer") } catch let error as DescriptionError {
+                throw ConfigError(error.description)
             }
-            resolved.optimizer = spec
         }
         if let lr { resolved.optimizer.learningRate = lr }
         if let seed { resolved.seed = seed }

@@ -16,21 +16,19 @@ struct Export: ParsableCommand {
     @Option(help: "Checkpoint file (safetensors) written by train.")
     var checkpoint: String
 
-    @Option(help: "One of: \(ExportFormat.names).")
+    @Option(help: "One of: \(ModelExporter.formats.names.joined(separator: ", ")).")
     var format: String
 
     @Option(help: "File to write (replaced atomically; nothing is written on error).")
     var output: String
 
     func validate() throws {
-        guard ExportFormat(rawValue: format) != nil else {
-            throw ValidationError("unknown format \"\(format)\" (expected one of \(ExportFormat.names))")
-        }
+        _ = try ModelExporter.formats.kind(named: format, key: nil, error: ValidationError.init)
     }
 
     func run() throws {
         try reportingErrors {
-            print(try ModelExporter.export(checkpointPath: checkpoint, format: ExportFormat(rawValue: format)!, outputPath: output))
+            print(try ModelExporter.export(checkpointPath: checkpoint, format: format, outputPath: output))
         }
     }
 }

@@ -13,14 +13,12 @@ struct DataOptions: ParsableArguments {
     /// The folder given by the flag or the environment, if any.
     var givenDirectory: String? { dataDir ?? ProcessInfo.processInfo.environment["CONVNET_DATA_DIR"] }
 
-    @Option(help: ArgumentHelp("How the data folder stores the data set: \(DataFormat.all.map { "\($0.name) (\($0.layout))" }.joined(separator: "; ")). Default: the config's [data] format, else idx.",
+    @Option(help: ArgumentHelp("How the data folder stores the data set: \(DataFormat.kinds.map { "\($0.format) (\($0.layout))" }.joined(separator: "; ")). Default: the config's [data] format, else idx.",
                                valueName: "FORMAT"))
     var dataFormat: String?
 
     func validate() throws {
-        if let dataFormat, DataFormat.named(dataFormat) == nil {
-            throw ValidationError("--data-format must be one of \(DataFormat.names.joined(separator: ", ")), got \"\(dataFormat)\"")
-        }
+        if let dataFormat { _ = try DataFormat.registry.kind(named: dataFormat, key: "--data-format", error: ValidationError.init) }
     }
 
     /// The data folder of `config`: the flag, the config's `[data] path`, the environment, data/<dataset>.

@@ -17,17 +17,9 @@ extension ExperimentConfig {
             lines += ["", "[loss]"] + LossRegistry.config(of: loss).map(line)
         }
         lines += ["", "[training]", "epochs = \(epochs)", "batch_size = \(batchSize)", "seed = \(seed)",
-                  "shuffle = \(shuffle)", "", "[optimizer]", "name = \(quoted(optimizer.name))"]
-        switch optimizer {
-        case let .rmsprop(lr, rho, eps):
-            lines += ["learning_rate = \(lr)", "rho = \(rho)", "epsilon = \(eps)"]
-        case let .sgd(lr, momentum, nesterov):
-            lines += ["learning_rate = \(lr)", "momentum = \(momentum)", "nesterov = \(nesterov)"]
-        case let .adam(lr, b1, b2, eps):
-            lines += ["learning_rate = \(lr)", "beta_1 = \(b1)", "beta_2 = \(b2)", "epsilon = \(eps)"]
-        }
+                  "shuffle = \(shuffle)", "", "[optimizer]", "name = \(quoted(optimizer.name))"] + optimizer.config.map(line)
         if let clipnorm { lines.append("clipnorm = \(clipnorm)") }
-        if let schedule { lines += ["", "[optimizer.schedule]"] + schedule.config.map(line) }
+        if let schedule { lines += ["", "[optimizer.schedule]"] + ScheduleRegistry.config(of: schedule).map(line) }
         return lines.joined(separator: "\n") + "\n"
     }
 

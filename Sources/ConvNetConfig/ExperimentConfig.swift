@@ -4,7 +4,8 @@ import ConvNetCore
 /// Read from a TOML file in `configs/`; command-line flags override single values afterwards.
 public struct ExperimentConfig: Equatable, Sendable {
     public static func == (a: ExperimentConfig, b: ExperimentConfig) -> Bool {
-        a.dataset == b.dataset && a.dataFormat == b.dataFormat && a.validationSplit == b.validationSplit && a.model == b.model && a.optimizer == b.optimizer && a.schedule == b.schedule
+        a.dataset == b.dataset && a.dataFormat == b.dataFormat && a.validationSplit == b.validationSplit && a.model == b.model && a.optimizer == b.optimizer
+            && ScheduleRegistry.equal(a.schedule, b.schedule)
             && a.clipnorm == b.clipnorm && LossRegistry.equal(a.loss, b.loss) && a.epochs == b.epochs
             && a.batchSize == b.batchSize && a.seed == b.seed && a.shuffle == b.shuffle
     }
@@ -24,7 +25,7 @@ public struct ExperimentConfig: Equatable, Sendable {
     public var model: ModelSpec
     public var optimizer: OptimizerSpec
     /// Learning rate as a function of the step (`[optimizer.schedule]`); nil: constant.
-    public var schedule: LearningRateSchedule?
+    public var schedule: (any LearningRateSchedule)?
     /// Keras's `clipnorm` on the optimizer; nil: no clipping.
     public var clipnorm: Float?
     /// `[loss]`; categorical cross-entropy by default.
@@ -36,7 +37,7 @@ public struct ExperimentConfig: Equatable, Sendable {
     public var shuffle: Bool
 
     public init(dataset: String = "mnist", model: ModelSpec = .kerasMNIST,
-                optimizer: OptimizerSpec = OptimizerSpec.defaults(for: "rmsprop")!, loss: any Loss = CategoricalCrossentropy(),
+                optimizer: OptimizerSpec = .reference, loss: any Loss = CategoricalCrossentropy(),
                 epochs: Int = 5, batchSize: Int = 64, seed: UInt64 = 1, shuffle: Bool = true) {
         self.dataset = dataset
         self.model = model

@@ -1,8 +1,9 @@
 import ConvNetData
 import Foundation
+import KindRegistry
 
 /// A labelled data set on disk, in one of the formats convnet-dist reads: training and test samples
-/// of a folder. A format is one conforming type in one file, plus one line in `DataFormat.all`.
+/// of a folder. A format is one conforming type in one file, plus one line in `DataFormat.kinds`.
 ///
 /// Contract: `loadTraining(shard:)` keeps only the samples `i` of the file order with
 /// `i % shard.count == shard.index` (each rank holds only its shard), in file order; every format
@@ -10,6 +11,12 @@ import Foundation
 /// so the trained weights do not depend on the container. Shapes and labels are checked against
 /// the model before anything is trained; every fault is a `DataError` naming the file.
 public protocol DataSetFiles: Sendable {
+    /// The format's name: `[data] format` in configs, `--data-format` on the command line.
+    static var format: String { get }
+    /// What the folder must hold, for help texts and errors.
+    static var layout: String { get }
+    /// The data set in `directory`; nothing is read yet.
+    init(directory: String, options: DataSetOptions)
     /// True when the folder holds what the format needs (for `--download`).
     var isComplete: Bool { get }
     func loadTraining(shard: Shard, expectedShape: [Int], classes: Int) throws -> LabelledImages
@@ -47,33 +54,28 @@ public struct DataSetOptions: Sendable {
 }
 
 /// IDX files are the `idx` format (the type lives in ConvNetData, which the fuzzers build alone).
-extension IDXFiles: DataSetFiles {}
+extension IDXFiles: DataSetFiles {
+    public static let format = "idx"
+    public static let layout = "the four MNIST IDX files (train-images-idx3-ubyte[.gz], ...)"
+    public init(directory: String, options: DataSetOptions) { self.init(directory: directory) }
+}
 
 /// The registry of data formats: `[data] format` in configs, `--data-format` on the command line.
-public struct DataFormat: Sendable {
-    public let name: String
-    /// What the folder must hold, for help texts and errors.
-    public let layout: String
-    public let open: @Sendable (_ directory: String, _ options: DataSetOptions) -> any DataSetFiles
-
-    public static let all: [DataFormat] = [
-        DataFormat(name: "idx", layout: "the four MNIST IDX files (train-images-idx3-ubyte[.gz], ...)", open: { directory, _ in IDXFiles(directory: directory) }),
-        DataFormat(name: "csv", layout: "train.csv and test.csv as Kaggle's digit recognizer (label,pixel0,...)", open: { directory, _ in KaggleCSVFiles(directory: directory) }),
-        DataFormat(name: "npz", layout: "one .npz file as Keras's mnist.npz (x_train, y_train, x_test, y_test)", open: { directory, _ in NPZFiles(directory: directory) }),
-        DataFormat(name: "folder", layout: "train/<class>/* and test/<class>/* PNG or JPEG pictures, as Keras's image_dataset_from_directory; or <class>/* alone (no test set: set validation_split)",
-                   open: { ImageFolderFiles(directory: $0, options: $1) }),
+public enum DataFormat {
+    public static let kinds: [any DataSetFiles.Type] = [
+        IDXFiles.self,
+        KaggleCSVFiles.self,
+        NPZFiles.self,
+        ImageFolderFiles.self,
     ]
 
-    public static var names: [String] { all.map(\.name) }
+    public static let registry = Registry("data format", kinds, name: { $0.format })
 
-    public static func named(_ name: String) -> DataFormat? { all.first { $0.name == name } }
+    public static var names: [String] { registry.names }
 
     /// The data set in `directory` read as format `name`.
     public static func files(format name: String, directory: String, options: DataSetOptions = DataSetOptions()) throws -> any DataSetFiles {
-        guard let format = named(name) else {
-            throw DataError("unknown data format \"\(name)\"; known: \(names.joined(separator: ", "))")
-        }
-        return format.open(directory, options)
+        try registry.kind(named: name, key: nil, error: DataError.init).init(directory: directory, options: options)
     }
 }
 

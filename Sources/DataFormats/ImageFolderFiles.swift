@@ -25,6 +25,8 @@ import Images
 /// error naming the file; with `options.skipBadFiles` it is left out with a warning, and then every
 /// rank decodes every picture once, so that all agree on which samples exist without talking.
 public struct ImageFolderFiles: DataSetFiles {
+    public static let format = "folder"
+    public static let layout = "train/<class>/* and test/<class>/* PNG or JPEG pictures, as Keras's image_dataset_from_directory; or <class>/* alone (no test set: set validation_split)"
     public let directory: String
     public let options: DataSetOptions
 

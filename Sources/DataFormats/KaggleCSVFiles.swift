@@ -7,12 +7,14 @@ import Foundation
 /// order (channels last). Kaggle's own test file has no `label` column: that one is for `predict`,
 /// not for training's test set. Parsing is CSV.swift's; we check what the values mean.
 public struct KaggleCSVFiles: DataSetFiles {
+    public static let format = "csv"
+    public static let layout = "train.csv and test.csv as Kaggle's digit recognizer (label,pixel0,...)"
     public static let trainFile = "train.csv"
     public static let testFile = "test.csv"
 
     public let directory: String
 
-    public init(directory: String) { self.directory = directory }
+    public init(directory: String, options: DataSetOptions = DataSetOptions()) { self.directory = directory }
 
     public var isComplete: Bool {
         [Self.trainFile, Self.testFile].allSatisfy { FileManager.default.fileExists(atPath: path($0)) }

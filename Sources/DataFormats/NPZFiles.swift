@@ -6,9 +6,11 @@ import ZIPFoundation
 /// stored or deflated) holding `x_train` (N, H, W) or (N, H, W, C) uint8 pixels, `y_train` (N,)
 /// labels, and `x_test`, `y_test`. ZIPFoundation reads the archive; `NPYHeader` the arrays.
 public struct NPZFiles: DataSetFiles {
+    public static let format = "npz"
+    public static let layout = "one .npz file as Keras's mnist.npz (x_train, y_train, x_test, y_test)"
     public let directory: String
 
-    public init(directory: String) { self.directory = directory }
+    public init(directory: String, options: DataSetOptions = DataSetOptions()) { self.directory = directory }
 
     public var isComplete: Bool { (try? archivePath()) != nil }
 

@@ -55,7 +55,7 @@ public enum KerasScript {
                 model = keras.Sequential([
             \(layers.map { "        " + $0 + "," }.joined(separator: "\n"))
                 ])
-                model.compile(optimizer=\(python(optimizer)), loss=\(try python(loss)), metrics=["accuracy"])
+                model.compile(optimizer=\(try python(optimizer)), loss=\(try python(loss)), metrics=["accuracy"])
                 return model
 
 
@@ -84,26 +84,16 @@ public enum KerasScript {
             """
     }
 
-    static func python(_ spec: OptimizerSpec) -> String {
-        switch spec {
-        case let .rmsprop(lr, rho, epsilon):
-            return "keras.optimizers.RMSprop(learning_rate=\(lr), rho=\(rho), epsilon=\(epsilon))"
-        case let .sgd(lr, momentum, nesterov):
-            return "keras.optimizers.SGD(learning_rate=\(lr), momentum=\(momentum), nesterov=\(python(nesterov)))"
-        case let .adam(lr, beta1, beta2, epsilon):
-            return "keras.optimizers.Adam(learning_rate=\(lr), beta_1=\(beta1), beta_2=\(beta2), epsilon=\(epsilon))"
-        }
+    /// `keras.optimizers.<Class>(<the config's keys as arguments>)`.
+    static func python(_ spec: OptimizerSpec) throws -> String {
+        let arguments = try spec.config.map { "\($0.key)=\(try python($0.value))" }
+        return "keras.optimizers.\(spec.kind.kerasClass)(\(arguments.joined(separator: ", ")))"
     }
 
-    static let lossClasses = [
-        "categorical_crossentropy": "CategoricalCrossentropy", "mean_squared_error": "MeanSquaredError",
-        "mean_absolute_error": "MeanAbsoluteError", "categorical_hinge": "CategoricalHinge", "kl_divergence": "KLDivergence",
-    ]
-
+    /// `keras.losses.<Class>(<the loss's keys as arguments>)`.
     static func python(_ loss: any Loss) throws -> String {
-        guard let className = lossClasses[loss.name] else { throw ExportError("loss \(loss.name): no Keras loss for it") }
         let arguments = try loss.config.map { "\($0.key)=\(try python($0.value))" }
-        return "keras.losses.\(className)(\(arguments.joined(separator: ", ")))"
+        return "keras.losses.\(type(of: loss).kerasClass)(\(arguments.joined(separator: ", ")))"
     }
 
     static func python(_ value: Bool) -> String { value ? "True" : "False" }
@@ -114,7 +104,7 @@ public enum KerasScript {
         case let .number(d): return "\(d)"
         case let .bool(b): return python(b)
         case let .string(s): return pythonString(s)
-        case .array, .table: throw ExportError("config value \(value.text) has no Keras argument form")
+        case .array, .table, .dateTime: throw ExportError("config value \(value.text) has no Keras argument form")
         }
     }
 

@@ -1,42 +1,35 @@
 import ConvNetCore
 import ConvNetData
 import Foundation
+import KindRegistry
 import Training
 
-/// The file formats a checkpoint can be exported to.
-public enum ExportFormat: String, CaseIterable, Sendable {
-    /// An ONNX model (opset 13) of the network in inference mode, input `[N, H, W, C]`.
-    case onnx
-    /// A Python file that builds the same Keras 3 model and loads the checkpoint's weights by name.
-    case kerasScript = "keras-script"
-
-    public static var names: String { allCases.map(\.rawValue).joined(separator: ", ") }
+/// A file format a checkpoint's model can be exported to: one type in one file and one line in
+/// `ModelExporter.formats`.
+public protocol ExportFormat {
+    /// The value of `export --format`, e.g. `onnx`.
+    static var name: String { get }
+    /// The file's bytes for `checkpoint` (read from `checkpointPath`; `model` is its config's) and a
+    /// description of what it holds for the line `export` prints; throws `ExportError` for a model it cannot express.
+    static func file(of checkpoint: Checkpoint, model: Sequential, checkpointPath: String, outputPath: String) throws -> (data: Data, what: String)
 }
 
 /// "Model out": a checkpoint's network as a file other tools run.
 public enum ModelExporter {
+    public static let formats = Registry<any ExportFormat.Type>("format", [
+        ONNXFile.self,
+        KerasScriptFile.self,
+    ], name: { $0.name })
+
     /// Reads the checkpoint at `checkpointPath` (with all of `Checkpoint.load`'s checks), converts its
-    /// model and writes it to `outputPath` atomically: on any error nothing is written, not even a
-    /// partial file. Returns one line describing what was written.
-    public static func export(checkpointPath: String, format: ExportFormat, outputPath: String) throws -> String {
+    /// model to format `format` and writes it to `outputPath` atomically: on any error nothing is
+    /// written, not even a partial file. Returns one line describing what was written.
+    public static func export(checkpointPath: String, format: String, outputPath: String) throws -> String {
+        let format = try formats.kind(named: format, key: nil, error: ExportError.init)
         try checkWritable(outputPath)
         let checkpoint = try Checkpoint.load(path: checkpointPath)
         let model = try Sequential(checkpoint.config.model)
-        let data: Data
-        let what: String
-        switch format {
-        case .onnx:
-            data = try ONNXExport.serialized(model, parameters: checkpoint.parameters, state: checkpoint.state,
-                                             docString: "convnet-dist checkpoint \(checkpointPath), global step \(checkpoint.position.globalStep)")
-            what = "ONNX model (opset \(ONNXExport.opset); "
-                + "input \"\(ONNXExport.inputName)\" [N, \(model.inputShape.dimensions.map(String.init).joined(separator: ", "))], "
-                + "output \"\(ONNXExport.outputName)\" [N, \(model.classes)])"
-        case .kerasScript:
-            let absolute = URL(fileURLWithPath: checkpointPath).standardizedFileURL.path
-            data = Data(try KerasScript.source(model: model, optimizer: checkpoint.config.optimizer, loss: checkpoint.config.loss,
-                                                     checkpointPath: absolute).utf8)
-            what = "Keras script (run: python \(outputPath) [checkpoint])"
-        }
+        let (data, what) = try format.file(of: checkpoint, model: model, checkpointPath: checkpointPath, outputPath: outputPath)
         do { try AtomicFile.write(data, to: outputPath) } catch { throw ExportError("\(error)") }
         return "wrote \(outputPath): \(what)"
     }

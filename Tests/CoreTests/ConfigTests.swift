@@ -10,7 +10,9 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(try Sequential(config.model).parameterCount, 93_322)
         XCTAssertEqual(config.batchSize, 64)
         XCTAssertEqual(config.epochs, 5)
-        XCTAssertEqual(config.optimizer, .rmsprop(learningRate: 0.001, rho: 0.9, epsilon: 1e-7))
+        XCTAssertEqual(config.optimizer, OptimizerSpec.defaults(for: "rmsprop"))
+        XCTAssertEqual(config.optimizer.config, [ConfigEntry("learning_rate", .number(0.001)), ConfigEntry("rho", .number(0.9)),
+                                                 ConfigEntry("epsilon", .number(1e-7))])
     }
 
     func testEveryShippedConfigLoads() throws {
@@ -22,14 +24,16 @@ final class ConfigTests: XCTestCase {
 
     func testResolvedConfigRoundTrips() throws {
         var config = ExperimentConfig.reference
-        config.optimizer = .adam(learningRate: 0.0005, beta1: 0.8, beta2: 0.99, epsilon: 1e-6)
+        let adam = Adam(parameterCount: 0)
+        (adam.learningRate, adam.beta1, adam.beta2, adam.epsilon) = (0.0005, 0.8, 0.99, 1e-6)
+        config.optimizer = OptimizerSpec(adam)
         config.model.layers[0] = Conv2D(filters: 8, kernelSize: (3, 5), strides: (2, 1), padding: .same, activation: .gelu,
                                         useBias: false, kernelRegularizer: Regularizer(l1: 0.001, l2: 0.0001))
         config.model.layers.insert(BatchNorm(momentum: 0.9, epsilon: 1e-5, center: false), at: 1)
         config.model.layers.insert(Dropout(rate: 0.25), at: 2)
         config.model.layers[3] = AvgPool2D(window: PoolWindow(size: (2, 3), strides: (1, 2), padding: .same))
         config.loss = CategoricalCrossentropy(labelSmoothing: 0.1)
-        config.schedule = .cosineDecay(decaySteps: 1000, alpha: 0.1, warmupTarget: 0.01, warmupSteps: 100)
+        config.schedule = CosineDecay(decaySteps: 1000, alpha: 0.1, warmupTarget: 0.01, warmupSteps: 100)
         config.clipnorm = 1.5
         config.seed = 99
         config.shuffle = false

@@ -137,7 +137,7 @@ final class DataFormatTests: XCTestCase {
 
     func testUnknownFormatIsNamed() {
         XCTAssertThrowsError(try DataFormat.files(format: "parquet", directory: "/tmp")) { error in
-            XCTAssertEqual("\(error)", "unknown data format \"parquet\"; known: idx, csv, npz, folder")
+            XCTAssertEqual("\(error)", "unknown data format \"parquet\" (expected one of idx, csv, npz, folder)")
         }
     }
 }

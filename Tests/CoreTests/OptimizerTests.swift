@@ -3,6 +3,12 @@ import XCTest
 
 /// One step of each optimizer on two weights, against values worked out by hand (in the comments).
 final class OptimizerTests: XCTestCase {
+    /// `optimizer` with hyper-parameters other than Keras's defaults.
+    private func with<O: Optimizer>(_ optimizer: O, _ change: (O) -> Void) -> O {
+        change(optimizer)
+        return optimizer
+    }
+
     private func step(_ optimizer: any Optimizer, weights: [Float], gradients: [Float], steps: Int = 1) -> [Float] {
         var w = weights
         for _ in 0..<steps { optimizer.step(parameters: &w, gradients: gradients, count: w.count) }
@@ -19,13 +25,13 @@ final class OptimizerTests: XCTestCase {
 
     func testSGDStepPlainMomentumAndNesterov() {
         // plain: w - 0.1 * g = [0.95, -1.998]
-        XCTAssertEqual(step(SGD(parameterCount: 2, learningRate: 0.1), weights: [1, -2], gradients: [0.5, -0.02]),
+        XCTAssertEqual(step(with(SGD(parameterCount: 2)) { $0.learningRate = 0.1 }, weights: [1, -2], gradients: [0.5, -0.02]),
                        [0.95, -1.998])
         // momentum 0.9, two steps: v1 = -0.05, w1 = 0.95; v2 = 0.9 * -0.05 - 0.05 = -0.095, w2 = 0.855
-        let momentum = step(SGD(parameterCount: 1, learningRate: 0.1, momentum: 0.9), weights: [1], gradients: [0.5], steps: 2)
+        let momentum = step(with(SGD(parameterCount: 1)) { $0.learningRate = 0.1; $0.momentum = 0.9 }, weights: [1], gradients: [0.5], steps: 2)
         XCTAssertEqual(momentum[0], 0.855, accuracy: 1e-6)
         // nesterov, one step: v = -0.05; w += 0.9 * v - 0.1 * g = 1 - 0.045 - 0.05 = 0.905
-        let nesterov = step(SGD(parameterCount: 1, learningRate: 0.1, momentum: 0.9, nesterov: true), weights: [1], gradients: [0.5])
+        let nesterov = step(with(SGD(parameterCount: 1)) { $0.learningRate = 0.1; $0.momentum = 0.9; $0.nesterov = true }, weights: [1], gradients: [0.5])
         XCTAssertEqual(nesterov[0], 0.905, accuracy: 1e-6)
     }
 
@@ -42,8 +48,8 @@ final class OptimizerTests: XCTestCase {
     func testSlicedStepsGiveTheBitsOfWholeSteps() {
         let count = 37
         let weights = (0..<count).map { Float($0) / 7 - 2 }
-        for spec in [OptimizerSpec.defaults(for: "rmsprop")!, .sgd(learningRate: 0.1, momentum: 0.9, nesterov: true),
-                     OptimizerSpec.defaults(for: "adam")!] {
+        for spec in [OptimizerSpec(RMSprop(parameterCount: 0)), OptimizerSpec(with(SGD(parameterCount: 0)) { $0.learningRate = 0.1; $0.momentum = 0.9; $0.nesterov = true }),
+                     OptimizerSpec(Adam(parameterCount: 0))] {
             let whole = spec.make(parameterCount: count), sliced = spec.make(parameterCount: count)
             var w1 = weights, w2 = weights
             for step in 0..<3 {
@@ -64,5 +70,32 @@ final class OptimizerTests: XCTestCase {
         XCTAssertEqual(RMSprop(parameterCount: 3).state.map(\.name), ["rms"])
         XCTAssertEqual(Adam(parameterCount: 3).state.map(\.name), ["m", "v"])
         XCTAssertEqual(SGD(parameterCount: 3).state.map(\.name), ["momentum"])
+    }
+
+    /// A spec's keys are the kind's own: they read back to the same optimizer (`make` relies on it),
+    /// Keras 3's defaults fill the keys not given, and the learning rate can be replaced.
+    func testEveryKindReadsBackWhatItWrites() throws {
+        XCTAssertEqual(OptimizerSpec.registry.names, ["rmsprop", "sgd", "adam"])
+        for kind in OptimizerSpec.registry.kinds {
+            let defaults = try OptimizerSpec(named: kind.name, key: "test")
+            XCTAssertEqual(defaults.kind.name, kind.name)
+            let odd = defaults.config.map { entry -> ConfigEntry in
+                switch entry.value {
+                case let .number(d): return ConfigEntry(entry.key, .number(d == 0 ? 0.3 : d * 0.7))
+                case let .bool(b): return ConfigEntry(entry.key, .bool(!b))
+                default: return entry
+                }
+            }
+            var spec = try OptimizerSpec(config: ConfigTable([ConfigEntry("name", .string(kind.name))] + odd, path: "optimizer"))
+            XCTAssertEqual(spec.config.map(\.key), odd.map(\.key), kind.name)
+            XCTAssertEqual(OptimizerSpec(spec.make(parameterCount: 4)), spec, kind.name)
+            XCTAssertNotEqual(spec, defaults, kind.name)
+            spec.learningRate = 0.125
+            XCTAssertEqual(spec.make(parameterCount: 1).learningRate, 0.125, kind.name)
+            XCTAssertEqual(spec.config.first, ConfigEntry("learning_rate", .number(0.125)), kind.name)
+        }
+        XCTAssertThrowsError(try OptimizerSpec(named: "lamb", key: "--optimizer")) { error in
+            XCTAssertEqual("\(error)", "--optimizer: unknown optimizer \"lamb\" (expected one of rmsprop, sgd, adam)")
+        }
     }
 }

@@ -1,38 +1,16 @@
-/// A value from a config file, independent of the file format (the config module reads TOML into these).
-public indirect enum ConfigValue: Equatable, Sendable {
-    case int(Int)
-    case number(Double)
-    case string(String)
-    case bool(Bool)
-    case array([ConfigValue])
-    /// An inline table, e.g. `kernel_regularizer = { l2 = 0.0001 }`; entries in written order.
-    case table([ConfigEntry])
-
-    /// Floats are written from their shortest round-trip text, so `0.001` stays `0.001`.
-    public static func float(_ value: Float) -> ConfigValue { .number(Double("\(value)")!) }
-}
-
-/// One `key = value` line of a layer's (or loss's, or schedule's) description.
-public struct ConfigEntry: Equatable, Sendable {
-    public var key: String
-    public var value: ConfigValue
-    public init(_ key: String, _ value: ConfigValue) {
-        self.key = key
-        self.value = value
-    }
-}
-
 /// An error in a description, naming the key (e.g. `model.layers[2].strides`).
 public struct DescriptionError: Error, CustomStringConvertible, Equatable {
     public let description: String
     public init(_ description: String) { self.description = description }
 }
 
-/// The keys of one config table, read by the type the table describes (a layer, a loss, a schedule).
+/// The one typed reader of config tables: every section of a config file and the keys of every
+/// kind (a layer, a loss, an optimizer, a schedule) are read through it.
 ///
 /// Each typed getter names the key in its errors (`model.layers[0].filters must be at least 1, got 0`)
 /// and remembers which keys were asked for, so `finish()` can reject a key nobody reads and list the
-/// keys allowed there. That keeps a layer's keys in the layer's own file.
+/// keys allowed there. That keeps a kind's keys in the kind's own file. A section whose keys are
+/// fixed lists them up front with `allowOnly`, so a misspelt key is reported before anything else.
 public final class ConfigTable {
     public let path: String
     private let values: [String: ConfigValue]
@@ -41,6 +19,11 @@ public final class ConfigTable {
     public init(_ values: [String: ConfigValue], path: String) {
         self.values = values
         self.path = path
+    }
+
+    /// A table of `entries` (the first of repeated keys wins).
+    public convenience init(_ entries: [ConfigEntry], path: String) {
+        self.init(Dictionary(entries.map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a }), path: path)
     }
 
     public func key(_ name: String) -> String { path.isEmpty ? name : "\(path).\(name)" }
@@ -52,14 +35,23 @@ public final class ConfigTable {
     }
 
     /// Throws when a key was given that no getter asked for.
-    public func finish() throws {
-        if let unknown = values.keys.sorted().first(where: { !asked.contains($0) }) {
-            throw DescriptionError("unknown key \(key(unknown)) (allowed here: \(asked.sorted().joined(separator: ", ")))")
+    public func finish() throws { try allowOnly(asked) }
+
+    /// Throws when a key outside `allowed` was given.
+    public func allowOnly(_ allowed: [String]) throws {
+        if let unknown = values.keys.sorted().first(where: { !allowed.contains($0) }) {
+            throw DescriptionError("unknown key \(key(unknown)) (allowed here: \(allowed.sorted().joined(separator: ", ")))")
         }
     }
 
     private func typeError(_ name: String, _ expected: String, _ value: ConfigValue) -> DescriptionError {
         DescriptionError("\(key(name)) must be \(expected), got \(value.text)")
+    }
+
+    /// The value of a key that has no default, read by `read` (e.g. `{ try config.int($0, min: 1) }`).
+    public func required<T>(_ name: String, _ read: (String) throws -> T?) throws -> T {
+        guard let value = try read(name) else { throw DescriptionError("missing key \(key(name))") }
+        return value
     }
 
     public func string(_ name: String) throws -> String? {
@@ -102,7 +94,7 @@ public final class ConfigTable {
 
     /// A finite Float in `range` (bounds as given; `open` excludes them).
     public func float(_ name: String, in range: ClosedRange<Double>, openLower: Bool = false,
-                               openUpper: Bool = false) throws -> Float? {
+                      openUpper: Bool = false) throws -> Float? {
         guard let d = try number(name) else { return nil }
         // Checked as the Float it becomes, so 1e-50 "above 0" or 0.999999999 "below 1" cannot round onto a bound.
         let f = Double(Float(d))
@@ -112,6 +104,22 @@ public final class ConfigTable {
             let lower = openLower ? "(" : "[", upper = openUpper ? ")" : "]"
             throw DescriptionError("\(key(name)) must be in \(lower)\(range.lowerBound), \(range.upperBound)\(upper), got \(d)")
         }
+        return Float(d)
+    }
+
+    /// A positive number that stays positive and finite as a Float (1e-50 would become 0).
+    public func positive(_ name: String) throws -> Float? {
+        guard let d = try number(name) else { return nil }
+        guard d.isFinite, d > 0, Float(d) > 0, Float(d).isFinite else {
+            throw DescriptionError("\(key(name)) must be a positive number that a Float holds (\(Float.leastNormalMagnitude) to \(Float.greatestFiniteMagnitude)), got \(d)")
+        }
+        return Float(d)
+    }
+
+    /// A number in [0, 1) that stays below 1 as a Float (0.999999999 would become 1).
+    public func fraction(_ name: String) throws -> Float? {
+        guard let d = try number(name) else { return nil }
+        guard d >= 0, d < 1, Float(d) < 1 else { throw DescriptionError("\(key(name)) must be in [0, 1) and below 1 as a Float, got \(d)") }
         return Float(d)
     }
 
@@ -134,6 +142,17 @@ public final class ConfigTable {
         return (result[0], result[1])
     }
 
+    /// Exactly `count` integers, each at least `min`.
+    public func ints(_ name: String, count: Int, min: Int) throws -> [Int]? {
+        guard let value = value(name) else { return nil }
+        guard case let .array(items) = value, items.count == count,
+              case let ints = items.compactMap({ if case let .int(i) = $0 { i } else { nil } }), ints.count == count else {
+            throw typeError(name, "an array of \(count) integers", value)
+        }
+        guard ints.allSatisfy({ $0 >= min }) else { throw DescriptionError("\(key(name)) values must be at least \(min), got \(ints)") }
+        return ints
+    }
+
     public func numbers(_ name: String) throws -> [Double]? {
         guard let value = value(name) else { return nil }
         guard case let .array(items) = value else { throw typeError(name, "an array of numbers", value) }
@@ -146,29 +165,20 @@ public final class ConfigTable {
         }
     }
 
+    /// A sub-table: a section such as `[optimizer.schedule]` or an inline table.
     public func table(_ name: String) throws -> ConfigTable? {
         guard let value = value(name) else { return nil }
         guard case let .table(entries) = value else { throw typeError(name, "a table like { key = value }", value) }
-        return ConfigTable(Dictionary(entries.map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a }), path: key(name))
+        return ConfigTable(entries, path: key(name))
     }
-}
 
-extension ConfigValue {
-    /// TOML text of the value.
-    public var text: String {
-        switch self {
-        case let .int(i): return String(i)
-        case let .number(d): return "\(d)"
-        case let .string(s):
-            return "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
-        case let .bool(b): return String(b)
-        case let .array(items): return "[" + items.map(\.text).joined(separator: ", ") + "]"
-        case let .table(entries): return "{ " + entries.map { "\($0.key) = \($0.value.text)" }.joined(separator: ", ") + " }"
+    /// The tables of an array of tables such as `[[model.layers]]`, each with its index in its path.
+    public func tables(_ name: String) throws -> [ConfigTable] {
+        guard let value = value(name) else { return [] }
+        guard case let .array(items) = value else { throw typeError(name, "an array of tables ([[\(key(name))]])", value) }
+        return try items.enumerated().map { index, item in
+            guard case let .table(entries) = item else { throw DescriptionError("\(key(name))[\(index)] must be a table") }
+            return ConfigTable(entries, path: "\(key(name))[\(index)]")
         }
-    }
-
-    /// `k` for a square pair, else `[h, w]`.
-    public static func pair(_ value: (Int, Int)) -> ConfigValue {
-        value.0 == value.1 ? .int(value.0) : .array([.int(value.0), .int(value.1)])
     }
 }

@@ -1,3 +1,5 @@
+import KindRegistry
+
 /// Every layer kind a config can name. Adding a layer: write its type (one file in `Layers/`) and
 /// add it here; parsing, writing, the summary, checkpoint names and initialisation follow from it.
 public enum LayerRegistry {
@@ -15,20 +17,18 @@ public enum LayerRegistry {
         UpSampling2D.self,
     ]
 
+    static let registry = Registry("layer type", key: "type", kinds, name: { $0.typeName })
+
     /// The layer a config table describes (its `type` key names the kind); unknown keys are errors.
     public static func layer(from config: ConfigTable) throws -> any Layer {
-        guard let type = try config.string("type") else { throw DescriptionError("missing key \(config.key("type"))") }
-        guard let kind = kinds.first(where: { $0.typeName == type }) else {
-            throw DescriptionError("\(config.key("type")): unknown layer type \"\(type)\" (expected one of \(kinds.map { $0.typeName }.joined(separator: ", ")))")
-        }
-        let layer = try kind.described(by: config)
+        let layer = try registry.kind(in: config).described(by: config)
         try config.finish()
         return layer
     }
 
     /// The table that `layer(from:)` reads back to an equal layer: `type` first, then the layer's keys.
     public static func config(of layer: any Layer) -> [ConfigEntry] {
-        [ConfigEntry("type", .string(layer.typeName))] + layer.config
+        registry.config(name: layer.typeName, layer.config)
     }
 }
 

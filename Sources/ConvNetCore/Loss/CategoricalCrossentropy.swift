@@ -16,7 +16,7 @@ import Darwin
 /// the logits as `p - y`, as Keras does through the softmax's `_keras_logits`, and the loss is
 /// `-sum_k y_k log(clip(p_k))`. `from_logits = true` needs a model that ends without softmax.
 public struct CategoricalCrossentropy: Loss {
-    public static let name = "categorical_crossentropy"
+    public static let name = "categorical_crossentropy", kerasClass = "CategoricalCrossentropy"
     public let labelSmoothing: Float
     public let fromLogits: Bool
 

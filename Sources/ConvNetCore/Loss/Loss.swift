@@ -1,3 +1,5 @@
+import KindRegistry
+
 /// A loss function of the model's output and an integer class label (as a one-hot target).
 ///
 /// Config: `[loss] name = "..."` and the loss's own keys. Values and gradients are of one sample;
@@ -6,6 +8,8 @@
 public protocol Loss: Sendable {
     /// Keras's name, e.g. `categorical_crossentropy`.
     static var name: String { get }
+    /// The Keras class, e.g. `CategoricalCrossentropy` for `keras.losses.CategoricalCrossentropy`.
+    static var kerasClass: String { get }
     init(config: ConfigTable) throws
     /// The keys `init(config:)` reads back to an equal loss (without `name`).
     var config: [ConfigEntry] { get }
@@ -33,6 +37,35 @@ extension Loss {
     public var config: [ConfigEntry] { [] }
 }
 
+/// A loss without keys of its own: `name` is all its `[loss]` table holds.
+public protocol KeylessLoss: Loss {
+    init()
+}
+
+extension KeylessLoss {
+    public init(config: ConfigTable) throws { self.init() }
+}
+
+/// A loss that is the mean over the classes of one function of `p_k - y_k` (one-hot `y`):
+/// `loss = mean_k f(p_k - y_k)`, `d loss / d p_k = f'(p_k - y_k) / K`.
+public protocol MeanOverClassesLoss: KeylessLoss {
+    /// `f(d)` and `f'(d)`.
+    static func term(_ d: Float) -> (value: Float, derivative: Float)
+}
+
+extension MeanOverClassesLoss {
+    public func sampleLoss(output p: UnsafePointer<Float>, label: Int, classes: Int, fused: Bool,
+                           gradient: UnsafeMutablePointer<Float>?) -> Double {
+        var sum: Float = 0
+        for k in 0..<classes {
+            let (value, derivative) = Self.term(p[k] - (k == label ? 1 : 0))
+            sum += value
+            gradient?[k] = derivative / Float(classes)
+        }
+        return Double(sum / Float(classes))
+    }
+}
+
 /// Every loss a config can name; adding one is one file and one line here.
 public enum LossRegistry {
     public static let kinds: [any Loss.Type] = [
@@ -43,20 +76,17 @@ public enum LossRegistry {
         KLDivergence.self,
     ]
 
+    static let registry = Registry("loss", kinds, name: { $0.name })
+
+    /// The loss a `[loss]` table describes (categorical cross-entropy when it names none).
     public static func loss(from config: ConfigTable) throws -> any Loss {
-        let name = try config.string("name") ?? CategoricalCrossentropy.name
-        guard let kind = kinds.first(where: { $0.name == name }) else {
-            throw DescriptionError("\(config.key("name")): unknown loss \"\(name)\" (expected one of \(kinds.map { $0.name }.joined(separator: ", ")))")
-        }
-        let loss = try kind.described(by: config)
+        let loss = try registry.kind(in: config, fallback: CategoricalCrossentropy.name).described(by: config)
         try config.finish()
         return loss
     }
 
     /// The table `loss(from:)` reads back to an equal loss: `name` first.
-    public static func config(of loss: any Loss) -> [ConfigEntry] {
-        [ConfigEntry("name", .string(loss.name))] + loss.config
-    }
+    public static func config(of loss: any Loss) -> [ConfigEntry] { registry.config(name: loss.name, loss.config) }
 
     public static func equal(_ a: any Loss, _ b: any Loss) -> Bool { config(of: a) == config(of: b) }
 }

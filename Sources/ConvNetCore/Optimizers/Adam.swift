@@ -12,21 +12,18 @@ import Darwin
 ///     v += (g^2 - v) * (1 - beta2)
 ///     w -= alpha * m / (sqrt(v) + epsilon)
 public final class Adam: Optimizer {
-    public let name = "adam"
-    public var learningRate: Float
-    public let beta1: Float
-    public let beta2: Float
-    public let epsilon: Float
+    public static let name = "adam", kerasClass = "Adam"
+    public static let keys: [OptimizerKey<Adam>] = [.positive("learning_rate", \.learningRate), .fraction("beta_1", \.beta1),
+                                                    .fraction("beta_2", \.beta2), .positive("epsilon", \.epsilon)]
+    public var learningRate: Float = 0.001
+    public var beta1: Float = 0.9
+    public var beta2: Float = 0.999
+    public var epsilon: Float = 1e-7
     public var iterations = 0
     public let m: FloatBuffer
     public let v: FloatBuffer
 
-    public init(parameterCount: Int, learningRate: Float = 0.001, beta1: Float = 0.9, beta2: Float = 0.999,
-                epsilon: Float = 1e-7) {
-        self.learningRate = learningRate
-        self.beta1 = beta1
-        self.beta2 = beta2
-        self.epsilon = epsilon
+    public init(parameterCount: Int) {
         m = FloatBuffer(count: parameterCount)
         v = FloatBuffer(count: parameterCount)
     }

@@ -5,19 +5,16 @@ import CKernels
 ///     rms = rho * rms + (1 - rho) * g^2
 ///     w  -= lr * g / sqrt(rms + epsilon)
 public final class RMSprop: Optimizer {
-    public let name = "rmsprop"
-    public var learningRate: Float
-    public let rho: Float
-    public let epsilon: Float
+    public static let name = "rmsprop", kerasClass = "RMSprop"
+    public static let keys: [OptimizerKey<RMSprop>] = [.positive("learning_rate", \.learningRate), .fraction("rho", \.rho),
+                                                       .positive("epsilon", \.epsilon)]
+    public var learningRate: Float = 0.001
+    public var rho: Float = 0.9
+    public var epsilon: Float = 1e-7
     public var iterations = 0
     public let rms: FloatBuffer
 
-    public init(parameterCount: Int, learningRate: Float = 0.001, rho: Float = 0.9, epsilon: Float = 1e-7) {
-        self.learningRate = learningRate
-        self.rho = rho
-        self.epsilon = epsilon
-        rms = FloatBuffer(count: parameterCount)
-    }
+    public init(parameterCount: Int) { rms = FloatBuffer(count: parameterCount) }
 
     public var state: [(name: String, buffer: FloatBuffer)] { [("rms", rms)] }
 

@@ -6,19 +6,16 @@
 ///
 /// With momentum 0 this is `w -= lr * g`.
 public final class SGD: Optimizer {
-    public let name = "sgd"
-    public var learningRate: Float
-    public let momentum: Float
-    public let nesterov: Bool
+    public static let name = "sgd", kerasClass = "SGD"
+    public static let keys: [OptimizerKey<SGD>] = [.positive("learning_rate", \.learningRate), .fraction("momentum", \.momentum),
+                                                   .bool("nesterov", \.nesterov)]
+    public var learningRate: Float = 0.01
+    public var momentum: Float = 0
+    public var nesterov = false
     public var iterations = 0
     public let velocity: FloatBuffer
 
-    public init(parameterCount: Int, learningRate: Float = 0.01, momentum: Float = 0, nesterov: Bool = false) {
-        self.learningRate = learningRate
-        self.momentum = momentum
-        self.nesterov = nesterov
-        velocity = FloatBuffer(count: parameterCount)
-    }
+    public init(parameterCount: Int) { velocity = FloatBuffer(count: parameterCount) }
 
     public var state: [(name: String, buffer: FloatBuffer)] { [("momentum", velocity)] }
 
