@@ -7,6 +7,10 @@
 // every width gives the portable path's bits. Blocks are up to ROWS rows by 2 * VW columns; a last
 // panel narrower than VW columns takes masked lanes (MASKED_TAILS) or the portable code.
 
+#if ROWS != 6 && ROWS != 12
+#error "block_runs has a case for every partial row count of a 6- or 12-row block only"
+#endif
+
 // Initial value of a vector of accumulators.
 VECTOR_INLINE vf start(const float *c, const double *cd, const float *bias, int accumulate, vmask mask) {
     return cd ? vf_zero() : bias ? vf_load(bias, mask) : accumulate ? vf_load(c, mask) : vf_zero();
@@ -48,7 +52,8 @@ VECTOR_INLINE void block_runs(int halves, int rows, int runs, int run_k, const f
     // A full block keeps acc in registers from one run to the next (a conv weight gradient's runs are
     // output rows). Other row counts (short blocks: conv1's weight gradient has 9 rows, chunks leave
     // remainders) take a constant count per run and store acc between runs: kept in registers
-    // across runs, clang spills a large partial block's accumulators inside its inner loop.
+    // across runs, clang spills a large partial block's accumulators inside its inner loop
+    // (docs/performance.md, Kernels).
     if (rows == ROWS) {
         for (int s = 0; s < runs; s++) multiply_add(halves, ROWS, run_k, a + s * a_run, ars, aps, b + s * b_run, ldb, mask, acc);
     } else for (int s = 0; s < runs; s++) {
