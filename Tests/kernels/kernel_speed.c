@@ -1,7 +1,8 @@
 // Times the matrix kernels on the reference model's shapes (configs/mnist.toml, 32 samples: one
-// thread's share of a batch of 64 on 2 threads), best of 7, for docs/performance.md's figures:
+// thread's share of a batch of 64 on 2 threads), one thread, the best of TRIALS (default 7), for
+// docs/performance.md's figures:
 //   clang -O3 -ffp-contract=off -fno-math-errno -ISources/CKernels/include Sources/CKernels/*.c \
-//         Tests/kernels/kernel_speed.c -lm -o /tmp/kernel_speed && /tmp/kernel_speed avx2
+//         Tests/kernels/kernel_speed.c -lm -o /tmp/kernel_speed && /tmp/kernel_speed avx2 [TRIALS]
 // To compare two versions of the kernels, build it once against each (e.g. a `git worktree` of the
 // older commit) and run the two alternately.
 #include "ckernels.h"
@@ -22,10 +23,12 @@ static float *random_floats(long count, int zero_percent) {
     return p;
 }
 
+static int trials = 7;
+
 #define TIME(label, repeats, statement)                                                     \
     do {                                                                                    \
         double best = 1e9;                                                                  \
-        for (int trial = 0; trial < 7; trial++) {                                           \
+        for (int trial = 0; trial < trials; trial++) {                                      \
             double start = now();                                                           \
             for (int r = 0; r < (repeats); r++) { statement; }                              \
             double each = (now() - start) / (repeats);                                      \
@@ -39,6 +42,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "kernel_speed: path '%s' is unknown or not on this CPU\n", argv[1]);
         return 1;
     }
+    if (argc > 2) trials = atoi(argv[2]) > 0 ? atoi(argv[2]) : 7;
     printf("path %s\n", ck_rowwise_gemm_path());
     enum { S = 32 };
     struct ck_conv conv1 = {S, 28, 28, 1, 3, 3, 32}, conv2 = {S, 13, 13, 32, 3, 3, 64};
