@@ -28,7 +28,7 @@ let package = Package(
         // chains explicitly, so every row is computed by the same instruction sequence and results are
         // bit-identical for any thread or rank count. -O3 vectorises the portable fallback loops.
         // -fno-math-errno: nothing reads errno, and with it sqrtf had to stay a library call per element,
-        // which kept RMSprop's loop scalar (4.4x slower, measured); the square root is correctly
+        // which kept RMSprop's loop scalar (docs/performance.md); the square root is correctly
         // rounded either way, so no bit changes.
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3", "-ffp-contract=off", "-fno-math-errno"])]),
         // Checked arithmetic everywhere (no -Ounchecked): the hot loops are C (CKernels), and measured

@@ -1,5 +1,5 @@
 #include "ckernels.h"
-#include "row_blocks.h"
+#include "kernel_paths.h"
 #include <string.h>
 
 // Direct convolution (stride 1, no padding) on the row-wise kernel's blocks. im2col's matrix is never

@@ -73,7 +73,7 @@ final class KernelTests: XCTestCase {
     /// panels of 32, 16 and 8, masked and scalar tails, bias, ReLU, accumulation, weight gradients.
     func testEveryKernelPathGivesTheSameBits() throws {
         defer { Matmul.selectKernels("best") }
-        let paths = ["portable", "avx2", "avx512"].filter { Matmul.selectKernels($0) }
+        let paths = ["portable", "avx2", "avx512", "neon"].filter { Matmul.selectKernels($0) }
         try XCTSkipIf(paths.count < 2, "this CPU has only the portable path")
         func results() -> [[UInt64]] {   // every result's bits
             var out: [[UInt64]] = []
@@ -119,7 +119,7 @@ final class KernelTests: XCTestCase {
         for i in 0..<m { x[5 * m + i] = 0; x[66 * m + i] = 0 }
         dz[5 * n + 7] = .nan
         dz[66 * n + 70] = -.infinity
-        for path in ["portable", "avx2", "avx512"] where Matmul.selectKernels(path) {
+        for path in ["portable", "avx2", "avx512", "neon"] where Matmul.selectKernels(path) {
             let start = random(m * n, seed: 54).map { Double($0) }
             var expected = start
             for s in 0..<samples {
@@ -184,7 +184,7 @@ final class KernelTests: XCTestCase {
     /// channels and 40 filters (masked and scalar column tails); a 2 x 4 window over 8 channels.
     func testDirectConvolutionGivesTheIm2colRoutesBits() {
         defer { Matmul.selectKernels("best") }
-        for path in ["portable", "avx2", "avx512"] where Matmul.selectKernels(path) {
+        for path in ["portable", "avx2", "avx512", "neon"] where Matmul.selectKernels(path) {
             for (h, w, c, kh, kw, f) in [(13, 13, 32, 3, 3, 64), (10, 15, 12, 3, 3, 40), (9, 12, 8, 2, 4, 19)] {
                 let batch = 3, label = "\(path) \(h)x\(w)x\(c) kernel \(kh)x\(kw) filters \(f)"
                 let g = try! WindowGeometry(input: TensorShape([h, w, c]), window: (kh, kw), strides: (1, 1), padding: .valid)

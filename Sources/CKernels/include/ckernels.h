@@ -19,16 +19,16 @@ void ck_rowwise_gemm(int m, int n, int k, const float *a, int lda, const float *
 /// through the same fused multiply-add chain as ck_rowwise_gemm on the materialised transpose, so
 /// the result is the same bits as per-sample products added to c one sample after another.
 /// c must hold no -0 (sums that start at +0 never become -0): with k = 1, a sample whose products
-/// in a row are all +-0 is not added to that row (outer_products.c).
+/// in a row are all +-0 is not added to that row (outer_body.h).
 void ck_weight_gradient(int samples, int m, int n, int k, const float *a, int lda, long sample_stride_a,
                         const float *b, int ldb, long sample_stride_b, double *c, int ldc);
 
-/// Name of the code path the matrix kernels use: "avx512", "avx2-fma" or "portable".
+/// Name of the code path the matrix kernels use: "avx512", "avx2-fma", "neon" or "portable".
 const char *ck_rowwise_gemm_path(void);
 
-/// Makes the kernels take path `name` ("portable", "avx2", "avx512"; "best" or null: the best this
-/// CPU runs). Returns 0, changing nothing, for an unknown name or a path this CPU lacks. Without a
-/// call, the environment variable CONVNET_KERNELS is read once. Every path gives the same bits.
+/// Makes the kernels take path `name` ("portable", "avx2", "avx512", "neon"; "best" or null: the
+/// best this CPU runs). Returns 0, changing nothing, for an unknown name or a path this CPU lacks.
+/// Without a call, the environment variable CONVNET_KERNELS is read once. Every path gives the same bits.
 int ck_select_kernels(const char *name);
 
 /// Name of the best path this CPU runs (what the kernels take unless told otherwise).

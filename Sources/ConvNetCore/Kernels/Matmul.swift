@@ -60,10 +60,10 @@ public enum Matmul {
                            b, Int32(ldb), sampleStrideB, c, Int32(ldc))
     }
 
-    /// Which code path `rowwise` and `addWeightGradients` take: "avx512", "avx2-fma" or "portable".
+    /// Which code path `rowwise` and `addWeightGradients` take: "avx512", "avx2-fma", "neon" or "portable".
     public static var rowwiseKernelName: String { String(cString: ck_rowwise_gemm_path()) }
 
-    /// Makes the kernels take path `name` ("portable", "avx2", "avx512", or "best"); false, changing
+    /// Makes the kernels take path `name` ("portable", "avx2", "avx512", "neon", or "best"); false, changing
     /// nothing, for an unknown name or a path this CPU lacks. Every path gives the same bits, so this
     /// only changes speed (tests compare the paths; `CONVNET_KERNELS` does the same for a process).
     @discardableResult
@@ -74,7 +74,7 @@ public enum Matmul {
         ck_transpose(m, Int32(rows), Int32(columns), out)
     }
 
-    /// The best kernel path this CPU runs: "avx512", "avx2-fma" or "portable".
+    /// The best kernel path this CPU runs: "avx512", "avx2-fma", "neon" or "portable".
     public static var bestKernelName: String { String(cString: ck_best_kernels()) }
 
     /// The kernel OpenBLAS chose for this CPU at load time (e.g. "Haswell", "SkylakeX", "Prescott").
