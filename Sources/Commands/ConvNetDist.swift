@@ -34,7 +34,7 @@ struct ConvNetDist: ParsableCommand {
         setvbuf(stdout, nil, _IOLBF, 0)
         // The kernels read CONVNET_KERNELS themselves; a value they cannot follow is refused here, not ignored.
         if let kernels = ProcessInfo.processInfo.environment["CONVNET_KERNELS"], !Matmul.selectKernels(kernels) {
-            FileHandle.standardError.write(Data(("convnet-dist: error: CONVNET_KERNELS=\(kernels): expected portable, avx2, avx512 or best; "
+            FileHandle.standardError.write(Data(("convnet-dist: error: CONVNET_KERNELS=\(kernels): expected portable, avx2, avx512, neon or best; "
                                                  + "this CPU runs up to \(Matmul.bestKernelName)\n").utf8))
             Foundation.exit(2)
         }

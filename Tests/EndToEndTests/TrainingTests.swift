@@ -71,12 +71,12 @@ final class KernelPathTrainingTests: XCTestCase {
             return try Data(contentsOf: URL(fileURLWithPath: run + "/model.safetensors"))
         }
         let best = try train(nil)
-        for path in ["portable", "avx2", "avx512"] where Matmul.selectKernels(path) {
+        for path in ["portable", "avx2", "avx512", "neon"] where Matmul.selectKernels(path) {
             XCTAssertEqual(try train(path), best, path)
         }
         Matmul.selectKernels("best")
         let refused = try runCommand(productBinary, ["summary"], environment: ["CONVNET_KERNELS": "sse9"])
         XCTAssertEqual(refused.status, 2)
-        XCTAssertTrue(refused.error.hasPrefix("convnet-dist: error: CONVNET_KERNELS=sse9: expected portable, avx2, avx512 or best"), refused.error)
+        XCTAssertTrue(refused.error.hasPrefix("convnet-dist: error: CONVNET_KERNELS=sse9: expected portable, avx2, avx512, neon or best"), refused.error)
     }
 }
