@@ -31,9 +31,9 @@ let package = Package(
         // which kept RMSprop's loop scalar (docs/performance.md); the square root is correctly
         // rounded either way, so no bit changes.
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3", "-ffp-contract=off", "-fno-math-errno"])]),
-        // Checked arithmetic everywhere (no -Ounchecked): the hot loops are C (CKernels), and measured
-        // with tools/bench-ab the checks cost nothing beyond noise, while an unchecked index bug would
-        // corrupt memory silently instead of stopping.
+        // Checked arithmetic everywhere (no -Ounchecked): the hot loops are C (CKernels), so the checks
+        // cost nothing measurable (tools/bench-ab), while an unchecked index bug would corrupt memory
+        // silently instead of stopping.
         .target(name: "ConvNetCore", dependencies: ["CBLAS", "CKernels", "KindRegistry"]),
         // The lookup by name that every registry of kinds shares (layers, losses, optimizers, data formats, ...).
         .target(name: "KindRegistry"),

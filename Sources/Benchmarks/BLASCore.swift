@@ -3,8 +3,7 @@ import Foundation
 
 /// `bench` measures the machine's peak with OpenBLAS's SGEMM, so OpenBLAS must use the kernel the
 /// CPU deserves. A DYNAMIC_ARCH build older than the CPU does not recognise it and falls back to
-/// its generic x86-64 kernel (Debian's OpenBLAS 0.3.21 on an Emerald Rapids Xeon picks "Prescott",
-/// SSE3: 37-63 GFLOP/s on 2 cores, where its Haswell kernel gives about 160 and SkylakeX 312-334). OpenBLAS chooses once,
+/// its generic x86-64 kernel, a fraction of the CPU's speed (figures: docs/performance-history.md). OpenBLAS chooses once,
 /// when it is loaded, from `OPENBLAS_CORETYPE`; so the benchmark restarts itself with that set.
 public enum BLASCore {
     /// Kernels OpenBLAS falls back to for a CPU it does not know.

@@ -6,9 +6,7 @@ import ConvNetData
 ///
 /// Each rank holds only its shard (file sample `s` lives on rank `s % ranks`), and a shuffled
 /// global batch holds a binomial number of each shard's samples: for 2 ranks and batch 64, 32 +- 4.
-/// The rank with the most set the pace and the others waited in the allreduce (measured with
-/// `-np 2 --threads 1`: per-rank compute 3.9-5.3 ms a step, 10th to 90th percentile, for 4.6 ms of
-/// work). So a rank holding more than its even share (`WorkerPool.partition` of the batch) sends
+/// The rank with the most would set the pace while the others wait in the allreduce. So a rank holding more than its even share (`WorkerPool.partition` of the batch) sends
 /// the bytes of its last extra samples to ranks holding fewer, in one exchange, and every rank then
 /// computes its even share. The moves follow from the batch alone, so every rank plans the same
 /// moves without asking. The global batch, and with it the training, stays the same; only the

@@ -4,7 +4,7 @@ import CKernels
 /// giving the im2col route's bits: the same fused multiply-add chains over `(ky, kx, c)` for outputs
 /// and over positions for kernel gradients, and the input gradient's sums added to each pixel in the
 /// order `col2im` adds them. What it saves is writing and re-reading that matrix (`kh * kw` times the
-/// input): 10% of a training step of the reference model, measured with `tools/bench-ab`.
+/// input; the gain is in docs/performance-history.md).
 ///
 /// Shapes as `Conv2D`: `x[n, h, w, c]`, `kernel[kh, kw, c, filters]` (HWIO), `y[n, oh, ow, filters]`.
 public enum DirectConvolution {

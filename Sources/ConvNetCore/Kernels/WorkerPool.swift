@@ -6,7 +6,7 @@ import Synchronization
 /// The caller's thread runs index 0, so a pool of size 1 has no threads and no synchronisation.
 /// Work is assigned by index, never by which thread is free first, so results do not depend on timing.
 /// Waiting threads spin for up to a millisecond before they sleep (`spin(until:)`): training hands
-/// out a task every few milliseconds, and waking a sleeping thread took ~60 µs of each step.
+/// out a task every few milliseconds, and waking a sleeping thread costs tens of microseconds.
 /// The threads share a `Crew` (the lock, the task and the counters), not the pool: a thread running
 /// a method of the pool would keep it alive forever, and its `deinit` (which ends the threads) would
 /// never run.
@@ -49,7 +49,7 @@ public final class WorkerPool: @unchecked Sendable {
     }
 
     /// A meeting point inside one `run`, cheaper than ending it and starting another (a sleeping
-    /// thread takes ~60 µs to wake, measured): `arrive()` says this index has done its part of a
+    /// thread is slow to wake): `arrive()` says this index has done its part of a
     /// phase, `wait(_:)` returns once every index has arrived there. Every index must arrive at each
     /// phase, in the same order, and wait for a phase before arriving at the next.
     public func arrive() -> MeetingPoint.Phase { size > 1 ? meeting.arrive() : MeetingPoint.Phase(generation: 0) }
@@ -75,7 +75,7 @@ private final class Crew: @unchecked Sendable {
     /// change under the lock, so waits on `condition` see them consistently, and are atomic, so that
     /// a worker looking for its next task and `run` looking for the workers' end can first spin on
     /// them without the lock (a step's hand-offs come tens of microseconds apart, and a sleeping
-    /// thread takes ~60 µs to wake).
+    /// thread takes longer than that to wake).
     private let posted = Atomic<Int>(0)
     private let running = Atomic<Int>(0)
 
