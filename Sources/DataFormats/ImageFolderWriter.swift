@@ -36,7 +36,7 @@ public enum ImageFolderWriter {
         for name in names {
             let folder = (directory as NSString).appendingPathComponent(name)
             do { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) } catch {
-                throw DataError("cannot create folder \(folder): \(error.localizedDescription)")
+                throw DataError("cannot create folder \(folder): \(systemReason(error))")
             }
         }
         let digits = String(max(images.count - 1, 0)).count

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A piece of the user's input as an error message shows it, in double quotes: at most `limit`
 /// characters (a header or a field can be megabytes), control characters escaped (a newline would
 /// break the one-line error), and "..." where it was cut. `marks: false` leaves out the quotes (for
@@ -23,4 +25,13 @@ func quoted(bytes: [UInt8], limit: Int = 40) -> String {
                                                                                : "\\x" + String(byte, radix: 16, uppercase: true)
     }
     return "\"" + shown + (bytes.count > limit ? "...\"" : "\"")
+}
+
+/// What the operating system said about a failed file operation ("Not a directory"), not
+/// Foundation's "The operation could not be completed. (NSCocoaErrorDomain error 512.)".
+func systemReason(_ error: Error) -> String {
+    let ns = error as NSError
+    let posix = ns.domain == NSPOSIXErrorDomain ? ns : (ns.userInfo[NSUnderlyingErrorKey] as? Error).map { $0 as NSError }
+    if let posix, posix.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(posix.code))) }
+    return ns.localizedFailureReason ?? "the file operation failed"
 }

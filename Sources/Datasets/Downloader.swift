@@ -33,7 +33,9 @@ public struct Downloader {
     /// cannot be had from any mirror.
     public func run() throws {
         do { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
-            throw DataError("cannot create \(directory): \(error.localizedDescription)")
+            let ns = error as NSError, posix = (ns.userInfo[NSUnderlyingErrorKey] as? Error).map { $0 as NSError }   // the system's words, not Foundation's code
+            let reason = posix.flatMap { $0.domain == NSPOSIXErrorDomain ? String(cString: strerror(Int32($0.code))) : nil } ?? ns.localizedFailureReason ?? "cannot create the folder"
+            throw DataError("cannot create \(directory): \(reason); choose another --data-dir")
         }
         for (name, checksum, size) in dataset.files {
             let path = (directory as NSString).appendingPathComponent(name)

@@ -227,6 +227,16 @@ final class DataFormatTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: directory + "/out"), "nothing written")
     }
 
+    /// A folder that cannot be made is reported in the system's words, not as "NSCocoaErrorDomain error 512".
+    func testImageFolderWriterErrorsAreInPlainWords() throws {
+        let file = try makeTemporaryDirectory(self) + "/file"
+        XCTAssertTrue(FileManager.default.createFile(atPath: file, contents: Data()))
+        let set = LabelledImages(pixels: pixels, labels: labels, height: 4, width: 3, channels: 1)
+        XCTAssertThrowsError(try ImageFolderWriter.write(set, to: file + "/out", encoding: .png)) { error in
+            XCTAssertEqual("\(error)", "cannot create folder \(file)/out/0: Not a directory")
+        }
+    }
+
     /// A class folder that is a symbolic link is followed, as Keras's image_dataset_from_directory does.
     func testImageFolderClassFolderLinksAreFollowed() throws {
         let copied = try makeTemporaryDirectory(self), linked = try makeTemporaryDirectory(self), elsewhere = try makeTemporaryDirectory(self)

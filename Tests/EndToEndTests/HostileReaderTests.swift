@@ -71,4 +71,13 @@ final class HostileReaderTests: XCTestCase {
         XCTAssertLessThan(Date().timeIntervalSince(started), 5, "the 3 GB file was read")
         XCTAssertEqual((try FileManager.default.attributesOfItem(atPath: big)[.size] as? NSNumber)?.intValue, 9_912_422)
     }
+
+    /// A data folder that cannot be made: the system's words, not "NSCocoaErrorDomain error 512".
+    func testDownloadFolderErrorsAreInPlainWords() throws {
+        let file = try makeTemporaryDirectory(self) + "/file"
+        XCTAssertTrue(FileManager.default.createFile(atPath: file, contents: Data()))
+        let result = try runCommand(productBinary, ["download", "--data-dir", file + "/mnist", "--mirror", "file:///nonexistent/"], timeout: 60)
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(result.error.contains("cannot create \(file)/mnist: Not a directory; choose another --data-dir"), result.error)
+    }
 }
