@@ -52,18 +52,23 @@ struct NPYHeader: Equatable {
         for dimension in shape where dimension > 0 {
             let (product, overflow) = total.multipliedReportingOverflow(by: dimension)
             guard !overflow, product <= maximumElements else {
-                throw DataError("\(name): the shape \(shape) is too large (more than 2^40 values, even without its zero dimensions)")
+                throw DataError("\(name): the shape \(Self.shown(shape)) is too large (more than 2^40 values, even without its zero dimensions)")
             }
             total = product
         }
         return NPYHeader(descr: descr, shape: shape, dataOffset: start + length)
     }
 
+    /// A shape as messages show it: a header may list thousands of dimensions, a message the first few.
+    static func shown(_ shape: [Int]) -> String {
+        "[" + shape.prefix(6).map(String.init).joined(separator: ", ") + (shape.count > 6 ? ", ... (\(shape.count) dimensions)]" : "]")
+    }
+
     /// The array's values as bytes (labels, pixels): one-byte unsigned integers as they are; wider or
     /// signed little-endian integers only when every value fits in 0...255.
     func bytes(of data: Data, name: String) throws -> [UInt8] {
         guard ["|u1", "<u1", "|i1", "<u2", "<u4", "<u8", "<i2", "<i4", "<i8"].contains(descr) else {
-            throw DataError("\(name): dtype \(descr) is not an integer type (expected uint8, as Keras's mnist.npz)")
+            throw DataError("\(name): dtype \(quoted(descr, limit: 12, marks: false)) is not an integer type (expected uint8, as Keras's mnist.npz)")
         }
         let size = elementSize
         guard data.count - dataOffset == count * size else {

@@ -42,10 +42,10 @@ public struct NPZFiles: DataSetFiles {
         let (labelHeader, labelBytes) = try Self.array(labels, in: archive, path: path, fileSize: size)
         let shape = pixelHeader.shape
         guard shape.count == 3 || shape.count == 4 else {
-            throw DataError("\(path): \(images) has shape \(shape); expected (N, height, width) or (N, height, width, channels)")
+            throw DataError("\(path): \(images) has shape \(NPYHeader.shown(shape)); expected (N, height, width) or (N, height, width, channels)")
         }
         guard labelHeader.shape == [shape[0]] else {
-            throw DataError("\(path): \(labels) has shape \(labelHeader.shape) but \(images) holds \(shape[0]) images")
+            throw DataError("\(path): \(labels) has shape \(NPYHeader.shown(labelHeader.shape)) but \(images) holds \(shape[0]) images")
         }
         // The model's shape is known: a file of other images is refused before anything is sized by its claims.
         let imageShape = [shape[1], shape[2], shape.count == 4 ? shape[3] : 1]

@@ -191,6 +191,17 @@ final class DataFormatTests: XCTestCase {
         }
     }
 
+    /// A header of thousands of dimensions or a long dtype is not echoed whole.
+    func testNPZErrorsAreCutShort() throws {
+        let y = FormatWriters.npy(shape: [7], data: labels)
+        let deep = FormatWriters.npy(shape: [Int](repeating: 1, count: 3000), data: [1])
+        assertError("npz", try npzFolder([("x_train", deep), ("y_train", y)]), contains: "x_train has shape [1, 1, 1, 1, 1, 1, ... (3000 dimensions)]")
+        let wide = FormatWriters.npy(descr: "<" + String(repeating: "f", count: 5000), shape: [7, 4, 3], data: pixels)
+        XCTAssertThrowsError(try load("npz", try npzFolder([("x_train", wide), ("y_train", y)]))) { error in
+            XCTAssertLessThan("\(error)".count, 400, "\(error)")
+        }
+    }
+
     /// Two members named x_train.npy: NumPy takes the last, ZIPFoundation the first; refused.
     func testNPZDuplicateMembersAreRefused() throws {
         let x = FormatWriters.npy(shape: [7, 4, 3], data: pixels), y = FormatWriters.npy(shape: [7], data: labels)
