@@ -5,7 +5,7 @@
 // (its value mod 4: a 2x2 PNG, a file of garbage, a folder, a symbolic link), the rest is its path
 // below a scratch data set folder, as raw bytes: names may hold newlines, tabs or bytes that are not
 // UTF-8 ("." and ".." components become "_"). A link's path is split at its first '>' into the link
-// and its target. The tree is then read as a data set of 2x2 grey pictures, with skip_bad_files set
+// and its target (relative, kept inside the folder). The tree is then read as a data set of 2x2 grey pictures, with skip_bad_files set
 // when the input's length is even. A DataError is the expected answer; a trap, an out-of-bounds
 // access, a hang, or a class name with a control character (it would break class_names.txt) is a bug.
 // (With skip_bad_files every picture may be left out: an empty set is for the trainer to refuse.)
@@ -26,7 +26,8 @@ private func cString(_ bytes: [UInt8]) -> [CChar] { bytes.map { CChar(bitPattern
 private func remove(_ path: [UInt8]) {
     if let directory = opendir(cString(path)) {
         while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { Array($0.prefix { $0 != 0 }) }
+            let start = UnsafeRawPointer(entry) + MemoryLayout<dirent>.offset(of: \dirent.d_name)!   // not a copy of d_name: see NameScan.name
+            let name = Array(UnsafeRawBufferPointer(start: start, count: strlen(start.assumingMemoryBound(to: CChar.self))))
             if name == [46] || name == [46, 46] { continue }
             let child = path + [47] + name
             if entry.pointee.d_type == UInt8(DT_DIR) { remove(child) } else { unlink(cString(child)) }
@@ -62,13 +63,16 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
         path += [47] + components.last!
         switch kind {
         case 0, 1:
-            let contents = kind == 0 ? png : Array(rest.prefix(16))
+            let contents = kind == 0 ? png : [0x42] + Array(rest.prefix(16))   // never empty: Foundation leaks a buffer reading an empty file
             let file = open(cString(path), O_WRONLY | O_CREAT | O_TRUNC, 0o644)
             if file >= 0 { _ = contents.withUnsafeBytes { write(file, $0.baseAddress, $0.count) }; close(file) }
         case 2:
             mkdir(cString(path), 0o755)
         default:
-            _ = symlink(cString(target.map { Array(rest[($0 + 1)...].prefix(80)) } ?? [46]), cString(path))
+            // Targets stay inside the scratch folder: a class folder linked to "/" would be followed
+            // through the whole file system (as Keras would follow it), a hang of the harness's making.
+            let inside: [UInt8] = target.map { Array(relative(rest[($0 + 1)...].prefix(80)).joined(separator: [47])) } ?? []
+            _ = symlink(cString(inside.isEmpty ? [46] : inside), cString(path))
         }
     }
     var options = DataSetOptions(threads: 1, skipBadFiles: size % 2 == 0)

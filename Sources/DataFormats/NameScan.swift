@@ -24,7 +24,7 @@ struct NameScan {
             guard let directory = opendir(current.map { CChar(bitPattern: $0) } + [0]) else { continue }
             defer { closedir(directory) }
             while let entry = readdir(directory) {
-                let name = withUnsafeBytes(of: entry.pointee.d_name) { Array($0.prefix { $0 != 0 }) }
+                let name = Self.name(entry)
                 if name.first == UInt8(ascii: ".") { continue }   // ".", "..", hidden files: skipped by the reader anyway
                 let path = current + [UInt8(ascii: "/")] + name
                 var isFolder = entry.pointee.d_type == UInt8(DT_DIR)
@@ -45,6 +45,13 @@ struct NameScan {
             }
         }
         return scan
+    }
+
+    /// The name of a directory entry, as bytes. Read through a pointer up to its NUL: glibc allocates
+    /// each entry only as long as its name, so copying the whole 256-byte `d_name` would read past it.
+    static func name(_ entry: UnsafeMutablePointer<dirent>) -> [UInt8] {
+        let start = UnsafeRawPointer(entry) + MemoryLayout<dirent>.offset(of: \dirent.d_name)!
+        return Array(UnsafeRawBufferPointer(start: start, count: strlen(start.assumingMemoryBound(to: CChar.self))))
     }
 
     /// A .png, .jpg or .jpeg name, by its bytes.
