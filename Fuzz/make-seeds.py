@@ -321,3 +321,33 @@ labels = npy("|u1", [3], bytes([0, 1, 2]))
 put("npz", "archive-deflated", npz([("x_train", npy("|u1", [3, 2, 2], bytes(range(12)))), ("y_train", labels)]))
 put("npz", "archive-stored", npz([("x_train", npy("|u1", [3, 2, 2], bytes(range(12)))), ("y_train", npy("<i8", [3], bytes(24)))],
                                   zipfile.ZIP_STORED))
+
+# csv, round two: pandas' lexical column order, Fashion-MNIST's 1-based names, a quoted newline.
+put("csv", "lexical-order", "label,pixel0,pixel1,pixel3,pixel2\n3,0,255,128,17\n7,1,2,4,3\n")
+put("csv", "one-based", "label,pixel1,pixel2,pixel3,pixel4\n3,0,255,17,128\n")
+put("csv", "quoted-newline", header + '3,"0\n1",255,17,128\n')
+put("csv", "duplicate-pixel", "label,pixel0,pixel0,pixel2,pixel3\n3,0,255,17,128\n")
+
+# npz, round two: two members of the same name; no samples of a huge shape.
+put("npz", "archive-duplicate", npz([("x_train", npy("|u1", [3, 2, 2], bytes(range(12)))), ("y_train", labels),
+                                     ("x_train", npy("|u1", [3, 2, 2], bytes(12)))]))
+put("npz", "x-empty-huge", npy("|u1", [0, 2**31, 2**31], b""))
+put("npz", "x-empty-overflow", npy("|u1", [0, 2**31, 2**31, 2**31], b""))
+
+# plot: metrics.csv, a NUL, confusion.csv (the harness splits there).
+metrics = ("epoch,steps,train_loss,train_accuracy,test_loss,test_accuracy,epoch_seconds,samples_per_second,eval_seconds\n"
+           "1,10,0.5,0.8,0.4,0.85,1.0,100,0.1\n2,10,0.3,0.9,0.2,0.93,1.0,100,0.1\n")
+confusion = "true\\predicted,0,1,2\n0,5,1,0\n1,0,7,2\n2,1,0,9\n"
+put("plot", "run", metrics + "\0" + confusion)
+put("plot", "no-test-set", metrics.replace("0.4,0.85", ",").replace("0.2,0.93", ",") + "\0")
+put("plot", "huge-epoch", metrics.replace("\n2,", "\n9223372036854775807,") + "\0" + confusion.replace("9\n", "9223372036854775807\n"))
+put("plot", "validation", "epoch,train_loss,train_accuracy,test_loss,test_accuracy,val_loss,val_accuracy\n1,0.5,0.8,,,0.4,0.7\n2,0.4,0.9,,,,\n")
+
+# folder: entries separated by NUL, the first byte of each its kind (0 PNG, 1 garbage, 2 folder, 3 link).
+def entries(*items):
+    return b"\0".join(bytes([kind]) + (path if isinstance(path, bytes) else path.encode()) for kind, path in items)
+put("folder", "split", entries((0, "train/a/0.png"), (0, "train/b/1.png"), (0, "test/a/2.png"), (0, "test/b/3.png")))
+put("folder", "single", entries((0, "cat/0.png"), (0, "dog/x/1.png"), (1, "dog/bad.png"), (1, "notes.txt")))
+put("folder", "newline-class", entries((0, "a\nb/0.png"), (0, "c/1.png")))
+put("folder", "latin1-names", entries((0, b"caf\xe9/0.png"), (0, b"b/\xff.png"), (0, "b/1.png")))
+put("folder", "symlink-class", entries((0, "real/0.png"), (0, "b/1.png"), (3, "a>real")))

@@ -172,18 +172,36 @@ public struct ImageFolderFiles: DataSetFiles {
     func index(_ splitPath: String) throws -> (classNames: [String], entries: [Entry], skipped: Int) {
         let classNames = try classFolders(in: splitPath)
         guard classNames.count <= 256 else { throw DataError("\(splitPath) holds \(classNames.count) class folders; at most 256 classes are supported") }
+        var unreadable = NameScan.nonUTF8(in: splitPath, recursive: false)
         var entries: [Entry] = [], skipped = 0
         for (classIndex, name) in classNames.enumerated() {
             let classPath = (splitPath as NSString).appendingPathComponent(name)
             var pictures = 0
+            unreadable.add(NameScan.nonUTF8(in: Self.followed(classPath), recursive: true, shownAs: name))
             do {
-                skipped += try PictureFile.walk(classPath) { relative in
+                skipped += try PictureFile.walk(Self.followed(classPath)) { relative in
                     entries.append(Entry(relativePath: relative, classIndex: classIndex))
                     pictures += 1
                     return true
                 }
             } catch { throw DataError("\(error)") }
-            guard pictures > 0 else { throw DataError("\(classPath): the class folder \"\(name)\" holds no .png, .jpg or .jpeg pictures") }
+            guard pictures > 0 || unreadable.count > 0 else {
+                throw DataError("\(classPath): the class folder \(quoted(name)) holds no .png, .jpg or .jpeg pictures")
+            }
+        }
+        // Foundation cannot name a file whose name is not UTF-8, and its walk leaves it out without a word.
+        if let first = unreadable.first {
+            let what = "\(unreadable.count) picture or folder name(s) that are not UTF-8 (the first: \(first))"
+            guard options.skipBadFiles else {
+                throw DataError("\(splitPath) holds \(what), which convnet-dist cannot open: rename them in UTF-8 "
+                                + "(convmv -f latin1 -t utf8 -r --notest \(splitPath)), or set skip_bad_files = true in [data] to leave them out")
+            }
+            options.warn("\(splitPath): skipped \(what) (skip_bad_files)")
+        }
+        let filled = Set(entries.map(\.classIndex))
+        if let empty = classNames.indices.first(where: { !filled.contains($0) }) {
+            throw DataError("\((splitPath as NSString).appendingPathComponent(classNames[empty])): the class folder "
+                            + "\(quoted(classNames[empty])) holds no .png, .jpg or .jpeg pictures with UTF-8 names")
         }
         entries.sort { a, b in
             a.relativePath == b.relativePath ? a.classIndex < b.classIndex : PictureFile.precedes(a.relativePath, b.relativePath)
@@ -204,6 +222,12 @@ public struct ImageFolderFiles: DataSetFiles {
         let names = try FileManager.default.contentsOfDirectory(atPath: splitPath)
             .filter { !$0.hasPrefix(".") && isDirectory((splitPath as NSString).appendingPathComponent($0)) }
             .sorted(by: PictureFile.precedes)
+        // Class names go to class_names.txt one per line and into messages: a newline (or any control
+        // character) in one would make another class of it.
+        if let bad = names.first(where: { $0.unicodeScalars.contains { $0.properties.generalCategory == .control } }) {
+            throw DataError("\(splitPath): the class folder \(quoted(bad)) has a control character (newline, tab, ...) in its name; "
+                            + "class names are written one per line to class_names.txt: rename the folder")
+        }
         guard !names.isEmpty else {
             if single { throw DataError(Self.noLayout(directory, "it holds no subfolders")) }
             throw DataError("\(splitPath) holds no class folders (expected \(splitPath)/<class>/<pictures>)")
@@ -219,7 +243,7 @@ public struct ImageFolderFiles: DataSetFiles {
     /// Whether `folder` holds a picture at any depth; stops at the first, so it is cheap on a real class folder.
     private func holdsPicture(_ folder: String) -> Bool {
         var found = false
-        _ = try? PictureFile.walk(folder) { _ in found = true; return false }
+        _ = try? PictureFile.walk(Self.followed(folder)) { _ in found = true; return false }
         return found
     }
 
@@ -227,6 +251,15 @@ public struct ImageFolderFiles: DataSetFiles {
     private static func noLayout(_ directory: String, _ reason: String) -> String {
         "\(directory) is not an image folder (\(reason)); the folder format reads \(directory)/train/<class>/* and "
             + "\(directory)/test/<class>/*, or \(directory)/<class>/* alone (training pictures only, with a validation_split)"
+    }
+
+    /// A class folder may be a symbolic link, as Keras's image_dataset_from_directory follows them;
+    /// FileManager's walk does not enter a link it starts from, so it walks the folder the link names.
+    /// (Links to folders inside a class folder are not followed.)
+    static func followed(_ folder: String) -> String {
+        guard let resolved = realpath(folder, nil) else { return folder }
+        defer { free(resolved) }
+        return String(cString: resolved)
     }
 
     private func path(_ split: String) -> String { (directory as NSString).appendingPathComponent(split) }

@@ -25,10 +25,18 @@ public enum ImageFolderWriter {
         let labelCount = (images.labels.max().map(Int.init) ?? -1) + 1
         let names = classNames ?? (0..<labelCount).map(String.init)
         guard names.count >= labelCount else { throw DataError("\(labelCount) labels but only \(names.count) class names") }
+        // Each name becomes one folder that the reader lists back as the same class: no path separator,
+        // no hidden or special name, no control character (class_names.txt holds one name per line).
+        if let bad = names.first(where: { $0.isEmpty || $0.hasPrefix(".") || $0.contains("/")
+                                          || $0.unicodeScalars.contains { $0.properties.generalCategory == .control } }) {
+            throw DataError("the class name \(quoted(bad)) cannot be a folder name (empty, starting with \".\", or holding \"/\" or a "
+                            + "control character such as a newline); rename the class")
+        }
+        guard Set(names).count == names.count else { throw DataError("two classes have the same name; class names must differ") }
         for name in names {
             let folder = (directory as NSString).appendingPathComponent(name)
             do { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) } catch {
-                throw DataError("cannot create folder \(folder): \(error.localizedDescription)")
+                throw DataError("cannot create folder \(folder): \(systemReason(error))")
             }
         }
         let digits = String(max(images.count - 1, 0)).count

@@ -30,11 +30,25 @@ public struct KaggleCSVFiles: DataSetFiles {
 
     private func path(_ name: String) -> String { (directory as NSString).appendingPathComponent(name) }
 
+    /// The largest CSV file read. The file is read whole, as text, and parsed: about three times its
+    /// size in memory. Kaggle's 42,000-image train.csv is 73 MB; larger sets belong in npz or idx.
+    public static let maximumFileBytes = 1 << 30
+
     /// Reads a labelled CSV file, keeping the rows of `shard`. The image size comes from the model
-    /// (a CSV row does not say it): the row must hold exactly `height * width * channels` pixels.
+    /// (a CSV row does not say it): the header must name `label` and the `height * width * channels`
+    /// pixel columns `pixel0...` (or `pixel1...`, as Fashion-MNIST's CSV files), in any order: pandas
+    /// may have sorted them as strings (`pixel0,pixel1,pixel10,...`), and the pixel number, not the
+    /// column's position, says where a value goes.
     public static func read(path: String, shard: Shard, expectedShape: [Int], classes: Int) throws -> LabelledImages {
+        // Every reader bounds sizes by the file's size before allocating: here the whole file is read,
+        // so its size is checked first (a 2 GiB file would be read, copied as text, then abort).
+        let size = try RegularFile.check(path)
         // An empty file ends here (and Foundation's file reading leaks a buffer on one).
-        guard try RegularFile.check(path) > 0 else { throw DataError("\(path): empty file (expected a header row label,pixel0,...)") }
+        guard size > 0 else { throw DataError("\(path): empty file (expected a header row label,pixel0,...)") }
+        guard size <= maximumFileBytes else {
+            throw DataError("\(path): \(size) bytes; the csv format reads files up to \(maximumFileBytes >> 20) MiB "
+                            + "(they are read whole): save larger data sets as .npz (numpy.savez) or IDX files")
+        }
         // Whole, as a string: CSV.swift's stream reader ends Linux files with a spurious read error.
         guard let data = FileManager.default.contents(atPath: path) else { throw DataError("\(path): cannot read file") }
         guard let text = String(data: data, encoding: .utf8) else { throw DataError("\(path): not UTF-8 text") }
@@ -42,14 +56,9 @@ public struct KaggleCSVFiles: DataSetFiles {
         do { reader = try CSVReader(string: text, hasHeaderRow: true) } catch {
             throw DataError("\(path): no header row (expected label,pixel0,pixel1,...)")
         }
-        let header = reader.headerRow ?? []
+        let header = (reader.headerRow ?? []).map { $0.trimmingCharacters(in: .whitespaces) }
         let pixelsPerImage = expectedShape.reduce(1, *)
-        guard header.first?.trimmingCharacters(in: .whitespaces) == "label" else {
-            throw DataError("\(path): the first column is \"\(header.first ?? "")\", not \"label\"; a file without labels (Kaggle's test.csv) is for `predict`, not for training")
-        }
-        guard header.count == pixelsPerImage + 1 else {
-            throw DataError("\(path): the header has \(header.count) columns; the model's \(expectedShape.map(String.init).joined(separator: "x")) input needs label + \(pixelsPerImage) pixels")
-        }
+        let destination = try pixelColumns(header, pixelsPerImage: pixelsPerImage, shape: expectedShape, path: path)
         var pixels: [UInt8] = [], labels: [UInt8] = []
         var row = 0
         while let fields = reader.next() {
@@ -60,17 +69,57 @@ public struct KaggleCSVFiles: DataSetFiles {
                 throw DataError("\(path) line \(line): \(fields.count) values, expected \(header.count) (label + \(pixelsPerImage) pixels)")
             }
             guard shard.contains(row) else { continue }
+            let start = pixels.count
+            pixels.append(contentsOf: repeatElement(0, count: pixelsPerImage))
             for (column, field) in fields.enumerated() {
                 // Trimming only when needed: Foundation's trimming costs more than the parse.
                 guard let value = UInt8(field) ?? UInt8(field.trimmingCharacters(in: .whitespaces)) else {
-                    throw DataError("\(path) line \(line), column \(header[column]): \"\(field.prefix(20))\" is not a whole number 0...255")
+                    throw DataError("\(path) line \(line), column \(header[column]): \(quoted(field, limit: 20)) is not a whole number 0...255")
                 }
-                if column == 0 { labels.append(value) } else { pixels.append(value) }
+                let pixel = destination[column]
+                if pixel < 0 { labels.append(value) } else { pixels[start + pixel] = value }
             }
         }
-        if let error = reader.error { throw DataError("\(path) line \(row + 2): \(error)") }
+        if let error = reader.error { throw DataError("\(path) line \(row + 2): \(quoted("\(error)", limit: 80))") }
         return try LabelledImages.checked(pixels: pixels, labels: labels, height: expectedShape[0], width: expectedShape[1],
                                           channels: expectedShape[2], shard: shard, totalCount: row, source: path,
                                           expectedShape: expectedShape, classes: classes)
+    }
+
+    /// For each column of `header`, the pixel it holds (0-based, row-major, channels last), or -1 for
+    /// the label: every pixel column named exactly once, numbered from 0 or from 1.
+    static func pixelColumns(_ header: [String], pixelsPerImage: Int, shape: [Int], path: String) throws -> [Int] {
+        let needs = "the model's \(shape.map(String.init).joined(separator: "x")) input needs a label column and \(pixelsPerImage) pixel columns"
+        guard header.contains("label") else {
+            throw DataError("\(path): no \"label\" column (the first is \(quoted(header.first ?? "", limit: 20))); a file without "
+                            + "labels (Kaggle's test.csv) is for `predict`, not for training")
+        }
+        guard header.count == pixelsPerImage + 1 else {
+            throw DataError("\(path): the header has \(header.count) columns; \(needs)")
+        }
+        var numbers: [Int] = []
+        numbers.reserveCapacity(header.count)
+        for name in header {
+            if name == "label" { numbers.append(-1); continue }
+            guard name.hasPrefix("pixel"), let number = Int(name.dropFirst(5)), number >= 0, String(number) == name.dropFirst(5) else {
+                throw DataError("\(path): column \(quoted(name, limit: 20)) is neither \"label\" nor a pixel column pixel0, pixel1, ...")
+            }
+            numbers.append(number)
+        }
+        let base = numbers.filter { $0 >= 0 }.min() ?? 0
+        let names = "pixel0...pixel\(pixelsPerImage - 1) (or pixel1...pixel\(pixelsPerImage))"
+        var seen = [Bool](repeating: false, count: pixelsPerImage), labelSeen = false
+        for number in numbers {
+            if number < 0 {
+                guard !labelSeen else { throw DataError("\(path): two \"label\" columns; \(needs)") }
+                labelSeen = true
+                continue
+            }
+            let pixel = number - base
+            guard base <= 1, pixel < pixelsPerImage else { throw DataError("\(path): column pixel\(number) is out of range; \(needs), \(names) in any order") }
+            guard !seen[pixel] else { throw DataError("\(path): two columns named pixel\(number); \(needs), \(names) in any order") }
+            seen[pixel] = true
+        }
+        return numbers.map { $0 < 0 ? -1 : $0 - base }
     }
 }

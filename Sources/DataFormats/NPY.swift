@@ -12,6 +12,9 @@ struct NPYHeader: Equatable {
     var dataOffset: Int
 
     var elementSize: Int { Int(descr.dropFirst(2)) ?? 0 }
+    /// The most values an array may hold, counting every dimension but zeros: its samples and the
+    /// size of one sample stay far from overflow.
+    static let maximumElements = 1 << 40
     var count: Int { shape.reduce(1, *) }
 
     static func parse(_ bytes: Data, name: String) throws -> NPYHeader {
@@ -40,23 +43,32 @@ struct NPYHeader: Equatable {
         for part in shapeField[shapeField.index(after: shapeField.startIndex)..<close].split(separator: ",") {
             let trimmed = part.trimmingCharacters(in: .whitespaces)
             if trimmed.isEmpty { continue }
-            guard let dimension = Int(trimmed), (0...1 << 31).contains(dimension) else { throw DataError("\(name): bad shape entry \"\(trimmed)\"") }
+            guard let dimension = Int(trimmed), (0...1 << 31).contains(dimension) else { throw DataError("\(name): bad shape entry \(quoted(trimmed, limit: 24))") }
             shape.append(dimension)
         }
+        // Arithmetic on sizes read from files is checked. Zero dimensions are skipped: an array of no
+        // samples of 2^31 x 2^31 pixels holds no bytes, but its sample size would overflow later.
         var total = 1
-        for dimension in shape {
+        for dimension in shape where dimension > 0 {
             let (product, overflow) = total.multipliedReportingOverflow(by: dimension)
-            guard !overflow, product <= 1 << 40 else { throw DataError("\(name): the shape \(shape) is too large") }
+            guard !overflow, product <= maximumElements else {
+                throw DataError("\(name): the shape \(Self.shown(shape)) is too large (more than 2^40 values, even without its zero dimensions)")
+            }
             total = product
         }
         return NPYHeader(descr: descr, shape: shape, dataOffset: start + length)
+    }
+
+    /// A shape as messages show it: a header may list thousands of dimensions, a message the first few.
+    static func shown(_ shape: [Int]) -> String {
+        "[" + shape.prefix(6).map(String.init).joined(separator: ", ") + (shape.count > 6 ? ", ... (\(shape.count) dimensions)]" : "]")
     }
 
     /// The array's values as bytes (labels, pixels): one-byte unsigned integers as they are; wider or
     /// signed little-endian integers only when every value fits in 0...255.
     func bytes(of data: Data, name: String) throws -> [UInt8] {
         guard ["|u1", "<u1", "|i1", "<u2", "<u4", "<u8", "<i2", "<i4", "<i8"].contains(descr) else {
-            throw DataError("\(name): dtype \(descr) is not an integer type (expected uint8, as Keras's mnist.npz)")
+            throw DataError("\(name): dtype \(quoted(descr, limit: 12, marks: false)) is not an integer type (expected uint8, as Keras's mnist.npz)")
         }
         let size = elementSize
         guard data.count - dataOffset == count * size else {

@@ -33,13 +33,25 @@ public struct Downloader {
     /// cannot be had from any mirror.
     public func run() throws {
         do { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
-            throw DataError("cannot create \(directory): \(error.localizedDescription)")
+            let ns = error as NSError, posix = (ns.userInfo[NSUnderlyingErrorKey] as? Error).map { $0 as NSError }   // the system's words, not Foundation's code
+            let reason = posix.flatMap { $0.domain == NSPOSIXErrorDomain ? String(cString: strerror(Int32($0.code))) : nil } ?? ns.localizedFailureReason ?? "cannot create the folder"
+            throw DataError("cannot create \(directory): \(reason); choose another --data-dir")
         }
         for (name, checksum, size) in dataset.files {
             let path = (directory as NSString).appendingPathComponent(name)
-            if let existing = FileManager.default.contents(atPath: path), Downloader.matches(existing, checksum) {
-                log("\(name): present and verified")
-                continue
+            if FileManager.default.fileExists(atPath: path) && Downloader.existingSize(path) == nil {
+                throw DataError("\(path) exists and is not a regular file; move it away, then download again")
+            }
+            switch Downloader.existingSize(path) {
+            case size?:
+                if let existing = FileManager.default.contents(atPath: path), Downloader.matches(existing, checksum) {
+                    log("\(name): present and verified")
+                    continue
+                }
+            case let other?:
+                log("\(name): present but \(other) bytes, not \(size): downloading it again")
+            case nil:
+                break
             }
             var failures: [String] = []
             var fetched = false
@@ -71,7 +83,9 @@ public struct Downloader {
     private func fetch(_ address: String, size: Int) -> Fetch {
         guard let url = URL(string: address) else { return .failure("not a URL") }
         if url.isFileURL {
-            guard let data = FileManager.default.contents(atPath: url.path) else { return .failure("no such file") }
+            guard let actual = Downloader.existingSize(url.path) else { return .failure("no such file") }
+            guard actual == size else { return .failure("\(actual) bytes, the file has \(size)") }
+            guard let data = FileManager.default.contents(atPath: url.path) else { return .failure("cannot read the file") }
             return .success(data)
         }
         let receiver = Receiver(limit: size)
@@ -151,6 +165,15 @@ public struct Downloader {
         case .cancelled: return "cancelled"
         default: return "network error \(code.rawValue)"
         }
+    }
+
+    /// The size of the regular file at `path`; nil when there is none. Every reader bounds sizes by the
+    /// file's size before allocating: a file is read to be checksummed only when it has the expected
+    /// size (a 3 GB file under an MNIST name is not read at all; a FIFO would block the read forever).
+    static func existingSize(_ path: String) -> Int? {
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: (path as NSString).resolvingSymlinksInPath),
+              attributes[.type] as? FileAttributeType == .typeRegular else { return nil }
+        return (attributes[.size] as? NSNumber)?.intValue
     }
 
     public static func matches(_ data: Data, _ checksum: DatasetDescription.Checksum) -> Bool {

@@ -3,13 +3,16 @@ import Foundation
 /// `confusion.svg`: the test-set confusion matrix, rows = true class, columns = predicted class,
 /// each cell shaded by its share of the row and labelled with its count.
 public enum ConfusionMatrixChart {
+    /// `matrix` is square; totals saturate at `Int.max` rather than trap (counts read from a file are
+    /// bounded by `RunFolderPlots.countRange`, so they never get there).
     public static func svg(_ matrix: [[Int]], title: String) -> String {
         let classes = matrix.count
+        precondition(matrix.allSatisfy { $0.count == classes }, "a confusion matrix is square")
         let cell = 40.0, left = 90.0, top = 100.0
         let side = cell * Double(classes)
         var svg = SVG(width: left + side + 40, height: top + side + 70)
-        let total = matrix.joined().reduce(0, +)
-        let correct = (0..<classes).reduce(0) { $0 + matrix[$1][$1] }
+        let total = matrix.joined().reduce(0, sum)
+        let correct = (0..<classes).reduce(0) { sum($0, matrix[$1][$1]) }
         let accuracy = total > 0 ? 100 * Double(correct) / Double(total) : 0
         svg.text((left + side) / 2 + 20, 28, title, size: 16, anchor: .middle, bold: true)
         svg.text((left + side) / 2 + 20, 48, "\(correct) of \(total) test images correct (\(String(format: "%.2f", accuracy)) %)",
@@ -17,7 +20,7 @@ public enum ConfusionMatrixChart {
         svg.text(left + side / 2, top - 28, "predicted class", size: 13, anchor: .middle)
         svg.text(left - 52, top + side / 2, "true class", size: 13, anchor: .middle, rotate: -90)
         for row in 0..<classes {
-            let rowTotal = max(1, matrix[row].reduce(0, +))
+            let rowTotal = max(1, matrix[row].reduce(0, sum))
             svg.text(left - 10, top + (Double(row) + 0.5) * cell + 4, String(row), size: 12, anchor: .end)
             svg.text(left + (Double(row) + 0.5) * cell, top - 8, String(row), size: 12, anchor: .middle)
             for column in 0..<classes {
@@ -33,6 +36,12 @@ public enum ConfusionMatrixChart {
         }
         svg.text(left, top + side + 30, "Cells: count of test images; colour: share of the true class's images.", size: 11)
         return svg.document
+    }
+
+    /// `a + b`, saturated at the ends of `Int`.
+    private static func sum(_ a: Int, _ b: Int) -> Int {
+        let (result, overflow) = a.addingReportingOverflow(b)
+        return overflow ? (b > 0 ? .max : .min) : result
     }
 
     /// Blue for correct answers, red for mistakes, darker for a larger share of the row.

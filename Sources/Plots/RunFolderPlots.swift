@@ -6,7 +6,7 @@ public enum RunFolderPlots {
         let folder = runDirectory as NSString
         var written: [String] = []
         let metricsPath = folder.appendingPathComponent("metrics.csv")
-        guard let metrics = try? String(contentsOfFile: metricsPath, encoding: .utf8) else {
+        guard let metrics = try text(metricsPath) else {
             throw PlotError("\(metricsPath) not found: is \(runDirectory) a run folder?")
         }
         let points = try curvePoints(csv: metrics, path: metricsPath)
@@ -15,7 +15,7 @@ public enum RunFolderPlots {
             .write(toFile: curves, atomically: true, encoding: .utf8)
         written.append(curves)
         let confusionPath = folder.appendingPathComponent("confusion.csv")
-        if let text = try? String(contentsOfFile: confusionPath, encoding: .utf8) {
+        if let text = try text(confusionPath) {
             let matrix = try confusionMatrix(csv: text, path: confusionPath)
             let picture = folder.appendingPathComponent("confusion.svg")
             try ConfusionMatrixChart.svg(matrix, title: "Test-set confusion matrix after epoch \(points.last?.epoch ?? 0)")
@@ -23,6 +23,30 @@ public enum RunFolderPlots {
             written.append(picture)
         }
         return written
+    }
+
+    /// The largest `metrics.csv` or `confusion.csv` read: 100,000 epochs of metrics take about 10 MB.
+    public static let maximumFileBytes = 64 << 20
+    /// The largest confusion matrix drawn: a model has at most 256 classes.
+    public static let maximumClasses = 256
+    /// Epoch numbers drawn: far beyond any run, and exact as the Doubles the chart computes with.
+    public static let epochRange = 0...1_000_000_000
+    /// Counts in a confusion matrix: far beyond any test set, and 256 x 256 of them sum without overflow.
+    public static let countRange = 0...(1 << 40)
+
+    /// The text of the file at `path`; nil when there is no such file. Every reader bounds sizes by the
+    /// file's size before allocating: a file over `maximumFileBytes` is refused unread.
+    static func text(_ path: String) throws -> String? {
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else { return nil }
+        guard attributes[.type] as? FileAttributeType == .typeRegular else { throw PlotError("\(path): not a regular file") }
+        let size = (attributes[.size] as? NSNumber)?.intValue ?? 0
+        guard size <= maximumFileBytes else {
+            throw PlotError("\(path): \(size) bytes; plot reads run files of at most \(maximumFileBytes >> 20) MiB: is it the file a run wrote?")
+        }
+        guard size > 0 else { return "" }   // (Foundation's file reading leaks a buffer on an empty file)
+        guard let data = FileManager.default.contents(atPath: path) else { throw PlotError("\(path): cannot read file") }
+        guard let text = String(data: data, encoding: .utf8) else { throw PlotError("\(path): not UTF-8 text") }
+        return text
     }
 
     /// Epoch rows of `metrics.csv`; a shortened epoch that was later completed keeps its last row.
@@ -45,6 +69,9 @@ public enum RunFolderPlots {
                   testEmpty || (Double(row[vl]) != nil && Double(row[va]) != nil) else {
                 throw PlotError("\(path): line \(number + 2) is malformed")
             }
+            guard epochRange.contains(epoch) else {
+                throw PlotError("\(path): line \(number + 2): epoch \(epoch) is outside \(epochRange.lowerBound)...\(epochRange.upperBound)")
+            }
             let (c, d) = testEmpty ? (nil, nil) : (Double(row[vl]), Double(row[va]))
             var point = CurvePoint(epoch: epoch, trainLoss: a, trainAccuracy: b, testLoss: c, testAccuracy: d)
             if let (loss, accuracy) = validation, !row[loss].isEmpty || !row[accuracy].isEmpty {
@@ -60,8 +87,23 @@ public enum RunFolderPlots {
     }
 
     public static func confusionMatrix(csv: String, path: String) throws -> [[Int]] {
-        let rows = csv.split(separator: "\n").dropFirst().map { $0.split(separator: ",").dropFirst().compactMap { Int($0) } }
-        guard !rows.isEmpty, rows.allSatisfy({ $0.count == rows.count }) else { throw PlotError("\(path) is not a square matrix") }
+        // Bounded before parsing: the rows are counted first, and each cell is checked as it is read.
+        let lines = csv.split(separator: "\n").dropFirst()
+        guard lines.count <= maximumClasses else {
+            throw PlotError("\(path) holds \(lines.count) rows; plot draws confusion matrices of at most \(maximumClasses) classes")
+        }
+        var rows: [[Int]] = []
+        for (number, line) in lines.enumerated() {
+            let cells = line.split(separator: ",", omittingEmptySubsequences: false).dropFirst()
+            guard !lines.isEmpty, cells.count == lines.count else { throw PlotError("\(path) is not a square matrix") }
+            rows.append(try cells.map { cell in
+                guard let count = Int(cell), countRange.contains(count) else {
+                    throw PlotError("\(path): line \(number + 2) holds a cell that is not a count in \(countRange.lowerBound)...2^40")
+                }
+                return count
+            })
+        }
+        guard !rows.isEmpty else { throw PlotError("\(path) is not a square matrix") }
         return rows
     }
 
