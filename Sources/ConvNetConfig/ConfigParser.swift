@@ -123,6 +123,12 @@ extension ExperimentConfig {
     /// TOMLKit's parse, with its internal assertions turned into a config error naming `source`
     /// (see CTOMLGuard).
     static func tomlTable(_ text: String, source: String) throws -> TOMLTable {
+        // toml++ reads a C string: a NUL byte would end the config there, silently dropping every
+        // section after it. TOML allows no control character but tab in any part of a document.
+        if let nul = text.utf8.firstIndex(of: 0) {
+            let line = text.utf8[..<nul].reduce(1) { $0 + ($1 == UInt8(ascii: "\n") ? 1 : 0) }
+            throw ConfigError("invalid TOML at line \(line): a NUL byte (TOML allows no control characters)")
+        }
         let name = strdup(source)
         ctg_set_source(name)
         defer {

@@ -97,6 +97,9 @@ final class ConfigTests: XCTestCase {
             .contains("model.layers[0].padding: unknown value \"full\" (expected valid, same)"))
         XCTAssertTrue(error(model.replacingOccurrences(of: "[28, 28, 1]", with: "[28, 28]")).contains("model.input_shape must be an array of 3 integers"))
         XCTAssertTrue(error("[model\n").contains("invalid TOML at line 1"))
+        // A NUL byte used to end the text for toml++, dropping the [optimizer] section after it unnoticed.
+        XCTAssertTrue(error(model + "# a comment \u{0} here\n[optimizer]\nname = \"sgd\"\n").contains(
+                       "invalid TOML at line \(model.split(separator: "\n", omittingEmptySubsequences: false).count): a NUL byte (TOML allows no control characters)"))
         // Found by tools/fuzz config: each used to trap (overflow, a Float conversion) or to write a
         // config.toml that does not read back.
         XCTAssertTrue(error(model.replacingOccurrences(of: "type = \"flatten\"", with: "type = \"conv2d\"\nfilters = 65536\nkernel_size = 1048576\npadding = \"same\""))
