@@ -26,7 +26,7 @@ public enum ModelExporter {
     /// written, not even a partial file. Returns one line describing what was written.
     public static func export(checkpointPath: String, format: String, outputPath: String) throws -> String {
         let format = try formats.kind(named: format, key: nil, error: ExportError.init)
-        try checkWritable(outputPath)
+        try checkWritable(outputPath, input: checkpointPath)
         let checkpoint = try Checkpoint.load(path: checkpointPath)
         let model = try Sequential(checkpoint.config.model)
         let (data, what) = try format.file(of: checkpoint, model: model, checkpointPath: checkpointPath, outputPath: outputPath)
@@ -36,7 +36,20 @@ public enum ModelExporter {
 
     /// Refuses an output that is a folder or lies in a missing folder, before any work, and in
     /// terms of the path given (not of the temporary file the atomic write would name).
-    static func checkWritable(_ path: String) throws {
+    /// Rule: an output never is its input, never follows a symbolic link and never replaces anything
+    /// but a regular file (the atomic rename would swap a device node, say, for a plain file).
+    static func checkWritable(_ path: String, input: String) throws {
+        guard !path.isEmpty else { throw ExportError("--output is empty; give a file name") }
+        var output = stat(), checkpoint = stat()
+        if lstat(path, &output) == 0 {
+            if output.st_mode & S_IFMT == S_IFLNK { throw ExportError("--output \(path) is a symbolic link; give the file's own path") }
+            if stat(input, &checkpoint) == 0, output.st_dev == checkpoint.st_dev, output.st_ino == checkpoint.st_ino {
+                throw ExportError("--output \(path) is the checkpoint being exported; give another file name")
+            }
+            if output.st_mode & S_IFMT != S_IFREG && output.st_mode & S_IFMT != S_IFDIR {
+                throw ExportError("--output \(path) is not a regular file; give a file name")
+            }
+        }
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
             throw ExportError("--output \(path) is a folder; give a file name")

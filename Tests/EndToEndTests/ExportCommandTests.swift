@@ -81,4 +81,24 @@ final class ExportCommandTests: XCTestCase {
         XCTAssertTrue(error.contains("--output \(folder) is a folder"), error)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder), [])
     }
+
+    /// An output never replaces its input, follows a link or replaces what is not a regular file
+    /// (each of these used to be overwritten with exit 0).
+    func testOutputNeverReplacesTheCheckpointALinkOrASpecialFile() throws {
+        let checkpoint = try checkpoint(), folder = try makeTemporaryDirectory(self)
+        let before = try Data(contentsOf: URL(fileURLWithPath: checkpoint))
+        var error = try failure(["--checkpoint", checkpoint, "--format", "onnx", "--output", checkpoint])
+        XCTAssertTrue(error.contains("is the checkpoint being exported"), error)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: checkpoint)), before)
+        try FileManager.default.createSymbolicLink(atPath: folder + "/link.onnx", withDestinationPath: checkpoint)
+        error = try failure(["--checkpoint", checkpoint, "--format", "onnx", "--output", folder + "/link.onnx"])
+        XCTAssertTrue(error.contains("is a symbolic link"), error)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: checkpoint)), before)
+        XCTAssertEqual(mkfifo(folder + "/fifo", 0o600), 0)
+        error = try failure(["--checkpoint", checkpoint, "--format", "onnx", "--output", folder + "/fifo"])
+        XCTAssertTrue(error.contains("is not a regular file"), error)
+        error = try failure(["--checkpoint", checkpoint, "--format", "onnx", "--output", ""])
+        XCTAssertTrue(error.contains("--output is empty"), error)
+        XCTAssertEqual(error.split(separator: "\n").count, 1, error)
+    }
 }
