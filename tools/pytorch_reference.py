@@ -3,7 +3,7 @@
 # the CPU, for tools/compare-pytorch: same shapes, optimizer, batch size and data, timed the same way
 # (epoch = the training steps only; the 10k test-set evaluation is timed and printed on its own line).
 #   tools/pytorch_reference.py [--data-dir DIR] [--epochs 2] [--threads 2] [--seed 1]
-# Needs torch and numpy (e.g. /work/venv-torch/bin/python); data: --data-dir, else $CONVNET_DATA_DIR,
+# Needs torch and numpy (e.g. a venv: python3 -m venv .build/venv-torch && .build/venv-torch/bin/pip install torch numpy); data: --data-dir, else $CONVNET_DATA_DIR,
 # else ../shared/data/mnist beside the repository (the IDX .gz files, read with numpy + gzip only).
 # Model: Conv2d(1,32,3)+ReLU, MaxPool 2, Conv2d(32,64,3)+ReLU, MaxPool 2, Conv2d(64,64,3)+ReLU, Flatten,
 # Linear(576,64)+ReLU, Linear(64,10), softmax cross-entropy; RMSprop lr 0.001, alpha (Keras rho) 0.9,

@@ -1,10 +1,10 @@
 """Writes Keras golden values for single layers, activations, losses, regularizers and learning-rate schedules.
 
-usage: /work/venv-keras/bin/python Tests/python/make_keras_goldens.py [OUT_DIR]   (default: Tests/Goldens)
+usage: .build/venv-python/bin/python Tests/python/make_keras_goldens.py [OUT_DIR]   (default: Tests/Goldens)
 
 Set-up (outside the repo; not part of CI, which has no TensorFlow):
-    python3 -m venv /work/venv-keras
-    /work/venv-keras/bin/pip install tensorflow-cpu==2.21.0 safetensors numpy
+    python3 -m venv .build/venv-python   # or reuse the one launch/test makes
+    .build/venv-python/bin/pip install tensorflow-cpu==2.21.0 safetensors numpy
 Written with Keras 3.15.1 on TensorFlow 2.21.0 (CPU, oneDNN off), NumPy 2.4, safetensors 0.8.
 
 It writes three safetensors files (all tensors float32, NHWC, conv kernels HWIO, dense kernels [in, out],
