@@ -33,13 +33,14 @@ final class RunRecorder {
         self.progress = progress
         checkpoints = CheckpointStore(runDirectory: options.runDirectory, keep: options.keepCheckpoints)
         let resumed = setup.resumedFrom != nil
+        // First: a damaged events file stops a resume before the CSV logs are trimmed.
+        tensorboard = communicator.isRoot && options.config.tensorboard
+            ? try TensorBoardLog(runDirectory: options.runDirectory, resumingAt: resumed ? setup.position : nil,
+                                 validation: setup.validation != nil, test: setup.test != nil) : nil
         metrics = communicator.isRoot ? try Self.prepare(options.runDirectory, options: options, setup: setup) : nil
         steps = try options.logEvery.flatMap { _ in
             communicator.isRoot ? try StepLog(runDirectory: options.runDirectory, resumingAfter: resumed ? setup.position.globalStep : nil) : nil
         }
-        tensorboard = communicator.isRoot && options.config.tensorboard
-            ? try TensorBoardLog(runDirectory: options.runDirectory, resumingAt: resumed ? setup.position : nil,
-                                 validation: setup.validation != nil, test: setup.test != nil) : nil
     }
 
     /// After each step: a `steps.csv` row every `--log-every` steps, the replica check every

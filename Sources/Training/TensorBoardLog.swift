@@ -78,9 +78,13 @@ final class TensorBoardLog {
     /// its global step and epoch figures of the epochs before its epoch.
     private static func dropEvents(in directory: String, after position: TrainingPosition) throws {
         for path in EventFile.paths(in: directory) {
-            try EventFile.rewrite(path: path) { event in
-                guard let tag = event.summary.value.first?.tag else { return true }
-                return tag.hasPrefix("batch_") ? event.step <= position.globalStep : event.step < position.epoch - 1
+            do {
+                try EventFile.rewrite(path: path) { event in
+                    guard let tag = event.summary.value.first?.tag else { return true }
+                    return tag.hasPrefix("batch_") ? event.step <= position.globalStep : event.step < position.epoch - 1
+                }
+            } catch let error as EventFileError {
+                throw EventFileError("\(error.description); move the file out of \(directory) to resume without it")
             }
         }
     }

@@ -32,6 +32,17 @@ final class TensorBoardRunTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: run + "/tensorboard/validation"), "no split, no validation folder")
         XCTAssertTrue(try String(contentsOfFile: run + "/config.toml", encoding: .utf8).contains("[logging]\ntensorboard = true"))
 
+        // A damaged events file stops a resume with one line saying what to do (its events cannot be
+        // trimmed to the checkpoint).
+        let file = try XCTUnwrap(EventFile.paths(in: run + "/tensorboard/train").first)
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: file))
+        bytes[bytes.count / 2] ^= 0xFF
+        try bytes.write(to: URL(fileURLWithPath: file))
+        let resumed = try train(["--data-dir", data, "--run-dir", run, "--resume"])
+        XCTAssertNotEqual(resumed.status, 0)
+        XCTAssertTrue(resumed.error.contains("\(file) is not a readable events file") && resumed.error.contains("move the file out"), resumed.error)
+        XCTAssertEqual(resumed.error.split(separator: "\n").count, 1, "one line: \(resumed.error)")
+
         let again = try train(["--data-dir", data, "--run-dir", run, "--max-steps", "2", "--overwrite"])
         XCTAssertEqual(again.status, 0, again.error)
         XCTAssertFalse(FileManager.default.fileExists(atPath: run + "/tensorboard"), "--overwrite removes the old run's events")
