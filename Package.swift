@@ -3,7 +3,8 @@ import PackageDescription
 
 // Layering (each arrow is "may import"):
 //   convnet-dist -> Commands (CLI) -> Training -> { ConvNetCore, DataFormats -> { ConvNetData, Images }, ConvNetConfig, SafeTensors, Communication }
-//   Commands (CLI) -> ModelExport -> { Training, SwiftProtobuf }   (only ModelExport sees protobuf)
+//   Commands (CLI) -> ModelExport -> { Training, SwiftProtobuf }   (only ModelExport and TensorBoard see protobuf)
+//   Training -> TensorBoard -> SwiftProtobuf   (TensorBoard knows nothing of training or MPI)
 //   ConvNetCore knows nothing of MPI, files or configs; Communication is the only door to MPI.
 let package = Package(
     name: "convnet-dist",
@@ -47,7 +48,11 @@ let package = Package(
         .target(name: "CTOMLGuard"),
         .target(name: "ConvNetConfig", dependencies: ["ConvNetCore", "TOMLKit", "CTOMLGuard"]),
         .target(name: "Training",
-                dependencies: ["ConvNetCore", "ConvNetData", "DataFormats", "ConvNetConfig", "SafeTensors", "Communication", "Plots"]),
+                dependencies: ["ConvNetCore", "ConvNetData", "DataFormats", "ConvNetConfig", "SafeTensors", "Communication", "Plots",
+                               "TensorBoard"]),
+        // TensorFlow events files (TFRecord framing, CRC-32C, Event protobufs): tensorboard.pb.swift is
+        // generated once from proto/tensorboard.proto and committed, as onnx.pb.swift is.
+        .target(name: "TensorBoard", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")], exclude: ["proto"]),
         // "Model out": a checkpoint as an ONNX model or a Keras script. onnx.pb.swift is generated once
         // from proto/onnx.proto and committed (README: how to regenerate); the build never runs protoc.
         .target(name: "ModelExport",
@@ -73,10 +78,10 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["ConvNetCore", "ConvNetData", "Images", "ZIPFoundation"], path: "Tests/TestSupport"),
         .testTarget(name: "CoreTests",
                     dependencies: ["ConvNetCore", "ConvNetData", "DataFormats", "ConvNetConfig", "SafeTensors", "Images", "TestSupport",
-                                   "ModelExport", "Training"]),
+                                   "ModelExport", "Training", "TensorBoard", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .testTarget(name: "EndToEndTests",
                     dependencies: ["ConvNetCore", "ConvNetData", "DataFormats", "ConvNetConfig", "SafeTensors", "Training",
-                                   "Communication", "TestSupport", "Images", "Plots", "Datasets"]),
+                                   "Communication", "TestSupport", "Images", "Plots", "Datasets", "TensorBoard"]),
     ],
     swiftLanguageModes: [.v5]
 )

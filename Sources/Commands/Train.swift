@@ -28,6 +28,9 @@ struct Train: ParsableCommand {
     @Option(help: "Also write a row to RUN_DIR/steps.csv every N optimizer steps.")
     var logEvery: Int?
 
+    @Flag(help: "Also write TensorBoard events files to RUN_DIR/tensorboard (train/, validation/, test/), as [logging] tensorboard = true.")
+    var tensorboard = false
+
     @Option(help: "Also checkpoint every N optimizer steps (a checkpoint is always written after each epoch).")
     var checkpointEvery: Int?
 
@@ -87,7 +90,11 @@ struct Train: ParsableCommand {
 
     func run() throws {
         if printConfig {
-            try reportingErrors { print(try experiment.resolve().tomlText, terminator: "") }
+            try reportingErrors {
+                var config = try experiment.resolve()
+                if tensorboard { config.tensorboard = true }
+                print(config.tomlText, terminator: "")
+            }
             return
         }
         let communicator = makeCommunicator()
@@ -100,6 +107,7 @@ struct Train: ParsableCommand {
             let base = try checkpoint.map { try Checkpoint.load(path: $0).config }
             var config = try experiment.resolve(base: base)
             if let format = data.dataFormat { config.dataFormat = format }
+            if tensorboard { config.tensorboard = true }
             let dataDirectory = data.directory(for: config)
             if download {
                 guard config.dataFormat == "idx" else { throw ValidationError("--download fetches IDX files; the run reads \(config.dataFormat)") }
@@ -123,6 +131,9 @@ struct Train: ParsableCommand {
             trainer.progress.message("Training on \(trainer.training.totalCount) samples\(heldOut): \(communicator.size) rank(s) x "
                                      + "\(options.threads) thread(s), global batch \(options.config.batchSize); "
                                      + "run folder \(options.runDirectory)")
+            if options.config.tensorboard {
+                trainer.progress.message("TensorBoard events files in \(options.runDirectory)/tensorboard: tensorboard --logdir \(options.runDirectory)/tensorboard")
+            }
             try trainer.run()
         }
     }

@@ -15,13 +15,13 @@ extension ExperimentConfig {
     }
 
     /// Parses config text (TOML). Sections: `[data]`, `[model]` with `[[model.layers]]`,
-    /// `[training]`, `[optimizer]` with `[optimizer.schedule]`, `[loss]`; see `configs/mnist.toml`
+    /// `[training]`, `[optimizer]` with `[optimizer.schedule]`, `[loss]`, `[logging]`; see `configs/mnist.toml`
     /// for every key.
     public static func parse(toml text: String, source: String = "config") throws -> ExperimentConfig {
         let top = try configTable(text, source: source, path: "")
         var config = ExperimentConfig()
         try describing {
-            try top.allowOnly(["data", "model", "training", "optimizer", "loss"])
+            try top.allowOnly(["data", "model", "training", "optimizer", "loss", "logging"])
             if let data = try top.table("data") { try read(data: data, into: &config) }
             guard let model = try top.table("model") else { throw ConfigError("missing [model] section") }
             config.model = try modelSpec(model)
@@ -38,6 +38,10 @@ extension ExperimentConfig {
                 if let schedule = try optimizer.table("schedule") { config.schedule = try ScheduleRegistry.schedule(from: schedule) }
             }
             if let loss = try top.table("loss") { config.loss = try LossRegistry.loss(from: loss) }
+            if let logging = try top.table("logging") {
+                try logging.allowOnly(["tensorboard"])
+                if let v = try logging.bool("tensorboard") { config.tensorboard = v }
+            }
         }
         try config.validate()
         return config

@@ -20,6 +20,7 @@ extension ExperimentConfig {
                   "shuffle = \(shuffle)", "", "[optimizer]", "name = \(quoted(optimizer.name))"] + optimizer.config.map(line)
         if let clipnorm { lines.append("clipnorm = \(clipnorm)") }
         if let schedule { lines += ["", "[optimizer.schedule]"] + ScheduleRegistry.config(of: schedule).map(line) }
+        if tensorboard { lines += ["", "[logging]", "tensorboard = true"] }
         return lines.joined(separator: "\n") + "\n"
     }
 

@@ -35,6 +35,9 @@ public struct ExperimentConfig: Equatable, Sendable {
     public var batchSize: Int
     public var seed: UInt64
     public var shuffle: Bool
+    /// `[logging] tensorboard`: rank 0 also writes TensorBoard events files to `RUN_DIR/tensorboard`.
+    /// Not part of the recipe (it changes no weight), so not compared.
+    public var tensorboard = false
 
     public init(dataset: String = "mnist", model: ModelSpec = .kerasMNIST,
                 optimizer: OptimizerSpec = .reference, loss: any Loss = CategoricalCrossentropy(),

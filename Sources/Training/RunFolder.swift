@@ -16,7 +16,7 @@ import Foundation
 public final class RunFolder {
     /// What a run writes into its folder; `--overwrite` removes exactly these.
     public static let runFiles = ["config.toml", "metrics.csv", "steps.csv", "confusion.csv", "curves.svg",
-                                  "confusion.svg", "model.safetensors", "checkpoints"]
+                                  "confusion.svg", "model.safetensors", "checkpoints", "tensorboard"]
 
     public let path: String
     private var lockDescriptor: Int32 = -1

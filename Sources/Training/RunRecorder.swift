@@ -5,7 +5,7 @@ import Plots
 
 /// What a run leaves behind and checks as it goes: rank 0 writes the run folder (`config.toml`,
 /// `class_names.txt`, `metrics.csv`, `steps.csv`, `confusion.csv`, the pictures, the checkpoints and
-/// `model.safetensors`); every rank takes part in the replica check and the memory report.
+/// `model.safetensors`, and `tensorboard/` when asked); every rank takes part in the replica check and the memory report.
 ///
 /// Methods that say so are collectives (every rank calls them at the same point); the others do
 /// their work on rank 0 and nothing elsewhere.
@@ -21,6 +21,8 @@ final class RunRecorder {
     /// Rank 0's logs; nil elsewhere (and `steps` without `--log-every`).
     private let metrics: MetricsLog?
     private let steps: StepLog?
+    /// Rank 0's TensorBoard log with `--tensorboard`; nil otherwise.
+    private let tensorboard: TensorBoardLog?
 
     /// Rank 0 creates the run folder and writes the config and class names; a resumed run keeps the
     /// rows of its logs up to the checkpoint's position.
@@ -31,6 +33,10 @@ final class RunRecorder {
         self.progress = progress
         checkpoints = CheckpointStore(runDirectory: options.runDirectory, keep: options.keepCheckpoints)
         let resumed = setup.resumedFrom != nil
+        // First: a damaged events file stops a resume before the CSV logs are trimmed.
+        tensorboard = communicator.isRoot && options.config.tensorboard
+            ? try TensorBoardLog(runDirectory: options.runDirectory, resumingAt: resumed ? setup.position : nil,
+                                 validation: setup.validation != nil, test: setup.test != nil) : nil
         metrics = communicator.isRoot ? try Self.prepare(options.runDirectory, options: options, setup: setup) : nil
         steps = try options.logEvery.flatMap { _ in
             communicator.isRoot ? try StepLog(runDirectory: options.runDirectory, resumingAfter: resumed ? setup.position.globalStep : nil) : nil
@@ -45,6 +51,7 @@ final class RunRecorder {
         if let every = options.logEvery, position.globalStep % every == 0 {
             try steps?.append(globalStep: position.globalStep, epoch: position.epoch, step: position.step, loss: stats.meanLoss,
                               accuracy: stats.accuracy, samples: stats.count, learningRate: result.learningRate)
+            tensorboard?.step(globalStep: position.globalStep, loss: stats.meanLoss, accuracy: stats.accuracy, learningRate: result.learningRate)
         }
         if position.globalStep % Self.replicaCheckInterval == 0 { try checkReplicasAgree(at: position) }
         if let every = options.checkpointEvery, position.globalStep % every == 0, !endsEpoch { try saveCheckpoint(at: position) }
@@ -71,6 +78,7 @@ final class RunRecorder {
     @discardableResult
     func saveCheckpoint(at position: TrainingPosition) throws -> String? {
         guard communicator.isRoot else { return nil }
+        try tensorboard?.flush()
         let step = setup.step, optimizer = step.optimizer
         let checkpoint = Checkpoint(
             config: options.config, position: position, worldSize: communicator.size, dataFingerprint: setup.dataFingerprint,
@@ -86,6 +94,7 @@ final class RunRecorder {
     func record(_ epoch: EvaluatedEpoch) throws {
         guard let metrics else { return }
         try metrics.append(epoch.metrics)
+        try tensorboard?.epoch(epoch.metrics, learningRate: setup.step.learningRate, weights: setup.model.parameterLayout, setup.step.parameters)
         let folder = options.runDirectory as NSString
         do {
             try epoch.confusion.map { try RunFolderPlots.confusionCSV($0).write(toFile: folder.appendingPathComponent("confusion.csv"),
@@ -102,6 +111,7 @@ final class RunRecorder {
     func finish(startupSeconds: Double?) throws {
         let step = setup.step
         if communicator.isRoot {
+            try tensorboard?.flush()
             try WeightsFile.save(model: setup.model, parameters: step.parameters, state: step.state,
                                  path: (options.runDirectory as NSString).appendingPathComponent("model.safetensors"))
         }
