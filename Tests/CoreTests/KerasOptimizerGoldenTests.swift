@@ -1,0 +1,45 @@
+import ConvNetConfig
+import ConvNetCore
+import Foundation
+import SafeTensors
+import TestSupport
+import XCTest
+
+/// Each optimizer, with and without `weight_decay`, under a schedule, and AdamW, against the weights
+/// Keras 3 computed for a few steps (`Tests/Goldens/optimizers.safetensors`, from
+/// `Tests/python/make_optimizer_goldens.py`).
+final class KerasOptimizerGoldenTests: XCTestCase {
+    private func tensor(_ file: SafeTensors.File, _ name: String) throws -> [Float] {
+        try XCTUnwrap(file.tensors[name], "golden file lacks \(name)").values
+    }
+
+    func testEveryOptimizerMatchesKerasStepByStep() throws {
+        let file = try SafeTensors.read(path: SharedData.packageRoot.appendingPathComponent("Tests/Goldens/optimizers.safetensors").path)
+        let cases = try JSONDecoder().decode([String].self, from: Data(try XCTUnwrap(file.metadata["cases"]).utf8))
+        var kinds = Set<String>(), decayed = Set<String>()
+        for name in cases {
+            let spec = try ExperimentConfig.optimizer(toml: try XCTUnwrap(file.metadata[name]))
+            let schedule = try file.metadata["\(name).schedule"].map { try ExperimentConfig.schedule(toml: $0) }
+            var w = try tensor(file, "\(name).w0")
+            let gradients = try tensor(file, "\(name).gradients"), expected = try tensor(file, "\(name).w")
+            let n = w.count, steps = gradients.count / n
+            let optimizer = spec.make(parameterCount: n)
+            kinds.insert(spec.name)
+            if optimizer.weightDecay != nil { decayed.insert(spec.name) }
+            for step in 0..<steps {
+                // As training does: the step's learning rate (the schedule's, at `iterations`) is set before the update.
+                optimizer.learningRate = schedule?.learningRate(initial: spec.learningRate, iterations: optimizer.iterations) ?? spec.learningRate
+                optimizer.step(parameters: &w, gradients: Array(gradients[(step * n)..<((step + 1) * n)]), count: n)
+                let keras = Array(expected[(step * n)..<((step + 1) * n)])
+                // Keras's float32 results, to the schedules' standard (2e-6 relative): powf and TF's pow,
+                // and schedules, may round differently in the last place.
+                for i in 0..<n {
+                    XCTAssertEqual(w[i], keras[i], accuracy: 2e-6 * max(1, abs(keras[i])), "\(name) step \(step + 1) weight \(i)")
+                }
+            }
+            XCTAssertEqual(w[0] == 0, expected[(steps - 1) * n] == 0, "\(name): the zero weight")
+        }
+        XCTAssertEqual(kinds, Set(OptimizerSpec.registry.names), "every optimizer has a Keras golden case")
+        XCTAssertEqual(decayed, kinds, "every optimizer has a weight_decay case")
+    }
+}
