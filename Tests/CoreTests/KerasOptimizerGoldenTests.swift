@@ -1,6 +1,7 @@
 import ConvNetConfig
 import ConvNetCore
 import Foundation
+import ModelExport
 import SafeTensors
 import TestSupport
 import XCTest
@@ -41,5 +42,17 @@ final class KerasOptimizerGoldenTests: XCTestCase {
         }
         XCTAssertEqual(kinds, Set(OptimizerSpec.registry.names), "every optimizer has a Keras golden case")
         XCTAssertEqual(decayed, kinds, "every optimizer has a weight_decay case")
+    }
+
+    /// The Keras script compiles the model with the same optimizer: AdamW by its class, weight_decay as an argument.
+    func testTheKerasScriptCarriesWeightDecayAndAdamW() throws {
+        let model = try Sequential(.kerasMNIST)
+        let adamW = try KerasScript.source(model: model, optimizer: .defaults(for: "adamw")!, loss: CategoricalCrossentropy(), checkpointPath: "c")
+        XCTAssertTrue(adamW.contains("keras.optimizers.AdamW(learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999, epsilon="), adamW)
+        let sgd = try ExperimentConfig.optimizer(toml: "name = \"sgd\"\nmomentum = 0.9\nnesterov = true\nweight_decay = 0.0005")
+        let script = try KerasScript.source(model: model, optimizer: sgd, loss: CategoricalCrossentropy(), checkpointPath: "c")
+        XCTAssertTrue(script.contains("keras.optimizers.SGD(learning_rate=0.01, momentum=0.9, nesterov=True, weight_decay=0.0005)"), script)
+        let plain = try KerasScript.source(model: model, optimizer: .defaults(for: "adam")!, loss: CategoricalCrossentropy(), checkpointPath: "c")
+        XCTAssertFalse(plain.contains("weight_decay"), "Keras's None is left out")
     }
 }
