@@ -32,10 +32,15 @@ final class KerasOptimizerGoldenTests: XCTestCase {
                 optimizer.learningRate = schedule?.learningRate(initial: spec.learningRate, iterations: optimizer.iterations) ?? spec.learningRate
                 optimizer.step(parameters: &w, gradients: Array(gradients[(step * n)..<((step + 1) * n)]), count: n)
                 let keras = Array(expected[(step * n)..<((step + 1) * n)])
-                // Keras's float32 results, to the schedules' standard (2e-6 relative): powf and TF's pow,
-                // and schedules, may round differently in the last place.
+                // Keras's float32 bits, but for RMSprop: its kernel takes 1 - rho in Float (0.100000024 for
+                // 0.9, Keras's is 0.1), which the reference run's pinned weights depend on; it is held to
+                // the schedules' standard, 2e-6 relative.
                 for i in 0..<n {
-                    XCTAssertEqual(w[i], keras[i], accuracy: 2e-6 * max(1, abs(keras[i])), "\(name) step \(step + 1) weight \(i)")
+                    if spec.name == RMSprop.name {
+                        XCTAssertEqual(w[i], keras[i], accuracy: 2e-6 * max(1, abs(keras[i])), "\(name) step \(step + 1) weight \(i)")
+                    } else {
+                        XCTAssertEqual(w[i].bitPattern, keras[i].bitPattern, "\(name) step \(step + 1) weight \(i): \(w[i]) vs Keras's \(keras[i])")
+                    }
                 }
             }
             XCTAssertEqual(w[0] == 0, expected[(steps - 1) * n] == 0, "\(name): the zero weight")
