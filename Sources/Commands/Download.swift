@@ -4,17 +4,19 @@ import Foundation
 
 struct Download: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Download a data set's four IDX files, verified by checksum.",
+        abstract: "Download a data set (MNIST's or Fashion-MNIST's four IDX files, CIFAR-10's binary archive), verified by checksum.",
         discussion: """
-            Tries the well-known mirrors in turn, checks every file against its pinned checksum, writes
-            atomically, and keeps files that are already present and valid.
+            Tries the well-known mirrors in turn, checks every file (for CIFAR-10: the archive, before it is
+            unpacked) against its pinned checksum, writes atomically, and keeps files that are already present
+            and valid.
             Examples:
               convnet-dist download --data-dir data/mnist
               convnet-dist download --dataset fashion-mnist --data-dir data/fashion-mnist
+              convnet-dist download --dataset cifar10 --data-dir data/cifar10
               convnet-dist download --mirror http://127.0.0.1:8000/ --data-dir data/mnist
             """)
 
-    @Option(help: "mnist or fashion-mnist.")
+    @Option(help: "mnist, fashion-mnist or cifar10.")
     var dataset: String = "mnist"
 
     @Option(help: "Destination folder. Default: $CONVNET_DATA_DIR, else data/<dataset>.")

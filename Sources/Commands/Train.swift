@@ -2,6 +2,7 @@ import ArgumentParser
 import Communication
 import ConvNetConfig
 import ConvNetData
+import DataFormats
 import Datasets
 import Foundation
 import Training
@@ -110,8 +111,10 @@ struct Train: ParsableCommand {
             if tensorboard { config.tensorboard = true }
             let dataDirectory = data.directory(for: config)
             if download {
-                guard config.dataFormat == "idx" else { throw ValidationError("--download fetches IDX files; the run reads \(config.dataFormat)") }
-                try fetchData(config.dataset, into: dataDirectory, communicator: communicator)
+                guard DatasetCatalog.all.contains(where: { $0.format == config.dataFormat }) else {
+                    throw ValidationError("--download fetches IDX or CIFAR-10 files; the run reads \(config.dataFormat)")
+                }
+                try fetchData(config.dataset, format: config.dataFormat, into: dataDirectory, communicator: communicator)
             }
             var options = TrainingOptions(
                 config: config, dataDirectory: dataDirectory, runDirectory: runDirectory,
@@ -146,10 +149,10 @@ struct Train: ParsableCommand {
     }
 
     /// Rank 0 downloads what is missing; the others wait for it (the folder must be shared).
-    private func fetchData(_ dataset: String, into directory: String, communicator: any Communicator) throws {
-        if communicator.isRoot && !IDXFiles(directory: directory).isComplete {
-            guard let description = DatasetCatalog.named(dataset) else {
-                throw ValidationError("--download knows \(DatasetCatalog.all.map(\.name).joined(separator: " and ")), not \(dataset)")
+    private func fetchData(_ dataset: String, format: String, into directory: String, communicator: any Communicator) throws {
+        if communicator.isRoot && !((try? DataFormat.files(format: format, directory: directory).isComplete) ?? false) {
+            guard let description = DatasetCatalog.named(dataset), description.format == format else {
+                throw ValidationError("--download knows \(DatasetCatalog.all.map { "\($0.name) (\($0.format))" }.joined(separator: ", ")), not \(dataset) (\(format))")
             }
             try Downloader(dataset: description, directory: directory).run()
         }

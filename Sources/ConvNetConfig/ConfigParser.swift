@@ -61,8 +61,8 @@ extension ExperimentConfig {
             config.validationSplit = split
         }
         if let format = try data.string("format") {
-            guard !format.isEmpty, format.count <= 16, format.unicodeScalars.allSatisfy({ ("a"..."z").contains($0) }) else {
-                throw ConfigError("data.format must be a format name such as \"idx\", \"csv\", \"npz\" or \"folder\"")
+            guard !format.isEmpty, format.count <= 16, format.unicodeScalars.allSatisfy({ ("a"..."z").contains($0) || ("0"..."9").contains($0) }) else {
+                throw ConfigError("data.format must be a format name such as \"idx\", \"csv\", \"npz\", \"folder\" or \"cifar10\"")
             }
             config.dataFormat = format
         }
@@ -73,6 +73,7 @@ extension ExperimentConfig {
                 throw ConfigError("data.dataset must be a simple name (letters, digits, '.', '_', '-'), got \"\(name.unicodeScalars.map { $0.escaped(asASCII: true) }.joined())\"")
             }
             config.dataset = name
+            if try data.string("format") == nil, let format = ExperimentConfig.formatOfDataset[name] { config.dataFormat = format }
         }
     }
 
@@ -96,6 +97,11 @@ extension ExperimentConfig {
     /// A loss from the body of its `[loss]` table.
     public static func loss(toml body: String) throws -> any Loss {
         try describing { try LossRegistry.loss(from: configTable(body, source: "loss", path: "loss")) }
+    }
+
+    /// An optimizer from the body of its `[optimizer]` table (its own keys only: no schedule, no clipnorm).
+    public static func optimizer(toml body: String) throws -> OptimizerSpec {
+        try describing { try OptimizerSpec(config: configTable(body, source: "optimizer", path: "optimizer")) }
     }
 
     /// A schedule from the body of its `[optimizer.schedule]` table.

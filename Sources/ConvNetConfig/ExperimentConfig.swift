@@ -14,6 +14,8 @@ public struct ExperimentConfig: Equatable, Sendable {
     public var dataset: String
     /// How the data folder stores it: `idx` (default), `csv`, `npz` or `folder` (`DataFormats.DataFormat`).
     public var dataFormat = "idx"
+    /// Data sets whose files have a format of their own: `[data] dataset` alone selects it.
+    public static let formatOfDataset = ["cifar10": "cifar10"]
     /// `[data] path`: the data folder when `--data-dir` does not name one. Not part of the recipe
     /// (a moved folder holds the same data; checkpoints recognise data by its fingerprint).
     public var dataPath: String?

@@ -67,6 +67,7 @@ public enum DataFormat {
         KaggleCSVFiles.self,
         NPZFiles.self,
         ImageFolderFiles.self,
+        CIFARFiles.self,
     ]
 
     public static let registry = Registry("data format", kinds, name: { $0.format })

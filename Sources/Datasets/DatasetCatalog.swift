@@ -1,5 +1,5 @@
-/// The data sets `convnet-dist download` knows: four IDX .gz files each, where to fetch them, and
-/// the checksums they must have.
+/// The data sets `convnet-dist download` knows: their files (four IDX .gz files each) or the archive
+/// that holds them, where to fetch them, and the checksums they must have.
 public struct DatasetDescription: Sendable {
     public enum Checksum: Sendable, Equatable {
         case sha256(String)
@@ -11,6 +11,46 @@ public struct DatasetDescription: Sendable {
     public let mirrors: [String]
     /// File name -> pinned checksum and exact size in bytes (a download that grows past it is cut off).
     public let files: [(name: String, checksum: Checksum, size: Int)]
+    /// The data format the files are in (`[data] format`).
+    public let format: String
+    /// An archive fetched whole instead of `files` (CIFAR-10), nil for file-by-file sets.
+    public let archive: DatasetArchive?
+
+    public init(name: String, mirrors: [String], files: [(name: String, checksum: Checksum, size: Int)] = [],
+                format: String = "idx", archive: DatasetArchive? = nil) {
+        self.name = name
+        self.mirrors = mirrors
+        self.files = files
+        self.format = format
+        self.archive = archive
+    }
+}
+
+/// A data set published as one archive (.tar.gz): its pinned checksum and size, checked before it is
+/// unpacked, and the members kept from it, written flat into the data folder.
+public struct DatasetArchive: Sendable {
+    /// The archive's file name on the mirrors.
+    public let name: String
+    public let checksum: DatasetDescription.Checksum
+    /// Its exact size in bytes (a download that grows past it is cut off).
+    public let size: Int
+    /// The folder inside the archive that holds the members.
+    public let folder: String
+    /// The members kept, with their exact sizes; nil for a small text file (at most `smallFileLimit`).
+    public let members: [(name: String, size: Int?)]
+
+    public static let smallFileLimit = 1 << 16
+
+    public init(name: String, checksum: DatasetDescription.Checksum, size: Int, folder: String, members: [(name: String, size: Int?)]) {
+        self.name = name
+        self.checksum = checksum
+        self.size = size
+        self.folder = folder
+        self.members = members
+    }
+
+    /// The most bytes the archive may unpack to: its members, and a mebibyte for tar headers and other small files.
+    public var unpackedLimit: Int { members.reduce(1 << 20) { $0 + ($1.size ?? Self.smallFileLimit) } }
 }
 
 public enum DatasetCatalog {
@@ -43,7 +83,17 @@ public enum DatasetCatalog {
             ("t10k-labels-idx1-ubyte.gz", .md5("bb300cfdad3c16e7a12a480ee83cd310"), 5_148),
         ])
 
-    public static let all = [mnist, fashionMNIST]
+    /// CIFAR-10's binary version (Krizhevsky 2009), pinned by the MD5 its page publishes.
+    public static let cifar10 = DatasetDescription(
+        name: "cifar10",
+        mirrors: ["https://www.cs.toronto.edu/~kriz/"],
+        format: "cifar10",
+        archive: DatasetArchive(
+            name: "cifar-10-binary.tar.gz", checksum: .md5("c32a1d4ab5d03f1284b67883e8d87530"), size: 170_052_171,
+            folder: "cifar-10-batches-bin",
+            members: (1...5).map { ("data_batch_\($0).bin", 30_730_000) } + [("test_batch.bin", 30_730_000), ("batches.meta.txt", nil)]))
+
+    public static let all = [mnist, fashionMNIST, cifar10]
 
     public static func named(_ name: String) -> DatasetDescription? { all.first { $0.name == name } }
 }

@@ -37,6 +37,7 @@ public struct Downloader {
             let reason = posix.flatMap { $0.domain == NSPOSIXErrorDomain ? String(cString: strerror(Int32($0.code))) : nil } ?? ns.localizedFailureReason ?? "cannot create the folder"
             throw DataError("cannot create \(directory): \(reason); choose another --data-dir")
         }
+        if let archive = dataset.archive { return try run(archive) }
         for (name, checksum, size) in dataset.files {
             let path = (directory as NSString).appendingPathComponent(name)
             if FileManager.default.fileExists(atPath: path) && Downloader.existingSize(path) == nil {
@@ -80,7 +81,7 @@ public struct Downloader {
 
     /// Fetches `address`, expecting `size` bytes: a body that grows past it is cut off, and the whole
     /// transfer has a deadline.
-    private func fetch(_ address: String, size: Int) -> Fetch {
+    func fetch(_ address: String, size: Int) -> Fetch {
         guard let url = URL(string: address) else { return .failure("not a URL") }
         if url.isFileURL {
             guard let actual = Downloader.existingSize(url.path) else { return .failure("no such file") }

@@ -69,7 +69,7 @@ final class DataFormatTests: XCTestCase {
                 XCTAssertEqual(ours.shard, shard)
             }
         }
-        XCTAssertEqual(DataFormat.names, ["idx", "csv", "npz", "folder"])
+        XCTAssertEqual(DataFormat.names, ["idx", "csv", "npz", "folder", "cifar10"])
     }
 
     func testMalformedCSVFilesAreRefused() throws {
@@ -284,7 +284,7 @@ final class DataFormatTests: XCTestCase {
 
     func testUnknownFormatIsNamed() {
         XCTAssertThrowsError(try DataFormat.files(format: "parquet", directory: "/tmp")) { error in
-            XCTAssertEqual("\(error)", "unknown data format \"parquet\" (expected one of idx, csv, npz, folder)")
+            XCTAssertEqual("\(error)", "unknown data format \"parquet\" (expected one of idx, csv, npz, folder, cifar10)")
         }
     }
 }

@@ -43,13 +43,46 @@ final class OptimizerTests: XCTestCase {
         XCTAssertEqual(w[1], -1.99900016, accuracy: 1e-6)
     }
 
+    func testWeightDecayComesFirstAtTheStepsLearningRate() {
+        // Keras 3: w -= w * wd * lr before the update. SGD lr 0.1, wd 0.5: w = 1 - 0.05 = 0.95, then - 0.1 * 0.5 = 0.9
+        let sgd = with(SGD(parameterCount: 2)) { $0.learningRate = 0.1; $0.weightDecay = 0.5 }
+        let decayed = step(sgd, weights: [1, -2], gradients: [0.5, 0])
+        XCTAssertEqual(decayed[0], 0.9, accuracy: 1e-7)
+        XCTAssertEqual(decayed[1], -1.9, accuracy: 2e-7)
+        // The decay follows the learning rate a schedule sets for the step: lr 0.01 now, w = 1 - 0.005 - 0.005
+        sgd.learningRate = 0.01
+        XCTAssertEqual(step(sgd, weights: [1], gradients: [0.5])[0], 0.99, accuracy: 1e-7)
+        // AdamW is Adam after a decay of 0.004 * lr by default; Adam without weight_decay does not decay.
+        let adamW = step(AdamW(parameterCount: 2), weights: [1, -2], gradients: [0.5, -0.02])
+        let adam = step(Adam(parameterCount: 2), weights: [1 - 1 * 0.004 * 0.001, -2 - -2 * 0.004 * 0.001], gradients: [0.5, -0.02])
+        XCTAssertEqual(adamW, adam)
+        XCTAssertNil(Adam(parameterCount: 1).weightDecay)
+        XCTAssertEqual(AdamW(parameterCount: 1).weightDecay, 0.004)
+    }
+
+    /// `weight_decay` is written only when set (Keras's None), reads back, and must be at least 0.
+    func testWeightDecayKey() throws {
+        XCTAssertFalse(OptimizerSpec(SGD(parameterCount: 0)).config.contains { $0.key == "weight_decay" })
+        let table = ConfigTable([ConfigEntry("name", .string("sgd")), ConfigEntry("weight_decay", .number(0.0005))], path: "optimizer")
+        let spec = try OptimizerSpec(config: table)
+        XCTAssertEqual(spec.config.last, ConfigEntry("weight_decay", .float(0.0005)))
+        XCTAssertEqual(spec.make(parameterCount: 1).weightDecay, 0.0005)
+        XCTAssertEqual(OptimizerSpec(spec.make(parameterCount: 1)), spec)
+        XCTAssertEqual(try OptimizerSpec(named: "adamw", key: "test").config.map(\.key), ["learning_rate", "weight_decay", "beta_1", "beta_2", "epsilon"])
+        let negative = ConfigTable([ConfigEntry("name", .string("adam")), ConfigEntry("weight_decay", .number(-0.1))], path: "optimizer")
+        XCTAssertThrowsError(try OptimizerSpec(config: negative)) { error in
+            XCTAssertEqual("\(error)", "optimizer.weight_decay must be a number at least 0 (0.004 is AdamW's default), got -0.1")
+        }
+    }
+
     /// Training updates parameter slices on several threads and then finishes the step: that must
     /// give the bits (weights, state, iterations) of one whole step, whatever the slices' order.
     func testSlicedStepsGiveTheBitsOfWholeSteps() {
         let count = 37
         let weights = (0..<count).map { Float($0) / 7 - 2 }
         for spec in [OptimizerSpec(RMSprop(parameterCount: 0)), OptimizerSpec(with(SGD(parameterCount: 0)) { $0.learningRate = 0.1; $0.momentum = 0.9; $0.nesterov = true }),
-                     OptimizerSpec(Adam(parameterCount: 0))] {
+                     OptimizerSpec(Adam(parameterCount: 0)), OptimizerSpec(AdamW(parameterCount: 0)),
+                     OptimizerSpec(with(RMSprop(parameterCount: 0)) { $0.weightDecay = 0.1 })] {
             let whole = spec.make(parameterCount: count), sliced = spec.make(parameterCount: count)
             var w1 = weights, w2 = weights
             for step in 0..<3 {
@@ -70,12 +103,13 @@ final class OptimizerTests: XCTestCase {
         XCTAssertEqual(RMSprop(parameterCount: 3).state.map(\.name), ["rms"])
         XCTAssertEqual(Adam(parameterCount: 3).state.map(\.name), ["m", "v"])
         XCTAssertEqual(SGD(parameterCount: 3).state.map(\.name), ["momentum"])
+        XCTAssertEqual(AdamW(parameterCount: 3).state.map(\.name), ["m", "v"], "AdamW's state is Adam's")
     }
 
     /// A spec's keys are the kind's own: they read back to the same optimizer (`make` relies on it),
     /// Keras 3's defaults fill the keys not given, and the learning rate can be replaced.
     func testEveryKindReadsBackWhatItWrites() throws {
-        XCTAssertEqual(OptimizerSpec.registry.names, ["rmsprop", "sgd", "adam"])
+        XCTAssertEqual(OptimizerSpec.registry.names, ["rmsprop", "sgd", "adam", "adamw"])
         for kind in OptimizerSpec.registry.kinds {
             let defaults = try OptimizerSpec(named: kind.name, key: "test")
             XCTAssertEqual(defaults.kind.name, kind.name)
@@ -95,7 +129,7 @@ final class OptimizerTests: XCTestCase {
             XCTAssertEqual(spec.config.first, ConfigEntry("learning_rate", .number(0.125)), kind.name)
         }
         XCTAssertThrowsError(try OptimizerSpec(named: "lamb", key: "--optimizer")) { error in
-            XCTAssertEqual("\(error)", "--optimizer: unknown optimizer \"lamb\" (expected one of rmsprop, sgd, adam)")
+            XCTAssertEqual("\(error)", "--optimizer: unknown optimizer \"lamb\" (expected one of rmsprop, sgd, adam, adamw)")
         }
     }
 }

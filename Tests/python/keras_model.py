@@ -47,9 +47,10 @@ with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "layers.json"
     LAYERS = {kind: entry for kind, entry in json.load(_table).items() if not kind.startswith("//")}
 
 OPTIMIZER_KEYS = {
-    "rmsprop": {"learning_rate", "rho", "epsilon"},
-    "sgd": {"learning_rate", "momentum", "nesterov"},
-    "adam": {"learning_rate", "beta_1", "beta_2", "epsilon"},
+    "rmsprop": {"learning_rate", "rho", "epsilon", "weight_decay"},
+    "sgd": {"learning_rate", "momentum", "nesterov", "weight_decay"},
+    "adam": {"learning_rate", "beta_1", "beta_2", "epsilon", "weight_decay"},
+    "adamw": {"learning_rate", "weight_decay", "beta_1", "beta_2", "epsilon"},
 }
 
 SCHEDULE_KEYS = {
@@ -174,11 +175,12 @@ def keras_optimizer(config):
     spec = dict(config.get("optimizer", {}))
     name = spec.pop("name", "rmsprop")
     if name not in OPTIMIZER_KEYS:
-        raise ConfigError("optimizer.name: unknown optimizer %r (expected rmsprop, sgd or adam)" % name)
+        raise ConfigError("optimizer.name: unknown optimizer %r (expected rmsprop, sgd, adam or adamw)" % name)
     clipnorm = spec.pop("clipnorm", None)
     schedule = spec.pop("schedule", None)
     _allow_only(spec, OPTIMIZER_KEYS[name], "optimizer")
-    cls = {"rmsprop": keras.optimizers.RMSprop, "sgd": keras.optimizers.SGD, "adam": keras.optimizers.Adam}[name]
+    cls = {"rmsprop": keras.optimizers.RMSprop, "sgd": keras.optimizers.SGD, "adam": keras.optimizers.Adam,
+           "adamw": keras.optimizers.AdamW}[name]
     if "learning_rate" not in spec:
         spec["learning_rate"] = 0.01 if name == "sgd" else 0.001
     if schedule is not None:

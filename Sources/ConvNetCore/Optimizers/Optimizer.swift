@@ -16,6 +16,9 @@ public protocol Optimizer: AnyObject {
     /// Keras 3's defaults, and zeroed state for `parameterCount` parameters.
     init(parameterCount: Int)
     var learningRate: Float { get set }
+    /// Keras 3's decoupled `weight_decay` (nil: none): before each update, `w -= w * wd * lr` on
+    /// every parameter, at the step's learning rate (see `decayWeights`).
+    var weightDecay: Float? { get set }
     /// Steps applied so far (Keras `iterations`); Adam's bias correction depends on it.
     var iterations: Int { get set }
     /// Per-parameter state buffers by name, each `parameterCount` long.
@@ -38,8 +41,19 @@ extension Optimizer {
         for key in Self.keys { try key.read(config, self) }
     }
 
-    /// The keys `init(config:parameterCount:)` reads back to the same optimizer.
-    public var config: [ConfigEntry] { Self.keys.map { $0.entry(self) } }
+    /// The keys `init(config:parameterCount:)` reads back to the same optimizer (a key whose Keras
+    /// default is None is left out while it has none).
+    public var config: [ConfigEntry] { Self.keys.compactMap { $0.entry(self) } }
+
+    /// Keras 3's `_apply_weight_decay`, which every kind calls on its slice before its own update:
+    /// `w = w - (w * wd) * lr`, in that order, with the learning rate of this step (a schedule's
+    /// value). Keras decays every trainable variable (none is excluded unless asked), so every parameter.
+    @inline(__always)
+    public func decayWeights(_ w: UnsafeMutablePointer<Float>, range: Range<Int>) {
+        guard let wd = weightDecay else { return }
+        let lr = learningRate
+        for i in range { w[i] -= w[i] * wd * lr }
+    }
 
     static var keyNames: [String] { keys.map(\.name) }
 
@@ -62,7 +76,7 @@ extension Optimizer {
 public struct OptimizerKey<Kind: Optimizer> {
     public let name: String
     let read: (ConfigTable, Kind) throws -> Void
-    let entry: (Kind) -> ConfigEntry
+    let entry: (Kind) -> ConfigEntry?
 
     /// A number that stays positive and finite as a Float (`learning_rate`, `epsilon`).
     public static func positive(_ name: String, _ property: ReferenceWritableKeyPath<Kind, Float>) -> OptimizerKey {
@@ -76,6 +90,24 @@ public struct OptimizerKey<Kind: Optimizer> {
 
     public static func bool(_ name: String, _ property: ReferenceWritableKeyPath<Kind, Bool>) -> OptimizerKey {
         OptimizerKey(name, property, read: { try $0.bool($1) }, value: ConfigValue.bool)
+    }
+
+    /// `weight_decay`: a number at least 0 that a Float holds; written only when set (Keras's None).
+    public static func weightDecay(_ property: ReferenceWritableKeyPath<Kind, Float?>) -> OptimizerKey {
+        let name = "weight_decay"
+        return OptimizerKey(name: name, read: { config, optimizer in
+            guard let d = try config.number(name) else { return }
+            guard d >= 0, d.isFinite, Float(d).isFinite else {
+                throw DescriptionError("\(config.key(name)) must be a number at least 0 (0.004 is AdamW's default), got \(d)")
+            }
+            optimizer[keyPath: property] = Float(d)
+        }, entry: { $0[keyPath: property].map { ConfigEntry(name, .float($0)) } })
+    }
+
+    private init(name: String, read: @escaping (ConfigTable, Kind) throws -> Void, entry: @escaping (Kind) -> ConfigEntry?) {
+        self.name = name
+        self.read = read
+        self.entry = entry
     }
 
     private init<Value>(_ name: String, _ property: ReferenceWritableKeyPath<Kind, Value>,
@@ -150,5 +182,6 @@ extension OptimizerSpec {
         RMSprop.self,
         SGD.self,
         Adam.self,
+        AdamW.self,
     ], name: { $0.name })
 }
