@@ -26,12 +26,12 @@ struct Predict: ParsableCommand {
     @Argument(help: "PNG, JPEG or PGM files, or folders (every .png, .jpg, .jpeg and .pgm file inside, in name order).")
     var files: [String] = []
 
-    @Option(help: "Also show test image N (text art) with its label and the prediction.")
+    @Option(parsing: .unconditional, help: "Also show test image N (text art) with its label and the prediction.")
     var testIndex: Int?
 
     @OptionGroup var data: DataOptions
 
-    @Option(help: "How many classes to list per image.")
+    @Option(parsing: .unconditional, help: "How many classes to list per image.")
     var top: Int = 3
 
     @Flag(help: "Print one JSON object: per picture its file, class name, class index and probabilities.")
