@@ -12,7 +12,7 @@ extension Checkpoint {
     public static func loadModel(path: String) throws -> (checkpoint: Checkpoint, plainWeights: Bool) {
         let file: SafeTensors.File
         do { file = try SafeTensors.read(path: path) } catch { throw CheckpointError("\(error)") }
-        if file.metadata["format"] != nil { return (try load(path: path), false) }
+        if file.metadata["format"] == format { return (try load(path: path), false) }
         let folder = (path as NSString).deletingLastPathComponent
         let configPath = ((folder.isEmpty ? "." : folder) as NSString).appendingPathComponent("config.toml")
         guard FileManager.default.fileExists(atPath: configPath) else {

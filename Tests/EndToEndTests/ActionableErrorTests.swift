@@ -100,6 +100,13 @@ final class ActionableErrorTests: XCTestCase {
         XCTAssertFalse(error.contains(".tmp-"), error)
     }
 
+    /// An error that quotes a huge input is cut to a readable length, saying so.
+    func testAnErrorQuotingAHugeInputIsCut() throws {
+        let error = try failure(["train", "--optimizer", String(repeating: "x", count: 20_000), "--run-dir", try makeTemporaryDirectory(self)])
+        XCTAssertTrue(error.contains("unknown optimizer") && error.contains("more characters)"), String(error.prefix(300)))
+        XCTAssertLessThan(error.count, 1200)
+    }
+
     /// A server that redirects in a loop: said in words, not "network error -1007".
     func testARedirectLoopIsSaidInWords() throws {
         let server = Process()

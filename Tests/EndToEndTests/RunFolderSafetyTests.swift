@@ -88,6 +88,19 @@ final class RunFolderSafetyTests: XCTestCase {
                        ["step-00000002.safetensors"])
     }
 
+    /// A manifest edited to list a path outside the folder: `--overwrite` removes nothing there.
+    func testOverwriteNeverLeavesTheFolder() throws {
+        let data = try data(), parent = try makeTemporaryDirectory(self), run = parent + "/run"
+        XCTAssertEqual(try train(["--data-dir", data, "--run-dir", run, "--max-steps", "1"]).status, 0)
+        try "victim".write(toFile: parent + "/victim.txt", atomically: true, encoding: .utf8)
+        let manifest = try FileHandle(forWritingTo: URL(fileURLWithPath: run + "/.convnet-run"))
+        try manifest.seekToEnd()
+        try manifest.write(contentsOf: Data("../victim.txt\n\(parent)/victim.txt\n".utf8))
+        try manifest.close()
+        XCTAssertEqual(try train(["--data-dir", data, "--run-dir", run, "--overwrite", "--max-steps", "1"]).status, 0)
+        XCTAssertEqual(try String(contentsOfFile: parent + "/victim.txt", encoding: .utf8), "victim")
+    }
+
     /// A run on an image folder writes class_names.txt; an `--overwrite` run on IDX files leaves none behind.
     func testOverwriteRemovesTheOldRunsClassNames() throws {
         let data = try makeSmallMNIST(self, trainCount: 640, testCount: 200), folder = try makeTemporaryDirectory(self) + "/pictures"
