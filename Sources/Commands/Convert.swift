@@ -1,6 +1,11 @@
 import ArgumentParser
 import ConvNetConfig
 import DataFormats
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
 import Foundation
 
 struct Convert: ParsableCommand {
@@ -25,22 +30,20 @@ struct Convert: ParsableCommand {
     @Option(help: "png or jpeg.")
     var imageFormat: String = "png"
 
-    @Option(help: "JPEG quality, 1-100.")
+    @Option(parsing: .unconditional, help: "JPEG quality, 1-100.")
     var quality: Int = 95
 
     @OptionGroup var compute: ThreadOptions
 
     func validate() throws {
         if !["png", "jpeg"].contains(imageFormat) { throw ValidationError("--image-format must be png or jpeg, got \"\(imageFormat)\"") }
-        if !(1...100).contains(quality) { throw ValidationError("--quality must be between 1 and 100") }
+        if !(1...100).contains(quality) { throw ValidationError("--quality must be between 1 and 100, got \(quality)") }
     }
 
     func run() throws {
         try reportingErrors {
-            guard !FileManager.default.fileExists(atPath: output) else {
-                throw ValidationError("\(output) already exists; give a new folder to --output")
-            }
             let recipe = try config.map { try ExperimentConfig.load(path: $0) } ?? .reference
+            try Self.checkOutput(output, input: data.directory(for: recipe))
             let threads = compute.threads ?? ProcessInfo.processInfo.activeProcessorCount
             let files = try data.files(for: recipe, threads: threads)
             let shape = recipe.model.inputShape.dimensions, classes = recipe.model.classes
@@ -57,5 +60,42 @@ struct Convert: ParsableCommand {
                 print("\(folder): \(set.count) pictures")
             }
         }
+    }
+
+    /// Rule: an output never equals, contains or lives inside an input (paths compared with every
+    /// symbolic link resolved), never follows a symbolic link and never replaces anything: convert
+    /// writes a folder that does not exist yet. `--output ""` is an error, not the current folder.
+    static func checkOutput(_ output: String, input: String) throws {
+        guard !output.isEmpty else { throw ValidationError("--output is empty; give a new folder") }
+        var info = stat()
+        if lstat(output, &info) == 0 {
+            let what = info.st_mode & S_IFMT == S_IFLNK ? " (a symbolic link)" : ""
+            throw ValidationError("--output \(output) already exists\(what); give a new folder")
+        }
+        let data = resolved(input), target = resolved(output)
+        if target == data || target.hasPrefix(data + "/") {
+            throw ValidationError("--output \(output) lies inside the data set being converted (\(input)); give a folder outside it")
+        }
+        if data.hasPrefix(target + "/") {
+            throw ValidationError("--output \(output) contains the data set being converted (\(input)); give a folder outside it")
+        }
+    }
+
+    /// The absolute path `path` names: its longest existing part with symbolic links resolved (as
+    /// the system will follow them), then the parts still to be created, `.` and `..` applied.
+    private static func resolved(_ path: String) -> String {
+        let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        var parts = absolute.split(separator: "/").map(String.init)
+        var base = "/"
+        while !parts.isEmpty, let real = realpath(base == "/" ? "/" + parts[0] : base + "/" + parts[0], nil) {
+            base = String(cString: real)
+            free(real)
+            parts.removeFirst()
+        }
+        var components = base.split(separator: "/").map(String.init)
+        for part in parts where part != "." {
+            if part == ".." { _ = components.popLast() } else { components.append(part) }
+        }
+        return "/" + components.joined(separator: "/")
     }
 }

@@ -25,10 +25,11 @@ struct Download: ParsableCommand {
     @Option(help: "Fetch from this base URL instead of the built-in mirrors (repeatable; tried in order).")
     var mirror: [String] = []
 
-    @Option(help: "Seconds to wait for a server before trying the next mirror.")
+    @Option(parsing: .unconditional, help: "Seconds to wait for a server before trying the next mirror.")
     var timeout: Double = 60
 
     func validate() throws {
+        if dataDir == "" { throw ValidationError("--data-dir is empty; give the folder to download into") }
         if DatasetCatalog.named(dataset) == nil {
             throw ValidationError("unknown dataset \"\(dataset)\" (expected \(DatasetCatalog.all.map(\.name).joined(separator: " or ")))")
         }
@@ -39,7 +40,7 @@ struct Download: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let directory = dataDir ?? ProcessInfo.processInfo.environment["CONVNET_DATA_DIR"] ?? "data/\(dataset)"
+            let directory = dataDir ?? DataOptions.environmentDirectory ?? "data/\(dataset)"
             try Downloader(dataset: DatasetCatalog.named(dataset)!, directory: directory,
                            mirrors: mirror.isEmpty ? nil : mirror, timeout: timeout).run()
             print("\(dataset) is ready in \(directory)")

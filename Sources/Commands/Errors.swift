@@ -10,7 +10,7 @@ func reportingErrors(_ body: () throws -> Void) throws {
     } catch let error as ExitCode {
         throw error
     } catch {
-        FileHandle.standardError.write(Data("convnet-dist: error: \(plainDescription(error))\n".utf8))
+        FileHandle.standardError.write(Data("convnet-dist: error: \(readable(error))\n".utf8))
         throw ExitCode.failure
     }
 }
@@ -22,8 +22,18 @@ func runOnEveryRank(_ communicator: any Communicator, _ body: () throws -> Void)
         try body()
     } catch {
         let rank = communicator.size > 1 ? " (rank \(communicator.rank))" : ""
-        FileHandle.standardError.write(Data("convnet-dist: error\(rank): \(plainDescription(error))\n".utf8))
+        FileHandle.standardError.write(Data("convnet-dist: error\(rank): \(readable(error))\n".utf8))
         communicator.abort(code: 1)
     }
     communicator.finish()
 }
+
+/// An error as one line a person reads: in plain words (`plainDescription`), line breaks shown as
+/// `\n`, and at most `maximumErrorLength` characters (an error quoting a huge input is cut, saying so).
+func readable(_ error: Error) -> String {
+    let text = plainDescription(error).replacingOccurrences(of: "\r", with: "\\r").replacingOccurrences(of: "\n", with: "\\n")
+    guard text.count > maximumErrorLength else { return text }
+    return text.prefix(maximumErrorLength) + "... (\(text.count - maximumErrorLength) more characters)"
+}
+
+let maximumErrorLength = 1000

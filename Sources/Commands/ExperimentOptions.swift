@@ -8,32 +8,32 @@ struct ExperimentOptions: ParsableArguments {
     @Option(help: "Recipe file (TOML), e.g. configs/mnist.toml. Default: the built-in reference recipe.")
     var config: String?
 
-    @Option(help: "Epochs to train (overrides the config).")
+    @Option(parsing: .unconditional, help: "Epochs to train (overrides the config).")
     var epochs: Int?
 
-    @Option(help: "Global batch size: samples per optimizer step across all ranks (overrides the config).")
+    @Option(parsing: .unconditional, help: "Global batch size: samples per optimizer step across all ranks (overrides the config).")
     var batchSize: Int?
 
-    @Option(help: "Learning rate (overrides the config).")
+    @Option(parsing: .unconditional, help: "Learning rate (overrides the config).")
     var lr: Float?
 
     @Option(help: "Optimizer: \(OptimizerSpec.registry.names.dropLast().joined(separator: ", ")) or \(OptimizerSpec.registry.names.last!), with Keras defaults (overrides the config).")
     var optimizer: String?
 
-    @Option(help: "Random seed for initial weights and shuffling (overrides the config).")
+    @Option(parsing: .unconditional, help: "Random seed for initial weights and shuffling (overrides the config).")
     var seed: UInt64?
 
     @Flag(help: "Visit the training set in file order every epoch.")
     var noShuffle = false
 
-    @Option(help: ArgumentHelp("Hold out the last FRACTION of the training data (file order, before shuffling) and report val_loss and val_accuracy after each epoch, as Keras's validation_split; 0: none (overrides the config).",
+    @Option(parsing: .unconditional, help: ArgumentHelp("Hold out the last FRACTION of the training data (file order, before shuffling) and report val_loss and val_accuracy after each epoch, as Keras's validation_split; 0: none (overrides the config).",
                                valueName: "FRACTION"))
     var validationSplit: Double?
 
     func validate() throws {
-        if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1") }
+        if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
         if let epochs, epochs > ExperimentConfig.maximumEpochs { throw ValidationError("--epochs must be at most \(ExperimentConfig.maximumEpochs)") }
-        if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
+        if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
         if let batchSize, batchSize > ExperimentConfig.maximumBatchSize {
             throw ValidationError("--batch-size must be at most \(ExperimentConfig.maximumBatchSize)")
         }

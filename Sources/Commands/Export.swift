@@ -10,10 +10,10 @@ struct Export: ParsableCommand {
             keras-script: a Python file that builds the same Keras 3 model and loads the weights by name.
             Examples:
               convnet-dist export --checkpoint runs/mnist/checkpoints/step-00004690.safetensors --format onnx --output model.onnx
-              convnet-dist export --checkpoint model.safetensors --format keras-script --output load_model.py
+              convnet-dist export --checkpoint runs/mnist/model.safetensors --format keras-script --output load_model.py
             """)
 
-    @Option(help: "Checkpoint file (safetensors) written by train.")
+    @Option(help: "Checkpoint file (safetensors) written by train, or a run folder's model.safetensors (read with the config.toml beside it).")
     var checkpoint: String
 
     @Option(help: "One of: \(ModelExporter.formats.names.joined(separator: ", ")).")

@@ -26,12 +26,12 @@ struct Predict: ParsableCommand {
     @Argument(help: "PNG, JPEG or PGM files, or folders (every .png, .jpg, .jpeg and .pgm file inside, in name order).")
     var files: [String] = []
 
-    @Option(help: "Also show test image N (text art) with its label and the prediction.")
+    @Option(parsing: .unconditional, help: "Also show test image N (text art) with its label and the prediction.")
     var testIndex: Int?
 
     @OptionGroup var data: DataOptions
 
-    @Option(help: "How many classes to list per image.")
+    @Option(parsing: .unconditional, help: "How many classes to list per image.")
     var top: Int = 3
 
     @Flag(help: "Print one JSON object: per picture its file, class name, class index and probabilities.")
@@ -110,13 +110,16 @@ struct Predict: ParsableCommand {
         }
     }
 
-    /// A checkpoint, or a plain weights file from a run folder (which needs the reference model).
-    /// A file that says it is a checkpoint gets the checkpoint's own checks and errors.
+    /// A checkpoint, or a plain weights file: a run folder's (read with the config.toml beside it),
+    /// else one of the reference model. A file that says it is a checkpoint gets the checkpoint's
+    /// own checks and errors.
     private func loadModel() throws -> (config: ExperimentConfig, model: Sequential, parameters: FloatBuffer, state: FloatBuffer,
                                         classNames: [String]?) {
         let file = try SafeTensors.read(path: checkpoint)
-        if file.metadata["format"] == Checkpoint.format {
-            let loaded = try Checkpoint.load(path: checkpoint)
+        let folder = (checkpoint as NSString).deletingLastPathComponent
+        let runConfig = ((folder.isEmpty ? "." : folder) as NSString).appendingPathComponent("config.toml")
+        if file.metadata["format"] == Checkpoint.format || FileManager.default.fileExists(atPath: runConfig) {
+            let loaded = try Checkpoint.loadModel(path: checkpoint).checkpoint
             return (loaded.config, try Sequential(loaded.config.model), FloatBuffer(loaded.parameters), FloatBuffer(loaded.state),
                     loaded.classNames)
         }

@@ -11,19 +11,25 @@ struct DataOptions: ParsableArguments {
     var dataDir: String?
 
     /// The folder given by the flag or the environment, if any.
-    var givenDirectory: String? { dataDir ?? ProcessInfo.processInfo.environment["CONVNET_DATA_DIR"] }
+    var givenDirectory: String? { dataDir ?? Self.environmentDirectory }
+
+    /// `CONVNET_DATA_DIR`, an empty value being the same as none (as a shell's `VAR=` means).
+    static var environmentDirectory: String? {
+        ProcessInfo.processInfo.environment["CONVNET_DATA_DIR"].flatMap { $0.isEmpty ? nil : $0 }
+    }
 
     @Option(help: ArgumentHelp("How the data folder stores the data set: \(DataFormat.kinds.map { "\($0.format) (\($0.layout))" }.joined(separator: "; ")). Default: the config's [data] format, else idx.",
                                valueName: "FORMAT"))
     var dataFormat: String?
 
     func validate() throws {
+        if dataDir == "" { throw ValidationError("--data-dir is empty; give the data folder") }
         if let dataFormat { _ = try DataFormat.registry.kind(named: dataFormat, key: "--data-format", error: ValidationError.init) }
     }
 
     /// The data folder of `config`: the flag, the config's `[data] path`, the environment, data/<dataset>.
     func directory(for config: ExperimentConfig) -> String {
-        dataDir ?? config.dataPath ?? ProcessInfo.processInfo.environment["CONVNET_DATA_DIR"] ?? "data/\(config.dataset)"
+        dataDir ?? config.dataPath ?? Self.environmentDirectory ?? "data/\(config.dataset)"
     }
 
     /// The data set of `config` (its folder and format, as the flags override them).
@@ -35,14 +41,14 @@ struct DataOptions: ParsableArguments {
 
 /// `--threads`, shared by every command that computes.
 struct ThreadOptions: ParsableArguments {
-    @Option(help: "Worker threads per process. Default: this machine's cores divided among its ranks.")
+    @Option(parsing: .unconditional, help: "Worker threads per process. Default: this machine's cores divided among its ranks.")
     var threads: Int?
 
     /// A small multiple of the cores: more threads only add switching, and 100,000 would exhaust the process table.
     static var maximumThreads: Int { max(4, 4 * SystemInfo.onlineCores()) }
 
     func validate() throws {
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
         if let threads, threads > Self.maximumThreads {
             throw ValidationError("--threads must be at most \(Self.maximumThreads) (4 per core on this machine), got \(threads)")
         }

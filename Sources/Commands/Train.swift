@@ -26,16 +26,16 @@ struct Train: ParsableCommand {
 
     @OptionGroup var compute: ThreadOptions
 
-    @Option(help: "Also write a row to RUN_DIR/steps.csv every N optimizer steps.")
+    @Option(parsing: .unconditional, help: "Also write a row to RUN_DIR/steps.csv every N optimizer steps.")
     var logEvery: Int?
 
     @Flag(help: "Also write TensorBoard events files to RUN_DIR/tensorboard (train/, validation/, test/), as [logging] tensorboard = true.")
     var tensorboard = false
 
-    @Option(help: "Also checkpoint every N optimizer steps (a checkpoint is always written after each epoch).")
+    @Option(parsing: .unconditional, help: "Also checkpoint every N optimizer steps (a checkpoint is always written after each epoch).")
     var checkpointEvery: Int?
 
-    @Option(help: "Checkpoints to keep in RUN_DIR/checkpoints.")
+    @Option(parsing: .unconditional, help: "Checkpoints to keep in RUN_DIR/checkpoints.")
     var keep: Int = 3
 
     @Option(help: ArgumentHelp("Continue a run: alone, from the latest checkpoint of --run-dir; or from the checkpoint file PATH.",
@@ -66,23 +66,26 @@ struct Train: ParsableCommand {
     /// Set once by `CommandLineTool.main` before parsing; nil in the user's binary.
     nonisolated(unsafe) static var hooks: (any TrainingHooks)?
 
-    @Option(help: "Stop after this many optimizer steps in total (smoke runs); the test set is still evaluated.")
+    @Option(parsing: .unconditional, help: "Stop after this many optimizer steps in total (smoke runs); the test set is still evaluated.")
     var maxSteps: Int?
 
-    @Option(help: ArgumentHelp("End the job (exit status \(StepWatchdog.exitStatus)) when one step, waits for peers included, takes longer than S seconds; 0 turns the watchdog off. Default: the larger of 60 s and 50 median steps.",
+    @Option(parsing: .unconditional, help: ArgumentHelp("End the job (exit status \(StepWatchdog.exitStatus)) when one step, waits for peers included, takes longer than S seconds; 0 turns the watchdog off. Default: the larger of 60 s and 50 median steps.",
                                valueName: "S"))
     var stepTimeout: Double?
 
     func validate() throws {
-        if let maxSteps, maxSteps < 1 { throw ValidationError("--max-steps must be at least 1") }
-        if let logEvery, logEvery < 1 { throw ValidationError("--log-every must be at least 1") }
-        if let checkpointEvery, checkpointEvery < 1 { throw ValidationError("--checkpoint-every must be at least 1") }
+        if let maxSteps, maxSteps < 1 { throw ValidationError("--max-steps must be at least 1, got \(maxSteps)") }
+        if let logEvery, logEvery < 1 { throw ValidationError("--log-every must be at least 1, got \(logEvery)") }
+        if let checkpointEvery, checkpointEvery < 1 { throw ValidationError("--checkpoint-every must be at least 1, got \(checkpointEvery)") }
         if let stepTimeout, !(0...StepWatchdog.maximumTimeout).contains(stepTimeout) {
             throw ValidationError("--step-timeout must be between 0 (off) and \(Int(StepWatchdog.maximumTimeout)) seconds (a week)")
         }
-        if keep < 1 { throw ValidationError("--keep must be at least 1") }
+        if keep < 1 { throw ValidationError("--keep must be at least 1, got \(keep)") }
         if quiet && jsonLogs { throw ValidationError("--quiet and --json-logs exclude each other") }
         if resume != nil && initialWeights != nil { throw ValidationError("--initial-weights and --resume exclude each other") }
+        if resume == "" { throw ValidationError("--resume \"\" names no checkpoint: give --resume PATH, or --resume alone for the latest checkpoint of --run-dir") }
+        if runDir == "" { throw ValidationError("--run-dir is empty; give a folder, or leave the flag out for runs/<timestamp>") }
+        if initialWeights == "" { throw ValidationError("--initial-weights is empty; give a safetensors file") }
         if resume != nil && overwrite { throw ValidationError("--overwrite and --resume exclude each other") }
         if resume == Train.latestCheckpoint && runDir == nil {
             throw ValidationError("--resume without a path continues the run in --run-dir DIR; give --run-dir")

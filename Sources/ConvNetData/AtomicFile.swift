@@ -1,33 +1,42 @@
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
 import Foundation
 
 /// Whole-file writes that a crash cannot tear.
 public enum AtomicFile {
     /// Writes a temporary file in the same folder, flushes it to disk, renames it over `path` and
-    /// flushes the folder: a crash at any moment leaves either the old file or the new one.
+    /// flushes the folder: a crash at any moment leaves either the old file or the new one. Errors
+    /// name `path` (the file the user knows) and the system's reason, never the temporary file.
     public static func write(_ data: Data, to path: String) throws {
         let directory = (path as NSString).deletingLastPathComponent
         let folder = directory.isEmpty ? "." : directory
         let temporary = folder + "/.\((path as NSString).lastPathComponent).tmp-\(getpid())"
-        guard FileManager.default.createFile(atPath: temporary, contents: nil),
-              let handle = FileHandle(forWritingAtPath: temporary) else {
-            throw DataError("cannot write \(temporary)")
+        unlink(temporary)   // a leftover of an earlier process with this pid
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw DataError("cannot write \(path): \(String(cString: strerror(errno)))") }
+        var failure: Int32 = 0
+        data.withUnsafeBytes { bytes in
+            var offset = 0
+            while offset < bytes.count {
+                let written = pwrite(descriptor, bytes.baseAddress! + offset, bytes.count - offset, off_t(offset))
+                if written < 0 { if errno == EINTR { continue }; failure = errno; return }
+                offset += written
+            }
         }
-        do {
-            try handle.write(contentsOf: data)
-            try handle.synchronize()
-            try handle.close()
-        } catch {
-            try? FileManager.default.removeItem(atPath: temporary)
-            throw DataError("cannot write \(path): \(error.localizedDescription)")
+        if failure == 0 && fsync(descriptor) != 0 { failure = errno }
+        if close(descriptor) != 0 && failure == 0 { failure = errno }
+        if failure == 0 && rename(temporary, path) != 0 { failure = errno }
+        guard failure == 0 else {
+            unlink(temporary)
+            throw DataError("cannot write \(path): \(String(cString: strerror(failure)))")
         }
-        guard rename(temporary, path) == 0 else {
-            try? FileManager.default.removeItem(atPath: temporary)
-            throw DataError("cannot move \(temporary) to \(path): \(String(cString: strerror(errno)))")
-        }
-        let descriptor = open(folder, O_RDONLY)
-        if descriptor >= 0 {
-            fsync(descriptor)
-            close(descriptor)
+        let folderDescriptor = open(folder, O_RDONLY | O_CLOEXEC)
+        if folderDescriptor >= 0 {
+            fsync(folderDescriptor)
+            close(folderDescriptor)
         }
     }
 }

@@ -153,10 +153,21 @@ public struct Downloader {
         }
     }
 
-    /// Plain words for the network errors users meet, instead of "NSURLErrorDomain error -1001".
+    /// Plain words for the network errors users meet, instead of "NSURLErrorDomain error -1001" or
+    /// "network error -1007": an error never shows Foundation's codes.
     static func describe(_ error: Error, timeout: TimeInterval) -> String {
-        guard let code = (error as? URLError)?.code else { return (error as NSError).localizedFailureReason ?? "\(error)" }
+        guard let code = (error as? URLError)?.code else { return (error as NSError).localizedFailureReason ?? "the transfer failed" }
         switch code {
+        case .httpTooManyRedirects: return "too many redirects (the server redirects in a loop)"
+        case .redirectToNonExistentLocation: return "the server redirects to nowhere"
+        case .badURL, .unsupportedURL: return "not a URL convnet-dist can fetch (use http:// or https://)"
+        case .badServerResponse, .cannotParseResponse: return "the server's answer is not valid HTTP"
+        case .zeroByteResource: return "the server sent an empty file"
+        case .resourceUnavailable, .fileDoesNotExist: return "the file is not there"
+        case .userAuthenticationRequired, .userCancelledAuthentication: return "the server asks for a login"
+        case .cannotDecodeRawData, .cannotDecodeContentData: return "the server's compressed answer cannot be decoded"
+        case .dataLengthExceedsMaximum: return "the file is larger than expected"
+        case .cannotLoadFromNetwork, .internationalRoamingOff, .callIsActive, .dataNotAllowed: return "no network"
         case .timedOut: return "no answer within \(Int(timeout)) s"
         case .cannotConnectToHost: return "connection refused"
         case .cannotFindHost, .dnsLookupFailed: return "host not found"
@@ -164,7 +175,7 @@ public struct Downloader {
         case .networkConnectionLost: return "the connection dropped"
         case .secureConnectionFailed, .serverCertificateUntrusted, .serverCertificateHasBadDate: return "TLS failed"
         case .cancelled: return "cancelled"
-        default: return "network error \(code.rawValue)"
+        default: return "the transfer failed"
         }
     }
 

@@ -27,7 +27,7 @@ public enum ModelExporter {
     public static func export(checkpointPath: String, format: String, outputPath: String) throws -> String {
         let format = try formats.kind(named: format, key: nil, error: ExportError.init)
         try checkWritable(outputPath, input: checkpointPath)
-        let checkpoint = try Checkpoint.load(path: checkpointPath)
+        let checkpoint = try Checkpoint.loadModel(path: checkpointPath).checkpoint
         let model = try Sequential(checkpoint.config.model)
         let (data, what) = try format.file(of: checkpoint, model: model, checkpointPath: checkpointPath, outputPath: outputPath)
         do { try AtomicFile.write(data, to: outputPath) } catch { throw ExportError("\(error)") }

@@ -36,6 +36,7 @@ public struct TrainingPosition: Equatable, Sendable {
 /// `step`, `global_step`, `seed`, `config` (TOML), `world_size`, `optimizer`, `optimizer_iterations`,
 /// `epoch_loss_sum`, `epoch_correct`, `epoch_count`, `epoch_seconds`, `data_fingerprint` (the training
 /// set's size and label hash), `class_names` (a JSON array, for data sets that name their classes),
+/// `run_id` (the identity of the run that wrote it, as in its folder's `RunManifest`),
 /// and `checksum` (FNV-1a 64 of
 /// the tensor data, hex). Nothing in it depends on the number of ranks that wrote it.
 public struct Checkpoint {
@@ -49,6 +50,8 @@ public struct Checkpoint {
     public var dataFingerprint: String?
     /// Class `k`'s name, for data sets that have names (image folders); nil: classes are numbers.
     public var classNames: [String]?
+    /// The identity of the run that wrote it (absent in checkpoints of earlier builds).
+    public var runID: String?
     /// Flat parameters in the model's layout.
     public var parameters: [Float]
     /// Flat non-trainable state in the model's state layout (batch-norm moving statistics).
@@ -59,8 +62,9 @@ public struct Checkpoint {
 
     public init(config: ExperimentConfig, position: TrainingPosition, worldSize: Int, dataFingerprint: String? = nil,
                 classNames: [String]? = nil, parameters: [Float], state: [Float] = [], optimizerIterations: Int,
-                optimizerState: [String: [Float]]) {
+                optimizerState: [String: [Float]], runID: String? = nil) {
         self.classNames = classNames
+        self.runID = runID
         self.state = state
         self.dataFingerprint = dataFingerprint
         self.config = config
@@ -103,6 +107,7 @@ public struct Checkpoint {
             "epoch_seconds": String(position.epochSeconds),
         ]
         if let dataFingerprint { metadata["data_fingerprint"] = dataFingerprint }
+        if let runID { metadata["run_id"] = runID }
         if let classNames, let json = try? JSONSerialization.data(withJSONObject: classNames) {
             metadata["class_names"] = String(decoding: json, as: UTF8.self)
         }
@@ -176,7 +181,7 @@ public struct Checkpoint {
         }
         return Checkpoint(config: config, position: position, worldSize: try integer("world_size"),
                           dataFingerprint: meta["data_fingerprint"], classNames: classNames, parameters: parameters, state: stateValues,
-                          optimizerIterations: try integer("optimizer_iterations"), optimizerState: state)
+                          optimizerIterations: try integer("optimizer_iterations"), optimizerState: state, runID: meta["run_id"])
     }
 
     private static func fill(_ values: inout [Float], layout: ParameterLayout, prefix: String, suffix: String,

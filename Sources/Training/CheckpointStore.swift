@@ -5,10 +5,12 @@ import Foundation
 /// only after the file it names is safely on disk, so a crash at any moment leaves the previous
 /// checkpoint whole and `latest` pointing at a complete file.
 public struct CheckpointStore {
+    public let runDirectory: String
     public let directory: String
     public let keep: Int
 
     public init(runDirectory: String, keep: Int) {
+        self.runDirectory = runDirectory
         directory = (runDirectory as NSString).appendingPathComponent("checkpoints")
         self.keep = keep
     }
@@ -17,14 +19,15 @@ public struct CheckpointStore {
 
     public func fileName(globalStep: Int) -> String { String(format: "step-%08d.safetensors", globalStep) }
 
-    /// Writes `data` as the checkpoint of `globalStep`, points `latest` at it, prunes old ones;
-    /// returns the path written.
+    /// Writes `data` as the checkpoint of `globalStep` (listed first in the run folder's
+    /// `RunManifest`, which a run has begun), points `latest` at it, prunes old ones; returns the path written.
     @discardableResult
     public func save(_ data: Data, globalStep: Int) throws -> String {
         do { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
-            throw TrainingError("cannot create \(directory): \(error.localizedDescription)")
+            throw TrainingError("cannot create \(directory): \(plainDescription(error))")
         }
         let name = fileName(globalStep: globalStep)
+        try RunManifest.record("checkpoints/" + name, folder: runDirectory)
         let path = (directory as NSString).appendingPathComponent(name)
         try WeightsFile.writeAtomically(data, to: path)
         try WeightsFile.writeAtomically(Data((name + "\n").utf8), to: latestPointer)
@@ -32,13 +35,25 @@ public struct CheckpointStore {
         return path
     }
 
-    /// The newest checkpoint of the run, per `latest`.
+    /// The newest checkpoint of the run, per `latest` (a small regular file: a folder or a FIFO
+    /// there is named as such, and a FIFO is never opened, which would block).
     public func latest() throws -> String {
-        guard let text = try? String(contentsOfFile: latestPointer, encoding: .utf8) else {
-            throw TrainingError("no checkpoint to resume from: \(latestPointer) does not exist (train with --run-dir \((directory as NSString).deletingLastPathComponent) first, or give --resume PATH)")
+        var info = stat()
+        guard stat(latestPointer, &info) == 0 else {
+            throw TrainingError("no checkpoint to resume from: \(latestPointer) does not exist (train with --run-dir \(runDirectory) first, or give --resume PATH)")
+        }
+        let kind = info.st_mode & S_IFMT
+        guard kind == S_IFREG else {
+            throw TrainingError("\(latestPointer) is \(kind == S_IFDIR ? "a folder" : "not a regular file"), not the file naming the newest checkpoint: "
+                                + "move it away, or give --resume PATH to a checkpoint in \(directory)")
+        }
+        guard info.st_size <= 4096, let text = try? String(contentsOfFile: latestPointer, encoding: .utf8) else {
+            throw TrainingError("\(latestPointer) is damaged (not a checkpoint's name): give --resume PATH to a checkpoint in \(directory)")
         }
         let name = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !name.isEmpty, !name.contains("/") else { throw TrainingError("\(latestPointer) is damaged") }
+        guard !name.isEmpty, !name.contains("/") else {
+            throw TrainingError("\(latestPointer) is damaged (not a checkpoint's name): give --resume PATH to a checkpoint in \(directory)")
+        }
         return (directory as NSString).appendingPathComponent(name)
     }
 

@@ -9,6 +9,8 @@ import DataFormats
 /// they are the same, to the last bit, for any rank and thread count.
 public struct CheckpointEvaluation {
     public let checkpoint: Checkpoint
+    /// The file held plain weights (a run folder's `model.safetensors`), not a checkpoint.
+    public let plainWeights: Bool
     public let statistics: BatchStatistics
     /// Softmax outputs of the first test images, rank 0 only (when asked for).
     public let outputs: [[Float]]
@@ -17,7 +19,7 @@ public struct CheckpointEvaluation {
     /// checkpoint's config says how the data folder stores the data.
     public static func run(checkpointPath: String, dataDirectory: (ExperimentConfig) -> String, dataFormat: String? = nil, threads: Int,
                            outputCount: Int, communicator: any Communicator) throws -> CheckpointEvaluation {
-        let checkpoint = try Checkpoint.load(path: checkpointPath)
+        let (checkpoint, plainWeights) = try Checkpoint.loadModel(path: checkpointPath)
         let model = try Sequential(checkpoint.config.model)
         let parameters = FloatBuffer(checkpoint.parameters), state = FloatBuffer(checkpoint.state)
         let directory = dataDirectory(checkpoint.config)
@@ -45,6 +47,6 @@ public struct CheckpointEvaluation {
             }
             outputs = (0..<count).map { Array(probabilities[($0 * model.classes)..<(($0 + 1) * model.classes)]) }
         }
-        return CheckpointEvaluation(checkpoint: checkpoint, statistics: statistics, outputs: outputs)
+        return CheckpointEvaluation(checkpoint: checkpoint, plainWeights: plainWeights, statistics: statistics, outputs: outputs)
     }
 }

@@ -84,7 +84,7 @@ final class RunRecorder {
             config: options.config, position: position, worldSize: communicator.size, dataFingerprint: setup.dataFingerprint,
             classNames: setup.classNames, parameters: step.parameters.array, state: step.state.array,
             optimizerIterations: optimizer.iterations,
-            optimizerState: Dictionary(uniqueKeysWithValues: optimizer.state.map { ($0.name, $0.buffer.array) }))
+            optimizerState: Dictionary(uniqueKeysWithValues: optimizer.state.map { ($0.name, $0.buffer.array) }), runID: setup.runID)
         return try checkpoints.save(checkpoint.encoded(model: setup.model), globalStep: position.globalStep)
     }
 
@@ -140,7 +140,7 @@ final class RunRecorder {
                                                                      atomically: true, encoding: .utf8)
             }
         } catch {
-            throw TrainingError("cannot create run folder \(directory): \(error.localizedDescription)")
+            throw TrainingError("cannot create run folder \(directory): \(plainDescription(error))")
         }
         return try MetricsLog(runDirectory: directory, resumingAt: setup.resumedFrom != nil ? setup.position.epoch : nil,
                               validation: setup.validation != nil)

@@ -6,9 +6,11 @@ import DataFormats
 
 /// Everything a run starts from, made in the order that fails fastest: the checkpoint to resume
 /// (checked against the config before any data is read), rank 0's claim on the run folder (so a
-/// second process is turned away before it loads anything), this rank's shards of the data with the
-/// validation samples held out, and the weights (the checkpoint's, a weights file's, or
-/// glorot_uniform), broadcast from rank 0 so that every rank starts from the same bits.
+/// second process, or a folder holding another run, is turned away before anything is loaded),
+/// this rank's shards of the data with the validation samples held out, and the weights (the
+/// checkpoint's, a weights file's, or glorot_uniform), broadcast from rank 0 so that every rank
+/// starts from the same bits. Only when every rank has all of these does rank 0 begin the run in
+/// its folder (an `--overwrite` removing the old run's files then, not before: see `RunFolder`).
 ///
 /// A collective: every rank makes one at the same point.
 final class RunSetup {
@@ -33,6 +35,8 @@ final class RunSetup {
     let resumeChanges: [String]
     /// Rank 0's claim on the run folder, held as long as the setup lives.
     private let runFolder: RunFolder?
+    /// The run's identity, for its checkpoints (rank 0 only).
+    let runID: String?
 
     init(options: TrainingOptions, communicator: any Communicator, progress: ProgressReporter,
          hooks: (any TrainingHooks)?) throws {
@@ -41,7 +45,7 @@ final class RunSetup {
         model = try Sequential(config.model)
         let checkpoint = try options.resumeFrom.map { try Self.readCheckpoint($0, for: config) }
         runFolder = communicator.isRoot ? RunFolder(path: options.runDirectory) : nil
-        try runFolder?.claim(resuming: options.resumeFrom != nil, overwrite: options.overwrite)
+        try runFolder?.claim(resuming: options.resumeFrom.map { ($0, checkpoint?.runID) }, overwrite: options.overwrite)
         hooks?.beforeLoading()
 
         let files = try DataFormat.files(format: config.dataFormat, directory: options.dataDirectory,
@@ -77,6 +81,11 @@ final class RunSetup {
             (position, resumedFrom, resumeChanges) = (.start, nil, [])
         }
         step.broadcastWeights()
+        communicator.barrier()   // every rank has read and checked its inputs: now the folder may change
+        let named = classNames != nil
+        runID = try runFolder?.begin(writing: RunFolder.runFiles.filter {
+            $0 != "checkpoints" && ($0 != "class_names.txt" || named) && ($0 != "steps.csv" || options.logEvery != nil)
+        })
     }
 
     /// The checkpoint at `path`, refused when it holds another architecture or optimizer than `config`.

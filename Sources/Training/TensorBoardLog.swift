@@ -30,6 +30,10 @@ final class TensorBoardLog {
             train = try EventFileWriter(directory: folders[0])
             validation = hasValidation ? try EventFileWriter(directory: folders[1]) : nil
             test = hasTest ? try EventFileWriter(directory: folders[2]) : nil
+            for writer in [train, validation, test].compactMap({ $0 }) {
+                let relative = "tensorboard/" + ((writer.path as NSString).deletingLastPathComponent as NSString).lastPathComponent
+                try RunManifest.record(relative + "/" + (writer.path as NSString).lastPathComponent, folder: runDirectory)
+            }
         } catch let error as EventFileError {
             throw TrainingError(error.description)
         }

@@ -19,6 +19,6 @@ public func plainDescription(_ error: Error) -> String {
     } else if let underlying = ns.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
         reason = String(cString: strerror(Int32(underlying.code)))
     }
-    let text = reason ?? ns.localizedFailureReason ?? "file operation failed (code \(ns.code))"
+    let text = reason ?? ns.localizedFailureReason ?? "the file operation failed"
     return path.map { "\($0): \(text)" } ?? text
 }
