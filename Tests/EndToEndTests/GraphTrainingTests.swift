@@ -8,7 +8,7 @@ import XCTest
 
 /// A graph model (configs/residual-mnist.toml: a residual block with batch norm, a layer read twice,
 /// a concatenation) end to end: the same bytes for any rank and thread count, an exact resume,
-/// tensors named by the config's names, and its summary.
+/// tensors named by the config's names, evaluate and predict, and its summary.
 final class GraphTrainingTests: XCTestCase {
     private let config = SharedData.packageRoot.appendingPathComponent("configs/residual-mnist.toml").path
 
@@ -50,6 +50,11 @@ final class GraphTrainingTests: XCTestCase {
         let checkpoint = try CheckpointStore(runDirectory: split, keep: 3).latest()
         let evaluated = try runCommand(productBinary, ["evaluate", "--checkpoint", checkpoint, "--data-dir", data])
         XCTAssertEqual(evaluated.status, 0, evaluated.error)
+        XCTAssertTrue(evaluated.output.contains("test_accuracy"), evaluated.output)
+        let predicted = try runCommand(productBinary, ["predict", "--checkpoint", checkpoint, "--test-index", "0",
+                                                       "--data-dir", data])
+        XCTAssertEqual(predicted.status, 0, predicted.error)
+        XCTAssertTrue(predicted.output.contains("test image 0: label "), predicted.output)
     }
 
     func testSummaryShowsTheConnections() throws {
