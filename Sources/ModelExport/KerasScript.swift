@@ -56,7 +56,7 @@ public enum KerasScript {
 
 
             def build_model():
-                \"\"\"The compiled keras.Sequential; layer names are the checkpoint's tensor prefixes.\"\"\"
+                \"\"\"The compiled \(model.graph.isChain ? "keras.Sequential" : "keras.Model"); layer names are the checkpoint's tensor prefixes.\"\"\"
                 \(construction)
                 model.compile(optimizer=\(try python(optimizer)), loss=\(try python(loss)), metrics=["accuracy"])
                 return model
