@@ -77,7 +77,10 @@ final class GraphConfigTests: XCTestCase {
 
     func testErrorsNameTheLayerAndTheKey() {
         XCTAssertEqual(error(residual(sum: "inputs = [\"b\", \"c\"]")),
-                       "model: model.layers[2].inputs: no layer is named \"c\" (names: input, a, b, sum, flatten_1, dense_1)")
+                       "model: model.layers[2].inputs: no layer is named \"c\" (the layers above it: input, a, b)")
+        let long = (0..<12).map { "type = \"dropout\"\nrate = 0.1\nname = \"d\($0)\"" } + ["type = \"flatten\"\ninputs = [\"e\"]",
+                                                                                           "type = \"dense\"\nunits = 3"]
+        XCTAssertEqual(error(long), "model: model.layers[12].inputs: no layer is named \"e\" (the layers above it: input, ..., d4, d5, d6, d7, d8, d9, d10, d11)")
         XCTAssertEqual(error(residual(a: "inputs = [\"b\"]")), "model: model.layers[0].inputs: a cycle: a -> b -> a (each feeds the next); a layer reads only layers above it")
         XCTAssertEqual(error(residual(b: "inputs = [\"b\"]", sum: "inputs = [\"b\", \"a\"]")),
                        "model: model.layers[1].inputs: a cycle: b -> b (each feeds the next); a layer reads only layers above it")

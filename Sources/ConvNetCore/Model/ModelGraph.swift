@@ -53,7 +53,9 @@ public struct ModelGraph: Equatable, Sendable {
             var resolved: [Int] = []
             for name in given {
                 guard let j = name == ModelGraph.inputName ? ModelGraph.modelInput : index[name] else {
-                    throw ModelError("\(key(i, "inputs")): no layer is named \"\(name)\" (names: \(([ModelGraph.inputName] + names).joined(separator: ", ")))")
+                    let above = [ModelGraph.inputName] + names[..<i]
+                    let shown = above.count <= 10 ? above : [ModelGraph.inputName, "..."] + above.suffix(8)
+                    throw ModelError("\(key(i, "inputs")): no layer is named \"\(name)\" (the layers above it: \(shown.joined(separator: ", ")))")
                 }
                 guard !resolved.contains(j) else { throw ModelError("\(key(i, "inputs")) names \"\(name)\" twice") }
                 resolved.append(j)
