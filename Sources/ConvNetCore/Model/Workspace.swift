@@ -40,10 +40,10 @@ final class Workspace {
     }
 
     /// The (first) input of layer `i`.
-    func layerInput(_ i: Int) -> UnsafeMutablePointer<Float> {
-        if let graph { return graph.inputs[i][0] }
-        return i == 0 ? input.pointer : activations[i - 1].pointer
-    }
+    func layerInput(_ i: Int) -> UnsafeMutablePointer<Float> { graph?.inputs[i][0] ?? chainInput(i) }
+
+    /// The input of layer `i` of a chain.
+    private func chainInput(_ i: Int) -> UnsafeMutablePointer<Float> { i == 0 ? input.pointer : activations[i - 1].pointer }
 
     /// Where the gradient with respect to layer `i`'s output is when its backward pass starts: the
     /// loss writes the last layer's there.
@@ -56,7 +56,7 @@ final class Workspace {
         if let graph { return graphForward(graph, model, layers: layers, count: count, step: step, training: training) }
         for i in layers {
             let start = times == nil ? 0 : LayerTimes.now()
-            model.layers[i].forward(layerInput(i), activations[i].pointer, batch: count,
+            model.layers[i].forward(chainInput(i), activations[i].pointer, batch: count,
                                     parameters: step.parameters + model.parameterOffsets[i],
                                     memory: step.memory(self, model, i), context: step.context(self, layer: i, training: training))
             times?.addForward(i, since: start)
@@ -87,7 +87,7 @@ final class Workspace {
             var memory = step.memory(self, model, i)
             let deferredCount = model.fastPaths[i].deferredCountPerSample
             if deferredCount > 0 { memory.deferred = deferred[i].pointer + shareOffset * deferredCount }
-            model.layers[i].backward(x: layerInput(i), y: activations[i].pointer, dy: gradientIn.pointer,
+            model.layers[i].backward(x: chainInput(i), y: activations[i].pointer, dy: gradientIn.pointer,
                                      dx: i == 0 ? nil : gradientOut.pointer, batch: count,
                                      parameters: step.parameters + model.parameterOffsets[i],
                                      gradients: parameterGradients + model.parameterOffsets[i],
