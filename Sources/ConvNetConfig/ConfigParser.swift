@@ -85,8 +85,40 @@ extension ExperimentConfig {
         guard let classes = try model.int("classes", min: 2) else { throw ConfigError("missing key model.classes") }
         let layerTables = try model.tables("layers")
         guard !layerTables.isEmpty else { throw ConfigError("model.layers is empty: add [[model.layers]] entries") }
+        var names: [String?] = [], inputs: [[String]?] = []
+        for table in layerTables {
+            names.append(try layerName(table, "name"))
+            inputs.append(try table.value("inputs").map { value in
+                guard case let .array(items) = value, !items.isEmpty else {
+                    throw ConfigError("\(table.key("inputs")) must be a list of layer names such as [\"conv2d_1\", \"input\"], got \(value.text)")
+                }
+                return try items.map { item in
+                    guard case let .string(name) = item else {
+                        throw ConfigError("\(table.key("inputs")) must be a list of layer names such as [\"conv2d_1\", \"input\"], got \(value.text)")
+                    }
+                    try requireLayerName(name, key: table.key("inputs"))
+                    return name
+                }
+            })
+        }
         let layers = try layerTables.map(LayerRegistry.layer(from:))
-        return ModelSpec(inputShape: TensorShape(shape), classes: classes, layers: layers)
+        return ModelSpec(inputShape: TensorShape(shape), classes: classes, layers: layers,
+                         names: names.contains { $0 != nil } ? names : [],
+                         inputs: inputs.contains { $0 != nil } ? inputs : [])
+    }
+
+    /// A layer's `name`: it names tensors (`<name>.kernel`) and exported layers, so letters, digits, '_' and '-'.
+    private static func layerName(_ table: ConfigTable, _ key: String) throws -> String? {
+        guard let name = try table.string(key) else { return nil }
+        try requireLayerName(name, key: table.key(key))
+        return name
+    }
+
+    private static func requireLayerName(_ name: String, key: String) throws {
+        guard !name.isEmpty, name.count <= 64,
+              name.unicodeScalars.allSatisfy({ $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "_-".unicodeScalars.contains($0)) }) else {
+            throw ConfigError("\(key): \"\(name.unicodeScalars.map { $0.escaped(asASCII: true) }.joined())\" is not a layer name (1 to 64 letters, digits, '_' or '-')")
+        }
     }
 
     /// One layer from the body of its `[[model.layers]]` table (`type = "conv2d"`, ...).

@@ -10,8 +10,11 @@ extension ExperimentConfig {
             + (validationSplit == 0 ? [] : ["validation_split = \(validationSplit)"]) + ["", "[model]",
                      "input_shape = [\(model.inputShape.dimensions.map(String.init).joined(separator: ", "))]",
                      "classes = \(model.classes)"]
-        for layer in model.layers {
-            lines += ["", "[[model.layers]]"] + LayerRegistry.config(of: layer).map(line)
+        for (i, layer) in model.layers.enumerated() {
+            let entries = LayerRegistry.config(of: layer)
+            let connections = (model.name(i).map { [ConfigEntry("name", .string($0))] } ?? [])
+                + (model.inputNames(i).map { [ConfigEntry("inputs", .array($0.map(ConfigValue.string)))] } ?? [])
+            lines += ["", "[[model.layers]]"] + (entries.prefix(1) + connections + entries.dropFirst()).map(line)
         }
         if !(loss is CategoricalCrossentropy) || !LossRegistry.config(of: loss).dropFirst().isEmpty {
             lines += ["", "[loss]"] + LossRegistry.config(of: loss).map(line)

@@ -2,7 +2,8 @@ import Foundation
 import ConvNetCore
 
 /// A Python file that builds the checkpoint's model in Keras 3, layer by layer, with our layer names
-/// (`conv2d_1`, ...), so that each `<layer>.<weight>` tensor of the checkpoint loads by name.
+/// (`conv2d_1`, ...), so that each `<layer>.<weight>` tensor of the checkpoint loads by name. A chain
+/// is a `keras.Sequential`; a graph is a `keras.Model(inputs, outputs)` of the functional API.
 ///
 /// Contract of the script: `python load_model.py [checkpoint]` builds and compiles the model, loads
 /// every weight (batch-norm moving statistics included) from the checkpoint given, or from the one
@@ -14,7 +15,7 @@ public enum KerasScript {
     /// The script's text. `optimizer` and `loss` are the config's; throws `ExportError` naming a layer
     /// kind or loss that has no Keras form.
     public static func source(model: Sequential, optimizer: OptimizerSpec, loss: any Loss, checkpointPath: String) throws -> String {
-        var layers = ["keras.Input(shape=\(tuple(model.inputShape.dimensions)))"]
+        var layers: [String] = []
         for (index, layer) in model.layers.enumerated() {
             let name = model.layerNames[index]
             do {
@@ -25,6 +26,10 @@ public enum KerasScript {
                 throw ExportError("layer \(index + 1) (\(name), \(layer.typeName)): \(error.description)")
             }
         }
+        let input = "keras.Input(shape=\(tuple(model.inputShape.dimensions)))"
+        let construction = model.graph.isChain
+            ? "model = keras.Sequential([\n" + ([input] + layers).map { "        " + $0 + ",\n" }.joined() + "    ])"
+            : functional(model, input: input, layers: layers)
         return """
             \"\"\"The Keras 3 model of a convnet-dist checkpoint, with its weights loaded by name.
 
@@ -51,10 +56,8 @@ public enum KerasScript {
 
 
             def build_model():
-                \"\"\"The compiled keras.Sequential; layer names are the checkpoint's tensor prefixes.\"\"\"
-                model = keras.Sequential([
-            \(layers.map { "        " + $0 + "," }.joined(separator: "\n"))
-                ])
+                \"\"\"The compiled \(model.graph.isChain ? "keras.Sequential" : "keras.Model"); layer names are the checkpoint's tensor prefixes.\"\"\"
+                \(construction)
                 model.compile(optimizer=\(try python(optimizer)), loss=\(try python(loss)), metrics=["accuracy"])
                 return model
 
@@ -82,6 +85,21 @@ public enum KerasScript {
                 loaded.summary()
 
             """
+    }
+
+    /// A graph model as Keras's functional API: each layer called on its inputs' outputs, by name.
+    static func functional(_ model: Sequential, input: String, layers: [String]) -> String {
+        let inputName = pythonString(ModelGraph.inputName)
+        var lines = ["outputs = {\(inputName): \(input.dropLast()), name=\(inputName))}"]
+        for (index, layer) in layers.enumerated() {
+            let sources = model.graph.inputs[index].map {
+                "outputs[\(pythonString($0 == ModelGraph.modelInput ? ModelGraph.inputName : model.layerNames[$0]))]"
+            }
+            let argument = model.layers[index] is any MergingLayer ? "[" + sources.joined(separator: ", ") + "]" : sources[0]
+            lines.append("outputs[\(pythonString(model.layerNames[index]))] = \(layer)(\(argument))")
+        }
+        lines.append("model = keras.Model(outputs[\(inputName)], outputs[\(pythonString(model.layerNames.last!))])")
+        return lines.joined(separator: "\n    ")
     }
 
     /// `keras.optimizers.<Class>(<the config's keys as arguments>)`.

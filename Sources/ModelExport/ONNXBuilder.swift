@@ -14,6 +14,8 @@ extension ONNXExport {
         var graph = ONNXGraph()
         var current = ONNXExport.inputName
         var layout = Layout.nhwc
+        /// A merging layer's inputs (a graph model's), each in its layout.
+        var mergeSources: [(value: String, layout: Layout)] = []
 
         init(model: Sequential, parameters: [Float], state: [Float]) {
             self.model = model
@@ -39,6 +41,20 @@ extension ONNXExport {
             guard layout == .nhwc else { return }
             current = graph.node("Transpose", [current], name: name, attributes: [ONNXGraph.ints("perm", [0, 3, 1, 2])])
             layout = .nchw
+        }
+
+        /// The merging layer's inputs, all in the first one's layout (the others transposed to it),
+        /// which becomes the current layout.
+        mutating func mergedInputs(_ name: String) -> [String] {
+            let target = mergeSources.first?.layout ?? layout
+            let values = mergeSources.map { source in
+                current = source.value
+                layout = source.layout
+                if target == .nchw { toNCHW(name) } else if target == .nhwc { toNHWC(name) }
+                return current
+            }
+            layout = target
+            return values
         }
 
         /// Transposes the current value back to NHWC (Keras's) unless it is already.

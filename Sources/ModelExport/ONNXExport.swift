@@ -13,7 +13,9 @@ import Foundation
 /// Flatten it transposes back to NHWC, so the flattened order is Keras's and the dense kernel is used
 /// as it is (Gemm / MatMul with `[in, out]`). Dropout is the identity; batch normalisation uses the
 /// moving statistics. Initializers keep our tensor names (`conv2d_1.kernel`, now OIHW). Each layer
-/// kind's nodes come from its `ExportableLayer` conformance (`Layers/<Kind>+Export.swift`).
+/// kind's nodes come from its `ExportableLayer` conformance (`Layers/<Kind>+Export.swift`). In a graph
+/// model each layer starts from its input's value and layout, and a merging layer first brings its
+/// inputs to the first one's layout.
 public enum ONNXExport {
     public static let opset = 13
     /// IR version 7 is the one that goes with opset 13.
@@ -29,7 +31,13 @@ public enum ONNXExport {
 
     static func model(_ model: Sequential, parameters: [Float], state: [Float], docString: String = "") throws -> Onnx_ModelProto {
         var builder = Builder(model: model, parameters: parameters, state: state)
+        var outputs: [(value: String, layout: Layout)] = []
         for (index, layer) in model.layers.enumerated() {
+            if !model.graph.isChain {
+                builder.mergeSources = model.graph.inputs[index].map { $0 == ModelGraph.modelInput ? (value: inputName, layout: Layout.nhwc) : outputs[$0] }
+                (builder.current, builder.layout) = builder.mergeSources[0]
+            }
+            defer { outputs.append((builder.current, builder.layout)) }
             do {
                 guard let mapped = layer as? any ExportableLayer else { throw ExportError("layer type \(layer.typeName) has no ONNX mapping") }
                 try mapped.addONNX(to: &builder, name: model.layerNames[index])

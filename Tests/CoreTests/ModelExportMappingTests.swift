@@ -21,6 +21,9 @@ final class ModelExportMappingTests: XCTestCase {
         ModelSpec(inputShape: TensorShape([8, 8, 1]), classes: 2, layers: [
             Conv2D(filters: 2, kernelSize: (3, 3)), GlobalMaxPool2D(), Dense(units: 2, activation: .softmax),
         ]),
+        ModelSpec(inputShape: TensorShape([6, 6, 1]), classes: 2, layers: [
+            Conv2D(filters: 1, kernelSize: (3, 3), padding: .same), Add(), Concatenate(), Flatten(), Dense(units: 2, activation: .softmax),
+        ], inputs: [nil, ["conv2d_1", "input"], ["add_1", "conv2d_1"], nil, nil]),
     ]
 
     func testEveryRegisteredLayerKindExports() throws {

@@ -24,8 +24,8 @@ t10k-images-idx3-ubyte[.gz], t10k-labels-idx1-ubyte[.gz]); pixels become x / 255
 one-hot, as convnet-dist reads them.
 
 As a library: `build_model(config)` (config: the dict `load_config(path)` returns) gives a compiled
-keras.Sequential whose layer names are convnet-dist's weight prefixes (conv2d_1, batch_normalization_2,
-dense_1, ...: Keras's default names, numbered per kind from 1), so `load_weights(model, path)` can set
+keras.Sequential (a functional keras.Model for a graph config) whose layer names are convnet-dist's weight
+prefixes (the config's `name`s, else Keras's default names numbered per kind from 1: conv2d_1, dense_1, ...), so `load_weights(model, path)` can set
 `<layer>.<weight>` tensors by name; `load_mnist(directory)` returns (x_train, y_train, x_test, y_test).
 """
 import argparse
@@ -118,7 +118,7 @@ def keras_layer(spec, name=None):
     if kind not in LAYERS:
         raise ConfigError("%s: unknown layer type %r (expected one of %s)" % (name, kind, ", ".join(LAYERS)))
     arguments = {key: _regularizer(value, "%s.%s" % (name, key)) if key.endswith("_regularizer") else value
-                 for key, value in spec.items() if key != "type"}
+                 for key, value in spec.items() if key not in ("type", "name", "inputs")}
     try:
         return getattr(keras.layers, LAYERS[kind]["keras_class"])(**arguments, name=name)
     except (TypeError, ValueError) as error:
@@ -126,11 +126,15 @@ def keras_layer(spec, name=None):
 
 
 def layer_names(config):
-    """Our weight-file prefixes, one per layer: Keras's default names numbered per kind from 1."""
+    """Our weight-file prefixes, one per layer: the config's `name`, else Keras's default name numbered per kind
+    from 1 among the unnamed layers."""
     counts, names = {}, []
     for index, spec in enumerate(config["model"]["layers"]):
         if spec.get("type") not in LAYERS:
             raise ConfigError("model.layers[%d]: unknown layer type %r" % (index, spec.get("type")))
+        if "name" in spec:
+            names.append(spec["name"])
+            continue
         base = LAYERS[spec["type"]]["keras_name"]
         counts[base] = counts.get(base, 0) + 1
         names.append("%s_%d" % (base, counts[base]))
@@ -191,13 +195,21 @@ def keras_optimizer(config):
 
 
 def build_model(config):
-    """The compiled keras.Sequential of the config (loss, optimizer, metrics=["accuracy"])."""
+    """The compiled keras.Sequential of the config (loss, optimizer, metrics=["accuracy"]); a keras.Model of the
+    functional API when a layer names its `inputs` (a graph: "input" is the model input, the last layer the output)."""
     import keras
     model_spec = config["model"]
     _allow_only(model_spec, {"input_shape", "classes", "layers"}, "model")
     names = layer_names(config)
     layers = [keras_layer(spec, name) for spec, name in zip(model_spec["layers"], names)]
-    model = keras.Sequential([keras.Input(tuple(model_spec["input_shape"]))] + layers)
+    if any("inputs" in spec for spec in model_spec["layers"]):
+        outputs = {"input": keras.Input(tuple(model_spec["input_shape"]), name="input")}
+        for index, (spec, name, layer) in enumerate(zip(model_spec["layers"], names, layers)):
+            sources = [outputs[s] for s in spec.get("inputs", ["input" if index == 0 else names[index - 1]])]
+            outputs[name] = layer(sources if len(sources) > 1 else sources[0])
+        model = keras.Model(outputs["input"], outputs[names[-1]])
+    else:
+        model = keras.Sequential([keras.Input(tuple(model_spec["input_shape"]))] + layers)
     classes = model_spec.get("classes")
     if classes is not None and model.output_shape[-1] != classes:
         raise ConfigError("model: the last layer gives %s outputs, model.classes is %d" % (model.output_shape[-1], classes))

@@ -1,8 +1,8 @@
 """`convnet-dist export` gives models that compute what `convnet-dist evaluate --outputs` prints.
 
-For the reference model (configs/keras-mnist-convnet.toml, 100 training steps on MNIST) and three small
-models written here that between them use every layer kind and activation, with "same" padding on
-odd-sized inputs, strides, batch normalisation on images and on vectors, softmax on image channels and a
+For the reference model (configs/keras-mnist-convnet.toml, 100 training steps on MNIST), the graph model
+configs/residual-mnist.toml, and four small models written here (one of them a graph) that between them
+use every layer kind and activation, with "same" padding on odd-sized inputs, strides, batch normalisation on images and on vectors, softmax on image channels and a
 linear (logits) output, the test trains a short run with the convnet-dist binary, takes
 `evaluate --checkpoint C --outputs 256 --json`, and then:
 
@@ -107,6 +107,23 @@ learning_rate = 0.1
 momentum = 0.9
 """
 
+# A graph: a shortcut from the model input (NHWC) added to a convolution's output, and two flattened
+# views joined by concatenate (with configs/residual-mnist.toml: batch norm, a layer read twice).
+GRAPH = """
+[model]
+input_shape = [28, 28, 1]
+classes = 10
+layers = [
+  { type = "conv2d", name = "c", filters = 1, kernel_size = 3, padding = "same", activation = "tanh" },
+  { type = "add", inputs = ["c", "input"] },
+  { type = "flatten", name = "f1" },
+  { type = "flatten", name = "f0", inputs = ["input"] },
+  { type = "concatenate", inputs = ["f1", "f0"] },
+  { type = "dense", units = 10, activation = "softmax" },
+]
+"""
+RESIDUAL = os.path.join(REPO, "configs", "residual-mnist.toml")
+
 
 def have_module(name):
     return importlib.util.find_spec(name) is not None
@@ -145,10 +162,12 @@ class Checkpoints:
             run = os.path.join(cls.folder.name, name)
             if name == "reference":
                 config, steps = REFERENCE, "100"
+            elif name == "residual":
+                config, steps = RESIDUAL, "30"
             else:
                 config, steps = os.path.join(cls.folder.name, name + ".toml"), "30"
                 with open(config, "w") as f:
-                    f.write({"all_kinds": ALL_KINDS, "global_max": GLOBAL_MAX, "logits": LOGITS}[name])
+                    f.write({"all_kinds": ALL_KINDS, "global_max": GLOBAL_MAX, "logits": LOGITS, "graph": GRAPH}[name])
             run_binary(test, "train", "--config", config, "--data-dir", DATA_DIR, "--run-dir", run,
                        "--max-steps", steps, "--batch-size", "32" if name != "reference" else "128", "--quiet")
             checkpoint = sorted(glob.glob(os.path.join(run, "checkpoints", "step-*.safetensors")))[-1]
@@ -188,6 +207,12 @@ class AgreementMixin:
 
     def test_logits_output(self):
         self.check("logits")
+
+    def test_residual_graph_model(self):
+        self.check("residual")
+
+    def test_graph_with_merges_across_layouts(self):
+        self.check("graph")
 
 
 class RequiredPrerequisites(unittest.TestCase):

@@ -77,6 +77,8 @@ public struct LayerFastPaths: Sendable {
     public let absorbsInputReLUBackward: Bool
     public let forwardMultiplyAdds: Int
     public let forwardProduct: (rowsPerSample: Int, columns: Int, depth: Int)?
+    /// The layer's passes over several inputs, for a layer that merges them (`MergingLayer`).
+    public let merging: (any MergingLayer)?
 
     public init(_ layer: any Layer) {
         prepared = layer as? any PreparedParameters
@@ -90,6 +92,7 @@ public struct LayerFastPaths: Sendable {
         let cost = layer as? any CostModel
         forwardMultiplyAdds = cost?.forwardMultiplyAdds ?? 0
         forwardProduct = cost?.forwardProduct
+        merging = layer as? any MergingLayer
     }
 }
 

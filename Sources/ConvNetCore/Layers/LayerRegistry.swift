@@ -15,6 +15,8 @@ public enum LayerRegistry {
         BatchNorm.self,
         ActivationLayer.self,
         UpSampling2D.self,
+        Add.self,
+        Concatenate.self,
     ]
 
     static let registry = Registry("layer type", key: "type", kinds, name: { $0.typeName })

@@ -209,7 +209,7 @@ public final class ModelRunner {
                 workspace.backward(model, layers: (stop + 1)..<to, count: count, step: step, fusedOutput: fusedOutput,
                                    parameterGradients: gradientSums(t, result: gradients), shareOffset: 0)
                 workspace.partialStatistics[stop].fill(0)
-                model.fastPaths[stop].statistics!.addBackwardStatistics(x: workspace.layerInput(stop), dy: workspace.gradientIn.pointer,
+                model.fastPaths[stop].statistics!.addBackwardStatistics(x: workspace.layerInput(stop), dy: workspace.outputGradient(stop),
                                                          batch: count, statistics: statistics[stop].pointer,
                                                          into: workspace.partialStatistics[stop].pointer)
             }
@@ -264,10 +264,10 @@ public final class ModelRunner {
     }
 
     /// The loss and accuracy of `count` outputs against the workspace's labels; with `backward`,
-    /// the loss gradient goes to `gradientIn` for the backward pass; with `losses`, each sample's loss goes there.
+    /// the loss gradient goes to `outputGradient` of the last layer for the backward pass; with `losses`, each sample's loss goes there.
     private func scoreOutputs(_ output: UnsafePointer<Float>, workspace: Workspace, count: Int, backward: Bool,
                               losses: UnsafeMutablePointer<Double>? = nil) -> BatchStatistics {
-        let classes = model.classes, labels = workspace.labels.pointer, gradient = workspace.gradientIn.pointer
+        let classes = model.classes, labels = workspace.labels.pointer, gradient = workspace.outputGradient(model.layers.count - 1)
         var lossSum = 0.0, correct = 0
         for n in 0..<count {
             let row = output + n * classes, label = Int(labels[n])

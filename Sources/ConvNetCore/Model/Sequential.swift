@@ -1,5 +1,5 @@
-/// A stack of layers bound to their input shapes, with Keras-style names and two flat layouts:
-/// the trainable parameters (`conv2d_1.kernel`, `conv2d_1.bias`, ...) and the non-trainable state
+/// A stack of layers (or a graph of them, see `ModelGraph`) bound to their input shapes, with
+/// Keras-style names and two flat layouts: the trainable parameters (`conv2d_1.kernel`, `conv2d_1.bias`, ...) and the non-trainable state
 /// (`batch_normalization_1.moving_mean`, ...).
 ///
 /// The model holds no weights: parameters and state live in `FloatBuffer`s laid out by these
@@ -7,8 +7,10 @@
 public final class Sequential: Sendable {
     public let spec: ModelSpec
     public let layers: [any Layer]
-    /// Keras-style names: `conv2d_1`, `max_pooling2d_1`, `flatten_1`, `dense_1`, ...
+    /// The config's names, else Keras-style ones: `conv2d_1`, `max_pooling2d_1`, `flatten_1`, `dense_1`, ...
     public let layerNames: [String]
+    /// How the layers connect; a chain unless the config names `inputs`.
+    public let graph: ModelGraph
     public let parameterLayout: ParameterLayout
     /// Offset of each layer's parameter slice in the flat buffer.
     public let parameterOffsets: [Int]
@@ -35,12 +37,21 @@ public final class Sequential: Sendable {
         guard spec.classes >= 2 && spec.classes <= 256 else { throw ModelError("classes must be in 2...256, got \(spec.classes)") }
         guard !spec.layers.isEmpty else { throw ModelError("the model has no layers") }
 
+        let graph = try ModelGraph(spec)
         var layers: [any Layer] = []
         var shape = spec.inputShape
         for (index, described) in spec.layers.enumerated() {
-            let position = "layer \(index + 1) (\(described.typeName))"
+            let position = graph.isChain ? "layer \(index + 1) (\(described.typeName))"
+                : "layer \(index + 1) (\(described.typeName) \"\(graph.names[index])\")"
+            let inputShapes = graph.inputs[index].map { $0 == ModelGraph.modelInput ? spec.inputShape : layers[$0].outputShape }
             let layer: any Layer
-            do { layer = try described.bound(to: shape) } catch let error as DescriptionError {
+            do {
+                if let merging = described as? any MergingLayer {
+                    layer = try merging.bound(toInputs: inputShapes)
+                } else {
+                    layer = try described.bound(to: inputShapes[0])
+                }
+            } catch let error as DescriptionError {
                 throw ModelError("\(position): \(error.description)")
             }
             guard layer.outputShape.dimensions.allSatisfy({ $0 > 0 }) else {
@@ -54,21 +65,20 @@ public final class Sequential: Sendable {
         }
         let fastPaths = layers.map(LayerFastPaths.init)
         self.fastPaths = fastPaths
-        absorbsReLUBelow = layers.indices.map { $0 > 0 && fastPaths[$0 - 1].endsInReLU && fastPaths[$0].absorbsInputReLUBackward }
+        // In a graph, only where the layer below feeds this layer alone and this layer reads it alone.
+        absorbsReLUBelow = layers.indices.map {
+            $0 > 0 && fastPaths[$0 - 1].endsInReLU && fastPaths[$0].absorbsInputReLUBackward
+                && graph.inputs[$0] == [$0 - 1] && graph.consumers[$0 - 1] == [$0]
+        }
         guard shape.dimensions == [spec.classes] else {
             throw ModelError("the last layer's output is \(shape), but the model needs (None, \(spec.classes)) for classes = \(spec.classes)")
         }
 
-        var counters: [String: Int] = [:]
-        var names: [String] = []
         var parameters = ParameterLayout(), state = ParameterLayout()
         var parameterOffsets: [Int] = [], stateOffsets: [Int] = []
         var parameterInitializers: [Initializer] = [], stateInitializers: [Initializer] = []
         var regularized: [(ParameterView, Regularizer)] = []
-        for layer in layers {
-            counters[layer.kerasNameStem, default: 0] += 1
-            let name = "\(layer.kerasNameStem)_\(counters[layer.kerasNameStem]!)"
-            names.append(name)
+        for (layer, name) in zip(layers, graph.names) {
             parameterOffsets.append(parameters.count)
             stateOffsets.append(state.count)
             for tensor in layer.parameters {
@@ -86,7 +96,8 @@ public final class Sequential: Sendable {
         }
         self.spec = spec
         self.layers = layers
-        self.layerNames = names
+        self.layerNames = graph.names
+        self.graph = graph
         self.parameterLayout = parameters
         self.parameterOffsets = parameterOffsets
         self.stateLayout = state

@@ -18,6 +18,8 @@ final class Workspace {
     let partialStatistics: [DoubleBuffer]
     /// Per-layer timings, when profiling.
     var times: LayerTimes?
+    /// A graph model's buffers and wiring (nil for a chain, which runs the passes below).
+    let graph: GraphBuffers?
 
     init(model: Sequential, capacity: Int, shareCapacity: Int) {
         self.capacity = capacity
@@ -33,18 +35,28 @@ final class Workspace {
         gradientIn = FloatBuffer(count: capacity * widest)
         gradientOut = FloatBuffer(count: capacity * widest)
         partialStatistics = model.fastPaths.map { DoubleBuffer(count: $0.statisticsCount) }
+        graph = model.graph.isChain ? nil
+            : GraphBuffers(model: model, capacity: capacity, input: input, activations: activations, widest: widest)
     }
 
-    /// The input of layer `i`.
-    func layerInput(_ i: Int) -> UnsafeMutablePointer<Float> { i == 0 ? input.pointer : activations[i - 1].pointer }
+    /// The (first) input of layer `i`.
+    func layerInput(_ i: Int) -> UnsafeMutablePointer<Float> { graph?.inputs[i][0] ?? chainInput(i) }
+
+    /// The input of layer `i` of a chain.
+    private func chainInput(_ i: Int) -> UnsafeMutablePointer<Float> { i == 0 ? input.pointer : activations[i - 1].pointer }
+
+    /// Where the gradient with respect to layer `i`'s output is when its backward pass starts: the
+    /// loss writes the last layer's there.
+    func outputGradient(_ i: Int) -> UnsafeMutablePointer<Float> { graph?.outputGradients[i].pointer ?? gradientIn.pointer }
 
     /// Runs layers `layers` forward over the first `count` samples (the first layer reads `input`);
     /// returns the last one's output.
     @discardableResult
     func forward(_ model: Sequential, layers: Range<Int>, count: Int, step: StepArguments, training: Bool) -> UnsafeMutablePointer<Float> {
+        if let graph { return graphForward(graph, model, layers: layers, count: count, step: step, training: training) }
         for i in layers {
             let start = times == nil ? 0 : LayerTimes.now()
-            model.layers[i].forward(layerInput(i), activations[i].pointer, batch: count,
+            model.layers[i].forward(chainInput(i), activations[i].pointer, batch: count,
                                     parameters: step.parameters + model.parameterOffsets[i],
                                     memory: step.memory(self, model, i), context: step.context(self, layer: i, training: training))
             times?.addForward(i, since: start)
@@ -62,6 +74,10 @@ final class Workspace {
     /// `addDeferredGradients` adds them once the share is done.
     func backward(_ model: Sequential, layers: Range<Int>, count: Int, step: StepArguments, fusedOutput: Bool,
                   parameterGradients: UnsafeMutablePointer<Double>, shareOffset: Int) {
+        if let graph {
+            return graphBackward(graph, model, layers: layers, count: count, step: step, fusedOutput: fusedOutput,
+                                 parameterGradients: parameterGradients, shareOffset: shareOffset)
+        }
         for i in layers.reversed() {
             let start = times == nil ? 0 : LayerTimes.now()
             defer { times?.addBackward(i, since: start) }
@@ -71,7 +87,7 @@ final class Workspace {
             var memory = step.memory(self, model, i)
             let deferredCount = model.fastPaths[i].deferredCountPerSample
             if deferredCount > 0 { memory.deferred = deferred[i].pointer + shareOffset * deferredCount }
-            model.layers[i].backward(x: layerInput(i), y: activations[i].pointer, dy: gradientIn.pointer,
+            model.layers[i].backward(x: chainInput(i), y: activations[i].pointer, dy: gradientIn.pointer,
                                      dx: i == 0 ? nil : gradientOut.pointer, batch: count,
                                      parameters: step.parameters + model.parameterOffsets[i],
                                      gradients: parameterGradients + model.parameterOffsets[i],

@@ -1,0 +1,93 @@
+/// A graph model's passes (see `ModelGraph`): layer `i` reads the outputs of its inputs, which the
+/// workspace keeps (every layer's output has a buffer of its own), and backward walks the layers in
+/// reverse. A layer read by several layers gets as its output gradient the sum of what they send
+/// back: the last reader (the first one backward reaches) writes it, each earlier one's is added to
+/// it in Float, in descending reader order. The order is fixed and each sample's sum depends on that
+/// sample alone, so the bits do not depend on threads, ranks or chunks.
+
+/// One worker's buffers and wiring for a graph model, set up once.
+final class GraphBuffers {
+    /// Each layer's input buffers, in `inputs` order.
+    let inputs: [[UnsafeMutablePointer<Float>]]
+    let readInputs: [[UnsafePointer<Float>]]
+    /// The gradient with respect to each layer's output, summed over its readers.
+    let outputGradients: [FloatBuffer]
+    /// Per layer, per input: where its backward writes that input's gradient (nil: the model input,
+    /// whose gradient nobody needs), and the sum to add it to when it is not written there directly.
+    let inputGradients: [[UnsafeMutablePointer<Float>?]]
+    let addTo: [[(sum: UnsafeMutablePointer<Float>, perSample: Int)?]]
+    /// Buffers for the gradients that are added, one per input position.
+    private let addends: [FloatBuffer]
+
+    init(model: Sequential, capacity: Int, input: FloatBuffer, activations: [FloatBuffer], widest: Int) {
+        let graph = model.graph
+        func source(_ j: Int) -> UnsafeMutablePointer<Float> { j == ModelGraph.modelInput ? input.pointer : activations[j].pointer }
+        inputs = graph.inputs.map { $0.map(source) }
+        readInputs = inputs.map { $0.map { UnsafePointer($0) } }
+        let outputGradients = model.layers.map { FloatBuffer(count: capacity * $0.outputShape.count) }
+        let addends = (0..<(graph.inputs.map(\.count).max() ?? 1)).map { _ in FloatBuffer(count: capacity * widest) }
+        var inputGradients: [[UnsafeMutablePointer<Float>?]] = [], addTo: [[(UnsafeMutablePointer<Float>, Int)?]] = []
+        for (i, sources) in graph.inputs.enumerated() {
+            inputGradients.append(sources.enumerated().map { k, j in
+                j == ModelGraph.modelInput ? nil : graph.consumers[j].last == i ? outputGradients[j].pointer : addends[k].pointer
+            })
+            addTo.append(sources.map { j in
+                j == ModelGraph.modelInput || graph.consumers[j].last == i ? nil
+                    : (outputGradients[j].pointer, model.layers[j].outputShape.count)
+            })
+        }
+        self.outputGradients = outputGradients
+        self.inputGradients = inputGradients
+        self.addTo = addTo
+        self.addends = addends
+    }
+}
+
+extension Workspace {
+    /// `forward` for a graph model.
+    func graphForward(_ graph: GraphBuffers, _ model: Sequential, layers: Range<Int>, count: Int, step: StepArguments,
+                      training: Bool) -> UnsafeMutablePointer<Float> {
+        for i in layers {
+            let start = times == nil ? 0 : LayerTimes.now()
+            if let merging = model.fastPaths[i].merging {
+                merging.forward(inputs: graph.readInputs[i], activations[i].pointer, batch: count)
+            } else {
+                model.layers[i].forward(graph.inputs[i][0], activations[i].pointer, batch: count,
+                                        parameters: step.parameters + model.parameterOffsets[i],
+                                        memory: step.memory(self, model, i), context: step.context(self, layer: i, training: training))
+            }
+            times?.addForward(i, since: start)
+        }
+        return activations[layers.upperBound - 1].pointer
+    }
+
+    /// `backward` for a graph model: starts from `outputGradient(i)` of each layer `i` in `layers`,
+    /// which its readers (all later than `i`) have completed.
+    func graphBackward(_ graph: GraphBuffers, _ model: Sequential, layers: Range<Int>, count: Int, step: StepArguments,
+                       fusedOutput: Bool, parameterGradients: UnsafeMutablePointer<Double>, shareOffset: Int) {
+        for i in layers.reversed() {
+            let start = times == nil ? 0 : LayerTimes.now()
+            defer { times?.addBackward(i, since: start) }
+            let dy = graph.outputGradients[i].pointer, dxs = graph.inputGradients[i]
+            if let merging = model.fastPaths[i].merging {
+                merging.backward(dy: dy, dxs: dxs, batch: count)
+            } else {
+                var context = step.context(self, layer: i, training: true)
+                context.outputGradientIsPreActivation = (fusedOutput && i == model.layers.count - 1) || model.reluBackwardAbsorbed(below: i + 1)
+                context.inputReLUBackward = model.reluBackwardAbsorbed(below: i)
+                var memory = step.memory(self, model, i)
+                let deferredCount = model.fastPaths[i].deferredCountPerSample
+                if deferredCount > 0 { memory.deferred = deferred[i].pointer + shareOffset * deferredCount }
+                model.layers[i].backward(x: graph.inputs[i][0], y: activations[i].pointer, dy: dy, dx: dxs[0], batch: count,
+                                         parameters: step.parameters + model.parameterOffsets[i],
+                                         gradients: parameterGradients + model.parameterOffsets[i],
+                                         memory: memory, context: context)
+            }
+            for (k, target) in graph.addTo[i].enumerated() {
+                guard let target, let dx = dxs[k] else { continue }
+                let sum = target.sum
+                for e in 0..<(count * target.perSample) { sum[e] += dx[e] }
+            }
+        }
+    }
+}
