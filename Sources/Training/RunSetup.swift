@@ -31,6 +31,8 @@ final class RunSetup {
     let resumedFrom: (path: String, worldSize: Int)?
     /// What a resume at an epoch boundary changed (batch size, seed, shuffle, data), to be logged.
     let resumeChanges: [String]
+    /// This rank's estimated peak memory, checked against `TrainingOptions.memoryBudget` before allocating.
+    let memoryEstimate: MemoryEstimate
     /// Rank 0's claim on the run folder, held as long as the setup lives.
     private let runFolder: RunFolder?
 
@@ -39,6 +41,8 @@ final class RunSetup {
         let config = options.config
         try config.validate()
         model = try Sequential(config.model)
+        let budget = options.memoryBudget ?? .machine(sharedBy: communicator.localSize)
+        try RunMemory.checkBeforeLoading(model: model, config: config, threads: options.threads, budget: budget)
         let checkpoint = try options.resumeFrom.map { try Self.readCheckpoint($0, for: config) }
         runFolder = communicator.isRoot ? RunFolder(path: options.runDirectory) : nil
         try runFolder?.claim(resuming: options.resumeFrom != nil, overwrite: options.overwrite)
@@ -61,7 +65,14 @@ final class RunSetup {
         if let test, test.count == 0 { throw TrainingError("\(options.dataDirectory): the test set is empty") }
         dataFingerprint = DataFingerprint.of(training, communicator: communicator)
 
-        step = DataParallelStep(model: model, config: config, threads: options.threads, communicator: communicator)
+        let samplesPerRank = DataParallelStep.samplesPerRank(batchSize: config.batchSize, trainingCount: training.totalCount,
+                                                             ranks: communicator.size)
+        memoryEstimate = RunMemory.estimate(model: model, config: config, threads: options.threads, samplesPerRank: samplesPerRank,
+                                            held: training.count + (validation?.set.count ?? 0) + (test?.count ?? 0),
+                                            globalBatch: min(config.batchSize, training.totalCount))
+        try budget.check(memoryEstimate, advice: RunMemory.advice)
+        step = DataParallelStep(model: model, config: config, threads: options.threads, maxBatch: samplesPerRank,
+                                communicator: communicator)
         if let checkpoint, let path = options.resumeFrom {
             Self.restore(checkpoint, into: step)
             position = checkpoint.position
