@@ -152,6 +152,17 @@ final class MemoryLimitTests: XCTestCase {
         XCTAssertTrue(try refusal(["summary", "--config", config]).contains("larger than"))
     }
 
+    /// evaluate checks its runner and the test set against the limit too.
+    func testEvaluateChecksTheLimit() throws {
+        let data = try makeSmallMNIST(self, trainCount: 64, testCount: 10), run = try makeTemporaryDirectory(self) + "/run"
+        let trained = try self.run(["train", "--max-steps", "1", "--threads", "1", "--quiet", "--data-dir", data, "--run-dir", run])
+        XCTAssertEqual(trained.status, 0, trained.error)
+        let checkpoint = try XCTUnwrap(try FileManager.default.contentsOfDirectory(atPath: run + "/checkpoints")
+            .first { $0.hasPrefix("step-") && $0.hasSuffix(".safetensors") })
+        let error = try refusal(["evaluate", "--checkpoint", "\(run)/checkpoints/\(checkpoint)", "--data-dir", data, "--max-memory", "2M"])
+        XCTAssertTrue(error.contains("this run needs about ") && error.contains("the limit is 2.0 MiB (--max-memory 2M): lower --threads"), error)
+    }
+
     func testMaxMemoryTakesSizesAndRefusesOthers() throws {
         XCTAssertTrue(try usageError(["train", "--max-memory", "lots"]).contains("--max-memory takes a size such as 8G"))
         let data = try makeSmallMNIST(self, trainCount: 64, testCount: 10)
