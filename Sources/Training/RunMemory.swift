@@ -1,6 +1,7 @@
 import ConvNetConfig
 import ConvNetCore
 import ConvNetData
+import Foundation
 
 /// The memory checks of a training run (`MemoryBudget`), made twice: before the data is read, with one
 /// sample (a model that cannot hold one sample is refused without reading any), and once the data
@@ -26,6 +27,26 @@ public enum RunMemory {
         try budget.check(estimate(model: model, config: config, threads: threads, chunkSize: chunkSize,
                                   samplesPerRank: 1, held: 1, globalBatch: 0), advice: advice)
     }
+
+    /// A reader's `DataSetOptions.willHold`: before each set is decoded, the samples held so far
+    /// and those about to be, with the model's smallest run, against the limit.
+    public static func checkWhileLoading(model: Sequential, config: ExperimentConfig, threads: Int,
+                                         budget: MemoryBudget) -> @Sendable (Int, Int) throws -> Void {
+        let held = HeldSamples()
+        return { samples, _ in
+            let total = held.add(samples)
+            try budget.check(estimate(model: model, config: config, threads: threads, samplesPerRank: 1, held: total, globalBatch: 0),
+                             advice: advice)
+        }
+    }
+}
+
+/// Samples the readers of one run have announced so far (training, then test).
+private final class HeldSamples: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+
+    func add(_ samples: Int) -> Int { lock.withLock { count += samples; return count } }
 }
 
 extension DataParallelStep {

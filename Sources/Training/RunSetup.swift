@@ -48,8 +48,9 @@ final class RunSetup {
         try runFolder?.claim(resuming: options.resumeFrom != nil, overwrite: options.overwrite)
         hooks?.beforeLoading()
 
-        let files = try DataFormat.files(format: config.dataFormat, directory: options.dataDirectory,
-                                         options: Self.loadingOptions(options, communicator: communicator, reporter: progress))
+        var loading = Self.loadingOptions(options, communicator: communicator, reporter: progress)
+        loading.willHold = RunMemory.checkWhileLoading(model: model, config: config, threads: options.threads, budget: budget)
+        let files = try DataFormat.files(format: config.dataFormat, directory: options.dataDirectory, options: loading)
         classNames = try files.classNames()
         if let checkpoint, let path = options.resumeFrom { try checkpoint.requireSameClasses(as: classNames, path: path) }   // first: a folder in neither layout is refused as such
         guard files.hasTestSet || config.validationSplit > 0 else {

@@ -117,11 +117,22 @@ final class MemoryLimitTests: XCTestCase {
                                 extra: "[data]\nformat = \"folder\"\n")
         let arguments = ["train", "--config", config, "--threads", "1", "--epochs", "1", "--quiet",
                          "--data-dir", try tinyPictureFolder(perClass: 8), "--run-dir", try makeTemporaryDirectory(self) + "/run"]
-        let error = try refusal(arguments + ["--max-memory", "100M"])
-        XCTAssertTrue(error.contains("the limit is 100.0 MiB (--max-memory 100M)"), error)
-        XCTAssertTrue(error.contains("for chunks of 4 samples, data "), error)
+        // Past the count before decoding (one sample's activations and 32 pictures, 132 MiB), refused
+        // once the run's chunks of 4 samples and the exchange buffers are counted too.
+        let error = try refusal(arguments + ["--max-memory", "200M"])
+        XCTAssertTrue(error.contains("the limit is 200.0 MiB (--max-memory 200M)"), error)
+        XCTAssertTrue(error.contains("for chunks of 4 samples, data 192.0 MiB"), error)
         let fits = try run(arguments + ["--max-memory", "4G"])
         XCTAssertEqual(fits.status, 0, fits.error)
+    }
+
+    /// An image folder's pictures are counted before they are decoded at the model's size.
+    func testPicturesAreCountedBeforeTheyAreDecoded() throws {
+        let config = try config(inputShape: "[1024, 1024, 3]", layers: "[[model.layers]]\ntype = \"global_avgpool2d\"",
+                                extra: "[data]\nformat = \"folder\"\n")
+        let error = try refusal(["train", "--config", config, "--threads", "1", "--max-memory", "70M",
+                                 "--data-dir", try tinyPictureFolder(perClass: 8), "--run-dir", try makeTemporaryDirectory(self) + "/run"])
+        XCTAssertTrue(error.contains("for chunks of 1 sample, data 48.0 MiB"), error)   // 16 training pictures of 3 MiB
     }
 
     /// bench's synthetic set follows its input (a 256x256x3 input would have made 60,000 images, 11.8 GB).
