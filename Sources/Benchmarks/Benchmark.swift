@@ -67,11 +67,15 @@ public enum Benchmark {
         Matmul.useCallerThreadOnly()
 
         let batchSize = config.batchSize
+        let samplesPerRank = DataParallelStep.samplesPerRank(batchSize: batchSize, trainingCount: images.totalCount,
+                                                             ranks: communicator.size)
+        // The runner never runs more than a thread's share at once: a larger chunk is that share.
+        let chunkSize = min(chunkSize, (samplesPerRank + threads - 1) / threads)
         let trainer = DataParallelStep(model: model, config: config, threads: threads, chunkSize: chunkSize,
-                                       communicator: communicator)
+                                       maxBatch: samplesPerRank, communicator: communicator)
         let runner = trainer.runner, parameters = trainer.parameters
         Initialization.glorotUniform(model, seed: config.seed, into: parameters)
-        let share = EvenShare(data: images, communicator: communicator, maxBatch: batchSize)
+        let share = EvenShare(data: images, communicator: communicator, maxBatch: min(batchSize, images.totalCount))
         let schedule = EpochSchedule(totalCount: images.totalCount, batchSize: batchSize, seed: 1, epoch: 1, shuffle: true)
 
         var allreduceNanos: [UInt64] = []
@@ -196,6 +200,15 @@ public enum Benchmark {
             }
             return flops / seconds / 1e9
         }
+    }
+}
+
+extension Benchmark {
+    /// How many synthetic images `bench` makes without a data set: MNIST's 60,000 where they take
+    /// at most 64 MiB, fewer for larger inputs (the timed steps cycle through them; a 256x256x3
+    /// input would otherwise take 11.8 GB), but always at least one global batch.
+    public static func syntheticCount(batchSize: Int, sampleSize: Int) -> Int {
+        max(batchSize, min(60_000, (64 << 20) / max(sampleSize, 1)))
     }
 }
 

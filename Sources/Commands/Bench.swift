@@ -1,6 +1,7 @@
 import ArgumentParser
 import Benchmarks
 import Communication
+import ConvNetConfig
 import ConvNetCore
 import ConvNetData
 import Foundation
@@ -22,10 +23,12 @@ struct Bench: ParsableCommand {
 
     @OptionGroup var compute: ThreadOptions
 
-    @Option(help: "Training steps to time (after 20 warm-up steps).")
+    @OptionGroup var memory: MemoryOptions
+
+    @Option(parsing: .unconditional, help: "Training steps to time (after 20 warm-up steps).")
     var steps: Int = 300
 
-    @Option(help: "Samples each thread runs through the layers at a time (training is the same bits for any value).")
+    @Option(parsing: .unconditional, help: "Samples each thread runs through the layers at a time (training is the same bits for any value).")
     var chunkSize: Int = ModelRunner.defaultChunkSize
 
     @Flag(help: "Print one JSON object instead of text.")
@@ -34,6 +37,9 @@ struct Bench: ParsableCommand {
     func validate() throws {
         if steps < 1 { throw ValidationError("--steps must be at least 1") }
         if chunkSize < 1 { throw ValidationError("--chunk-size must be at least 1") }
+        if chunkSize > ExperimentConfig.maximumBatchSize {
+            throw ValidationError("--chunk-size must be at most \(ExperimentConfig.maximumBatchSize) (a chunk is part of a batch)")
+        }
     }
 
     func run() throws {
@@ -45,14 +51,26 @@ struct Bench: ParsableCommand {
             let model = try Sequential(config.model)
             let shape = config.model.inputShape.dimensions
             let shard = Shard(index: communicator.rank, count: communicator.size)
+            let threads = compute.perRank(communicator), budget = try memory.budget(communicator)
+            func estimate(totalCount: Int, held: Int) -> MemoryEstimate {
+                RunMemory.estimate(model: model, config: config, threads: threads, chunkSize: chunkSize,
+                                   samplesPerRank: DataParallelStep.samplesPerRank(batchSize: config.batchSize, trainingCount: totalCount,
+                                                                                   ranks: communicator.size),
+                                   held: held, globalBatch: min(config.batchSize, totalCount))
+            }
             let images: LabelledImages
             if data.givenDirectory != nil || config.dataPath != nil {
-                images = try data.files(for: config, threads: compute.perRank(communicator)).loadTraining(shard: shard, expectedShape: shape, classes: config.model.classes)
+                try RunMemory.checkBeforeLoading(model: model, config: config, threads: threads, chunkSize: chunkSize, budget: budget)
+                images = try data.files(for: config, threads: threads).loadTraining(shard: shard, expectedShape: shape, classes: config.model.classes)
             } else {
-                images = syntheticImages(count: 60_000, height: shape[0], width: shape[1], channels: shape[2],
+                let count = Benchmark.syntheticCount(batchSize: config.batchSize, sampleSize: model.inputShape.count)
+                // Made whole, then this rank's shard is copied out of it.
+                try budget.check(estimate(totalCount: count, held: count + count / communicator.size), advice: RunMemory.advice)
+                images = syntheticImages(count: count, height: shape[0], width: shape[1], channels: shape[2],
                                          classes: config.model.classes, shard: shard)
             }
-            let report = Benchmark.run(config: config, model: model, images: images, threads: compute.perRank(communicator),
+            try budget.check(estimate(totalCount: images.totalCount, held: images.count), advice: RunMemory.advice)
+            let report = Benchmark.run(config: config, model: model, images: images, threads: threads,
                                        chunkSize: chunkSize, steps: steps, communicator: communicator)
             guard communicator.isRoot else { return }
             if json {

@@ -19,6 +19,8 @@ struct Evaluate: ParsableCommand {
 
     @OptionGroup var compute: ThreadOptions
 
+    @OptionGroup var memory: MemoryOptions
+
     @Flag(help: "Print one JSON object instead of text.")
     var json = false
 
@@ -36,7 +38,7 @@ struct Evaluate: ParsableCommand {
                 checkpointPath: checkpoint,
                 dataDirectory: data.directory(for:), dataFormat: data.dataFormat,
                 threads: compute.perRank(communicator),
-                outputCount: outputs, communicator: communicator)
+                outputCount: outputs, budget: try memory.budget(communicator), communicator: communicator)
             guard communicator.isRoot else { return }
             let stats = result.statistics, position = result.checkpoint.position
             if json {

@@ -48,6 +48,8 @@ struct Predict: ParsableCommand {
             let loaded = try loadModel()
             let model = loaded.model, shape = model.inputShape.dimensions
             let names = loaded.classNames ?? (0..<model.classes).map(String.init)
+            try MemoryBudget.machine().check(MemoryEstimate(model: model, maxBatch: 1, threads: 1, chunkSize: 1, optimizerSlots: 0),
+                                           advice: "the checkpoint's model is too large for this machine")
             let runner = ModelRunner(model: model, maxBatch: 1, threads: 1)
             func classify(_ pixels: [UInt8]) -> [Float] {
                 var probabilities = [Float](repeating: 0, count: model.classes)

@@ -58,3 +58,21 @@ struct ThreadOptions: ParsableArguments {
         threads ?? TrainingOptions.defaultThreads(ranksOnThisNode: communicator.localSize)
     }
 }
+
+/// `--max-memory`, shared by every command that allocates batches (train, evaluate, bench).
+struct MemoryOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Refuse to start when a process's estimated peak memory (weights, activations, data) exceeds SIZE (e.g. 8G, 512M, bytes). Default: the machine's available memory, shared by the job's processes on it.",
+                               valueName: "SIZE"))
+    var maxMemory: String?
+
+    func validate() throws {
+        if let maxMemory, MemoryBudget.parseSize(maxMemory) == nil {
+            throw ValidationError("--max-memory takes a size such as 8G, 512M or 1000000 (bytes), got \"\(maxMemory.prefix(40))\"")
+        }
+    }
+
+    /// The limit of each process: the flag's, else the machine's available memory shared by the job's processes on it.
+    func budget(_ communicator: any Communicator) throws -> MemoryBudget {
+        try MemoryBudget.parse(maxMemory, ranksOnThisMachine: communicator.localSize)
+    }
+}

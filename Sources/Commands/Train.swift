@@ -26,6 +26,8 @@ struct Train: ParsableCommand {
 
     @OptionGroup var compute: ThreadOptions
 
+    @OptionGroup var memory: MemoryOptions
+
     @Option(parsing: .unconditional, help: "Also write a row to RUN_DIR/steps.csv every N optimizer steps.")
     var logEvery: Int?
 
@@ -129,6 +131,7 @@ struct Train: ParsableCommand {
             options.overwrite = overwrite
             options.initialWeights = initialWeights
             options.stepTimeout = stepTimeout
+            options.memoryBudget = try memory.budget(communicator)
             let trainer = try Trainer(options: options, communicator: communicator, progress: style(communicator), hooks: Train.hooks)
             // Only now does a first Ctrl-C mean "checkpoint and stop": while loading, it simply ends the process.
             StopRequest.install()

@@ -46,6 +46,10 @@ public struct DataSetOptions: Sendable {
     public var note: @Sendable (String) -> Void = { _ in }
     /// Where warnings (files skipped) go; the default prints them to standard error.
     public var warn: @Sendable (String) -> Void = { FileHandle.standardError.write(Data("warning: \($0)\n".utf8)) }
+    /// Called with the samples (and values per sample) a reader is about to hold, before it allocates
+    /// them, by readers whose samples in memory can far exceed their files (an image folder resizes
+    /// every picture to the model's input); throws to refuse (the run's memory limit).
+    public var willHold: (@Sendable (_ samples: Int, _ sampleSize: Int) throws -> Void)?
 
     public init(threads: Int = 1, skipBadFiles: Bool = false) {
         self.threads = threads

@@ -85,6 +85,7 @@ public struct ImageFolderFiles: DataSetFiles {
         }
         let classPaths = classNames.map { (splitPath as NSString).appendingPathComponent($0) }
         let sampleSize = expectedShape.reduce(1, *)
+        try options.willHold?(max(0, (entries.count - shard.index + shard.count - 1) / shard.count), sampleSize)
         let started = Date()
         var pixels: [UInt8] = [], labels: [UInt8] = [], totalCount: Int, decodedCount: Int
         if options.skipBadFiles {

@@ -36,11 +36,12 @@ public final class DataParallelStep {
     /// Nanoseconds the last step spent in the gradient allreduce.
     public private(set) var lastAllreduceNanoseconds: UInt64 = 0
 
+    /// `maxBatch`: the most samples this rank computes in one step (`samplesPerRank`); default: the batch size.
     public init(model: Sequential, config: ExperimentConfig, threads: Int, chunkSize: Int = ModelRunner.defaultChunkSize,
-                communicator: any Communicator) {
+                maxBatch: Int? = nil, communicator: any Communicator) {
         self.model = model
         self.communicator = communicator
-        runner = ModelRunner(model: model, loss: config.loss, maxBatch: config.batchSize, threads: threads, chunkSize: chunkSize)
+        runner = ModelRunner(model: model, loss: config.loss, maxBatch: maxBatch ?? config.batchSize, threads: threads, chunkSize: chunkSize)
         optimizer = config.optimizer.make(parameterCount: model.parameterCount)
         parameters = FloatBuffer(count: model.parameterCount)
         state = FloatBuffer(count: model.stateCount)

@@ -8,6 +8,9 @@ import DataFormats
 /// of the test set on its threads and one allreduce gathers the figures (`ShardedEvaluation`), so
 /// they are the same, to the last bit, for any rank and thread count.
 public struct CheckpointEvaluation {
+    /// Samples the runner is built for; it walks the set in chunks.
+    static let batch = 256
+
     public let checkpoint: Checkpoint
     /// The file held plain weights (a run folder's `model.safetensors`), not a checkpoint.
     public let plainWeights: Bool
@@ -18,9 +21,19 @@ public struct CheckpointEvaluation {
     /// `dataDirectory` gives the data folder for the checkpoint's config; `dataFormat` nil: the
     /// checkpoint's config says how the data folder stores the data.
     public static func run(checkpointPath: String, dataDirectory: (ExperimentConfig) -> String, dataFormat: String? = nil, threads: Int,
-                           outputCount: Int, communicator: any Communicator) throws -> CheckpointEvaluation {
+                           outputCount: Int, budget: MemoryBudget? = nil,
+                           communicator: any Communicator) throws -> CheckpointEvaluation {
         let (checkpoint, plainWeights) = try Checkpoint.loadModel(path: checkpointPath)
         let model = try Sequential(checkpoint.config.model)
+        let limit = budget ?? .machine(sharedBy: communicator.localSize)
+        // The evaluation's estimate with `held` samples in memory (`MemoryBudget`'s rule).
+        func checkMemory(held: Int) throws {
+            var estimate = MemoryEstimate(model: model, maxBatch: batch, threads: threads,
+                                          chunkSize: ModelRunner.defaultChunkSize, optimizerSlots: 0)
+            estimate.addData(samples: held, sampleSize: model.inputShape.count)
+            try limit.check(estimate, advice: "lower --threads")
+        }
+        try checkMemory(held: 1)
         let parameters = FloatBuffer(checkpoint.parameters), state = FloatBuffer(checkpoint.state)
         let directory = dataDirectory(checkpoint.config)
         let files = try DataFormat.files(format: dataFormat ?? checkpoint.config.dataFormat, directory: directory,
@@ -33,7 +46,8 @@ public struct CheckpointEvaluation {
         let shape = model.inputShape.dimensions
         let test = try files.loadTest(shard: Shard(index: communicator.rank, count: communicator.size),
                                       expectedShape: shape, classes: model.classes)
-        let runner = ModelRunner(model: model, loss: checkpoint.config.loss, maxBatch: 256, threads: threads)
+        try checkMemory(held: test.count + (communicator.isRoot && outputCount > 0 ? test.totalCount : 0))
+        let runner = ModelRunner(model: model, loss: checkpoint.config.loss, maxBatch: batch, threads: threads)
         let statistics = ShardedEvaluation(set: test).run(runner: runner, model: model, parameters: parameters.pointer,
                                                           state: state.pointer, communicator: communicator)
         var outputs: [[Float]] = []

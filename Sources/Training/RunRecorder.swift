@@ -106,8 +106,8 @@ final class RunRecorder {
     }
 
     /// At the end of the run: rank 0 writes `model.safetensors`, then prints every rank's peak
-    /// resident memory and the part of it that is training data (which shrinks as 1/ranks, since
-    /// each rank keeps only its shard), and the startup time. A collective.
+    /// resident memory against its estimate (`MemoryEstimate`) and the part of it that is training data
+    /// (which shrinks as 1/ranks, since each rank keeps only its shard), and the startup time. A collective.
     func finish(startupSeconds: Double?) throws {
         let step = setup.step
         if communicator.isRoot {
@@ -116,13 +116,17 @@ final class RunRecorder {
                                  path: (options.runDirectory as NSString).appendingPathComponent("model.safetensors"))
         }
         let size = communicator.size, training = setup.training, validation = setup.validation?.set
-        let figures = DoubleBuffer(count: 2 * size)
-        figures[2 * communicator.rank] = Double(SystemInfo.peakResidentBytes() ?? 0)
-        figures[2 * communicator.rank + 1] = Double(training.pixels.count + training.labels.count
+        let figures = DoubleBuffer(count: 3 * size)
+        figures[3 * communicator.rank] = Double(SystemInfo.peakResidentBytes() ?? 0)
+        figures[3 * communicator.rank + 1] = Double(training.pixels.count + training.labels.count
                                                     + (validation.map { $0.pixels.count + $0.labels.count } ?? 0))
+        figures[3 * communicator.rank + 2] = setup.memoryEstimate.total
         communicator.allreduceSum(figures.pointer, count: figures.count)
         let megabytes = { (bytes: Double) in String(format: "%.1f MB", bytes / 1_048_576) }
-        let lines = (0..<size).map { "rank \($0): peak RSS \(megabytes(figures[2 * $0])), training data \(megabytes(figures[2 * $0 + 1]))" }
+        let lines = (0..<size).map {
+            "rank \($0): peak RSS \(megabytes(figures[3 * $0])) (estimated \(megabytes(figures[3 * $0 + 2]))), "
+                + "training data \(megabytes(figures[3 * $0 + 1]))"
+        }
         progress.message("Memory: " + lines.joined(separator: "; "))
         if let startupSeconds {
             progress.message(String(format: "Startup: the first training step ended %.2f s after the program started", startupSeconds))

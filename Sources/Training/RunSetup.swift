@@ -33,6 +33,8 @@ final class RunSetup {
     let resumedFrom: (path: String, worldSize: Int)?
     /// What a resume at an epoch boundary changed (batch size, seed, shuffle, data), to be logged.
     let resumeChanges: [String]
+    /// This rank's estimated peak memory, checked against `TrainingOptions.memoryBudget` before allocating.
+    let memoryEstimate: MemoryEstimate
     /// Rank 0's claim on the run folder, held as long as the setup lives.
     private let runFolder: RunFolder?
     /// The run's identity, for its checkpoints (rank 0 only).
@@ -43,13 +45,16 @@ final class RunSetup {
         let config = options.config
         try config.validate()
         model = try Sequential(config.model)
+        let budget = options.memoryBudget ?? .machine(sharedBy: communicator.localSize)
+        try RunMemory.checkBeforeLoading(model: model, config: config, threads: options.threads, budget: budget)
         let checkpoint = try options.resumeFrom.map { try Self.readCheckpoint($0, for: config) }
         runFolder = communicator.isRoot ? RunFolder(path: options.runDirectory) : nil
         try runFolder?.claim(resuming: options.resumeFrom.map { ($0, checkpoint?.runID) }, overwrite: options.overwrite)
         hooks?.beforeLoading()
 
-        let files = try DataFormat.files(format: config.dataFormat, directory: options.dataDirectory,
-                                         options: Self.loadingOptions(options, communicator: communicator, reporter: progress))
+        var loading = Self.loadingOptions(options, communicator: communicator, reporter: progress)
+        loading.willHold = RunMemory.checkWhileLoading(model: model, config: config, threads: options.threads, budget: budget)
+        let files = try DataFormat.files(format: config.dataFormat, directory: options.dataDirectory, options: loading)
         classNames = try files.classNames()
         if let checkpoint, let path = options.resumeFrom { try checkpoint.requireSameClasses(as: classNames, path: path) }   // first: a folder in neither layout is refused as such
         guard files.hasTestSet || config.validationSplit > 0 else {
@@ -65,7 +70,14 @@ final class RunSetup {
         if let test, test.count == 0 { throw TrainingError("\(options.dataDirectory): the test set is empty") }
         dataFingerprint = DataFingerprint.of(training, communicator: communicator)
 
-        step = DataParallelStep(model: model, config: config, threads: options.threads, communicator: communicator)
+        let samplesPerRank = DataParallelStep.samplesPerRank(batchSize: config.batchSize, trainingCount: training.totalCount,
+                                                             ranks: communicator.size)
+        memoryEstimate = RunMemory.estimate(model: model, config: config, threads: options.threads, samplesPerRank: samplesPerRank,
+                                            held: training.count + (validation?.set.count ?? 0) + (test?.count ?? 0),
+                                            globalBatch: min(config.batchSize, training.totalCount))
+        try budget.check(memoryEstimate, advice: RunMemory.advice)
+        step = DataParallelStep(model: model, config: config, threads: options.threads, maxBatch: samplesPerRank,
+                                communicator: communicator)
         if let checkpoint, let path = options.resumeFrom {
             Self.restore(checkpoint, into: step)
             position = checkpoint.position

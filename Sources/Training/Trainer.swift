@@ -59,7 +59,7 @@ public final class Trainer {
         let watchdog = startWatchdog()
         defer { watchdog?.stop() }
         announceStart()
-        let share = EvenShare(data: training, communicator: communicator, maxBatch: options.config.batchSize)
+        let share = EvenShare(data: training, communicator: communicator, maxBatch: min(options.config.batchSize, training.totalCount))
         var history: [EpochMetrics] = []
         while position.epoch <= epochs && !reachedMaxSteps {
             let schedule = epochSchedule()

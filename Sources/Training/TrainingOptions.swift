@@ -27,6 +27,8 @@ public struct TrainingOptions: Sendable {
     /// End the job when one step takes longer than this many seconds; nil: the watchdog's default
     /// rule (the larger of 60 s and 50 median steps); 0: no watchdog.
     public var stepTimeout: Double?
+    /// Refuse to start when the run's estimated peak memory exceeds it (`MemoryBudget`); nil: the machine's available memory.
+    public var memoryBudget: MemoryBudget?
 
     public init(config: ExperimentConfig, dataDirectory: String, runDirectory: String, threads: Int,
                 maxSteps: Int? = nil, logEvery: Int? = nil) {
