@@ -18,6 +18,12 @@ final class MemoryEstimateTests: XCTestCase {
             Conv2D(filters: 4, kernelSize: (1, 1), activation: .relu), MaxPool2D(pool: 3), Flatten(), Dropout(rate: 0.5),
             Dense(units: 3, activation: .softmax),
         ]),
+        // A graph: a residual add and a three-way concatenation keep per-layer gradient buffers.
+        ModelSpec(inputShape: TensorShape([6, 6, 2]), classes: 3, layers: [
+            Conv2D(filters: 2, kernelSize: (3, 3), padding: .same, activation: .relu),
+            Conv2D(filters: 2, kernelSize: (3, 3), padding: .same), Add(), Concatenate(), Flatten(),
+            Dense(units: 3, activation: .softmax),
+        ], names: ["stem", nil, nil, nil, nil, nil], inputs: [nil, nil, ["conv2d_1", "stem"], ["add_1", "stem", "conv2d_1"], nil, nil]),
     ]
 
     func testWorkspaceEstimateIsWhatAWorkspaceAllocates() throws {

@@ -19,6 +19,9 @@ final class GraphBuffers {
     /// Buffers for the gradients that are added, one per input position.
     private let addends: [FloatBuffer]
 
+    /// Floats these buffers hold (for `MemoryEstimate`'s test).
+    var allocatedFloats: Int { (outputGradients + addends).reduce(0) { $0 + $1.count } }
+
     init(model: Sequential, capacity: Int, input: FloatBuffer, activations: [FloatBuffer], widest: Int) {
         let graph = model.graph
         func source(_ j: Int) -> UnsafeMutablePointer<Float> { j == ModelGraph.modelInput ? input.pointer : activations[j].pointer }

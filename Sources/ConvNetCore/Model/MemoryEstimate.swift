@@ -54,7 +54,9 @@ public struct MemoryEstimate: Sendable, Equatable {
         let saved = layers.reduce(0.0) { total, layer in total + affine { layer.savedCount(batch: $0) } }
         let scratch = layers.map { layer in affine { layer.scratchCount(batch: $0) } }.max() ?? 0
         let widest = Double(layers.map { max($0.inputShape.count, $0.outputShape.count) }.max() ?? 0)
-        let floats = deferred + samples * (Double(model.inputShape.count) + outputs + 2 * widest) + saved + scratch
+        // A graph keeps each layer's output gradient and one gradient buffer per input of its widest merge.
+        let graph = model.graph.isChain ? 0 : samples * (outputs + Double(model.graph.inputs.map(\.count).max() ?? 1) * widest)
+        let floats = deferred + samples * (Double(model.inputShape.count) + outputs + 2 * widest) + saved + scratch + graph
         let statistics = Double(model.fastPaths.reduce(0) { $0 + $1.statisticsCount })
         return 4 * floats + samples * (4 + 8) + 8 * statistics   // + labels (Int32), sample IDs (Int64)
     }
@@ -85,7 +87,7 @@ extension Workspace {
     /// Bytes this workspace allocated, for tests that hold `MemoryEstimate` to the truth.
     var allocatedBytes: Int {
         let floats = deferred.reduce(0) { $0 + $1.count } + input.count + activations.reduce(0) { $0 + $1.count }
-            + saved.reduce(0) { $0 + $1.count } + scratch.count + gradientIn.count + gradientOut.count
+            + saved.reduce(0) { $0 + $1.count } + scratch.count + gradientIn.count + gradientOut.count + (graph?.allocatedFloats ?? 0)
         return 4 * floats + 4 * labels.count + 8 * sampleIDs.count + 8 * partialStatistics.reduce(0) { $0 + $1.count }
     }
 }
