@@ -15,6 +15,12 @@ public enum LayerRegistry {
         BatchNorm.self,
         ActivationLayer.self,
         UpSampling2D.self,
+        Rescaling.self,
+        Normalization.self,
+        ZeroPadding2D.self,
+        RandomFlip.self,
+        RandomCrop.self,
+        RandomTranslation.self,
     ]
 
     static let registry = Registry("layer type", key: "type", kinds, name: { $0.typeName })
