@@ -165,3 +165,40 @@ final class PreprocessingLayerTests: XCTestCase {
         }
     }
 }
+
+/// The runner on several threads and chunk sizes: a model with every random layer and dropout
+/// computes the same gradient bits, and a later step draws anew.
+final class AugmentationRunnerTests: XCTestCase {
+    func testRandomLayersGiveTheSameGradientForAnyThreadsAndChunks() throws {
+        let model = try Sequential(ModelSpec(inputShape: TensorShape([8, 8, 2]), classes: 3, layers: [
+            Rescaling(scale: 2, offset: -1), RandomFlip(), RandomTranslation(heightFactor: (-0.3, 0.3), widthFactor: (-0.2, 0.4), fillMode: .reflect),
+            ZeroPadding2D(padding: ((1, 1), (1, 1))), RandomCrop(height: 8, width: 8),
+            Conv2D(filters: 3, kernelSize: (3, 3), activation: .relu), RandomFlip(mode: .vertical), Dropout(rate: 0.3),
+            Flatten(), Dense(units: 3, activation: .softmax),
+        ]))
+        let parameters = FloatBuffer(count: model.parameterCount)
+        Initialization.glorotUniform(model, seed: 3, into: parameters)
+        var generator = SeededGenerator(seed: 12)
+        let batch = 20, size = 128
+        let images = (0..<(batch * size)).map { _ in generator.nextUnitFloat() }
+        let fill: BatchFiller = { range, x, labels, ids in
+            for (slot, n) in range.enumerated() {
+                for i in 0..<size { x[slot * size + i] = images[n * size + i] }
+                labels[slot] = Int32(n % 3)
+                ids[slot] = Int64(500 + 3 * n)
+            }
+        }
+        func gradient(threads: Int, chunkSize: Int, step: Int = 7) -> [UInt64] {
+            let state = FloatBuffer(count: max(1, model.stateCount)), out = DoubleBuffer(count: model.parameterCount)
+            _ = ModelRunner(model: model, maxBatch: batch, threads: threads, chunkSize: chunkSize)
+                .gradients(batchSize: batch, parameters: parameters.pointer, state: state.pointer, globalStep: step, seed: 5,
+                           into: out.pointer, fill: fill)
+            return out.array.map(\.bitPattern)
+        }
+        let one = gradient(threads: 1, chunkSize: 64)
+        for (threads, chunkSize) in [(1, 3), (2, 4), (3, 1), (4, 64)] {
+            XCTAssertEqual(gradient(threads: threads, chunkSize: chunkSize), one, "\(threads) threads, chunks of \(chunkSize)")
+        }
+        XCTAssertNotEqual(gradient(threads: 1, chunkSize: 64, step: 8), one, "the next step draws new flips, shifts, crops and masks")
+    }
+}
