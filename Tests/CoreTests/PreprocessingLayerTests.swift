@@ -197,8 +197,8 @@ final class AugmentationRunnerTests: XCTestCase {
         }
         let one = gradient(threads: 1, chunkSize: 64)
         for (threads, chunkSize) in [(1, 3), (2, 4), (3, 1), (4, 64)] {
-            XCTAssertEqual(gradient(threads: threads, chunkSize: chunkSize), one, "\(threads) threads, chunks of \(chunkSize)")
+            XCTAssertTrue(gradient(threads: threads, chunkSize: chunkSize) == one, "\(threads) threads, chunks of \(chunkSize): other gradient bits")
         }
-        XCTAssertNotEqual(gradient(threads: 1, chunkSize: 64, step: 8), one, "the next step draws new flips, shifts, crops and masks")
+        XCTAssertTrue(gradient(threads: 1, chunkSize: 64, step: 8) != one, "the next step draws new flips, shifts, crops and masks")
     }
 }
