@@ -3,8 +3,8 @@ import TestSupport
 import XCTest
 
 /// A model with random flips, random translations, a random crop and dropout (all drawn by the
-/// dropout rule, from the sample's index) writes the same model.safetensors, byte for byte, on 1, 2
-/// and 3 ranks and on 2 threads, and when stopped and resumed.
+/// dropout rule, from the sample's index) writes the same model.safetensors, byte for byte, on 1, 2,
+/// 3 and 4 ranks and on 2 threads, and when stopped and resumed.
 final class AugmentationTrainingTests: XCTestCase {
     private static let config = """
         [model]
@@ -38,7 +38,7 @@ final class AugmentationTrainingTests: XCTestCase {
         func bytes(_ runDirectory: String) throws -> Data { try Data(contentsOf: URL(fileURLWithPath: runDirectory + "/model.safetensors")) }
 
         var reference: Data?
-        for (ranks, threads) in [(1, 1), (1, 2), (2, 1), (3, 1)] {
+        for (ranks, threads) in [(1, 1), (1, 2), (2, 1), (3, 1), (4, 1)] {
             let runDirectory = try makeTemporaryDirectory(self)
             let result = try runUnderMPI(ranks, common + ["--run-dir", runDirectory, "--threads", String(threads)])
             XCTAssertEqual(result.status, 0, result.error)
