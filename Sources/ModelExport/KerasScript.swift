@@ -77,6 +77,8 @@ public enum KerasScript {
                         values.append(tensors[name].astype(np.float32))
                     if values:
                         layer.set_weights(values)
+                    if isinstance(layer, keras.layers.Normalization):
+                        layer.finalize_state()   # an adapted layer computes with the loaded mean and variance
                 return model
 
 

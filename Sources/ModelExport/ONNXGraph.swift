@@ -28,6 +28,18 @@ struct ONNXGraph {
         return name
     }
 
+    /// Adds an int64 initializer (the shape-like inputs of `Pad` and `Slice`) and returns its name.
+    @discardableResult
+    mutating func int64Constant(_ name: String, values: [Int]) -> String {
+        var tensor = Onnx_TensorProto()
+        tensor.name = name
+        tensor.dims = [Int64(values.count)]
+        tensor.dataType = Int32(Onnx_TensorProto.DataType.int64.rawValue)
+        tensor.int64Data = values.map(Int64.init)
+        initializers.append(tensor)
+        return name
+    }
+
     /// Appends a node and returns the name of its (single) output: `output`, or else the node's own name.
     mutating func node(_ opType: String, _ inputs: [String], name: String, attributes: [Onnx_AttributeProto] = [],
                        output: String? = nil) -> String {

@@ -89,6 +89,7 @@ final class RunSetup {
                 try WeightsFile.load(path: path, model: model, into: step.parameters, state: step.state)
             } else {
                 Initialization.glorotUniform(model, seed: config.seed, into: step.parameters)
+                try NormalizationAdapt.adapt(model, training: training, communicator: communicator, into: step.state)
             }
             (position, resumedFrom, resumeChanges) = (.start, nil, [])
         }

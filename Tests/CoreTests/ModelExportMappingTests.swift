@@ -24,6 +24,11 @@ final class ModelExportMappingTests: XCTestCase {
         ModelSpec(inputShape: TensorShape([6, 6, 1]), classes: 2, layers: [
             Conv2D(filters: 1, kernelSize: (3, 3), padding: .same), Add(), Concatenate(), Flatten(), Dense(units: 2, activation: .softmax),
         ], inputs: [nil, ["conv2d_1", "input"], ["add_1", "conv2d_1"], nil, nil]),
+        ModelSpec(inputShape: TensorShape([8, 8, 3]), classes: 2, layers: [
+            Rescaling(scale: 0.5), Normalization(mean: [0], variance: [1]), ZeroPadding2D(), RandomFlip(), RandomCrop(height: 8, width: 8),
+            RandomTranslation(heightFactor: (-0.1, 0.1), widthFactor: (-0.1, 0.1)),
+            Conv2D(filters: 2, kernelSize: (3, 3)), GlobalMaxPool2D(), Dense(units: 2, activation: .softmax),
+        ]),
     ]
 
     func testEveryRegisteredLayerKindExports() throws {

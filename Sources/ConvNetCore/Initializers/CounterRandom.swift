@@ -5,7 +5,7 @@
 /// Each coordinate is folded in with SplitMix64's finaliser, a bijective 64-bit mixer whose outputs
 /// pass BigCrush as a counter-based generator.
 public struct CounterRandom: Sendable {
-    public enum Purpose: UInt64 { case dropout = 3 }
+    public enum Purpose: UInt64 { case dropout = 3, randomFlip = 4, randomTranslation = 5, randomCrop = 6 }
 
     /// The key for one (seed, purpose, step, sample, layer); elements are mixed in per call.
     public let key: UInt64

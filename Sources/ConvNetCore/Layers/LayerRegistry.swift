@@ -17,6 +17,12 @@ public enum LayerRegistry {
         UpSampling2D.self,
         Add.self,
         Concatenate.self,
+        Rescaling.self,
+        Normalization.self,
+        ZeroPadding2D.self,
+        RandomFlip.self,
+        RandomCrop.self,
+        RandomTranslation.self,
     ]
 
     static let registry = Registry("layer type", key: "type", kinds, name: { $0.typeName })
