@@ -36,6 +36,8 @@ public struct BenchmarkReport: Codable {
     public var threads: Int
     public var chunkSize: Int
     public var batchSize: Int
+    /// Micro-batches per optimizer step (`accumulation_steps`), each of `batchSize / accumulationSteps` samples.
+    public var accumulationSteps: Int
     public var sgemmPeakGflops: Double
     public var sgemmPeakThreads: Int
     public var rowwiseKernelGflopsPerThread: Double
@@ -53,6 +55,10 @@ public struct BenchmarkReport: Codable {
     /// Forward-pass GFLOP/s of the evaluation (two FLOPs per multiply-add) and its fraction of the SGEMM peak.
     public var evaluationGflops: Double
     public var evaluationFractionOfPeak: Double
+    /// Rank 0's peak resident memory at the end (the SGEMM peak's 48 MiB of operands included) and
+    /// its estimate for the training run (`RunMemory`), in bytes; 0 where not measured.
+    public var peakResidentBytes: Double = 0
+    public var estimatedBytes: Double = 0
 }
 
 public enum Benchmark {
@@ -68,20 +74,20 @@ public enum Benchmark {
 
         let batchSize = config.batchSize
         let samplesPerRank = DataParallelStep.samplesPerRank(batchSize: batchSize, trainingCount: images.totalCount,
-                                                             ranks: communicator.size)
+                                                             ranks: communicator.size, accumulationSteps: config.accumulationSteps)
         // The runner never runs more than a thread's share at once: a larger chunk is that share.
         let chunkSize = min(chunkSize, (samplesPerRank + threads - 1) / threads)
         let trainer = DataParallelStep(model: model, config: config, threads: threads, chunkSize: chunkSize,
                                        maxBatch: samplesPerRank, communicator: communicator)
         let runner = trainer.runner, parameters = trainer.parameters
         Initialization.glorotUniform(model, seed: config.seed, into: parameters)
-        let share = EvenShare(data: images, communicator: communicator, maxBatch: min(batchSize, images.totalCount))
+        let share = EvenShare(data: images, communicator: communicator, maxBatch: min(trainer.microBatchSize, images.totalCount))
         let schedule = EpochSchedule(totalCount: images.totalCount, batchSize: batchSize, seed: 1, epoch: 1, shuffle: true)
 
         var allreduceNanos: [UInt64] = []
         func step(_ k: Int) {
-            share.take(schedule.globalBatch(step: k % schedule.steps))
-            _ = try? trainer.run(sampleCount: share.count, globalStep: k, fill: share.filler, where: "bench step \(k)")
+            _ = try? trainer.run(globalBatch: schedule.globalBatch(step: k % schedule.steps), share: share, globalStep: k,
+                                 where: "bench step \(k)")
             allreduceNanos.append(trainer.lastAllreduceNanoseconds)
         }
         for k in 0..<min(20, steps) { step(k) }   // warm up caches, pages and BLAS buffers
@@ -95,8 +101,8 @@ public enum Benchmark {
 
         let flops = Double(trainingFlopsPerSample(model))
         let samplesPerSecond = Double(steps * batchSize) / seconds
-        // Samples the profiled worker thread (the first share of this rank's part of a batch) computes per step.
-        let samplesPerThread = Double(WorkerPool.partition(share.count, parts: threads, index: 0).count)
+        // Samples the profiled worker thread (the first share of this rank's part of each micro-batch) computes per step.
+        let samplesPerThread = Double(WorkerPool.partition(share.count, parts: threads, index: 0).count * config.accumulationSteps)
         let corePeak = peakThreads > 0 ? peak / Double(peakThreads) : 0
         let layers = model.layerNames.indices.map { i in
             let forwardSeconds = Double(times.forwardNanoseconds[i]) / 1e9 / Double(steps)
@@ -134,13 +140,14 @@ public enum Benchmark {
         let sortedAllreduce = allreduceNanos.sorted()
         return BenchmarkReport(
             blas: Matmul.blasDescription, rowwiseKernel: Matmul.rowwiseKernelName, ranks: communicator.size, threads: threads,
-            chunkSize: chunkSize, batchSize: batchSize, sgemmPeakGflops: peak, sgemmPeakThreads: peakThreads, rowwiseKernelGflopsPerThread: rowwise,
+            chunkSize: chunkSize, batchSize: batchSize, accumulationSteps: config.accumulationSteps, sgemmPeakGflops: peak, sgemmPeakThreads: peakThreads, rowwiseKernelGflopsPerThread: rowwise,
             flopsPerTrainingSample: flops, trainingSamplesPerSecond: samplesPerSecond,
             trainingGflops: samplesPerSecond * flops / 1e9, fractionOfSgemmPeak: peak > 0 ? samplesPerSecond * flops / 1e9 / peak : 0,
             stepMilliseconds: seconds * 1000 / Double(steps),
             allreduceMilliseconds: communicator.size > 1 ? Double(sortedAllreduce[sortedAllreduce.count / 2]) / 1e6 : 0,
             layers: layers, evaluationSeconds: evaluationSeconds, evaluationImages: evaluationImages,
-            evaluationGflops: evaluationGflops, evaluationFractionOfPeak: peak > 0 ? evaluationGflops / peak : 0)
+            evaluationGflops: evaluationGflops, evaluationFractionOfPeak: peak > 0 ? evaluationGflops / peak : 0,
+            peakResidentBytes: Double(SystemInfo.peakResidentBytes() ?? 0))
     }
 
     /// FLOPs of one training sample: forward, weight gradient, and input gradient of every layer but

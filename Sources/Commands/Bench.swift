@@ -54,9 +54,7 @@ struct Bench: ParsableCommand {
             let threads = compute.perRank(communicator), budget = try memory.budget(communicator)
             func estimate(totalCount: Int, held: Int) -> MemoryEstimate {
                 RunMemory.estimate(model: model, config: config, threads: threads, chunkSize: chunkSize,
-                                   samplesPerRank: DataParallelStep.samplesPerRank(batchSize: config.batchSize, trainingCount: totalCount,
-                                                                                   ranks: communicator.size),
-                                   held: held, globalBatch: min(config.batchSize, totalCount))
+                                   trainingCount: totalCount, ranks: communicator.size, held: held)
             }
             let images: LabelledImages
             if data.givenDirectory != nil || config.dataPath != nil {
@@ -69,10 +67,12 @@ struct Bench: ParsableCommand {
                 images = syntheticImages(count: count, height: shape[0], width: shape[1], channels: shape[2],
                                          classes: config.model.classes, shard: shard)
             }
-            try budget.check(estimate(totalCount: images.totalCount, held: images.count), advice: RunMemory.advice)
-            let report = Benchmark.run(config: config, model: model, images: images, threads: threads,
+            let estimated = estimate(totalCount: images.totalCount, held: images.count)
+            try budget.check(estimated, advice: RunMemory.advice)
+            var report = Benchmark.run(config: config, model: model, images: images, threads: threads,
                                        chunkSize: chunkSize, steps: steps, communicator: communicator)
             guard communicator.isRoot else { return }
+            report.estimatedBytes = estimated.total
             if json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -89,7 +89,8 @@ struct Bench: ParsableCommand {
             "BLAS: \(r.blas); row-wise kernel: \(r.rowwiseKernel)",
             "SGEMM peak (2048^3, \(r.sgemmPeakThreads) BLAS threads): \(f(r.sgemmPeakGflops)) GFLOP/s; "
                 + "row-wise kernel on 1 thread: \(f(r.rowwiseKernelGflopsPerThread)) GFLOP/s",
-            "Training: \(r.ranks) rank(s) x \(r.threads) thread(s), chunks of \(r.chunkSize), global batch \(r.batchSize): "
+            "Training: \(r.ranks) rank(s) x \(r.threads) thread(s), chunks of \(r.chunkSize), global batch \(r.batchSize)"
+                + (r.accumulationSteps > 1 ? " (\(r.accumulationSteps) micro-batches of \(r.batchSize / r.accumulationSteps))" : "") + ": "
                 + "\(f(r.trainingSamplesPerSecond, 0)) samples/s, \(f(r.stepMilliseconds, 2)) ms/step, "
                 + "epoch of 60,000 ≈ \(f(60_000 / r.trainingSamplesPerSecond, 2)) s",
             "  \(f(r.flopsPerTrainingSample / 1e6, 2)) MFLOP/sample -> \(f(r.trainingGflops)) GFLOP/s = "
@@ -126,6 +127,8 @@ struct Bench: ParsableCommand {
                              + "BLAS \(f(layer.productBLASGflops)) (\(f(layer.productBLASGflops / corePeak, 2)))")
             }
         }
+        lines.append(String(format: "Memory (rank 0): peak RSS %.1f MB (estimated %.1f MB for training)",
+                            r.peakResidentBytes / 1_048_576, r.estimatedBytes / 1_048_576))
         lines.append("Evaluation of \(r.evaluationImages) images: \(f(r.evaluationSeconds, 3)) s = \(f(r.evaluationGflops)) GFLOP/s = "
                      + "\(f(100 * r.evaluationFractionOfPeak)) % of SGEMM peak")
         return lines.joined(separator: "\n")

@@ -14,6 +14,10 @@ struct ExperimentOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Global batch size: samples per optimizer step across all ranks (overrides the config).")
     var batchSize: Int?
 
+    @Option(parsing: .unconditional, help: ArgumentHelp("Sum the gradients of K micro-batches of batch-size / K samples per optimizer step: the same weights as K = 1 without batch normalisation, with the memory of a micro-batch (overrides the config).",
+                                                       valueName: "K"))
+    var accumulationSteps: Int?
+
     @Option(parsing: .unconditional, help: "Learning rate (overrides the config).")
     var lr: Float?
 
@@ -37,6 +41,7 @@ struct ExperimentOptions: ParsableArguments {
         if let batchSize, batchSize > ExperimentConfig.maximumBatchSize {
             throw ValidationError("--batch-size must be at most \(ExperimentConfig.maximumBatchSize)")
         }
+        if let accumulationSteps, accumulationSteps < 1 { throw ValidationError("--accumulation-steps must be at least 1, got \(accumulationSteps)") }
         if let lr, !(lr.isFinite && lr > 0) { throw ValidationError("--lr must be a positive number") }
     }
 
@@ -45,6 +50,7 @@ struct ExperimentOptions: ParsableArguments {
         var resolved = try config.map { try ExperimentConfig.load(path: $0) } ?? base ?? .reference
         if let epochs { resolved.epochs = epochs }
         if let batchSize { resolved.batchSize = batchSize }
+        if let accumulationSteps { resolved.accumulationSteps = accumulationSteps }
         if let optimizer, optimizer != resolved.optimizer.name {
             do { resolved.optimizer = try OptimizerSpec(named: optimizer, key: "--optimizer") } catch let error as DescriptionError {
                 throw ConfigError(error.description)

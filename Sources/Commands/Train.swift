@@ -138,7 +138,9 @@ struct Train: ParsableCommand {
             if checkpoint == nil { trainer.progress.message(trainer.model.summary()) }
             let heldOut = trainer.validation.map { " (\($0.totalCount) more held out for validation)" } ?? ""
             trainer.progress.message("Training on \(trainer.training.totalCount) samples\(heldOut): \(communicator.size) rank(s) x "
-                                     + "\(options.threads) thread(s), global batch \(options.config.batchSize); "
+                                     + "\(options.threads) thread(s), global batch \(options.config.batchSize)"
+                                     + (options.config.accumulationSteps > 1
+                                        ? " in \(options.config.accumulationSteps) micro-batches of \(trainer.step.microBatchSize)" : "") + "; "
                                      + "run folder \(options.runDirectory)")
             if options.config.tensorboard {
                 trainer.progress.message("TensorBoard events files in \(options.runDirectory)/tensorboard: tensorboard --logdir \(options.runDirectory)/tensorboard")

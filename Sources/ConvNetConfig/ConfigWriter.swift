@@ -19,8 +19,9 @@ extension ExperimentConfig {
         if !(loss is CategoricalCrossentropy) || !LossRegistry.config(of: loss).dropFirst().isEmpty {
             lines += ["", "[loss]"] + LossRegistry.config(of: loss).map(line)
         }
-        lines += ["", "[training]", "epochs = \(epochs)", "batch_size = \(batchSize)", "seed = \(seed)",
-                  "shuffle = \(shuffle)", "", "[optimizer]", "name = \(quoted(optimizer.name))"] + optimizer.config.map(line)
+        lines += ["", "[training]", "epochs = \(epochs)", "batch_size = \(batchSize)"]
+            + (accumulationSteps == 1 ? [] : ["accumulation_steps = \(accumulationSteps)"])
+        lines += ["seed = \(seed)", "shuffle = \(shuffle)", "", "[optimizer]", "name = \(quoted(optimizer.name))"] + optimizer.config.map(line)
         if let clipnorm { lines.append("clipnorm = \(clipnorm)") }
         if let schedule { lines += ["", "[optimizer.schedule]"] + ScheduleRegistry.config(of: schedule).map(line) }
         if tensorboard { lines += ["", "[logging]", "tensorboard = true"] }

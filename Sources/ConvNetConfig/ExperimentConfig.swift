@@ -8,6 +8,7 @@ public struct ExperimentConfig: Equatable, Sendable {
             && ScheduleRegistry.equal(a.schedule, b.schedule)
             && a.clipnorm == b.clipnorm && LossRegistry.equal(a.loss, b.loss) && a.epochs == b.epochs
             && a.batchSize == b.batchSize && a.seed == b.seed && a.shuffle == b.shuffle
+            && a.accumulationSteps == b.accumulationSteps
     }
 
     /// Data set name: the folder `data/<dataset>` and the download catalogue's entry.
@@ -35,6 +36,11 @@ public struct ExperimentConfig: Equatable, Sendable {
     public var epochs: Int
     /// Global batch: samples per optimizer step, across all ranks and threads.
     public var batchSize: Int
+    /// `[training] accumulation_steps`: each optimizer step sums the gradients of this many
+    /// micro-batches of `batchSize / accumulationSteps` samples, run one after the other, before
+    /// its one allreduce. The same weights as one pass over the batch (Double sums) for models
+    /// without batch normalisation, whose statistics are then those of each micro-batch.
+    public var accumulationSteps = 1
     public var seed: UInt64
     public var shuffle: Bool
     /// `[logging] tensorboard`: rank 0 also writes TensorBoard events files to `RUN_DIR/tensorboard`.
@@ -71,6 +77,18 @@ public struct ExperimentConfig: Equatable, Sendable {
         guard batchSize >= 1 else { throw ConfigError("training.batch_size must be at least 1, got \(batchSize)") }
         guard batchSize <= Self.maximumBatchSize else {
             throw ConfigError("training.batch_size must be at most \(Self.maximumBatchSize), got \(batchSize)")
+        }
+        guard accumulationSteps >= 1 else {
+            throw ConfigError("training.accumulation_steps must be at least 1, got \(accumulationSteps)")
+        }
+        guard accumulationSteps <= batchSize else {
+            throw ConfigError("training.accumulation_steps \(accumulationSteps) is more than training.batch_size \(batchSize) "
+                              + "(--accumulation-steps, --batch-size): a micro-batch holds batch_size / accumulation_steps samples")
+        }
+        guard batchSize % accumulationSteps == 0 else {
+            throw ConfigError("training.batch_size \(batchSize) is not a multiple of training.accumulation_steps \(accumulationSteps) "
+                              + "(--batch-size, --accumulation-steps): each step sums accumulation_steps micro-batches of "
+                              + "batch_size / accumulation_steps samples")
         }
         let lr = optimizer.learningRate
         guard lr.isFinite, lr > 0 else { throw ConfigError("optimizer.learning_rate must be a positive number, got \(lr)") }

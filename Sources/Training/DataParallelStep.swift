@@ -6,7 +6,9 @@ import ConvNetData
 /// One synchronised data-parallel optimizer step, the same for `train` and `bench`:
 ///
 /// 1. each rank computes the summed loss gradient of its samples of the global batch on its threads
-///    (batch-norm statistics are summed across ranks inside that pass);
+///    (batch-norm statistics are summed across ranks inside that pass); with `accumulation_steps`
+///    K > 1, the global batch is K micro-batches of `batch_size / K` consecutive samples, each
+///    shared evenly among the ranks and run in turn, their Double sums added (see `runAccumulating`);
 /// 2. one allreduce sums `[gradient sums..., loss sum, correct, count, stop requests]` in Double;
 /// 3. every rank divides by the global batch size, adds the regularisation gradient, clips
 ///    (`clipnorm`), sets the scheduled learning rate and applies the same optimizer step.
@@ -25,23 +27,32 @@ public final class DataParallelStep {
     public let initialLearningRate: Float
     public let clipnorm: Float?
     public let seed: UInt64
+    /// `[training] accumulation_steps`: micro-batches per optimizer step.
+    public let accumulationSteps: Int
+    /// Samples per micro-batch (`batch_size / accumulation_steps`).
+    public let microBatchSize: Int
 
     /// `[gradient sums..., lossSum, correct, count, stopRequests]`: what one step allreduces.
     private let reduction: DoubleBuffer
     /// The mean gradient the optimizer applies.
     private let gradients: FloatBuffer
+    /// A micro-batch's gradient sums before they are added to the step's (accumulation only).
+    private let microGradients: DoubleBuffer?
     /// Slots after the gradient sums in the reduction buffer.
     private enum Counter: Int, CaseIterable { case lossSum, correct, count, stopRequests }
 
     /// Nanoseconds the last step spent in the gradient allreduce.
     public private(set) var lastAllreduceNanoseconds: UInt64 = 0
 
-    /// `maxBatch`: the most samples this rank computes in one step (`samplesPerRank`); default: the batch size.
+    /// `maxBatch`: the most samples this rank computes in one pass (`samplesPerRank`, a share of a
+    /// micro-batch); default: the micro-batch size.
     public init(model: Sequential, config: ExperimentConfig, threads: Int, chunkSize: Int = ModelRunner.defaultChunkSize,
                 maxBatch: Int? = nil, communicator: any Communicator) {
         self.model = model
         self.communicator = communicator
-        runner = ModelRunner(model: model, loss: config.loss, maxBatch: maxBatch ?? config.batchSize, threads: threads, chunkSize: chunkSize)
+        accumulationSteps = config.accumulationSteps
+        microBatchSize = config.batchSize / config.accumulationSteps
+        runner = ModelRunner(model: model, loss: config.loss, maxBatch: maxBatch ?? microBatchSize, threads: threads, chunkSize: chunkSize)
         optimizer = config.optimizer.make(parameterCount: model.parameterCount)
         parameters = FloatBuffer(count: model.parameterCount)
         state = FloatBuffer(count: model.stateCount)
@@ -52,6 +63,7 @@ public final class DataParallelStep {
         seed = config.seed
         reduction = DoubleBuffer(count: model.parameterCount + Counter.allCases.count)
         gradients = FloatBuffer(count: model.parameterCount)
+        microGradients = accumulationSteps > 1 ? DoubleBuffer(count: model.parameterCount) : nil
     }
 
     /// Rank 0's parameters and state to every rank.
@@ -74,14 +86,57 @@ public final class DataParallelStep {
         public var learningRate: Float
     }
 
-    /// Runs one step over this rank's `sampleCount` samples of the global batch (`fill` writes them).
-    /// `where` names the step in the error thrown for a non-finite loss or gradient.
+    /// Runs one step on `globalBatch` (global sample indices, in batch order): `share` gives this
+    /// rank its even share of the batch, or of each micro-batch in turn. `where` names the step in
+    /// the error thrown for a non-finite loss or gradient.
+    public func run(globalBatch: ArraySlice<Int32>, share: EvenShare, globalStep: Int, where: @autoclosure () -> String) throws -> Result {
+        guard accumulationSteps > 1 else {
+            share.take(globalBatch)
+            return try run(sampleCount: share.count, globalStep: globalStep, fill: share.filler, where: `where`())
+        }
+        return try finishStep(local: runAccumulating(globalBatch, share: share, globalStep: globalStep), where: `where`)
+    }
+
+    /// Runs one step over this rank's `sampleCount` samples of the global batch (`fill` writes them),
+    /// in one pass. `where` names the step in the error thrown for a non-finite loss or gradient.
     public func run(sampleCount: Int, globalStep: Int, fill: BatchFiller, where: @autoclosure () -> String) throws -> Result {
-        let n = model.parameterCount
         let local = runner.gradients(batchSize: sampleCount, parameters: parameters.pointer, state: state.pointer,
                                      globalStep: globalStep, seed: seed, into: reduction.pointer, fill: fill) { [communicator] values, count in
             communicator.allreduceSum(values, count: count)
         }
+        return try finishStep(local: local, where: `where`)
+    }
+
+    /// The gradient sums of `globalBatch`'s micro-batches (consecutive slices of `microBatchSize`
+    /// samples, the last one shorter in an epoch's short last batch) into the reduction buffer, one
+    /// micro-batch after the other; returns this rank's statistics. Every sample's gradient is the
+    /// one it has in a single pass (the layers see the same global step and sample index; batch
+    /// statistics aside), and the Double sums only group them differently, which the Float mean
+    /// does not see. Every rank runs the same micro-batches (the collectives inside match).
+    private func runAccumulating(_ globalBatch: ArraySlice<Int32>, share: EvenShare, globalStep: Int) -> BatchStatistics {
+        let total = reduction.pointer, micro = microGradients!.pointer
+        var local = BatchStatistics()
+        for start in stride(from: globalBatch.startIndex, to: globalBatch.endIndex, by: microBatchSize) {
+            share.take(globalBatch[start..<min(start + microBatchSize, globalBatch.endIndex)])
+            let first = start == globalBatch.startIndex
+            local = local + runner.gradients(batchSize: share.count, parameters: parameters.pointer, state: state.pointer,
+                                             globalStep: globalStep, seed: seed, into: first ? total : micro,
+                                             fill: share.filler) { [communicator] values, count in
+                communicator.allreduceSum(values, count: count)
+            }
+            if !first {
+                runner.forEachParameterSlice { slice in
+                    for i in slice { total[i] += micro[i] }
+                }
+            }
+        }
+        return local
+    }
+
+    /// Sums `local` (this rank's gradient sums, already in the reduction buffer, and statistics)
+    /// over the ranks and applies the optimizer step.
+    private func finishStep(local: BatchStatistics, where: () -> String) throws -> Result {
+        let n = model.parameterCount
         reduction[n + Counter.lossSum.rawValue] = local.lossSum
         reduction[n + Counter.correct.rawValue] = Double(local.correct)
         reduction[n + Counter.count.rawValue] = Double(local.count)

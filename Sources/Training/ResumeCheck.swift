@@ -27,10 +27,15 @@ public enum DataFingerprint {
 /// (batch size), so mid-epoch none of those may change: the run would skip or repeat samples. At an
 /// epoch boundary they may, and the change is logged. The architecture and optimizer never change
 /// (checked when the checkpoint is read).
+///
+/// `accumulation_steps` changes no sample of any step. Without batch normalisation it changes no
+/// weight either (the same Double sums), so it may change anywhere; with it, it changes the
+/// statistics the layers normalise with, so, as a change of the recipe, only at an epoch boundary.
 enum ResumeCheck {
     /// Throws when a mid-epoch resume changes what defines the epoch; returns the changes otherwise.
+    /// `batchStatistics`: the model has layers that use the statistics of the (micro-)batch.
     static func changes(from checkpoint: Checkpoint, path: String, to config: ExperimentConfig,
-                        dataFingerprint: String, trainingCount: Int) throws -> [String] {
+                        dataFingerprint: String, trainingCount: Int, batchStatistics: Bool) throws -> [String] {
         let old = checkpoint.config
         var changes: [String] = []
         if old.batchSize != config.batchSize { changes.append("batch size \(old.batchSize) -> \(config.batchSize)") }
@@ -43,12 +48,21 @@ enum ResumeCheck {
             changes.append("training data (\(before)) -> (\(dataFingerprint))")
         }
         let position = checkpoint.position
-        guard position.step > 0 else { return changes }
-        if !changes.isEmpty {
+        if position.step > 0 && !changes.isEmpty {
             throw TrainingError("cannot resume \(path) in the middle of epoch \(position.epoch) (step \(position.step)) with "
                                 + changes.joined(separator: ", ") + ": the rest of the epoch would skip or repeat samples; "
                                 + "resume with the checkpoint's values, or from a checkpoint written at the end of an epoch")
         }
+        if old.accumulationSteps != config.accumulationSteps {
+            let change = "accumulation steps \(old.accumulationSteps) -> \(config.accumulationSteps)"
+            guard !batchStatistics || position.step == 0 else {
+                throw TrainingError("cannot resume \(path) in the middle of epoch \(position.epoch) (step \(position.step)) with "
+                                    + change + ": the model's batch normalisation would use other statistics for the rest of the epoch; "
+                                    + "resume with --accumulation-steps \(old.accumulationSteps), or from a checkpoint written at the end of an epoch")
+            }
+            changes.append(batchStatistics ? change : change + " (the same weights: no batch statistics)")
+        }
+        guard position.step > 0 else { return changes }
         let steps = (trainingCount + config.batchSize - 1) / config.batchSize
         guard position.step < steps else {
             throw TrainingError("\(path) is at step \(position.step) of epoch \(position.epoch), but an epoch has \(steps) steps here")

@@ -71,10 +71,10 @@ final class RunSetup {
         dataFingerprint = DataFingerprint.of(training, communicator: communicator)
 
         let samplesPerRank = DataParallelStep.samplesPerRank(batchSize: config.batchSize, trainingCount: training.totalCount,
-                                                             ranks: communicator.size)
-        memoryEstimate = RunMemory.estimate(model: model, config: config, threads: options.threads, samplesPerRank: samplesPerRank,
-                                            held: training.count + (validation?.set.count ?? 0) + (test?.count ?? 0),
-                                            globalBatch: min(config.batchSize, training.totalCount))
+                                                             ranks: communicator.size, accumulationSteps: config.accumulationSteps)
+        memoryEstimate = RunMemory.estimate(model: model, config: config, threads: options.threads,
+                                            trainingCount: training.totalCount, ranks: communicator.size,
+                                            held: training.count + (validation?.set.count ?? 0) + (test?.count ?? 0))
         try budget.check(memoryEstimate, advice: RunMemory.advice)
         step = DataParallelStep(model: model, config: config, threads: options.threads, maxBatch: samplesPerRank,
                                 communicator: communicator)
@@ -83,7 +83,8 @@ final class RunSetup {
             position = checkpoint.position
             resumedFrom = (path, checkpoint.worldSize)
             resumeChanges = try ResumeCheck.changes(from: checkpoint, path: path, to: config,
-                                                    dataFingerprint: dataFingerprint, trainingCount: training.totalCount)
+                                                    dataFingerprint: dataFingerprint, trainingCount: training.totalCount,
+                                                    batchStatistics: model.synchronisesBatches)
         } else {
             if let path = options.initialWeights {
                 try WeightsFile.load(path: path, model: model, into: step.parameters, state: step.state)

@@ -59,7 +59,7 @@ public final class Trainer {
         let watchdog = startWatchdog()
         defer { watchdog?.stop() }
         announceStart()
-        let share = EvenShare(data: training, communicator: communicator, maxBatch: min(options.config.batchSize, training.totalCount))
+        let share = EvenShare(data: training, communicator: communicator, maxBatch: min(step.microBatchSize, training.totalCount))
         var history: [EpochMetrics] = []
         while position.epoch <= epochs && !reachedMaxSteps {
             let schedule = epochSchedule()
@@ -105,8 +105,7 @@ public final class Trainer {
         watchdog?.stepStarted(globalStep: globalStep + 1)
         defer { watchdog?.stepFinished() }
         hooks?.inStep(globalStep: globalStep + 1, rank: communicator.rank)
-        share.take(globalBatch)
-        return try step.run(sampleCount: share.count, globalStep: globalStep, fill: share.filler,
+        return try step.run(globalBatch: globalBatch, share: share, globalStep: globalStep,
                             where: "epoch \(position.epoch), step \(position.step + 1) (global step \(globalStep + 1))")
     }
 
@@ -156,7 +155,8 @@ public final class Trainer {
             }
             progress.message(line)
             if !setup.resumeChanges.isEmpty {
-                progress.message("Changed at the start of epoch \(position.epoch): " + setup.resumeChanges.joined(separator: "; "))
+                let at = position.step == 0 ? "at the start of epoch \(position.epoch)" : "at epoch \(position.epoch), step \(position.step)"
+                progress.message("Changed \(at): " + setup.resumeChanges.joined(separator: "; "))
             }
         }
         if position.epoch > options.config.epochs {
