@@ -113,6 +113,9 @@ def _regularizer(spec, where):
     return keras.regularizers.L2(spec.get("l2", 0.0))
 
 
+# Keras class name -> convnet-dist layer type.
+LAYER_CLASSES = {entry["keras_class"]: kind for kind, entry in LAYERS.items()}
+
 # Where convnet-dist's default differs from the Keras class's: random_translation shifts by whole pixels only.
 CONVNET_DEFAULTS = {"random_translation": {"interpolation": "nearest"}}
 
@@ -283,6 +286,8 @@ def load_weights(model, path):
             used.add(name)
         if values:
             layer.set_weights(values)
+            if LAYER_CLASSES.get(layer.__class__.__name__) == "normalization":
+                layer.finalize_state()   # Normalization normalises with copies of its state taken by adapt or load
     unused = sorted(n for n in tensors if n not in used and not n.startswith("optimizer."))
     if unused:
         raise WeightsError("%s: tensors the Keras model has no weight for: %s" % (path, ", ".join(unused)))
