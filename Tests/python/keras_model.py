@@ -20,13 +20,16 @@ train     trains the model of CONFIG with Keras alone: keras.utils.set_random_se
           line with the final numbers.
 
 DATA_DIR holds the four MNIST IDX files (train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz],
-t10k-images-idx3-ubyte[.gz], t10k-labels-idx1-ubyte[.gz]); pixels become x / 255 in float32, NHWC, and labels
-one-hot, as convnet-dist reads them.
+t10k-images-idx3-ubyte[.gz], t10k-labels-idx1-ubyte[.gz]; Fashion-MNIST's too), or for a config with
+`[data] dataset = "cifar10"` (or `format`) CIFAR-10's binary batches; pixels become x / 255 in float32, NHWC,
+and labels one-hot, as convnet-dist reads them. A `normalization` layer with `adapt = true` is adapted to the
+training images before training (Keras's adapt: float32 batch statistics, not convnet-dist's exact sums).
 
 As a library: `build_model(config)` (config: the dict `load_config(path)` returns) gives a compiled
 keras.Sequential (a functional keras.Model for a graph config) whose layer names are convnet-dist's weight
 prefixes (the config's `name`s, else Keras's default names numbered per kind from 1: conv2d_1, dense_1, ...), so `load_weights(model, path)` can set
-`<layer>.<weight>` tensors by name; `load_mnist(directory)` returns (x_train, y_train, x_test, y_test).
+`<layer>.<weight>` tensors by name; `load_mnist(directory)` returns (x_train, y_train, x_test, y_test)
+(`load_data(directory, config)`: MNIST or CIFAR-10, as the config says).
 """
 import argparse
 import gzip
@@ -110,17 +113,46 @@ def _regularizer(spec, where):
     return keras.regularizers.L2(spec.get("l2", 0.0))
 
 
+# Keras class name -> convnet-dist layer type.
+LAYER_CLASSES = {entry["keras_class"]: kind for kind, entry in LAYERS.items()}
+
+# Where convnet-dist's default differs from the Keras class's: random_translation shifts by whole pixels only.
+CONVNET_DEFAULTS = {"random_translation": {"interpolation": "nearest"}}
+
+
+def _centre_cropping_random_crop():
+    """keras.layers.RandomCrop that keeps the centred height x width window at inference, as convnet-dist
+    does (Keras 3.15's resizes the largest centred window of the crop's aspect ratio to height x width,
+    which for a padded picture is the whole padded picture)."""
+    import keras
+
+    class RandomCrop(keras.layers.RandomCrop):
+        def get_random_transformation(self, data, training=True, seed=None):
+            if training:
+                return super().get_random_transformation(data, training=training, seed=seed)
+            shape = self.backend.shape(data["images"] if isinstance(data, dict) else data)
+            return ((shape[self.height_axis] - self.height) // 2, (shape[self.width_axis] - self.width) // 2)
+
+        def transform_images(self, images, transformation, training=True):
+            return super().transform_images(images, transformation, training=True)
+
+    return RandomCrop
+
+
 def keras_layer(spec, name=None):
     """One Keras layer for one [[model.layers]] table: keras.layers.<keras_class>(<the table's keys>), Keras's
-    defaults for unset keys, and a `*_regularizer` table as a Keras regularizer."""
+    defaults for unset keys (convnet-dist's where they differ: CONVNET_DEFAULTS), and a `*_regularizer` table
+    as a Keras regularizer. `normalization`'s `adapt = true` builds an unadapted layer: adapt_layers sets it."""
     import keras
     kind = spec.get("type")
     if kind not in LAYERS:
         raise ConfigError("%s: unknown layer type %r (expected one of %s)" % (name, kind, ", ".join(LAYERS)))
-    arguments = {key: _regularizer(value, "%s.%s" % (name, key)) if key.endswith("_regularizer") else value
-                 for key, value in spec.items() if key not in ("type", "name", "inputs")}
+    arguments = dict(CONVNET_DEFAULTS.get(kind, {}))
+    arguments.update({key: _regularizer(value, "%s.%s" % (name, key)) if key.endswith("_regularizer") else value
+                      for key, value in spec.items() if key not in ("type", "name", "inputs", "adapt")})
+    cls = _centre_cropping_random_crop() if kind == "random_crop" else getattr(keras.layers, LAYERS[kind]["keras_class"])
     try:
-        return getattr(keras.layers, LAYERS[kind]["keras_class"])(**arguments, name=name)
+        return cls(**arguments, name=name)
     except (TypeError, ValueError) as error:
         raise ConfigError("%s: %s" % (name or kind, error))
 
@@ -217,6 +249,17 @@ def build_model(config):
     return model
 
 
+def adapt_layers(model, config, x_train):
+    """Adapts every `normalization` layer with `adapt = true` (the first layer, so on the raw images) to the
+    training images, as convnet-dist does once before training. Returns the names adapted."""
+    adapted = []
+    for spec, name in zip(config["model"]["layers"], layer_names(config)):
+        if spec.get("type") == "normalization" and spec.get("adapt"):
+            model.get_layer(name).adapt(x_train)
+            adapted.append(name)
+    return adapted
+
+
 def _weight_name(variable):
     return getattr(variable, "path", variable.name).split("/")[-1]
 
@@ -243,6 +286,8 @@ def load_weights(model, path):
             used.add(name)
         if values:
             layer.set_weights(values)
+            if LAYER_CLASSES.get(layer.__class__.__name__) == "normalization":
+                layer.finalize_state()   # Normalization normalises with copies of its state taken by adapt or load
     unused = sorted(n for n in tensors if n not in used and not n.startswith("optimizer."))
     if unused:
         raise WeightsError("%s: tensors the Keras model has no weight for: %s" % (path, ", ".join(unused)))
@@ -275,6 +320,30 @@ def load_mnist(directory, classes=10):
             images("t10k-images-idx3-ubyte"), labels("t10k-labels-idx1-ubyte"))
 
 
+def load_cifar10(directory, classes=10):
+    """(x_train, y_train, x_test, y_test) from CIFAR-10's binary version (data_batch_1.bin .. data_batch_5.bin,
+    test_batch.bin in DIRECTORY or its cifar-10-batches-bin/): 3,073-byte records, a label then the red, green
+    and blue 32x32 planes; pixels x / 255 float32 NHWC [n, 32, 32, 3], labels one-hot float32."""
+    if os.path.isdir(os.path.join(directory, "cifar-10-batches-bin")):
+        directory = os.path.join(directory, "cifar-10-batches-bin")
+
+    def batches(names):
+        records = np.concatenate([np.fromfile(os.path.join(directory, n), np.uint8).reshape(-1, 3073) for n in names])
+        x = records[:, 1:].reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1).astype(np.float32) / np.float32(255)
+        return x.astype(np.float32), np.eye(classes, dtype=np.float32)[records[:, 0]]
+
+    return batches(["data_batch_%d.bin" % i for i in range(1, 6)]) + batches(["test_batch.bin"])
+
+
+def load_data(directory, config):
+    """The config's data set from DIRECTORY: load_cifar10 for `[data] format` (or `dataset`) cifar10, else load_mnist."""
+    data = config.get("data", {})
+    classes = config["model"].get("classes", 10)
+    if data.get("format", "cifar10" if data.get("dataset") == "cifar10" else "idx") == "cifar10":
+        return load_cifar10(directory, classes)
+    return load_mnist(directory, classes)
+
+
 def evaluate(model, x, y, batch_size=1000):
     """{"test_loss", "test_accuracy", "correct", "samples"}: Keras's evaluate, and argmax agreement counted."""
     loss, accuracy = model.evaluate(x, y, batch_size=batch_size, verbose=0)
@@ -287,7 +356,7 @@ def evaluate_command(args):
     config = load_config(args.config)
     model = build_model(config)
     load_weights(model, args.weights)
-    _, _, x_test, y_test = load_mnist(args.data_dir, config["model"].get("classes", 10))
+    _, _, x_test, y_test = load_data(args.data_dir, config)
     print(json.dumps(evaluate(model, x_test, y_test), sort_keys=True))
 
 
@@ -300,7 +369,8 @@ def train_command(args):
     batch_size = training["batch_size"]
     keras.utils.set_random_seed(seed)
     model = build_model(config)
-    x, y, x_test, y_test = load_mnist(args.data_dir, config["model"].get("classes", 10))
+    x, y, x_test, y_test = load_data(args.data_dir, config)
+    adapt_layers(model, config, x)
 
     class EpochLines(keras.callbacks.Callback):
         def __init__(self):
