@@ -55,10 +55,20 @@ public struct BenchmarkReport: Codable {
     /// Forward-pass GFLOP/s of the evaluation (two FLOPs per multiply-add) and its fraction of the SGEMM peak.
     public var evaluationGflops: Double
     public var evaluationFractionOfPeak: Double
-    /// Rank 0's peak resident memory at the end (the SGEMM peak's 48 MiB of operands included) and
-    /// its estimate for the training run (`RunMemory`), in bytes; 0 where not measured.
+    /// Rank 0's peak resident memory after training and evaluation (the SGEMM peak's 48 MiB of
+    /// operands, freed before training, included only where they are more) and its estimate for the
+    /// training run (`RunMemory`), in bytes; 0 where not measured.
     public var peakResidentBytes: Double = 0
     public var estimatedBytes: Double = 0
+    /// The estimate's parts (`MemoryEstimate`): every thread's workspace, and of it the layer
+    /// outputs, what layers keep for backward and the backward gradients; the data held; the
+    /// weights, gradient sums and optimizer state.
+    public var estimatedWorkspaceBytes: Double = 0
+    public var estimatedLayerOutputBytes: Double = 0
+    public var estimatedSavedBytes: Double = 0
+    public var estimatedGradientBytes: Double = 0
+    public var estimatedDataBytes: Double = 0
+    public var estimatedWeightBytes: Double = 0
 }
 
 public enum Benchmark {
@@ -75,8 +85,10 @@ public enum Benchmark {
         let batchSize = config.batchSize
         let samplesPerRank = DataParallelStep.samplesPerRank(batchSize: batchSize, trainingCount: images.totalCount,
                                                              ranks: communicator.size, accumulationSteps: config.accumulationSteps)
-        // The runner never runs more than a thread's share at once: a larger chunk is that share.
-        let chunkSize = min(chunkSize, (samplesPerRank + threads - 1) / threads)
+        // The runner never runs more than a thread's share at once (a larger chunk is that share), and
+        // runs the whole share at once where batches synchronise (batch norm): the chunk it really uses.
+        let threadShare = (samplesPerRank + threads - 1) / threads
+        let chunkSize = model.synchronisesBatches ? threadShare : min(chunkSize, threadShare)
         let trainer = DataParallelStep(model: model, config: config, threads: threads, chunkSize: chunkSize,
                                        maxBatch: samplesPerRank, communicator: communicator)
         let runner = trainer.runner, parameters = trainer.parameters
@@ -104,21 +116,20 @@ public enum Benchmark {
         // Samples the profiled worker thread (the first share of this rank's part of each micro-batch) computes per step.
         let samplesPerThread = Double(WorkerPool.partition(share.count, parts: threads, index: 0).count * config.accumulationSteps)
         let corePeak = peakThreads > 0 ? peak / Double(peakThreads) : 0
-        let layers = model.layerNames.indices.map { i in
+        var layers = model.layerNames.indices.map { i in
             let forwardSeconds = Double(times.forwardNanoseconds[i]) / 1e9 / Double(steps)
             let backwardSeconds = Double(times.backwardNanoseconds[i]) / 1e9 / Double(steps)
             let multiplyAdds = Double(model.fastPaths[i].forwardMultiplyAdds) * samplesPerThread
             let forwardGflops = forwardSeconds > 0 ? 2 * multiplyAdds / forwardSeconds / 1e9 : 0
             let backwardGflops = backwardSeconds > 0 ? 2 * multiplyAdds * (i == 0 ? 1 : 2) / backwardSeconds / 1e9 : 0
             let shape = model.fastPaths[i].forwardProduct.map { (m: $0.rowsPerSample * chunkSize, n: $0.columns, k: $0.depth) }
-            let product = communicator.isRoot ? shape.map { productGflops(m: $0.m, n: $0.n, k: $0.k) } : nil
             return BenchmarkReport.LayerTime(layer: model.layerNames[i], forwardMilliseconds: forwardSeconds * 1000,
                                              backwardMilliseconds: backwardSeconds * 1000,
                                              forwardGflops: forwardGflops, backwardGflops: backwardGflops,
                                              forwardFractionOfPeak: corePeak > 0 ? forwardGflops / corePeak : 0,
                                              backwardFractionOfPeak: corePeak > 0 ? backwardGflops / corePeak : 0,
                                              product: shape.map { "\($0.m)x\($0.n)x\($0.k)" },
-                                             productRowwiseGflops: product?.rowwise ?? 0, productBLASGflops: product?.blas ?? 0)
+                                             productRowwiseGflops: 0, productBLASGflops: 0)
         }
 
         // Evaluation: rank 0, 10,000 images (the test set's size), cycling through the data if smaller.
@@ -138,6 +149,15 @@ public enum Benchmark {
         let forwardFlops = 2 * Double(model.forwardMultiplyAdds)
         let evaluationGflops = evaluationSeconds > 0 ? forwardFlops * Double(evaluationImages) / evaluationSeconds / 1e9 : 0
         let sortedAllreduce = allreduceNanos.sorted()
+        // Read before the products below allocate their operands, which the run itself never holds.
+        let peakResidentBytes = Double(SystemInfo.peakResidentBytes() ?? 0)
+        if communicator.isRoot {
+            for i in layers.indices {
+                guard let shape = model.fastPaths[i].forwardProduct else { continue }
+                let speeds = productGflops(m: shape.rowsPerSample * chunkSize, n: shape.columns, k: shape.depth)
+                (layers[i].productRowwiseGflops, layers[i].productBLASGflops) = (speeds.rowwise, speeds.blas)
+            }
+        }
         return BenchmarkReport(
             blas: Matmul.blasDescription, rowwiseKernel: Matmul.rowwiseKernelName, ranks: communicator.size, threads: threads,
             chunkSize: chunkSize, batchSize: batchSize, accumulationSteps: config.accumulationSteps, sgemmPeakGflops: peak, sgemmPeakThreads: peakThreads, rowwiseKernelGflopsPerThread: rowwise,
@@ -147,7 +167,7 @@ public enum Benchmark {
             allreduceMilliseconds: communicator.size > 1 ? Double(sortedAllreduce[sortedAllreduce.count / 2]) / 1e6 : 0,
             layers: layers, evaluationSeconds: evaluationSeconds, evaluationImages: evaluationImages,
             evaluationGflops: evaluationGflops, evaluationFractionOfPeak: peak > 0 ? evaluationGflops / peak : 0,
-            peakResidentBytes: Double(SystemInfo.peakResidentBytes() ?? 0))
+            peakResidentBytes: peakResidentBytes)
     }
 
     /// FLOPs of one training sample: forward, weight gradient, and input gradient of every layer but

@@ -14,7 +14,9 @@ struct Bench: ParsableCommand {
             Examples:
               convnet-dist bench --data-dir data/mnist
               mpirun -np 2 convnet-dist bench --threads 1 --json
-            Without a data folder (no --data-dir and no $CONVNET_DATA_DIR) it uses synthetic 28x28 images.
+              convnet-dist bench --config configs/resnet20-cifar10.toml --steps 50
+            Without a data folder (no --data-dir, no $CONVNET_DATA_DIR and no path in the config) it uses
+            synthetic images shaped like the model's input.
             """)
 
     @OptionGroup var experiment: ExperimentOptions
@@ -73,6 +75,16 @@ struct Bench: ParsableCommand {
                                        chunkSize: chunkSize, steps: steps, communicator: communicator)
             guard communicator.isRoot else { return }
             report.estimatedBytes = estimated.total
+            let samplesPerRank = DataParallelStep.samplesPerRank(batchSize: config.batchSize, trainingCount: images.totalCount,
+                                                                 ranks: communicator.size, accumulationSteps: config.accumulationSteps)
+            let workspace = MemoryEstimate.workspaceParts(model: model, capacity: estimated.chunk,
+                                                          shareCapacity: (samplesPerRank + threads - 1) / threads)
+            report.estimatedWorkspaceBytes = estimated.activations
+            report.estimatedLayerOutputBytes = Double(threads) * workspace.outputs
+            report.estimatedSavedBytes = Double(threads) * workspace.saved
+            report.estimatedGradientBytes = Double(threads) * workspace.gradients
+            report.estimatedDataBytes = estimated.data
+            report.estimatedWeightBytes = estimated.weights
             if json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -101,12 +113,14 @@ struct Bench: ParsableCommand {
             lines.append("  (the SGEMM peak was measured while the other ranks waited in MPI, which spins: run bench "
                          + "without mpirun for the machine's peak)")
         }
+        // Layer names as long as the config's ("global_average_pooling2d_1") widen the name column.
+        let nameWidth = max(18, (r.layers.map(\.layer.count).max() ?? 0) + 2)
         lines.append("Per layer, one worker thread, per step: ms forward / backward, GFLOP/s and % of one core's SGEMM peak")
         for layer in r.layers {
-            var line = "  " + layer.layer.padding(toLength: 18, withPad: " ", startingAt: 0)
+            var line = "  " + layer.layer.padding(toLength: nameWidth, withPad: " ", startingAt: 0)
                 + "\(f(layer.forwardMilliseconds, 3)) / \(f(layer.backwardMilliseconds, 3))"
             if layer.forwardGflops > 0 {
-                line = line.padding(toLength: 40, withPad: " ", startingAt: 0)
+                line = line.padding(toLength: nameWidth + 22, withPad: " ", startingAt: 0)
                     + "forward \(f(layer.forwardGflops)) GFLOP/s (\(f(100 * layer.forwardFractionOfPeak, 0)) %), "
                     + "backward \(f(layer.backwardGflops)) GFLOP/s (\(f(100 * layer.backwardFractionOfPeak, 0)) %)"
             }
@@ -114,14 +128,14 @@ struct Bench: ParsableCommand {
         }
         let totalForward = r.layers.reduce(0) { $0 + $1.forwardMilliseconds }
         let totalBackward = r.layers.reduce(0) { $0 + $1.backwardMilliseconds }
-        lines.append("  " + "total".padding(toLength: 18, withPad: " ", startingAt: 0) + "\(f(totalForward, 3)) / \(f(totalBackward, 3))")
+        lines.append("  " + "total".padding(toLength: nameWidth, withPad: " ", startingAt: 0) + "\(f(totalForward, 3)) / \(f(totalBackward, 3))")
         let products = r.layers.filter { $0.product != nil && $0.productBLASGflops > 0 }
         if !products.isEmpty {
             let corePeak = r.sgemmPeakGflops / Double(max(r.sgemmPeakThreads, 1))
             lines.append("Forward products at one chunk's size, alone on one thread: GFLOP/s of the row-wise kernel and of "
                          + "BLAS's SGEMM (fraction of one core's SGEMM peak)")
             for layer in products {
-                lines.append("  " + layer.layer.padding(toLength: 18, withPad: " ", startingAt: 0)
+                lines.append("  " + layer.layer.padding(toLength: nameWidth, withPad: " ", startingAt: 0)
                              + layer.product!.padding(toLength: 14, withPad: " ", startingAt: 0)
                              + "row-wise \(f(layer.productRowwiseGflops)) (\(f(layer.productRowwiseGflops / corePeak, 2))), "
                              + "BLAS \(f(layer.productBLASGflops)) (\(f(layer.productBLASGflops / corePeak, 2)))")
@@ -129,6 +143,12 @@ struct Bench: ParsableCommand {
         }
         lines.append(String(format: "Memory (rank 0): peak RSS %.1f MB (estimated %.1f MB for training)",
                             r.peakResidentBytes / 1_048_576, r.estimatedBytes / 1_048_576))
+        lines.append(String(format: "  estimated: workspaces %.1f MB (%d thread(s) x %ld samples: layer outputs %.1f, kept for backward %.1f, "
+                            + "gradients %.1f, other %.1f), data %.1f MB, weights and optimizer %.1f MB",
+                            r.estimatedWorkspaceBytes / 1_048_576, r.threads, r.chunkSize, r.estimatedLayerOutputBytes / 1_048_576,
+                            r.estimatedSavedBytes / 1_048_576, r.estimatedGradientBytes / 1_048_576,
+                            (r.estimatedWorkspaceBytes - r.estimatedLayerOutputBytes - r.estimatedSavedBytes - r.estimatedGradientBytes) / 1_048_576,
+                            r.estimatedDataBytes / 1_048_576, r.estimatedWeightBytes / 1_048_576))
         lines.append("Evaluation of \(r.evaluationImages) images: \(f(r.evaluationSeconds, 3)) s = \(f(r.evaluationGflops)) GFLOP/s = "
                      + "\(f(100 * r.evaluationFractionOfPeak)) % of SGEMM peak")
         return lines.joined(separator: "\n")

@@ -41,4 +41,31 @@ final class BenchTests: XCTestCase {
         XCTAssertEqual(layers[2]["product"] as? String, "363x64x288")
         XCTAssertEqual(layers[6]["product"] as? String, "3x64x576")
     }
+
+    private var residualConfig: String { SharedData.packageRoot.appendingPathComponent("configs/resnet-fashion-mnist.toml").path }
+
+    /// A batch-norm model runs each thread's whole share at once: the report says so, its products are
+    /// at that size, and the memory estimate comes in parts.
+    func testBatchNormGraphReportsTheChunkItRunsAndTheMemoryParts() throws {
+        let r = try report(["--config", residualConfig, "--batch-size", "16", "--steps", "2"])
+        XCTAssertEqual(r["chunkSize"] as? Int, 8)   // 16 samples over 2 threads
+        let layers = try XCTUnwrap(r["layers"] as? [[String: Any]])
+        let stem = try XCTUnwrap(layers.first { $0["layer"] as? String == "stem" })
+        XCTAssertEqual(stem["product"] as? String, "\(8 * 28 * 28)x16x9")
+        let parts = try ["estimatedLayerOutputBytes", "estimatedSavedBytes", "estimatedGradientBytes"].map { try XCTUnwrap(r[$0] as? Double, $0) }
+        let workspace = try XCTUnwrap(r["estimatedWorkspaceBytes"] as? Double)
+        XCTAssertGreaterThan(parts[0], 0)
+        XCTAssertGreaterThan(parts[2], 0)
+        XCTAssertLessThanOrEqual(parts.reduce(0, +), workspace)
+        let total = try ["estimatedWorkspaceBytes", "estimatedDataBytes", "estimatedWeightBytes"].map { try XCTUnwrap(r[$0] as? Double, $0) }
+        XCTAssertEqual(total.reduce(0, +), try XCTUnwrap(r["estimatedBytes"] as? Double), accuracy: 1)
+    }
+
+    /// The per-layer table's name column fits the longest name ("global_average_pooling2d_1").
+    func testLongLayerNamesStayApartFromTheirFigures() throws {
+        let result = try runCommand(productBinary, ["bench", "--config", residualConfig, "--batch-size", "16", "--steps", "2", "--threads", "2"])
+        XCTAssertEqual(result.status, 0, result.error)
+        let line = try XCTUnwrap(result.output.split(separator: "\n").first { $0.hasPrefix("  global_average_pooling2d_1") }, result.output)
+        XCTAssertTrue(line.hasPrefix("  global_average_pooling2d_1  "), String(line))
+    }
 }

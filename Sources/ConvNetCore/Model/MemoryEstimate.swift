@@ -43,6 +43,27 @@ public struct MemoryEstimate: Sendable, Equatable {
 
     /// Bytes of one thread's `Workspace` for `capacity` samples at a time in a share of `shareCapacity`.
     public static func workspaceBytes(model: Sequential, capacity: Int, shareCapacity: Int) -> Double {
+        workspaceParts(model: model, capacity: capacity, shareCapacity: shareCapacity).total
+    }
+
+    /// `workspaceBytes` by what holds it, for `bench`'s memory line.
+    public struct WorkspaceParts: Sendable, Equatable {
+        /// Every layer's output for `capacity` samples.
+        public var outputs: Double = 0
+        /// What layers keep from forward for backward (`savedCount`, e.g. an im2col matrix).
+        public var saved: Double = 0
+        /// The gradients flowing backward: two ping-pong buffers of the widest layer and, in a
+        /// graph, each layer's output gradient and the addends of its widest merge.
+        public var gradients: Double = 0
+        /// The model input, the largest layer scratch, deferred weight gradients, labels, sample IDs
+        /// and batch statistics.
+        public var other: Double = 0
+
+        public var total: Double { outputs + saved + gradients + other }
+    }
+
+    /// One thread's `Workspace` for `capacity` samples at a time in a share of `shareCapacity`, by part.
+    public static func workspaceParts(model: Sequential, capacity: Int, shareCapacity: Int) -> WorkspaceParts {
         let layers = model.layers, samples = Double(capacity)
         /// `count(b)` for b = `capacity`, from its values at 1 and 2 (see the type's notes).
         func affine(_ count: (Int) -> Int) -> Double {
@@ -56,9 +77,14 @@ public struct MemoryEstimate: Sendable, Equatable {
         let widest = Double(layers.map { max($0.inputShape.count, $0.outputShape.count) }.max() ?? 0)
         // A graph keeps each layer's output gradient and one gradient buffer per input of its widest merge.
         let graph = model.graph.isChain ? 0 : samples * (outputs + Double(model.graph.inputs.map(\.count).max() ?? 1) * widest)
-        let floats = deferred + samples * (Double(model.inputShape.count) + outputs + 2 * widest) + saved + scratch + graph
         let statistics = Double(model.fastPaths.reduce(0) { $0 + $1.statisticsCount })
-        return 4 * floats + samples * (4 + 8) + 8 * statistics   // + labels (Int32), sample IDs (Int64)
+        var parts = WorkspaceParts()
+        parts.outputs = 4 * samples * outputs
+        parts.saved = 4 * saved
+        parts.gradients = 4 * (samples * 2 * widest + graph)
+        // + labels (Int32), sample IDs (Int64)
+        parts.other = 4 * (deferred + samples * Double(model.inputShape.count) + scratch) + samples * (4 + 8) + 8 * statistics
+        return parts
     }
 
     /// Adds `samples` samples of `sampleSize` values held in memory as bytes.
