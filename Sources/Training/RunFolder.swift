@@ -23,7 +23,7 @@ import Foundation
 public final class RunFolder {
     /// The files a run writes into its folder (what runs of builds before the manifest wrote).
     public static let runFiles = ["config.toml", "class_names.txt", "metrics.csv", "steps.csv", "confusion.csv", "curves.svg",
-                                  "confusion.svg", "model.safetensors", "checkpoints"]
+                                  "confusion.svg", "model.safetensors", "checkpoints", "best.safetensors"]
 
     /// A checkpoint a run resumes from: its path and the identity of the run that wrote it.
     public typealias Resumed = (path: String, runID: String?)
