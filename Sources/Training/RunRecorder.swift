@@ -150,6 +150,7 @@ final class RunRecorder {
             throw TrainingError("cannot create run folder \(directory): \(plainDescription(error))")
         }
         return try MetricsLog(runDirectory: directory, resumingAt: setup.resumedFrom != nil ? setup.position.epoch : nil,
-                              validation: setup.validation != nil)
+                              validation: setup.validation != nil,
+                              learningRate: options.config.callbacks.contains { $0 is ReduceLROnPlateau })
     }
 }

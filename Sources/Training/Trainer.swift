@@ -67,8 +67,10 @@ public final class Trainer {
             let schedule = epochSchedule()
             let clock = (start: ContinuousClock.now, secondsBefore: position.epochSeconds)
             var stop: Stop?
+            var lastRate: Float?
             while position.step < schedule.steps && stop == nil {
                 let result = try trainStep(schedule.globalBatch(step: position.step), share: share, watchdog: watchdog)
+                lastRate = result.learningRate
                 advance(by: result.statistics, steps: schedule.steps, clock: clock)
                 try recorder.stepDone(result, at: position, endsEpoch: position.step == schedule.steps)
                 stop = stopAfterStep(result, steps: schedule.steps)
@@ -76,7 +78,8 @@ public final class Trainer {
             if stop == .requested { return (history, .stopped(checkpoint: try stopOnRequest(recorder))) }
             if stop == .maxSteps { try recorder.saveCheckpoint(at: position) }
             try recorder.checkReplicasAgree(at: position)
-            let evaluated = evaluation.run(after: position)
+            var evaluated = evaluation.run(after: position)
+            evaluated?.metrics.learningRate = lastRate ?? step.learningRate
             var actions = CallbackActions()
             if stop == nil {
                 actions = try callbacks.epochEnded(position.epoch, metrics: evaluated?.metrics)

@@ -139,9 +139,14 @@ final class CallbackTrainingTests: XCTestCase {
                 }
                 XCTAssertEqual(rate, expected, "step \(i + 1), schedule: \(!schedule.isEmpty)")
             }
+            let rows = try String(contentsOfFile: straight + "/metrics.csv", encoding: .utf8).split(separator: "\n")
+            XCTAssertTrue(rows[0].hasSuffix(",val_loss,val_accuracy,learning_rate"), String(rows[0]))
+            XCTAssertEqual(rows.dropFirst().map { Float($0.split(separator: ",").last!)! }, [7, 15, 23, 31].map { rates[$0] },
+                           "metrics.csv: the rate of each epoch's last step")
             _ = try train(2, ["--config", config, "--data-dir", data, "--run-dir", split, "--log-every", "1", "--max-steps", "19"])
             _ = try train(1, ["--data-dir", data, "--run-dir", split, "--resume", "--log-every", "1"])
             XCTAssertEqual(try bytes(split), try bytes(straight))
+            XCTAssertEqual(try figures(split), try figures(straight))
             XCTAssertEqual(try String(contentsOfFile: split + "/steps.csv", encoding: .utf8),
                            try String(contentsOfFile: straight + "/steps.csv", encoding: .utf8))
         }
