@@ -68,6 +68,12 @@ final class EpochCallbacks {
         return actions
     }
 
+    /// The 1-based epoch after which early stopping ended the run (a checkpoint written then holds
+    /// it); nil while it has not.
+    var stoppedAfter: Int? {
+        (callbacks.first { $0 is EarlyStopping } as? EarlyStopping).flatMap { $0.stoppedEpoch > 0 ? $0.stoppedEpoch + 1 : nil }
+    }
+
     /// Keras's `EarlyStopping.on_train_end`: with `restore_best_weights` and best weights kept, they
     /// become the model's. Returns the 1-based epoch they are from (nil: nothing restored).
     func restoreBestWeights() -> Int? {

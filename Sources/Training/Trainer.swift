@@ -63,7 +63,10 @@ public final class Trainer {
         announceStart()
         let share = EvenShare(data: training, communicator: communicator, maxBatch: min(step.microBatchSize, training.totalCount))
         var history: [EpochMetrics] = []
-        while position.epoch <= epochs && !reachedMaxSteps {
+        if let stopped = callbacks.stoppedAfter {
+            progress.message("The run stopped early after epoch \(stopped) (early_stopping); it is complete: nothing to train.")
+        }
+        while position.epoch <= epochs && !reachedMaxSteps && callbacks.stoppedAfter == nil {
             let schedule = epochSchedule()
             let clock = (start: ContinuousClock.now, secondsBefore: position.epochSeconds)
             var stop: Stop?

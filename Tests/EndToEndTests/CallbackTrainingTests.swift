@@ -91,6 +91,13 @@ final class CallbackTrainingTests: XCTestCase {
         let manifest = try String(contentsOfFile: straight + "/.convnet-run", encoding: .utf8)
         XCTAssertTrue(manifest.contains("best.safetensors"), manifest)
 
+        // Resuming a run that stopped early trains nothing and leaves its files as they were.
+        let rows = try figures(straight), model = try bytes(straight)
+        let again = try train(2, ["--data-dir", data, "--run-dir", straight, "--resume", "--epochs", "40"])
+        XCTAssertTrue(again.output.contains("stopped early after epoch \(epoch)"), again.output)
+        XCTAssertEqual(try figures(straight), rows)
+        XCTAssertEqual(try bytes(straight), model)
+
         // Stopped in the middle of epoch 2 on 2 ranks, resumed on 3: the same decisions and bytes.
         let split = try makeTemporaryDirectory(self)
         _ = try train(2, ["--config", config, "--data-dir", data, "--run-dir", split, "--max-steps", "13"])
