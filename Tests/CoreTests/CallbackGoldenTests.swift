@@ -2,6 +2,7 @@ import ConvNetConfig
 import ConvNetCore
 import Foundation
 import TestSupport
+import Training
 import XCTest
 
 /// Our callbacks take the same decisions as Keras's on the same monitored values: the epoch where
@@ -109,5 +110,39 @@ final class CallbackGoldenTests: XCTestCase {
         restored.state = plateau.state
         XCTAssertEqual(restored.effectiveRate(0.2), plateau.effectiveRate(0.2))
         XCTAssertEqual(restored.state, plateau.state)
+    }
+}
+
+/// Callback state in a checkpoint: it reads back exactly (NaN for "none" included), and metadata
+/// that does not fit the checkpoint's own callbacks is refused with a one-line error.
+final class CallbackCheckpointTests: XCTestCase {
+    func testStateRoundTripsAndBadStateIsRefused() throws {
+        var config = ExperimentConfig.reference
+        config.validationSplit = 0.1
+        config.callbacks = [try ExperimentConfig.callback(flag: "early_stopping:restore_best_weights=true"),
+                            try ExperimentConfig.callback(flag: "reduce_lr_on_plateau:factor=0.3")]
+        let model = try Sequential(config.model)
+        let weights = (0..<(model.parameterCount + model.stateCount)).map { Float($0 % 97) / 97 }
+        var checkpoint = Checkpoint(config: config, position: .start, worldSize: 2, parameters: Array(weights.prefix(model.parameterCount)),
+                                    state: Array(weights.dropFirst(model.parameterCount)), optimizerIterations: 0,
+                                    optimizerState: ["rms": [Float](repeating: 0, count: model.parameterCount)])
+        checkpoint.callbackState = Checkpoint.CallbackState(states: [[0.1 + 0.2, 3, 1, 0, 1], [.nan, 2, 0, Double(Float(0.003))]],
+                                                            bestWeights: weights)
+        let path = try makeTemporaryDirectory(self) + "/checkpoint.safetensors"
+        try checkpoint.encoded(model: model).write(to: URL(fileURLWithPath: path))
+        let loaded = try XCTUnwrap(Checkpoint.load(path: path).callbackState)
+        XCTAssertEqual(loaded.bestWeights, weights)
+        XCTAssertEqual(loaded.states[0], [0.1 + 0.2, 3, 1, 0, 1])
+        XCTAssertTrue(loaded.states[1][0].isNaN)
+        XCTAssertEqual(Array(loaded.states[1].dropFirst()), [2, 0, Double(Float(0.003))])
+
+        checkpoint.callbackState?.states[1] = [1, 2]   // not a reduce_lr_on_plateau's state
+        try checkpoint.encoded(model: model).write(to: URL(fileURLWithPath: path))
+        XCTAssertThrowsError(try Checkpoint.load(path: path)) {
+            XCTAssertTrue("\($0)".contains("does not hold the state of its config's reduce_lr_on_plateau"), "\($0)")
+        }
+        checkpoint.callbackState = Checkpoint.CallbackState(states: [[0, 0, 0, 0, 1], [0, 0, 0, .nan]], bestWeights: Array(weights.dropLast()))
+        try checkpoint.encoded(model: model).write(to: URL(fileURLWithPath: path))
+        XCTAssertThrowsError(try Checkpoint.load(path: path)) { XCTAssertTrue("\($0)".contains("callbacks.best_weights is not"), "\($0)") }
     }
 }
