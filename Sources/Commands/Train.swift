@@ -1,6 +1,7 @@
 import ArgumentParser
 import Communication
 import ConvNetConfig
+import ConvNetCore
 import ConvNetData
 import DataFormats
 import Datasets
@@ -36,6 +37,10 @@ struct Train: ParsableCommand {
 
     @Option(parsing: .unconditional, help: "Also checkpoint every N optimizer steps (a checkpoint is always written after each epoch).")
     var checkpointEvery: Int?
+
+    @Option(name: .customLong("callback"), help: ArgumentHelp("A Keras callback, as a [[callbacks]] table: TYPE:KEY=VALUE,... (e.g. early_stopping:patience=5,monitor=val_accuracy); TYPE is \(CallbackRegistry.registry.names.joined(separator: ", ")). Repeat for several; they replace the config's [[callbacks]].",
+                                                              valueName: "SPEC"))
+    var callbacks: [String] = []
 
     @Option(parsing: .unconditional, help: "Checkpoints to keep in RUN_DIR/checkpoints.")
     var keep: Int = 3
@@ -97,7 +102,7 @@ struct Train: ParsableCommand {
     func run() throws {
         if printConfig {
             try reportingErrors {
-                var config = try experiment.resolve()
+                var config = try withCallbacks(experiment.resolve())
                 if tensorboard { config.tensorboard = true }
                 print(config.tomlText, terminator: "")
             }
@@ -111,7 +116,7 @@ struct Train: ParsableCommand {
             }
             // A resumed run keeps its recipe; flags still override single values (e.g. more --epochs).
             let base = try checkpoint.map { try Checkpoint.load(path: $0).config }
-            var config = try experiment.resolve(base: base)
+            var config = try withCallbacks(experiment.resolve(base: base))
             if let format = data.dataFormat { config.dataFormat = format }
             if tensorboard { config.tensorboard = true }
             let dataDirectory = data.directory(for: config)
@@ -147,6 +152,15 @@ struct Train: ParsableCommand {
             }
             try trainer.run()
         }
+    }
+
+    /// The config with the `--callback` flags in place of its `[[callbacks]]`, when there are some.
+    private func withCallbacks(_ config: ExperimentConfig) throws -> ExperimentConfig {
+        guard !callbacks.isEmpty else { return config }
+        var config = config
+        config.callbacks = try callbacks.map(ExperimentConfig.callback(flag:))
+        try config.validate()
+        return config
     }
 
     private func style(_ communicator: any Communicator) -> ProgressReporter.Style {

@@ -21,7 +21,7 @@ extension ExperimentConfig {
         let top = try configTable(text, source: source, path: "")
         var config = ExperimentConfig()
         try describing {
-            try top.allowOnly(["data", "model", "training", "optimizer", "loss", "logging"])
+            try top.allowOnly(["data", "model", "training", "optimizer", "loss", "logging", "callbacks"])
             if let data = try top.table("data") { try read(data: data, into: &config) }
             guard let model = try top.table("model") else { throw ConfigError("missing [model] section") }
             config.model = try modelSpec(model)
@@ -43,6 +43,7 @@ extension ExperimentConfig {
                 try logging.allowOnly(["tensorboard"])
                 if let v = try logging.bool("tensorboard") { config.tensorboard = v }
             }
+            config.callbacks = try top.tables("callbacks").map(CallbackRegistry.callback(from:))
         }
         try config.validate()
         return config
@@ -140,6 +141,38 @@ extension ExperimentConfig {
     /// A schedule from the body of its `[optimizer.schedule]` table.
     public static func schedule(toml body: String) throws -> any LearningRateSchedule {
         try describing { try ScheduleRegistry.schedule(from: configTable(body, source: "optimizer.schedule", path: "optimizer.schedule")) }
+    }
+
+    /// A callback from the body of its `[[callbacks]]` table (`type = "early_stopping"`, ...).
+    public static func callback(toml body: String) throws -> any Callback {
+        try describing { try CallbackRegistry.callback(from: configTable(body, source: "callbacks", path: "callbacks")) }
+    }
+
+    /// A callback from a `--callback` flag, `TYPE:KEY=VALUE,KEY=VALUE` (values in TOML syntax, e.g.
+    /// `early_stopping:patience=5,monitor="val_accuracy"`; a bare word is a string), read by the
+    /// same code as a `[[callbacks]]` table.
+    public static func callback(flag: String) throws -> any Callback {
+        let (type, rest) = flag.firstIndex(of: ":").map { (String(flag[..<$0]), String(flag[flag.index(after: $0)...])) } ?? (flag, "")
+        var lines = ["type = \(quotedFlagValue(type))"]
+        for pair in rest.split(separator: ",", omittingEmptySubsequences: true) {
+            guard let equals = pair.firstIndex(of: "=") else {
+                throw ConfigError("--callback \(flag): \"\(pair)\" is not KEY=VALUE (e.g. early_stopping:patience=5,monitor=val_accuracy)")
+            }
+            let key = pair[..<equals].trimmingCharacters(in: .whitespaces), value = pair[pair.index(after: equals)...].trimmingCharacters(in: .whitespaces)
+            guard !key.isEmpty, key.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else {
+                throw ConfigError("--callback \(flag): \"\(key)\" is not a key name")
+            }
+            lines.append("\(key) = \(quotedFlagValue(value))")
+        }
+        do { return try callback(toml: lines.joined(separator: "\n")) } catch let error as ConfigError {
+            throw ConfigError("--callback \(flag): \(error.description.replacingOccurrences(of: "callbacks.", with: ""))")
+        }
+    }
+
+    /// A flag's value as TOML: numbers, booleans and quoted strings as they are; a bare word quoted.
+    private static func quotedFlagValue(_ value: String) -> String {
+        if value == "true" || value == "false" || value.hasPrefix("\"") || Double(value) != nil || Int(value) != nil { return value }
+        return "\"" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
     }
 
     /// Runs a reader, reporting the errors of the descriptions it reads as config errors.

@@ -25,6 +25,7 @@ extension ExperimentConfig {
         if let clipnorm { lines.append("clipnorm = \(clipnorm)") }
         if let schedule { lines += ["", "[optimizer.schedule]"] + ScheduleRegistry.config(of: schedule).map(line) }
         if tensorboard { lines += ["", "[logging]", "tensorboard = true"] }
+        for callback in callbacks { lines += ["", "[[callbacks]]"] + CallbackRegistry.config(of: callback).map(line) }
         return lines.joined(separator: "\n") + "\n"
     }
 

@@ -8,7 +8,7 @@ public struct ExperimentConfig: Equatable, Sendable {
             && ScheduleRegistry.equal(a.schedule, b.schedule)
             && a.clipnorm == b.clipnorm && LossRegistry.equal(a.loss, b.loss) && a.epochs == b.epochs
             && a.batchSize == b.batchSize && a.seed == b.seed && a.shuffle == b.shuffle
-            && a.accumulationSteps == b.accumulationSteps
+            && a.accumulationSteps == b.accumulationSteps && CallbackRegistry.equal(a.callbacks, b.callbacks)
     }
 
     /// Data set name: the folder `data/<dataset>` and the download catalogue's entry.
@@ -46,6 +46,8 @@ public struct ExperimentConfig: Equatable, Sendable {
     /// `[logging] tensorboard`: rank 0 also writes TensorBoard events files to `RUN_DIR/tensorboard`.
     /// Not part of the recipe (it changes no weight), so not compared.
     public var tensorboard = false
+    /// `[[callbacks]]` (or `--callback`): Keras callbacks acting after each epoch, at most one of each type.
+    public var callbacks: [any Callback] = []
 
     public init(dataset: String = "mnist", model: ModelSpec = .kerasMNIST,
                 optimizer: OptimizerSpec = .reference, loss: any Loss = CategoricalCrossentropy(),
@@ -92,6 +94,7 @@ public struct ExperimentConfig: Equatable, Sendable {
         }
         let lr = optimizer.learningRate
         guard lr.isFinite, lr > 0 else { throw ConfigError("optimizer.learning_rate must be a positive number, got \(lr)") }
+        try validateCallbacks()
         let built: Sequential
         do { built = try Sequential(model) } catch let error as ModelError {
             throw ConfigError("model: \(error.description)")
@@ -99,6 +102,30 @@ public struct ExperimentConfig: Equatable, Sendable {
         do { try loss.validate(outputActivation: built.outputActivation) } catch let error as DescriptionError {
             throw ConfigError(error.description)
         }
+    }
+}
+
+extension ExperimentConfig {
+    /// At most one callback of each type, each watching a figure the run produces (the test set's
+    /// figures are checked once the data is found: `requireFigures`).
+    func validateCallbacks() throws {
+        for (i, callback) in callbacks.enumerated() {
+            if callbacks[..<i].contains(where: { $0.name == callback.name }) {
+                throw ConfigError("callbacks[\(i)]: a second \(callback.name) callback (at most one of each type)")
+            }
+            if callback.monitor.figure.hasPrefix("val_") && validationSplit == 0 {
+                throw ConfigError("callbacks[\(i)].monitor: \(callback.monitor.figure) needs data.validation_split (--validation-split) above 0; "
+                                  + "or monitor \(callback.monitor.figure.dropFirst(4)) or test_\(callback.monitor.figure.dropFirst(4))")
+            }
+        }
+    }
+
+    /// Throws when a callback watches the test set's figures and the data has no test set.
+    public func requireFigures(hasTestSet: Bool, dataDirectory: String) throws {
+        guard !hasTestSet, let found = callbacks.enumerated().first(where: { $0.element.monitor.figure.hasPrefix("test_") }) else { return }
+        let figure = found.element.monitor.figure
+        throw ConfigError("callbacks[\(found.offset)].monitor: \(figure) needs a test set, and \(dataDirectory) has none; "
+                          + "monitor val_\(figure.dropFirst(5)) instead")
     }
 }
 

@@ -37,6 +37,8 @@ public struct TrainingPosition: Equatable, Sendable {
 /// `epoch_loss_sum`, `epoch_correct`, `epoch_count`, `epoch_seconds`, `data_fingerprint` (the training
 /// set's size and label hash), `class_names` (a JSON array, for data sets that name their classes),
 /// `run_id` (the identity of the run that wrote it, as in its folder's `RunManifest`),
+/// `callbacks` (with callbacks: one line per callback, its type and its state's numbers; and the
+/// tensor `callbacks.best_weights` when `restore_best_weights` holds some),
 /// and `checksum` (FNV-1a 64 of
 /// the tensor data, hex). Nothing in it depends on the number of ranks that wrote it.
 public struct Checkpoint {
@@ -59,6 +61,21 @@ public struct Checkpoint {
     public var optimizerIterations: Int
     /// Optimizer state buffers by state name, each in the model's layout.
     public var optimizerState: [String: [Float]]
+    /// The callbacks' state; nil when the run that wrote it had none (or an earlier build wrote it).
+    public var callbackState: CallbackState?
+
+    /// What `EpochCallbacks` keeps between epochs.
+    public struct CallbackState: Equatable, Sendable {
+        /// Each callback's `state`, in the config's order.
+        public var states: [[Double]]
+        /// `restore_best_weights`'s parameters then non-trainable state.
+        public var bestWeights: [Float]?
+        public init(states: [[Double]], bestWeights: [Float]?) {
+            self.states = states
+            self.bestWeights = bestWeights
+        }
+    }
+    static let bestWeightsTensor = "callbacks.best_weights"
 
     public init(config: ExperimentConfig, position: TrainingPosition, worldSize: Int, dataFingerprint: String? = nil,
                 classNames: [String]? = nil, parameters: [Float], state: [Float] = [], optimizerIterations: Int,
@@ -106,6 +123,12 @@ public struct Checkpoint {
             "epoch_count": String(position.epochTotals.count),
             "epoch_seconds": String(position.epochSeconds),
         ]
+        if let callbackState {
+            metadata["callbacks"] = zip(config.callbacks, callbackState.states).map { callback, state in
+                ([callback.name] + state.map { String($0) }).joined(separator: " ")
+            }.joined(separator: "\n")
+            if let best = callbackState.bestWeights { tensors.append((Checkpoint.bestWeightsTensor, SafeTensor(shape: [best.count], values: best))) }
+        }
         if let dataFingerprint { metadata["data_fingerprint"] = dataFingerprint }
         if let runID { metadata["run_id"] = runID }
         if let classNames, let json = try? JSONSerialization.data(withJSONObject: classNames) {
@@ -160,7 +183,7 @@ public struct Checkpoint {
         }
         let known = Set(model.parameterLayout.views.flatMap { view in
             [view.name] + expectedState.map { "optimizer.\(view.name).\($0)" }
-        } + model.stateLayout.views.map(\.name))
+        } + model.stateLayout.views.map(\.name) + [bestWeightsTensor])
         if let extra = file.names.first(where: { !known.contains($0) }) {
             throw CheckpointError("\(path): unexpected tensor \(extra): the checkpoint holds a different architecture")
         }
@@ -179,9 +202,39 @@ public struct Checkpoint {
             }
             classNames = names
         }
-        return Checkpoint(config: config, position: position, worldSize: try integer("world_size"),
+        var checkpoint = Checkpoint(config: config, position: position, worldSize: try integer("world_size"),
                           dataFingerprint: meta["data_fingerprint"], classNames: classNames, parameters: parameters, state: stateValues,
                           optimizerIterations: try integer("optimizer_iterations"), optimizerState: state, runID: meta["run_id"])
+        checkpoint.callbackState = try callbackState(meta["callbacks"], best: file.tensors[bestWeightsTensor], config: config,
+                                                     weights: model.parameterCount + model.stateCount, path: path)
+        return checkpoint
+    }
+
+    /// The `callbacks` metadata and the best weights, checked against the checkpoint's own config.
+    private static func callbackState(_ text: String?, best: SafeTensor?, config: ExperimentConfig, weights: Int,
+                                      path: String) throws -> CallbackState? {
+        guard let text else {
+            guard best == nil else { throw CheckpointError("\(path): tensor \(bestWeightsTensor) without callback state") }
+            return nil
+        }
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { $0.split(separator: " ").map(String.init) }
+        guard lines.count == config.callbacks.count else {
+            throw CheckpointError("\(path): metadata callbacks holds \(lines.count) callback(s) but its config has \(config.callbacks.count)")
+        }
+        var states: [[Double]] = []
+        for (fields, callback) in zip(lines, config.callbacks) {
+            let numbers = fields.dropFirst().compactMap(Double.init)
+            guard fields.first == callback.name, numbers.count == fields.count - 1, numbers.count == callback.state.count else {
+                throw CheckpointError("\(path): metadata callbacks does not hold the state of its config's \(callback.name)")
+            }
+            states.append(numbers)
+        }
+        if let best {
+            guard best.shape == [weights], best.values.allSatisfy(\.isFinite) else {
+                throw CheckpointError("\(path): tensor \(bestWeightsTensor) is not \(weights) finite numbers")
+            }
+        }
+        return CallbackState(states: states, bestWeights: best?.values)
     }
 
     private static func fill(_ values: inout [Float], layout: ParameterLayout, prefix: String, suffix: String,

@@ -74,8 +74,13 @@ public final class DataParallelStep {
 
     /// The learning rate of the next step (after `optimizer.iterations` steps).
     public var learningRate: Float {
-        schedule?.learningRate(initial: initialLearningRate, iterations: optimizer.iterations) ?? initialLearningRate
+        let scheduled = schedule?.learningRate(initial: initialLearningRate, iterations: optimizer.iterations) ?? initialLearningRate
+        return adjustRate.map { $0(scheduled) } ?? scheduled
     }
+
+    /// Turns the scheduled (or configured) rate into the one applied: `reduce_lr_on_plateau`'s
+    /// (`EpochCallbacks`); nil: the scheduled rate.
+    public var adjustRate: ((Float) -> Float)?
 
     public struct Result {
         /// Loss (including the regularisation penalty, as Keras reports it), accuracy and samples of the global batch.

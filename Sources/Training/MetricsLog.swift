@@ -17,6 +17,8 @@ public struct EpochMetrics: Equatable, Sendable {
     /// On the samples held out by `validation_split`; nil without one.
     public var validationLoss: Double?
     public var validationAccuracy: Double?
+    /// The learning rate of the epoch's last step (written with `reduce_lr_on_plateau`).
+    public var learningRate: Float?
 
     public static let csvHeader =
         "epoch,steps,train_loss,train_accuracy,test_loss,test_accuracy,epoch_seconds,samples_per_second,eval_seconds"
@@ -46,21 +48,33 @@ func fixed(_ value: Double, _ digits: Int) -> String { String(format: "%.\(digit
 /// checkpoint had finished (those before `resumingAt`).
 ///
 /// The validation columns are there when the run has a split, or when a resumed file has them
-/// already (a split dropped at resume); rows kept from before a split was added get them empty.
+/// already (a split dropped at resume); then `learning_rate` when the run has a
+/// `reduce_lr_on_plateau` callback (or the resumed file has the column). Rows kept from before a
+/// column was added get it empty.
 public final class MetricsLog {
     private let log: CSVLog
     private let validation: Bool
+    private let learningRate: Bool
     public var path: String { log.path }
+    public static let learningRateColumn = "learning_rate"
 
-    public init(runDirectory: String, resumingAt epoch: Int? = nil, validation: Bool = false) throws {
+    public init(runDirectory: String, resumingAt epoch: Int? = nil, validation: Bool = false, learningRate: Bool = false) throws {
         let path = (runDirectory as NSString).appendingPathComponent("metrics.csv")
         let existing = epoch == nil ? nil : (try? String(contentsOfFile: path, encoding: .utf8))
-        let hadValidation = existing?.prefix { $0 != "\n" }.hasSuffix("," + EpochMetrics.validationColumns) ?? false
-        self.validation = validation || hadValidation
-        let padding = self.validation && !hadValidation ? ",," : ""
-        log = try CSVLog(runDirectory: runDirectory, name: "metrics.csv", header: EpochMetrics.csvHeader(validation: self.validation),
-                         keep: epoch.map { next in { (CSVLog.leadingInteger($0) ?? Int.max) < next } }, padding: padding)
+        let oldColumns = existing.map { $0.prefix { $0 != "\n" }.split(separator: ",", omittingEmptySubsequences: false).map(String.init) } ?? []
+        self.validation = validation || oldColumns.contains("val_loss")
+        self.learningRate = learningRate || oldColumns.contains(Self.learningRateColumn)
+        let header = EpochMetrics.csvHeader(validation: self.validation) + (self.learningRate ? "," + Self.learningRateColumn : "")
+        let columns = header.split(separator: ",").map(String.init)
+        log = try CSVLog(runDirectory: runDirectory, name: "metrics.csv", header: header,
+                         keep: epoch.map { next in { (CSVLog.leadingInteger($0) ?? Int.max) < next } }, reshape: { row in
+            let cells = Dictionary(zip(oldColumns, row.split(separator: ",", omittingEmptySubsequences: false).map(String.init)),
+                                   uniquingKeysWith: { a, _ in a })
+            return columns.map { cells[$0] ?? "" }.joined(separator: ",")
+        })
     }
 
-    public func append(_ metrics: EpochMetrics) throws { try log.append(metrics.csvRow(validation: validation)) }
+    public func append(_ metrics: EpochMetrics) throws {
+        try log.append(metrics.csvRow(validation: validation) + (learningRate ? "," + (metrics.learningRate.map { "\($0)" } ?? "") : ""))
+    }
 }

@@ -23,7 +23,7 @@ import Foundation
 public final class RunFolder {
     /// The files a run writes into its folder (what runs of builds before the manifest wrote).
     public static let runFiles = ["config.toml", "class_names.txt", "metrics.csv", "steps.csv", "confusion.csv", "curves.svg",
-                                  "confusion.svg", "model.safetensors", "checkpoints"]
+                                  "confusion.svg", "model.safetensors", "checkpoints", "best.safetensors"]
 
     /// A checkpoint a run resumes from: its path and the identity of the run that wrote it.
     public typealias Resumed = (path: String, runID: String?)
@@ -188,14 +188,15 @@ public final class CSVLog {
 
     /// Opens `RUN_DIR/name`, writing `header` when the file is new. With `keep`, an existing file
     /// keeps only the rows for which it returns true (a resumed run), each followed by `padding`
-    /// (empty fields for columns the header gained); without, it starts anew.
-    public init(runDirectory: String, name: String, header: String, keep: ((String) -> Bool)? = nil, padding: String = "") throws {
+    /// (empty fields for columns the header gained), or rewritten by `reshape`; without, it starts anew.
+    public init(runDirectory: String, name: String, header: String, keep: ((String) -> Bool)? = nil, padding: String = "",
+                reshape: ((String) -> String)? = nil) throws {
         path = (runDirectory as NSString).appendingPathComponent(name)
         self.header = header
         var text = header + "\n"
         if let keep, let existing = try? String(contentsOfFile: path, encoding: .utf8) {
             let rows = existing.split(separator: "\n").dropFirst().map(String.init).filter(keep)
-            text += rows.map { $0 + padding + "\n" }.joined()
+            text += rows.map { (reshape?($0) ?? $0 + padding) + "\n" }.joined()
         }
         do { try text.write(toFile: path, atomically: true, encoding: .utf8) } catch {
             throw TrainingError("cannot write \(path): \(plainDescription(error))")

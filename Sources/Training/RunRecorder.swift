@@ -23,6 +23,8 @@ final class RunRecorder {
     private let steps: StepLog?
     /// Rank 0's TensorBoard log with `--tensorboard`; nil otherwise.
     private let tensorboard: TensorBoardLog?
+    /// The run's callbacks, whose state every checkpoint holds.
+    var callbacks: EpochCallbacks?
 
     /// Rank 0 creates the run folder and writes the config and class names; a resumed run keeps the
     /// rows of its logs up to the checkpoint's position.
@@ -80,11 +82,12 @@ final class RunRecorder {
         guard communicator.isRoot else { return nil }
         try tensorboard?.flush()
         let step = setup.step, optimizer = step.optimizer
-        let checkpoint = Checkpoint(
+        var checkpoint = Checkpoint(
             config: options.config, position: position, worldSize: communicator.size, dataFingerprint: setup.dataFingerprint,
             classNames: setup.classNames, parameters: step.parameters.array, state: step.state.array,
             optimizerIterations: optimizer.iterations,
             optimizerState: Dictionary(uniqueKeysWithValues: optimizer.state.map { ($0.name, $0.buffer.array) }), runID: setup.runID)
+        checkpoint.callbackState = callbacks?.state
         return try checkpoints.save(checkpoint.encoded(model: setup.model), globalStep: position.globalStep)
     }
 
@@ -147,6 +150,7 @@ final class RunRecorder {
             throw TrainingError("cannot create run folder \(directory): \(plainDescription(error))")
         }
         return try MetricsLog(runDirectory: directory, resumingAt: setup.resumedFrom != nil ? setup.position.epoch : nil,
-                              validation: setup.validation != nil)
+                              validation: setup.validation != nil,
+                              learningRate: options.config.callbacks.contains { $0 is ReduceLROnPlateau })
     }
 }

@@ -37,6 +37,8 @@ final class RunSetup {
     let memoryEstimate: MemoryEstimate
     /// Rank 0's claim on the run folder, held as long as the setup lives.
     private let runFolder: RunFolder?
+    /// The callbacks' state to continue from (a resumed run's checkpoint held some); nil: fresh.
+    let callbackState: Checkpoint.CallbackState?
     /// The run's identity, for its checkpoints (rank 0 only).
     let runID: String?
 
@@ -57,6 +59,7 @@ final class RunSetup {
         let files = try DataFormat.files(format: config.dataFormat, directory: options.dataDirectory, options: loading)
         classNames = try files.classNames()
         if let checkpoint, let path = options.resumeFrom { try checkpoint.requireSameClasses(as: classNames, path: path) }   // first: a folder in neither layout is refused as such
+        try config.requireFigures(hasTestSet: files.hasTestSet, dataDirectory: options.dataDirectory)
         guard files.hasTestSet || config.validationSplit > 0 else {
             throw TrainingError("\(options.dataDirectory) has no test/ folder: add \(options.dataDirectory)/test/<class>/* or set validation_split")
         }
@@ -85,6 +88,8 @@ final class RunSetup {
             resumeChanges = try ResumeCheck.changes(from: checkpoint, path: path, to: config,
                                                     dataFingerprint: dataFingerprint, trainingCount: training.totalCount,
                                                     batchStatistics: model.synchronisesBatches)
+                + (try Self.callbackChanges(checkpoint, path: path, config: config))
+            callbackState = checkpoint.callbackState
         } else {
             if let path = options.initialWeights {
                 try WeightsFile.load(path: path, model: model, into: step.parameters, state: step.state)
@@ -92,13 +97,14 @@ final class RunSetup {
                 Initialization.glorotUniform(model, seed: config.seed, into: step.parameters)
                 try NormalizationAdapt.adapt(model, training: training, communicator: communicator, into: step.state)
             }
-            (position, resumedFrom, resumeChanges) = (.start, nil, [])
+            (position, resumedFrom, resumeChanges, callbackState) = (.start, nil, [], nil)
         }
         step.broadcastWeights()
         communicator.barrier()   // every rank has read and checked its inputs: now the folder may change
         let named = classNames != nil
         runID = try runFolder?.begin(writing: RunFolder.runFiles.filter {
             $0 != "checkpoints" && ($0 != "class_names.txt" || named) && ($0 != "steps.csv" || options.logEvery != nil)
+                && ($0 != ModelCheckpoint.fileName || config.callbacks.contains { $0 is ModelCheckpoint })
         })
     }
 
@@ -112,6 +118,20 @@ final class RunSetup {
             throw CheckpointError("\(path) holds \(checkpoint.config.optimizer.name) state but the run uses \(config.optimizer.name)")
         }
         return checkpoint
+    }
+
+    /// A checkpoint with callback state continues only with the same callbacks (their state means
+    /// nothing to others); one without (no callbacks, or an earlier build) starts the config's fresh.
+    private static func callbackChanges(_ checkpoint: Checkpoint, path: String, config: ExperimentConfig) throws -> [String] {
+        guard checkpoint.callbackState != nil else {
+            return config.callbacks.isEmpty ? [] : ["callbacks start fresh (the checkpoint holds no callback state)"]
+        }
+        guard CallbackRegistry.equal(checkpoint.config.callbacks, config.callbacks) else {
+            let names = { (callbacks: [any Callback]) in callbacks.isEmpty ? "none" : callbacks.map(\.name).joined(separator: ", ") }
+            throw CheckpointError("\(path) holds the state of other callbacks (\(names(checkpoint.config.callbacks))) than the run's "
+                                  + "(\(names(config.callbacks))); resume with the checkpoint's [[callbacks]] and --callback values unchanged")
+        }
+        return []
     }
 
     /// The checkpoint's weights, state and optimizer state into the step's buffers.

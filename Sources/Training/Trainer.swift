@@ -56,17 +56,24 @@ public final class Trainer {
         let epochs = options.config.epochs
         let recorder = try RunRecorder(setup: setup, options: options, communicator: communicator, progress: progress)
         let evaluation = EpochEvaluation(setup: setup, communicator: communicator, progress: progress, epochs: epochs)
+        let callbacks = EpochCallbacks(setup: setup, config: options.config, communicator: communicator, runDirectory: options.runDirectory)
+        recorder.callbacks = callbacks
         let watchdog = startWatchdog()
         defer { watchdog?.stop() }
         announceStart()
         let share = EvenShare(data: training, communicator: communicator, maxBatch: min(step.microBatchSize, training.totalCount))
         var history: [EpochMetrics] = []
-        while position.epoch <= epochs && !reachedMaxSteps {
+        if let stopped = callbacks.stoppedAfter {
+            progress.message("The run stopped early after epoch \(stopped) (early_stopping); it is complete: nothing to train.")
+        }
+        while position.epoch <= epochs && !reachedMaxSteps && callbacks.stoppedAfter == nil {
             let schedule = epochSchedule()
             let clock = (start: ContinuousClock.now, secondsBefore: position.epochSeconds)
             var stop: Stop?
+            var lastRate: Float?
             while position.step < schedule.steps && stop == nil {
                 let result = try trainStep(schedule.globalBatch(step: position.step), share: share, watchdog: watchdog)
+                lastRate = result.learningRate
                 advance(by: result.statistics, steps: schedule.steps, clock: clock)
                 try recorder.stepDone(result, at: position, endsEpoch: position.step == schedule.steps)
                 stop = stopAfterStep(result, steps: schedule.steps)
@@ -74,14 +81,22 @@ public final class Trainer {
             if stop == .requested { return (history, .stopped(checkpoint: try stopOnRequest(recorder))) }
             if stop == .maxSteps { try recorder.saveCheckpoint(at: position) }
             try recorder.checkReplicasAgree(at: position)
-            let evaluated = evaluation.run(after: position)
+            var evaluated = evaluation.run(after: position)
+            evaluated?.metrics.learningRate = lastRate ?? step.learningRate
+            var actions = CallbackActions()
             if stop == nil {
+                actions = try callbacks.epochEnded(position.epoch, metrics: evaluated?.metrics)
+                if actions.lowerRate { progress.message(callbacks.rateMessage(epoch: position.epoch)) }
+                if actions.stop { progress.notice(callbacks.stopReason(epoch: position.epoch)) }
                 position = TrainingPosition(epoch: position.epoch + 1, step: 0, globalStep: position.globalStep,
                                             epochTotals: BatchStatistics(), epochSeconds: 0)
                 try recorder.saveCheckpoint(at: position)
             }
             if let evaluated { try recorder.record(evaluated); history.append(evaluated.metrics) }
-            if stop != nil { break }   // --max-steps ended the run inside this epoch
+            if stop != nil || actions.stop { break }   // --max-steps ended the run inside this epoch, or early stopping
+        }
+        if let epoch = callbacks.restoreBestWeights() {
+            progress.message("Restored the weights of epoch \(epoch), the best by early_stopping's monitor, into model.safetensors")
         }
         try recorder.finish(startupSeconds: startupSeconds)
         return (history, .finished)

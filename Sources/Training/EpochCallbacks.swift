@@ -1,0 +1,109 @@
+import Communication
+import ConvNetConfig
+import ConvNetCore
+import Foundation
+
+/// The config's callbacks during a run (see `Callback`): after each complete epoch, rank 0's figures
+/// are broadcast and every rank runs the same callbacks on them, so every rank stops, lowers its
+/// rate and keeps best weights after the same step. A collective: every rank calls `epochEnded`.
+///
+/// Their state, and the best weights of `restore_best_weights` (the parameters, then the
+/// non-trainable state, in one buffer), go into every checkpoint (`Checkpoint.callbackState`).
+final class EpochCallbacks {
+    private(set) var callbacks: [any Callback]
+    private let setup: RunSetup
+    private let communicator: any Communicator
+    private let runDirectory: String
+    /// Parameters then state of the best epoch, for `restore_best_weights`; nil until one is kept.
+    private(set) var bestWeights: [Float]?
+
+    init(setup: RunSetup, config: ExperimentConfig, communicator: any Communicator, runDirectory: String) {
+        self.setup = setup
+        self.communicator = communicator
+        self.runDirectory = runDirectory
+        callbacks = config.callbacks
+        if let restored = setup.callbackState {
+            for i in callbacks.indices { callbacks[i].state = restored.states[i] }
+            bestWeights = restored.bestWeights
+        }
+        let scheduled = config.schedule != nil
+        if let i = plateauIndex {
+            var plateau = callbacks[i] as! ReduceLROnPlateau
+            plateau.scheduled = scheduled
+            callbacks[i] = plateau
+            setup.step.adjustRate = { [unowned self] in (self.callbacks[i] as! ReduceLROnPlateau).effectiveRate($0) }
+        }
+    }
+
+    private var plateauIndex: Int? { callbacks.firstIndex { $0 is ReduceLROnPlateau } }
+
+    /// What a checkpoint holds of them; nil without callbacks.
+    var state: Checkpoint.CallbackState? {
+        callbacks.isEmpty ? nil : Checkpoint.CallbackState(states: callbacks.map(\.state), bestWeights: bestWeights)
+    }
+
+    /// Runs every callback on the figures of epoch `epoch` (1-based; `metrics`: rank 0's, nil
+    /// elsewhere), keeps the best weights and writes `best.safetensors` where asked. A collective.
+    func epochEnded(_ epoch: Int, metrics: EpochMetrics?) throws -> CallbackActions {
+        var actions = CallbackActions()
+        guard !callbacks.isEmpty else { return actions }
+        var figures = Monitor.figures.map { metrics.flatMap(Self.figures)?[$0] ?? .nan }
+        figures.withUnsafeMutableBytes {
+            communicator.broadcast($0.baseAddress!.assumingMemoryBound(to: Float.self), count: $0.count / 4, root: 0)
+        }
+        let rate = setup.step.learningRate
+        for i in callbacks.indices {
+            if var plateau = callbacks[i] as? ReduceLROnPlateau {
+                plateau.currentRate = rate
+                callbacks[i] = plateau
+            }
+            callbacks[i].epochEnded(epoch - 1, value: figures[Monitor.figures.firstIndex(of: callbacks[i].monitor.figure)!], actions: &actions)
+        }
+        let step = setup.step
+        if actions.keepBestWeights { bestWeights = step.parameters.array + step.state.array }
+        if actions.save && communicator.isRoot {
+            try WeightsFile.save(model: setup.model, parameters: step.parameters, state: step.state,
+                                 path: (runDirectory as NSString).appendingPathComponent(ModelCheckpoint.fileName))
+        }
+        return actions
+    }
+
+    /// The 1-based epoch after which early stopping ended the run (a checkpoint written then holds
+    /// it); nil while it has not.
+    var stoppedAfter: Int? {
+        (callbacks.first { $0 is EarlyStopping } as? EarlyStopping).flatMap { $0.stoppedEpoch > 0 ? $0.stoppedEpoch + 1 : nil }
+    }
+
+    /// Keras's `EarlyStopping.on_train_end`: with `restore_best_weights` and best weights kept, they
+    /// become the model's. Returns the 1-based epoch they are from (nil: nothing restored).
+    func restoreBestWeights() -> Int? {
+        guard let stopping = callbacks.first(where: { $0 is EarlyStopping }) as? EarlyStopping,
+              stopping.restoreBestWeights, let bestWeights else { return nil }
+        let step = setup.step, count = step.parameters.count
+        _ = step.parameters.buffer.update(fromContentsOf: bestWeights[..<count])
+        _ = step.state.buffer.update(fromContentsOf: bestWeights[count...])
+        return stopping.bestEpoch + 1
+    }
+
+    /// Why the run stops early, for the log (the early-stopping callback's rule and figures).
+    func stopReason(epoch: Int) -> String {
+        guard let stopping = callbacks.first(where: { $0 is EarlyStopping }) as? EarlyStopping else { return "Stopped early after epoch \(epoch)" }
+        return "Early stopping after epoch \(epoch): \(stopping.monitor.figure) did not improve by more than \(stopping.monitor.minDelta) "
+            + "for \(stopping.patience) epoch(s) (best \(stopping.best.map { String(format: "%.6f", $0) } ?? "none") after epoch \(stopping.bestEpoch + 1))"
+    }
+
+    /// Messages for a lowered rate.
+    func rateMessage(epoch: Int) -> String {
+        "Epoch \(epoch): reduce_lr_on_plateau lowered the learning rate to \(setup.step.learningRate)"
+    }
+
+    /// An epoch's figures by their Keras names.
+    private static func figures(_ metrics: EpochMetrics) -> [String: Double] {
+        var figures = ["loss": metrics.trainLoss, "accuracy": metrics.trainAccuracy]
+        figures["val_loss"] = metrics.validationLoss
+        figures["val_accuracy"] = metrics.validationAccuracy
+        figures["test_loss"] = metrics.testLoss
+        figures["test_accuracy"] = metrics.testAccuracy
+        return figures
+    }
+}
