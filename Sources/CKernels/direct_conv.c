@@ -65,3 +65,34 @@ void ck_conv_input_gradient(const struct ck_conv *v, const float *dy, const floa
                     }
             }
 }
+
+void ck_pad_images(const float *x, int batch, int height, int width, int channels, int top, int bottom,
+                   int left, int right, float *out) {
+    long row = (long)width * channels, padded_row = (long)(width + left + right) * channels;
+    long before = (long)top * padded_row + (long)left * channels, gap = (long)(left + right) * channels;
+    long after = (long)bottom * padded_row + (long)right * channels;
+    for (int n = 0; n < batch; n++) {
+        memset(out, 0, sizeof(float) * before);
+        out += before;
+        for (int i = 0; i < height; i++, x += row) {
+            memcpy(out, x, sizeof(float) * row);
+            out += row;
+            if (i + 1 < height) {
+                memset(out, 0, sizeof(float) * gap);
+                out += gap;
+            }
+        }
+        memset(out, 0, sizeof(float) * after);
+        out += after;
+    }
+}
+
+void ck_crop_images(const float *padded, int batch, int height, int width, int channels, int top, int bottom,
+                    int left, int right, float *x) {
+    long row = (long)width * channels, padded_row = (long)(width + left + right) * channels;
+    long image = (long)(height + top + bottom) * padded_row;
+    for (int n = 0; n < batch; n++, padded += image) {
+        const float *source = padded + (long)top * padded_row + (long)left * channels;
+        for (int i = 0; i < height; i++, x += row, source += padded_row) memcpy(x, source, sizeof(float) * row);
+    }
+}

@@ -182,3 +182,21 @@ int ck_scaled_to_float(const double *restrict sums, double scale, float *restric
     }
     return finite;
 }
+
+VECTORISED
+void ck_relu(const float *x, float *y, long count) {
+    for (long i = 0; i < count; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+}
+
+VECTORISED
+void ck_relu_backward_into(const float *y, const float *dy, float *dx, long count) {
+    for (long i = 0; i < count; i++) {
+        float d = dy[i];
+        dx[i] = y[i] > 0.0f ? d : 0.0f;
+    }
+}
+
+VECTORISED
+void ck_add_into(const float *restrict a, const float *restrict b, float *restrict y, long count) {
+    for (long i = 0; i < count; i++) y[i] = a[i] + b[i];
+}

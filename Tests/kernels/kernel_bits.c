@@ -217,6 +217,58 @@ static void elementwise_tests(void) {
     }
 }
 
+// Residual networks' memory-bound passes and "same" padding (after the others, so their inputs stay as they were).
+static void residual_tests(void) {
+    char name[96];
+    static const int shapes[][3] = {{2, 9, 16}, {3, 7, 12}, {1, 5, 64}, {2, 4, 37}};   // samples, positions, channels
+    for (size_t t = 0; t < sizeof shapes / sizeof shapes[0]; t++) {
+        int samples = shapes[t][0], positions = shapes[t][1], c = shapes[t][2];
+        long n = (long)samples * positions * c;
+        float *x = floats(n, 10), *dy = floats(n, 10), *y = malloc(sizeof(float) * (size_t)n), *dx = malloc(sizeof(float) * (size_t)n);
+        float *mean = floats(c, 0), *inverse = floats(c, 0), *gain = floats(c, 0), *mdy = floats(c, 0), *mdx = floats(c, 0);
+        float *scratch = malloc(sizeof(float) * 2 * (size_t)c);
+        double *sums = doubles(4 * (long)c);
+        x[0] = NAN; x[1] = -0.0f;
+        ck_relu(x, y, n);
+        snprintf(name, sizeof name, "relu %zu", t); print_floats(name, y, n);
+        ck_relu_backward_into(y, dy, dx, n);
+        snprintf(name, sizeof name, "relu_backward_into %zu", t); print_floats(name, dx, n);
+        ck_add_into(x, dy, y, n);
+        snprintf(name, sizeof name, "add_into %zu", t); print_floats(name, y, n);
+        x[0] = 0.25f;
+        ck_batch_norm_forward(x, (long)samples * positions, c, gain, mean, y);
+        snprintf(name, sizeof name, "batch_norm_forward %zu", t); print_floats(name, y, n);
+        ck_batch_norm_sums(x, 0, 0, 0, samples, positions, c, scratch, sums, sums + c);
+        ck_batch_norm_sums(x, dy, mean, inverse, samples, positions, c, scratch, sums + 2 * c, sums + 3 * c);
+        snprintf(name, sizeof name, "batch_norm_sums %zu", t); print_doubles(name, sums, 4 * (long)c);
+        ck_batch_norm_input_gradient(x, dy, (long)samples * positions, c, mean, inverse, gain, mdy, mdx, dx);
+        snprintf(name, sizeof name, "batch_norm_input_gradient %zu", t); print_floats(name, dx, n);
+        free(x); free(dy); free(y); free(dx); free(mean); free(inverse); free(gain); free(mdy); free(mdx); free(scratch); free(sums);
+    }
+    // "same" convolutions as direct ones on padded inputs: 3x3 (1 each side), 2x4 (0 above, 1 below, 1 left, 2 right).
+    static const struct ck_conv padded[] = {{2, 10, 12, 16, 3, 3, 16}, {1, 9, 15, 8, 2, 4, 19}};
+    static const int pads[][4] = {{1, 1, 1, 1}, {0, 1, 1, 2}};   // top, bottom, left, right
+    for (size_t t = 0; t < sizeof padded / sizeof padded[0]; t++) {
+        const struct ck_conv *v = &padded[t];
+        int h = v->height - pads[t][0] - pads[t][1], w = v->width - pads[t][2] - pads[t][3];
+        long xs = (long)v->batch * h * w * v->channels, ps = (long)v->batch * v->height * v->width * v->channels;
+        long ys = (long)v->batch * h * w * v->filters, ks = (long)v->window_height * v->window_width * v->channels * v->filters;
+        float *x = floats(xs, 30), *p = malloc(sizeof(float) * (size_t)ps), *kernel = floats(ks, 0), *y = malloc(sizeof(float) * (size_t)ys);
+        float *dy = floats(ys, 20), *dx = malloc(sizeof(float) * (size_t)xs);
+        double *dk = doubles(ks);
+        ck_pad_images(x, v->batch, h, w, v->channels, pads[t][0], pads[t][1], pads[t][2], pads[t][3], p);
+        snprintf(name, sizeof name, "pad_images %zu", t); print_floats(name, p, ps);
+        ck_conv_forward(v, p, kernel, 0, 0, y);
+        snprintf(name, sizeof name, "padded_conv_forward %zu", t); print_floats(name, y, ys);
+        ck_conv_weight_gradient(v, p, dy, dk);
+        snprintf(name, sizeof name, "padded_conv_weight_gradient %zu", t); print_doubles(name, dk, ks);
+        ck_conv_input_gradient(v, dy, kernel, p);
+        ck_crop_images(p, v->batch, h, w, v->channels, pads[t][0], pads[t][1], pads[t][2], pads[t][3], dx);
+        snprintf(name, sizeof name, "padded_conv_input_gradient %zu", t); print_floats(name, dx, xs);
+        free(x); free(p); free(kernel); free(y); free(dy); free(dx); free(dk);
+    }
+}
+
 int main(int argc, char **argv) {
     if (argc > 1 && !ck_select_kernels(argv[1])) {
         fprintf(stderr, "kernel_bits: path '%s' is unknown or not on this CPU (best: %s)\n", argv[1], ck_best_kernels());
@@ -226,5 +278,6 @@ int main(int argc, char **argv) {
     gemm_tests();
     conv_tests();
     elementwise_tests();
+    residual_tests();
     return 0;
 }

@@ -77,6 +77,30 @@ void ck_sum_in_order(const double *const *parts, int part_count, long start, lon
 /// target[i] += source[i]; the two must not overlap.
 void ck_add(float *target, const float *source, long count);
 
+/// y[i] = x[i] > 0 ? x[i] : 0 (ReLU; NaN and -0 give +0). x and y may be the same buffer.
+void ck_relu(const float *x, float *y, long count);
+
+/// dx[i] = y[i] > 0 ? dy[i] : 0: ck_relu_backward written to another buffer (or the same).
+void ck_relu_backward_into(const float *y, const float *dy, float *dx, long count);
+
+/// y[i] = a[i] + b[i].
+void ck_add_into(const float *a, const float *b, float *y, long count);
+
+/// Batch norm forward over x[rows, channels]: y = x * scale[k] + shift[k].
+void ck_batch_norm_forward(const float *x, long rows, int channels, const float *scale, const float *shift, float *y);
+
+/// Per sample n in order, Float sums over its positions in position order, then added in Double:
+/// with dy, first[k] += sum dy, second[k] += sum dy * (x - mean[k]) * inverse[k]; without (null),
+/// first[k] += sum x, second[k] += sum x * x. x, dy: [samples, positions, channels]; scratch: 2 * channels.
+void ck_batch_norm_sums(const float *x, const float *dy, const float *mean, const float *inverse, int samples,
+                        int positions, int channels, float *scratch, double *first, double *second);
+
+/// Batch norm's input gradient over [rows, channels]: xhat = (x - mean[k]) * inverse[k],
+/// dx = gain[k] * (dy - mean_dy[k] - xhat * mean_dy_xhat[k]).
+void ck_batch_norm_input_gradient(const float *x, const float *dy, long rows, int channels, const float *mean,
+                                  const float *inverse, const float *gain, const float *mean_dy,
+                                  const float *mean_dy_xhat, float *dx);
+
 /// A direct convolution's shapes: stride 1, no padding, NHWC input x[batch, height, width, channels],
 /// HWIO kernel[window_height, window_width, channels, filters], output y[batch, oh, ow, filters] with
 /// oh = height - window_height + 1 and ow = width - window_width + 1.
@@ -92,5 +116,15 @@ void ck_conv_weight_gradient(const struct ck_conv *shape, const float *x, const 
 /// dx = col2im(dy * kernel_t) (kernel_t: [filters, window_height * window_width * channels]), each
 /// pixel's sums added in increasing output position order, as ck_rowwise_gemm followed by col2im.
 void ck_conv_input_gradient(const struct ck_conv *shape, const float *dy, const float *kernel_t, float *dx);
+
+/// out[n, top + i, left + j, c] = x[n, i, j, c], zeros around: x[batch, height, width, channels] padded
+/// to out[batch, height + top + bottom, width + left + right, channels], the zeros im2col reads under
+/// "same" padding, so that a padded convolution runs as a direct one.
+void ck_pad_images(const float *x, int batch, int height, int width, int channels, int top, int bottom,
+                   int left, int right, float *out);
+
+/// x[n, i, j, c] = padded[n, top + i, left + j, c]: ck_pad_images's inverse, dropping the border.
+void ck_crop_images(const float *padded, int batch, int height, int width, int channels, int top, int bottom,
+                    int left, int right, float *x);
 
 #endif

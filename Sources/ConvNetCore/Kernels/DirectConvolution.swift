@@ -4,16 +4,53 @@ import CKernels
 /// giving the im2col route's bits: the same fused multiply-add chains over `(ky, kx, c)` for outputs
 /// and over positions for kernel gradients, and the input gradient's sums added to each pixel in the
 /// order `col2im` adds them. What it saves is writing and re-reading that matrix (`kh * kw` times the
-/// input; the gain is in docs/performance-history.md).
+/// input; the gain is in docs/performance-history.md). A stride-1 convolution with padding runs as
+/// one without on a zero-padded copy of the input (`pad`): the zeros are those im2col writes, in the
+/// same places of the same chains, and the padded input gradient's border (`crop`) holds only the
+/// sums `col2im` drops, so the bits are still the im2col route's.
 ///
 /// Shapes as `Conv2D`: `x[n, h, w, c]`, `kernel[kh, kw, c, filters]` (HWIO), `y[n, oh, ow, filters]`.
 public enum DirectConvolution {
     /// Where the kernels' register blocks fill up: output rows of 8+ positions (a block is a run of one
     /// output row) and kernel rows of 32+ floats (a weight-gradient block is a run of one kernel row).
     /// The reference model's conv2 qualifies; conv1 (kernel rows of 3 floats) and conv3 (output rows
-    /// of 3 positions) keep im2col.
+    /// of 3 positions) keep im2col, as do strided convolutions.
     public static func suits(_ g: WindowGeometry) -> Bool {
-        g.hasNoPadding && g.outWidth >= 8 && g.windowWidth * g.channels >= 32
+        guard let p = padded(g) else { return false }
+        return p.outWidth >= 8 && p.windowWidth * p.channels >= 32
+    }
+
+    /// `g` as a convolution without padding on its input padded with zeros (`g` itself when it has
+    /// none); nil for strided windows.
+    public static func padded(_ g: WindowGeometry) -> WindowGeometry? {
+        if g.hasNoPadding { return g }
+        guard g.strideHeight == 1, g.strideWidth == 1 else { return nil }
+        let shape = TensorShape([g.outHeight + g.windowHeight - 1, g.outWidth + g.windowWidth - 1, g.channels])
+        return try? WindowGeometry(input: shape, window: (g.windowHeight, g.windowWidth), strides: (1, 1), padding: .valid)
+    }
+
+    /// Floats of the padded copy of `batch` inputs (0 without padding).
+    public static func paddedCount(_ g: WindowGeometry, batch: Int) -> Int {
+        g.hasNoPadding ? 0 : batch * (padded(g)?.inputCount ?? 0)
+    }
+
+    /// `x` (`g`'s input) copied into `padded(g)`'s input, zeros around.
+    public static func pad(_ x: UnsafePointer<Float>, batch: Int, geometry g: WindowGeometry, _ out: UnsafeMutablePointer<Float>) {
+        let (bottom, right) = after(g)
+        ck_pad_images(x, Int32(batch), Int32(g.height), Int32(g.width), Int32(g.channels), Int32(g.padTop), bottom,
+                      Int32(g.padLeft), right, out)
+    }
+
+    /// `pad`'s inverse: `g`'s input from `padded(g)`'s, the border dropped.
+    public static func crop(_ padded: UnsafePointer<Float>, batch: Int, geometry g: WindowGeometry, _ x: UnsafeMutablePointer<Float>) {
+        let (bottom, right) = after(g)
+        ck_crop_images(padded, Int32(batch), Int32(g.height), Int32(g.width), Int32(g.channels), Int32(g.padTop), bottom,
+                       Int32(g.padLeft), right, x)
+    }
+
+    /// Rows of padding below and columns right of a stride-1 window's input.
+    private static func after(_ g: WindowGeometry) -> (Int32, Int32) {
+        (Int32(g.outHeight + g.windowHeight - 1 - g.height - g.padTop), Int32(g.outWidth + g.windowWidth - 1 - g.width - g.padLeft))
     }
 
     private static func shape(_ g: WindowGeometry, batch: Int, filters: Int) -> ck_conv {

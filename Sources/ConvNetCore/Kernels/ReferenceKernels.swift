@@ -74,4 +74,46 @@ public enum ReferenceKernels {
         } } } }
         return (y, dx)
     }
+    /// Batch normalisation in training over `x[batch, positions, channels]`, one thread's whole batch,
+    /// as scalar loops in `BatchNorm`'s order: per sample, Float sums over positions added in Double;
+    /// the moments from them; `y`; then with `dy`, the backward statistics, `dgamma`, `dbeta` and `dx`.
+    /// Not Double like the others: the vectorised passes must give these bits exactly.
+    public static func batchNormTraining(x: [Float], dy: [Float], batch: Int, positions: Int, channels c: Int,
+                                         gamma: [Float], beta: [Float], epsilon: Float)
+        -> (y: [Float], dx: [Float], dGamma: [Double], dBeta: [Double]) {
+        func sums(_ value: (Int, Int) -> (Float, Float)) -> ([Double], [Double]) {
+            var first = [Double](repeating: 0, count: c), second = first
+            for n in 0..<batch {
+                var a = [Float](repeating: 0, count: c), b = a
+                for p in 0..<positions {
+                    for k in 0..<c {
+                        let (u, v) = value((n * positions + p) * c + k, k)
+                        a[k] += u
+                        b[k] += v
+                    }
+                }
+                for k in 0..<c { first[k] += Double(a[k]); second[k] += Double(b[k]) }
+            }
+            return (first, second)
+        }
+        let count = Double(batch * positions)
+        let (sumX, sumXX) = sums { i, _ in (x[i], x[i] * x[i]) }
+        var mean = [Float](repeating: 0, count: c), inverse = mean
+        for k in 0..<c {
+            let m = sumX[k] / count
+            mean[k] = Float(m)
+            inverse[k] = 1 / (Float(max(sumXX[k] / count - m * m, 0)) + epsilon).squareRoot()
+        }
+        var y = [Float](repeating: 0, count: x.count), dx = y
+        for i in 0..<x.count {
+            let k = i % c, scale = inverse[k] * gamma[k]
+            y[i] = x[i] * scale + (beta[k] - mean[k] * scale)
+        }
+        let (sumDy, sumDyXhat) = sums { i, k in (dy[i], dy[i] * (x[i] - mean[k]) * inverse[k]) }
+        for i in 0..<x.count {
+            let k = i % c, xhat = (x[i] - mean[k]) * inverse[k]
+            dx[i] = gamma[k] * inverse[k] * (dy[i] - Float(sumDy[k]) / Float(count) - xhat * (Float(sumDyXhat[k]) / Float(count)))
+        }
+        return (y, dx, sumDyXhat, sumDy)
+    }
 }

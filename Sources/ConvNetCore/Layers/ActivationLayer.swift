@@ -1,3 +1,5 @@
+import CKernels
+
 /// An activation as a layer of its own (Keras `Activation`), e.g. after batch normalisation.
 ///
 /// Config: `type = "activation"`, `activation = "relu"` (any name `Activation` knows). Shapes:
@@ -27,6 +29,7 @@ public struct ActivationLayer: Layer, ActivatedOutput {
     public func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int,
                         parameters: UnsafePointer<Float>, memory: LayerMemory, context: PassContext) {
         let count = batch * inputShape.count
+        if activation == .relu { return ck_relu(x, y, count) }   // one pass, not a copy and then one in place
         y.update(from: x, count: count)
         activation.apply(y, count: count, width: width)
     }
@@ -37,6 +40,7 @@ public struct ActivationLayer: Layer, ActivatedOutput {
                          memory: LayerMemory, context: PassContext) {
         guard let dx else { return }
         let count = batch * inputShape.count
+        if activation == .relu && !context.outputGradientIsPreActivation { return ck_relu_backward_into(y, dy, dx, count) }
         if !context.outputGradientIsPreActivation { activation.backward(x: x, y: y, dy: dy, count: count, width: width) }
         dx.update(from: dy, count: count)
     }

@@ -1,3 +1,5 @@
+import CKernels
+
 /// Keras `Add`: `y = x[0] + x[1] + ...`, added in input order in Float, inputs of one shape (the
 /// sum of a residual block and its shortcut). Backward: every `dx[k] = dy`.
 /// Config: `type = "add"`, `inputs = ["a", "b", ...]`, no other keys.
@@ -24,10 +26,9 @@ public struct Add: MergingLayer {
 
     public func forward(inputs xs: [UnsafePointer<Float>], _ y: UnsafeMutablePointer<Float>, batch: Int) {
         let count = batch * outputShape.count
-        y.update(from: xs[0], count: count)
-        for x in xs.dropFirst() {
-            for e in 0..<count { y[e] += x[e] }
-        }
+        if xs.count == 1 { return y.update(from: xs[0], count: count) }
+        ck_add_into(xs[0], xs[1], y, count)
+        for x in xs.dropFirst(2) { ck_add(y, x, count) }
     }
 
     public func backward(dy: UnsafePointer<Float>, dxs: [UnsafeMutablePointer<Float>?], batch: Int) {

@@ -1,3 +1,5 @@
+import CKernels
+
 /// Batch normalisation over the channel (last) axis (Keras `BatchNormalization`).
 ///
 /// Config (`type = "batchnorm"`): `momentum` (0.99), `epsilon` (0.001), `center` (true: learn `beta`),
@@ -74,31 +76,19 @@ public struct BatchNorm: Layer, GlobalBatchStatistics {
     // Statistics layout: [count, sum x (c), sum x^2 (c), sum dy (c), sum dy * xhat (c)].
     public var statisticsCount: Int { 1 + 4 * channels }
 
-    /// Per sample, Float sums over its positions in a fixed order, added in Double (see `Layer`).
-    private func addPerSample(batch: Int, into sums: UnsafeMutablePointer<Double>, scratch: inout [Float],
-                              _ value: (_ sample: Int, _ position: Int, _ channel: Int) -> (Float, Float)) {
-        let c = channels
-        for n in 0..<batch {
-            for i in 0..<(2 * c) { scratch[i] = 0 }
-            for p in 0..<positions {
-                for k in 0..<c {
-                    let (a, b) = value(n, p, k)
-                    scratch[k] += a
-                    scratch[c + k] += b
-                }
-            }
-            for i in 0..<(2 * c) { sums[i] += Double(scratch[i]) }
-        }
+    /// Per sample, Float sums over its positions in position order, added in Double (see `Layer`):
+    /// `first += sum x, second += sum x * x`, or with `dy` and `moment` (mean, then `1 / sqrt(var + epsilon)`),
+    /// `first += sum dy, second += sum dy * (x - mean) * inverse`.
+    private func addPerSample(x: UnsafePointer<Float>, dy: UnsafePointer<Float>?, moment: UnsafePointer<Float>?, batch: Int,
+                              first: UnsafeMutablePointer<Double>, second: UnsafeMutablePointer<Double>) {
+        var scratch = [Float](repeating: 0, count: 2 * channels)
+        ck_batch_norm_sums(x, dy, moment, moment.map { $0 + channels }, Int32(batch), Int32(positions), Int32(channels),
+                           &scratch, first, second)
     }
 
     public func addForwardStatistics(_ x: UnsafePointer<Float>, batch: Int, into sums: UnsafeMutablePointer<Double>) {
-        let c = channels, positions = positions
         sums[0] += Double(batch * positions)
-        var scratch = [Float](repeating: 0, count: 2 * c)
-        addPerSample(batch: batch, into: sums + 1, scratch: &scratch) { n, p, k in
-            let v = x[(n * positions + p) * c + k]
-            return (v, v * v)
-        }
+        addPerSample(x: x, dy: nil, moment: nil, batch: batch, first: sums + 1, second: sums + 1 + channels)
     }
 
     /// Mean and `1 / sqrt(var + epsilon)` per channel: of the global batch in training, else the moving averages.
@@ -123,14 +113,10 @@ public struct BatchNorm: Layer, GlobalBatchStatistics {
 
     public func addBackwardStatistics(x: UnsafePointer<Float>, dy: UnsafePointer<Float>, batch: Int,
                                       statistics: UnsafePointer<Double>, into sums: UnsafeMutablePointer<Double>) {
-        let c = channels, positions = positions
+        let c = channels
         var moment = [Float](repeating: 0, count: 2 * c)
         moments(statistics: statistics, state: nil, training: true, into: &moment)
-        var scratch = [Float](repeating: 0, count: 2 * c)
-        addPerSample(batch: batch, into: sums + 1 + 2 * c, scratch: &scratch) { n, p, k in
-            let i = (n * positions + p) * c + k
-            return (dy[i], dy[i] * (x[i] - moment[k]) * moment[c + k])
-        }
+        addPerSample(x: x, dy: dy, moment: moment, batch: batch, first: sums + 1 + 2 * c, second: sums + 1 + 3 * c)
     }
 
     public func updateState(_ state: UnsafeMutablePointer<Float>, statistics: UnsafePointer<Double>) {
@@ -157,26 +143,21 @@ public struct BatchNorm: Layer, GlobalBatchStatistics {
             moment[2 * c + k] = inverse
             moment[3 * c + k] = beta - moment[k] * inverse
         }
-        for i in 0..<(batch * positions) {
-            for k in 0..<c { y[i * c + k] = x[i * c + k] * moment[2 * c + k] + moment[3 * c + k] }
-        }
+        ck_batch_norm_forward(x, batch * positions, Int32(c), moment + 2 * c, moment + 3 * c, y)
     }
 
     public func backward(x: UnsafePointer<Float>, y: UnsafePointer<Float>, dy: UnsafeMutablePointer<Float>,
                          dx: UnsafeMutablePointer<Float>?, batch: Int,
                          parameters: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Double>,
                          memory: LayerMemory, context: PassContext) {
-        let c = channels, positions = positions, moment = memory.scratch
+        let c = channels, moment = memory.scratch
         moments(statistics: memory.statistics, state: memory.state, training: context.training, into: moment)
         // Parameter gradients, per sample in Float, added in Double.
-        var scratch = [Float](repeating: 0, count: 2 * c)
+        var scratch = [Float](repeating: 0, count: c)
         let perChannel = UnsafeMutablePointer<Double>.allocate(capacity: 2 * c)
         defer { perChannel.deallocate() }
         perChannel.initialize(repeating: 0, count: 2 * c)
-        addPerSample(batch: batch, into: perChannel, scratch: &scratch) { n, p, k in
-            let i = (n * positions + p) * c + k
-            return (dy[i] * (x[i] - moment[k]) * moment[c + k], dy[i])
-        }
+        addPerSample(x: x, dy: dy, moment: moment, batch: batch, first: perChannel + c, second: perChannel)
         var next = 0
         if scale { for k in 0..<c { gradients[k] += perChannel[k] }; next = c }
         if center { for k in 0..<c { gradients[next + k] += perChannel[c + k] } }
@@ -188,12 +169,7 @@ public struct BatchNorm: Layer, GlobalBatchStatistics {
             moment[3 * c + k] = context.training ? Float(s[1 + 2 * c + k]) / count : 0   // mean dy
             scratch[k] = context.training ? Float(s[1 + 3 * c + k]) / count : 0       // mean dy * xhat
         }
-        for i in 0..<(batch * positions) {
-            for k in 0..<c {
-                let j = i * c + k
-                let xhat = (x[j] - moment[k]) * moment[c + k]
-                dx[j] = moment[2 * c + k] * (dy[j] - moment[3 * c + k] - xhat * scratch[k])
-            }
-        }
+        ck_batch_norm_input_gradient(x, dy, batch * positions, Int32(c), moment, moment + c, moment + 2 * c, moment + 3 * c,
+                                     scratch, dx)
     }
 }

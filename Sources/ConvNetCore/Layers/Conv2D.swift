@@ -14,7 +14,8 @@ import CKernels
 /// with the row-wise kernel (`Matmul.rowwise`), so identical receptive fields give bit-identical
 /// outputs and max-pool ties stay ties. `col` is saved for the kernel gradient `dK = col^T * dY`
 /// (per sample, the same kernel reading `col` as transposed), and the input gradient is `col2im(dY * K^T)`.
-/// Where `DirectConvolution` suits the shape, the same sums run on `x` itself, without `col`.
+/// Where `DirectConvolution` suits the shape, the same sums run on `x` itself (or, with stride 1 and
+/// padding, on its zero-padded copy), without `col`.
 public struct Conv2D: Layer, ActivatedOutput, PreparedParameters, EndsInReLU, CostModel {
     public static let typeName = "conv2d"
     public static let kerasClassName = "Conv2D"
@@ -88,7 +89,17 @@ public struct Conv2D: Layer, ActivatedOutput, PreparedParameters, EndsInReLU, Co
     private var colStride: Int { patchLength + (useBias ? 1 : 0) }
     private func colCount(batch: Int) -> Int { isDirect ? 0 : batch * g.positions * colStride }
     public func savedCount(batch: Int) -> Int { colCount(batch: batch) + fused.savedCount(outputs: batch * outputShape.count) }
-    public func scratchCount(batch: Int) -> Int { max(isDirect ? 0 : batch * g.positions * patchLength, batch * filters) }
+    /// im2col's input-gradient matrix, or the direct route's padded input (then its padded input gradient).
+    public func scratchCount(batch: Int) -> Int {
+        max(isDirect ? DirectConvolution.paddedCount(g, batch: batch) : batch * g.positions * patchLength, batch * filters)
+    }
+    /// The direct route's input: `x` itself, or its zero-padded copy in `scratch`.
+    private func directInput(_ x: UnsafePointer<Float>, batch: Int, scratch: UnsafeMutablePointer<Float>) -> UnsafePointer<Float> {
+        if g.hasNoPadding { return x }
+        DirectConvolution.pad(x, batch: batch, geometry: g, scratch)
+        return UnsafePointer(scratch)
+    }
+    private var directGeometry: WindowGeometry { DirectConvolution.padded(g)! }
     /// The kernel as `[filters, kh * kw * c]`, the right-hand side of the input gradient `dY * K^T`.
     public var preparedCount: Int { patchLength * filters }
     public func prepare(parameters: UnsafePointer<Float>, into prepared: UnsafeMutablePointer<Float>) {
@@ -103,7 +114,8 @@ public struct Conv2D: Layer, ActivatedOutput, PreparedParameters, EndsInReLU, Co
         let rows = batch * g.positions
         let kernel = parameters, bias = useBias ? parameters + patchLength * filters : nil
         if isDirect {
-            DirectConvolution.forward(x, batch: batch, geometry: g, kernel: kernel, filters: filters, bias: bias,
+            DirectConvolution.forward(directInput(x, batch: batch, scratch: memory.scratch), batch: batch,
+                                      geometry: directGeometry, kernel: kernel, filters: filters, bias: bias,
                                       relu: fused.inKernel, y)
         } else {
             let col = memory.saved
@@ -124,7 +136,8 @@ public struct Conv2D: Layer, ActivatedOutput, PreparedParameters, EndsInReLU, Co
         // row-wise kernel (fixed shapes, so the result depends on the sample alone), added in Double.
         let kernelCount = patchLength * filters
         if isDirect {
-            DirectConvolution.addKernelGradients(x: x, dy: dy, batch: batch, geometry: g, filters: filters, into: gradients)
+            DirectConvolution.addKernelGradients(x: directInput(x, batch: batch, scratch: memory.scratch), dy: dy, batch: batch,
+                                                 geometry: directGeometry, filters: filters, into: gradients)
         } else {
             // With a bias, im2col's ones column makes this product's last row the bias gradient (it
             // follows the kernel in `gradients`): fma(1, dy, s) = s + dy, in position order from 0,
@@ -140,8 +153,14 @@ public struct Conv2D: Layer, ActivatedOutput, PreparedParameters, EndsInReLU, Co
         }
         guard let dx else { return }
         if isDirect {
-            DirectConvolution.inputGradient(dy: dy, kernelTransposed: memory.prepared, batch: batch, geometry: g,
-                                            filters: filters, dx)
+            if g.hasNoPadding {
+                DirectConvolution.inputGradient(dy: dy, kernelTransposed: memory.prepared, batch: batch, geometry: g,
+                                                filters: filters, dx)
+            } else {
+                DirectConvolution.inputGradient(dy: dy, kernelTransposed: memory.prepared, batch: batch,
+                                                geometry: directGeometry, filters: filters, memory.scratch)
+                DirectConvolution.crop(memory.scratch, batch: batch, geometry: g, dx)
+            }
             return
         }
         let colGradient = memory.scratch

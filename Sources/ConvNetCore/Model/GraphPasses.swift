@@ -1,3 +1,5 @@
+import CKernels
+
 /// A graph model's passes (see `ModelGraph`): layer `i` reads the outputs of its inputs, which the
 /// workspace keeps (every layer's output has a buffer of its own), and backward walks the layers in
 /// reverse. A layer read by several layers gets as its output gradient the sum of what they send
@@ -88,8 +90,7 @@ extension Workspace {
             }
             for (k, target) in graph.addTo[i].enumerated() {
                 guard let target, let dx = dxs[k] else { continue }
-                let sum = target.sum
-                for e in 0..<(count * target.perSample) { sum[e] += dx[e] }
+                ck_add(target.sum, dx, count * target.perSample)
             }
         }
     }

@@ -1,0 +1,81 @@
+import ConvNetCore
+import TestSupport
+import XCTest
+
+/// A "same"-padded stride-1 `Conv2D` runs direct on a zero-padded copy of its input; its outputs,
+/// kernel and bias gradients and input gradient must be the im2col route's bits (im2col with zeros in
+/// the padding, the row-wise kernel, col2im dropping the padding), on every kernel path.
+final class PaddedDirectConvolutionTests: XCTestCase {
+    private func random(_ count: Int, seed: UInt64) -> [Float] {
+        var generator = SeededGenerator(seed: seed)
+        return (0..<count).map { _ in 2 * generator.nextUnitFloat() - 1 }
+    }
+
+    private func assertSameBits<T: FixedWidthInteger>(_ actual: [T], _ expected: [T], _ what: String,
+                                                      file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(actual.count, expected.count, what, file: file, line: line)
+        if let i = actual.indices.first(where: { $0 < expected.count && actual[$0] != expected[$0] }) {
+            XCTFail("\(what): element \(i) differs (\(actual[i]) against \(expected[i]))", file: file, line: line)
+        }
+    }
+
+    /// Shapes: ResNet-20's stage 1 and stage 3; 12 channels and 40 filters (column tails) with output
+    /// rows of 13 (partial row blocks); even windows, which pad more below and right than above and left.
+    func testSamePaddedConvolutionGivesTheIm2colRoutesBits() {
+        defer { Matmul.selectKernels("best") }
+        for path in ["portable", "avx2", "avx512", "neon"] where Matmul.selectKernels(path) {
+            for (h, w, c, kh, kw, f, useBias) in [(32, 32, 16, 3, 3, 16, false), (8, 8, 64, 3, 3, 64, true),
+                                                  (9, 13, 12, 3, 3, 40, true), (10, 12, 8, 2, 4, 19, false),
+                                                  (7, 11, 16, 5, 5, 8, true)] {
+                let batch = 2, label = "\(path) \(h)x\(w)x\(c) kernel \(kh)x\(kw) filters \(f) bias \(useBias)"
+                let g = try! WindowGeometry(input: TensorShape([h, w, c]), window: (kh, kw), strides: (1, 1), padding: .same)
+                XCTAssertFalse(g.hasNoPadding, label)
+                XCTAssertTrue(DirectConvolution.suits(g), label)
+                let layer = Conv2D(filters: f, kernelSize: (kh, kw), padding: .same, activation: .linear, useBias: useBias)
+                    .boundForTest([h, w, c])
+                let rows = batch * g.positions, patch = g.patchLength, colStride = patch + (useBias ? 1 : 0)
+                let x = random(batch * g.inputCount, seed: 71), kernel = random(patch * f, seed: 72)
+                let bias = random(f, seed: 73), dy = random(rows * f, seed: 74)
+                let result = LayerHarness(layer, parameters: kernel + (useBias ? bias : []), training: true).run(x, batch: batch, dy: dy)
+
+                var col = [Float](repeating: .nan, count: rows * colStride)
+                Im2Col.im2col(x, batch: batch, geometry: g, onesColumn: useBias, &col)
+                var y = [Float](repeating: 0, count: rows * f)
+                Matmul.rowwise(m: rows, n: f, k: patch, col, lda: colStride, kernel, ldb: f, &y, ldc: f,
+                               bias: useBias ? bias : nil)
+                assertSameBits(result.y.map(\.bitPattern), y.map(\.bitPattern), "forward \(label)")
+
+                var gradients = [Double](repeating: 0, count: colStride * f)
+                Matmul.addWeightGradients(samples: batch, m: colStride, n: f, k: g.positions, col, lda: colStride,
+                                          sampleStrideA: g.positions * colStride, dy, ldb: f, sampleStrideB: g.positions * f,
+                                          into: &gradients, ldc: f)
+                assertSameBits(result.parameterGradients.map(\.bitPattern), gradients.map(\.bitPattern), "gradients \(label)")
+
+                var kernelTransposed = [Float](repeating: 0, count: patch * f)
+                Matmul.transpose(kernel, rows: patch, columns: f, into: &kernelTransposed)
+                var colGradient = [Float](repeating: 0, count: rows * patch)
+                Matmul.rowwise(m: rows, n: patch, k: f, dy, lda: f, kernelTransposed, ldb: patch, &colGradient, ldc: patch)
+                var dx = [Float](repeating: 0, count: batch * g.inputCount)
+                Im2Col.col2im(colGradient, batch: batch, geometry: g, &dx)
+                assertSameBits(result.dx.map(\.bitPattern), dx.map(\.bitPattern), "input gradient \(label)")
+            }
+        }
+    }
+
+    /// `crop` undoes `pad`, and `pad` puts zeros everywhere around the picture.
+    func testPadAndCropAreInverse() {
+        for (h, w, c, kh, kw) in [(5, 7, 3, 3, 3), (4, 6, 2, 2, 4), (3, 3, 1, 5, 5)] {
+            let g = try! WindowGeometry(input: TensorShape([h, w, c]), window: (kh, kw), strides: (1, 1), padding: .same)
+            let p = DirectConvolution.padded(g)!, batch = 2
+            let x = random(batch * g.inputCount, seed: 75).map { $0 + 3 }   // no zeros
+            var padded = [Float](repeating: .nan, count: DirectConvolution.paddedCount(g, batch: batch))
+            DirectConvolution.pad(x, batch: batch, geometry: g, &padded)
+            XCTAssertEqual(padded.count, batch * p.inputCount)
+            XCTAssertEqual(padded.filter { $0 == 0 }.count, batch * (p.inputCount - g.inputCount), "\(h)x\(w) window \(kh)x\(kw)")
+            XCTAssertEqual(padded.filter { $0 != 0 }, x, "\(h)x\(w) window \(kh)x\(kw)")
+            var back = [Float](repeating: .nan, count: x.count)
+            DirectConvolution.crop(padded, batch: batch, geometry: g, &back)
+            XCTAssertEqual(back, x)
+        }
+    }
+}
