@@ -20,7 +20,7 @@ import Foundation
 public final class GradientBuckets {
     /// Parameters per bucket: 512 KiB of Double sums (PyTorch DDP's 25 MB default, scaled down to
     /// models of 0.1-1M parameters: ResNet-20's 272k make 4 buckets, and the last one, started only
-    /// when the backward pass ends, holds 17% of them; with 1 MiB it would hold 45%), or
+    /// when the backward pass ends, holds 21% of them; with 1 MiB it would hold 45%), or
     /// `$CONVNET_BUCKET_PARAMETERS` (the tests cut small models into many buckets with it).
     public static let bucketParameters: Int = {
         guard let text = ProcessInfo.processInfo.environment["CONVNET_BUCKET_PARAMETERS"], let value = Int(text), value >= 1 else {
