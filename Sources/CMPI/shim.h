@@ -11,3 +11,4 @@ static inline void *cmpi_in_place(void) { return MPI_IN_PLACE; }
 static inline MPI_Info cmpi_info_null(void) { return MPI_INFO_NULL; }
 static inline int cmpi_comm_type_shared(void) { return MPI_COMM_TYPE_SHARED; }
 static inline int cmpi_success(void) { return MPI_SUCCESS; }
+static inline MPI_Status *cmpi_statuses_ignore(void) { return MPI_STATUSES_IGNORE; }

@@ -34,6 +34,10 @@ struct ExperimentOptions: ParsableArguments {
                                valueName: "FRACTION"))
     var validationSplit: Double?
 
+    @Option(help: ArgumentHelp("Numbers the gradient sums travel in between ranks: float64 (default; the weights do not depend on the rank count) or float32 (half the bytes; they then do) (overrides the config).",
+                               valueName: "DTYPE"))
+    var allreduceDtype: String?
+
     func validate() throws {
         if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
         if let epochs, epochs > ExperimentConfig.maximumEpochs { throw ValidationError("--epochs must be at most \(ExperimentConfig.maximumEpochs)") }
@@ -59,6 +63,12 @@ struct ExperimentOptions: ParsableArguments {
         if let lr { resolved.optimizer.learningRate = lr }
         if let seed { resolved.seed = seed }
         if noShuffle { resolved.shuffle = false }
+        if let allreduceDtype {
+            guard let dtype = AllreduceDType(rawValue: allreduceDtype) else {
+                throw ConfigError("--allreduce-dtype must be float64 or float32, got \"\(allreduceDtype)\"")
+            }
+            resolved.allreduceDtype = dtype
+        }
         if let validationSplit {
             // Here rather than in validate(): the job's one-line error, not the parser's usage text.
             guard validationSplit >= 0 && validationSplit < 1 else {

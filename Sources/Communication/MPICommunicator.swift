@@ -9,14 +9,16 @@ import Glibc
 /// Errors in MPI calls are fatal by default (`MPI_ERRORS_ARE_FATAL`), so a dead peer ends the job
 /// rather than leaving a rank waiting in a collective.
 ///
-/// `@unchecked Sendable`: its stored properties are constants; collectives are called from the
-/// training thread only, and `abort` also from the step watchdog's thread (Open MPI's abort goes
+/// `@unchecked Sendable`: its stored properties are constants but `pending`; collectives (and
+/// `pending`) are used from the training thread only, and `abort` also from the step watchdog's thread (Open MPI's abort goes
 /// through its runtime's own channel, not the communicator the stuck thread is waiting in).
 public final class MPICommunicator: Communicator, @unchecked Sendable {
     public let rank: Int
     public let size: Int
     public let localSize: Int
     private let world = cmpi_comm_world()
+    /// The sums `startSum` started and `waitForSums` has not yet seen complete.
+    private var pending: [MPI_Request?] = []
 
     public init() {
         MPI_Init(nil, nil)
@@ -41,6 +43,26 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
 
     public func allreduceSum(_ buffer: UnsafeMutablePointer<Double>, count: Int) {
         MPI_Allreduce(cmpi_in_place(), buffer, Int32(count), cmpi_double(), cmpi_sum(), world)
+    }
+
+    public func startSum(_ buffer: UnsafeMutableRawPointer, count: Int, of type: SumType) {
+        var request: MPI_Request? = nil
+        MPI_Iallreduce(cmpi_in_place(), buffer, Int32(count), type == .float64 ? cmpi_double() : cmpi_float(),
+                       cmpi_sum(), world, &request)
+        pending.append(request)
+    }
+
+    public func progressSums() {
+        guard !pending.isEmpty else { return }
+        var done: Int32 = 0
+        MPI_Testall(Int32(pending.count), &pending, &done, cmpi_statuses_ignore())
+        if done != 0 { pending.removeAll(keepingCapacity: true) }
+    }
+
+    public func waitForSums() {
+        guard !pending.isEmpty else { return }
+        MPI_Waitall(Int32(pending.count), &pending, cmpi_statuses_ignore())
+        pending.removeAll(keepingCapacity: true)
     }
 
     public func broadcast(_ buffer: UnsafeMutablePointer<Float>, count: Int, root: Int) {

@@ -11,6 +11,9 @@ public final class SingleProcessCommunicator: Communicator {
     public var size: Int { 1 }
     public var localSize: Int { 1 }
     public func allreduceSum(_ buffer: UnsafeMutablePointer<Double>, count: Int) {}
+    public func startSum(_ buffer: UnsafeMutableRawPointer, count: Int, of type: SumType) {}
+    public func progressSums() {}
+    public func waitForSums() {}
     public func broadcast(_ buffer: UnsafeMutablePointer<Float>, count: Int, root: Int) {}
     public func exchange(send: UnsafeRawPointer, sendCounts: [Int], receive: UnsafeMutableRawPointer, receiveCounts: [Int]) {
         receive.copyMemory(from: send, byteCount: sendCounts[0])

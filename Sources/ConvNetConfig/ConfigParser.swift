@@ -26,12 +26,15 @@ extension ExperimentConfig {
             guard let model = try top.table("model") else { throw ConfigError("missing [model] section") }
             config.model = try modelSpec(model)
             if let training = try top.table("training") {
-                try training.allowOnly(["epochs", "batch_size", "accumulation_steps", "seed", "shuffle"])
+                try training.allowOnly(["epochs", "batch_size", "accumulation_steps", "seed", "shuffle", "allreduce_dtype"])
                 if let v = try training.int("epochs", min: 1) { config.epochs = v }
                 if let v = try training.int("batch_size", min: 1) { config.batchSize = v }
                 if let v = try training.int("accumulation_steps", min: 1) { config.accumulationSteps = v }
                 if let v = try training.int("seed", min: 0) { config.seed = UInt64(v) }
                 if let v = try training.bool("shuffle") { config.shuffle = v }
+                if let v = try training.choice("allreduce_dtype", AllreduceDType.allCases.map(\.rawValue)) {
+                    config.allreduceDtype = AllreduceDType(rawValue: v)!
+                }
             }
             if let optimizer = try top.table("optimizer") {
                 config.optimizer = try OptimizerSpec(config: optimizer, otherKeys: ["clipnorm", "schedule"])

@@ -21,6 +21,7 @@ extension ExperimentConfig {
         }
         lines += ["", "[training]", "epochs = \(epochs)", "batch_size = \(batchSize)"]
             + (accumulationSteps == 1 ? [] : ["accumulation_steps = \(accumulationSteps)"])
+            + (allreduceDtype == .float64 ? [] : ["allreduce_dtype = \(quoted(allreduceDtype.rawValue))"])
         lines += ["seed = \(seed)", "shuffle = \(shuffle)", "", "[optimizer]", "name = \(quoted(optimizer.name))"] + optimizer.config.map(line)
         if let clipnorm { lines.append("clipnorm = \(clipnorm)") }
         if let schedule { lines += ["", "[optimizer.schedule]"] + ScheduleRegistry.config(of: schedule).map(line) }

@@ -9,6 +9,7 @@ public struct ExperimentConfig: Equatable, Sendable {
             && a.clipnorm == b.clipnorm && LossRegistry.equal(a.loss, b.loss) && a.epochs == b.epochs
             && a.batchSize == b.batchSize && a.seed == b.seed && a.shuffle == b.shuffle
             && a.accumulationSteps == b.accumulationSteps && CallbackRegistry.equal(a.callbacks, b.callbacks)
+            && a.allreduceDtype == b.allreduceDtype
     }
 
     /// Data set name: the folder `data/<dataset>` and the download catalogue's entry.
@@ -41,6 +42,10 @@ public struct ExperimentConfig: Equatable, Sendable {
     /// its one allreduce. The same weights as one pass over the batch (Double sums) for models
     /// without batch normalisation, whose statistics are then those of each micro-batch.
     public var accumulationSteps = 1
+    /// `[training] allreduce_dtype`: the numbers the ranks' gradient sums travel in. `float64`
+    /// (default): the sums do not depend on the rank count. `float32`: each rank's sums are rounded
+    /// to Float and summed in Float, half the bytes, and the weights then depend on the rank count.
+    public var allreduceDtype = AllreduceDType.float64
     public var seed: UInt64
     public var shuffle: Bool
     /// `[logging] tensorboard`: rank 0 also writes TensorBoard events files to `RUN_DIR/tensorboard`.
@@ -132,4 +137,9 @@ extension ExperimentConfig {
 public struct ConfigError: Error, CustomStringConvertible, Equatable {
     public let description: String
     public init(_ description: String) { self.description = description }
+}
+
+/// `[training] allreduce_dtype` / `--allreduce-dtype`: see `ExperimentConfig.allreduceDtype`.
+public enum AllreduceDType: String, CaseIterable, Sendable {
+    case float64, float32
 }

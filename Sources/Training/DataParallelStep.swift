@@ -10,6 +10,9 @@ import ConvNetData
 ///    K > 1, the global batch is K micro-batches of `batch_size / K` consecutive samples, each
 ///    shared evenly among the ranks and run in turn, their Double sums added (see `runAccumulating`);
 /// 2. one allreduce sums `[gradient sums..., loss sum, correct, count, stop requests]` in Double;
+///    or, where the backward pass completes layers one stage after another (models with batch
+///    normalisation, one micro-batch) or with `allreduce_dtype = "float32"`, the gradient sums go
+///    in `GradientBuckets`, each started as soon as the backward pass has completed it;
 /// 3. every rank divides by the global batch size, adds the regularisation gradient, clips
 ///    (`clipnorm`), sets the scheduled learning rate and applies the same optimizer step.
 ///
@@ -40,14 +43,19 @@ public final class DataParallelStep {
     private let microGradients: DoubleBuffer?
     /// Slots after the gradient sums in the reduction buffer.
     private enum Counter: Int, CaseIterable { case lossSum, correct, count, stopRequests }
+    /// The bucketed allreduce, or nil for one blocking allreduce of the whole reduction buffer
+    /// (Double sums that only complete at the end of the backward pass: nothing to overlap).
+    private let buckets: GradientBuckets?
 
-    /// Nanoseconds the last step spent in the gradient allreduce.
+    /// Nanoseconds the last step spent in the gradient allreduce (with buckets: in starting,
+    /// progressing and waiting for them, the part the backward pass did not hide).
     public private(set) var lastAllreduceNanoseconds: UInt64 = 0
 
     /// `maxBatch`: the most samples this rank computes in one pass (`samplesPerRank`, a share of a
-    /// micro-batch); default: the micro-batch size.
+    /// micro-batch); default: the micro-batch size. `bucketParameters`: see `GradientBuckets`.
     public init(model: Sequential, config: ExperimentConfig, threads: Int, chunkSize: Int = ModelRunner.defaultChunkSize,
-                maxBatch: Int? = nil, communicator: any Communicator) {
+                maxBatch: Int? = nil, communicator: any Communicator,
+                bucketParameters: Int = GradientBuckets.bucketParameters) {
         self.model = model
         self.communicator = communicator
         accumulationSteps = config.accumulationSteps
@@ -64,6 +72,10 @@ public final class DataParallelStep {
         reduction = DoubleBuffer(count: model.parameterCount + Counter.allCases.count)
         gradients = FloatBuffer(count: model.parameterCount)
         microGradients = accumulationSteps > 1 ? DoubleBuffer(count: model.parameterCount) : nil
+        let overlaps = model.synchronisesBatches && accumulationSteps == 1
+        buckets = overlaps || config.allreduceDtype == .float32
+            ? GradientBuckets(model: model, dtype: config.allreduceDtype, bucketParameters: bucketParameters,
+                              communicator: communicator) : nil
     }
 
     /// Rank 0's parameters and state to every rank.
@@ -95,6 +107,7 @@ public final class DataParallelStep {
     /// rank its even share of the batch, or of each micro-batch in turn. `where` names the step in
     /// the error thrown for a non-finite loss or gradient.
     public func run(globalBatch: ArraySlice<Int32>, share: EvenShare, globalStep: Int, where: @autoclosure () -> String) throws -> Result {
+        buckets?.begin(sums: reduction.pointer)
         guard accumulationSteps > 1 else {
             share.take(globalBatch)
             return try run(sampleCount: share.count, globalStep: globalStep, fill: share.filler, where: `where`())
@@ -105,10 +118,11 @@ public final class DataParallelStep {
     /// Runs one step over this rank's `sampleCount` samples of the global batch (`fill` writes them),
     /// in one pass. `where` names the step in the error thrown for a non-finite loss or gradient.
     public func run(sampleCount: Int, globalStep: Int, fill: BatchFiller, where: @autoclosure () -> String) throws -> Result {
+        buckets?.begin(sums: reduction.pointer)
         let local = runner.gradients(batchSize: sampleCount, parameters: parameters.pointer, state: state.pointer,
-                                     globalStep: globalStep, seed: seed, into: reduction.pointer, fill: fill) { [communicator] values, count in
-            communicator.allreduceSum(values, count: count)
-        }
+                                     globalStep: globalStep, seed: seed, into: reduction.pointer, fill: fill,
+                                     reduce: { [communicator] values, count in communicator.allreduceSum(values, count: count) },
+                                     completed: buckets.map { buckets in { buckets.completed($0) } })
         return try finishStep(local: local, where: `where`)
     }
 
@@ -146,9 +160,14 @@ public final class DataParallelStep {
         reduction[n + Counter.correct.rawValue] = Double(local.correct)
         reduction[n + Counter.count.rawValue] = Double(local.count)
         reduction[n + Counter.stopRequests.rawValue] = StopRequest.requested ? 1 : 0
-        let start = LayerTimes.now()
-        communicator.allreduceSum(reduction.pointer, count: reduction.count)
-        lastAllreduceNanoseconds = LayerTimes.now() - start
+        if let buckets {
+            buckets.finish(counters: reduction.pointer + n, count: Counter.allCases.count)
+            lastAllreduceNanoseconds = buckets.nanoseconds
+        } else {
+            let start = LayerTimes.now()
+            communicator.allreduceSum(reduction.pointer, count: reduction.count)
+            lastAllreduceNanoseconds = LayerTimes.now() - start
+        }
 
         let count = Int(reduction[n + Counter.count.rawValue])
         let penalty = model.regularizationPenalty(parameters.pointer)

@@ -38,7 +38,7 @@ public final class ModelRunner {
     /// thread (as every rank of `mpirun -np N --threads 1`) has nothing to sum and adds straight into
     /// the caller's buffer: no copy of the 0.75 MB per step.
     private let threadGradientBuffers: [DoubleBuffer]
-    private let threadGradients: [UnsafePointer<Double>?]
+    let threadGradients: [UnsafePointer<Double>?]
     /// The loss writes the logits' gradient (softmax fused with cross-entropy).
     private let fusedOutput: Bool
     /// The layers whose `prepare` each thread runs: shared out so the threads' prepared floats
@@ -112,15 +112,14 @@ public final class ModelRunner {
     public func gradients(batchSize: Int, parameters: UnsafePointer<Float>, state: UnsafeMutablePointer<Float>,
                           globalStep: Int = 0, seed: UInt64 = 0,
                           into gradients: UnsafeMutablePointer<Double>, fill: BatchFiller,
-                          reduce: StatisticsReducer = { _, _ in }) -> BatchStatistics {
+                          reduce: StatisticsReducer = { _, _ in }, completed: GradientsCompleted? = nil) -> BatchStatistics {
         precondition(batchSize <= maxBatch, "batch \(batchSize) exceeds the runner's capacity \(maxBatch)")
         let step = arguments(parameters: parameters, state: state, globalStep: globalStep, seed: seed)
         var perThread = [BatchStatistics](repeating: BatchStatistics(), count: threads)
         if model.synchronisesBatches {
             pool.run { t in prepareLayers(parameters, share: t) }
             stagedTrainingPass(batchSize: batchSize, step: step, state: state, fill: fill, reduce: reduce,
-                               gradients: gradients, into: &perThread)
-            pool.run { t in sumThreadGradients(into: gradients, share: t) }
+                               gradients: gradients, completed: completed, into: &perThread)
         } else {
             perThread.withUnsafeMutableBufferPointer { statistics in
                 pool.run { t in
@@ -146,6 +145,7 @@ public final class ModelRunner {
                     sumThreadGradients(into: gradients, share: t)
                 }
             }
+            completed?(0..<model.parameterCount)
         }
         return perThread.reduce(BatchStatistics(), +)
     }
@@ -162,7 +162,7 @@ public final class ModelRunner {
     /// the global batch are summed.
     private func stagedTrainingPass(batchSize: Int, step: StepArguments, state: UnsafeMutablePointer<Float>,
                                     fill: BatchFiller, reduce: StatisticsReducer, gradients: UnsafeMutablePointer<Double>,
-                                    into perThread: inout [BatchStatistics]) {
+                                    completed: GradientsCompleted?, into perThread: inout [BatchStatistics]) {
         let layerCount = model.layers.count
         let stops = model.fastPaths.indices.filter { model.fastPaths[$0].statisticsCount > 0 }
         for buffer in statistics { buffer.fill(0) }
@@ -206,13 +206,16 @@ public final class ModelRunner {
         for stop in stops.reversed() {
             pool.run { t in
                 let workspace = workspaces[t], count = share(t).count
+                let sums = gradientSums(t, result: gradients)
                 workspace.backward(model, layers: (stop + 1)..<to, count: count, step: step, fusedOutput: fusedOutput,
-                                   parameterGradients: gradientSums(t, result: gradients), shareOffset: 0)
+                                   parameterGradients: sums, shareOffset: 0)
+                workspace.addDeferredGradients(model, layers: (stop + 1)..<to, samples: count, parameterGradients: sums)
                 workspace.partialStatistics[stop].fill(0)
                 model.fastPaths[stop].statistics!.addBackwardStatistics(x: workspace.layerInput(stop), dy: workspace.outputGradient(stop),
                                                          batch: count, statistics: statistics[stop].pointer,
                                                          into: workspace.partialStatistics[stop].pointer)
             }
+            completeLayers((stop + 1)..<to, gradients: gradients, completed: completed)
             gather(stop)
             to = stop + 1
         }
@@ -220,8 +223,9 @@ public final class ModelRunner {
             let workspace = workspaces[t], sums = gradientSums(t, result: gradients)
             workspace.backward(model, layers: 0..<to, count: share(t).count, step: step, fusedOutput: fusedOutput,
                                parameterGradients: sums, shareOffset: 0)
-            workspace.addDeferredGradients(model, samples: share(t).count, parameterGradients: sums)
+            workspace.addDeferredGradients(model, layers: 0..<to, samples: share(t).count, parameterGradients: sums)
         }
+        completeLayers(0..<to, gradients: gradients, completed: completed)
     }
 
     /// Forward pass over `sampleCount` samples (any number; each thread takes a contiguous share and

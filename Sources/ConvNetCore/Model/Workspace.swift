@@ -96,9 +96,10 @@ final class Workspace {
         }
     }
 
-    /// The weight gradients the layers deferred over this worker's share of `samples` samples.
-    func addDeferredGradients(_ model: Sequential, samples: Int, parameterGradients: UnsafeMutablePointer<Double>) {
-        for (i, paths) in model.fastPaths.enumerated() where samples > 0 {
+    /// The weight gradients the layers deferred over this worker's share of `samples` samples
+    /// (of the layers in `layers` only, when given).
+    func addDeferredGradients(_ model: Sequential, layers: Range<Int>? = nil, samples: Int, parameterGradients: UnsafeMutablePointer<Double>) {
+        for (i, paths) in model.fastPaths.enumerated() where samples > 0 && layers?.contains(i) != false {
             guard let layer = paths.deferred else { continue }
             let start = times == nil ? 0 : LayerTimes.now()
             layer.addDeferredGradients(samples: samples, deferred: deferred[i].pointer,

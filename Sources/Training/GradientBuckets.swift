@@ -1,0 +1,104 @@
+import Communication
+import ConvNetConfig
+import ConvNetCore
+import Foundation
+
+/// The step's gradient allreduce in buckets, started while the backward pass goes on (as PyTorch
+/// DDP's buckets and Horovod's tensor fusion do), so the sending hides behind the computing.
+///
+/// Boundaries: whole layers, walked from the last to the first (the order the backward pass
+/// completes them), cut where a bucket reaches `bucketParameters`; they depend on the model only,
+/// so every rank starts the same sums in the same order. A bucket is the slice of the one
+/// contiguous buffer of Double sums it covers, summed in place (`float64`), or rounded to Float
+/// in a buffer of its own, summed in Float and widened back (`float32`, half the bytes).
+///
+/// The runner tells which gradient sums are complete (`ModelRunner.gradients`' `completed`); a
+/// bucket starts as soon as all of its sums are, and every call lets the started ones progress
+/// (MPI moves their data only inside its calls). `finish` starts what is left, sums the step's
+/// counters and waits for everything, before the optimizer reads the sums. In Double the bits of
+/// every sum are those of one allreduce of the whole buffer: element-wise sums over the same ranks.
+public final class GradientBuckets {
+    /// Parameters per bucket: 512 KiB of Double sums (PyTorch DDP's 25 MB default, scaled down to
+    /// models of 0.1-1M parameters: ResNet-20's 272k make 4 buckets, and the last one, started only
+    /// when the backward pass ends, holds 21% of them; with 1 MiB it would hold 45%), or
+    /// `$CONVNET_BUCKET_PARAMETERS` (the tests cut small models into many buckets with it).
+    public static let bucketParameters: Int = {
+        guard let text = ProcessInfo.processInfo.environment["CONVNET_BUCKET_PARAMETERS"], let value = Int(text), value >= 1 else {
+            return 65_536
+        }
+        return value
+    }()
+
+    /// Parameter ranges in the order they are started: descending, contiguous, covering all.
+    public let buckets: [Range<Int>]
+    private let communicator: any Communicator
+    /// The rounded sums of `float32` buckets.
+    private let floats: FloatBuffer?
+    private var sums: UnsafeMutablePointer<Double>?
+    private var started = 0
+    /// Nanoseconds this step spent inside the communicator's gradient calls (starting, progressing,
+    /// waiting): the communication the backward pass did not hide.
+    private(set) var nanoseconds: UInt64 = 0
+
+    init(model: Sequential, dtype: AllreduceDType, bucketParameters: Int, communicator: any Communicator) {
+        precondition(bucketParameters >= 1)
+        self.communicator = communicator
+        buckets = GradientBuckets.boundaries(parameterOffsets: model.parameterOffsets, count: model.parameterCount,
+                                             bucketParameters: bucketParameters)
+        floats = dtype == .float32 ? FloatBuffer(count: max(model.parameterCount, 1)) : nil
+    }
+
+    /// Whole layers from the last, cut once a bucket holds at least `bucketParameters`; the first
+    /// layers' remainder is a bucket of its own.
+    public static func boundaries(parameterOffsets: [Int], count: Int, bucketParameters: Int) -> [Range<Int>] {
+        var result: [Range<Int>] = [], upper = count
+        for offset in parameterOffsets.reversed() where upper - offset >= bucketParameters {
+            result.append(offset..<upper)
+            upper = offset
+        }
+        if upper > 0 { result.append(0..<upper) }
+        return result
+    }
+
+    /// A new step writing its sums to `sums`.
+    func begin(sums: UnsafeMutablePointer<Double>) {
+        self.sums = sums
+        started = 0
+        nanoseconds = 0
+    }
+
+    /// The sums from `range.lowerBound` up are complete: starts the buckets that now are.
+    func completed(_ range: Range<Int>) {
+        let start = LayerTimes.now()
+        while started < buckets.count && buckets[started].lowerBound >= range.lowerBound {
+            startBucket(buckets[started])
+            started += 1
+        }
+        communicator.progressSums()
+        nanoseconds += LayerTimes.now() - start
+    }
+
+    /// Starts the buckets not yet started and `counters` (Double, always), and waits for them all.
+    func finish(counters: UnsafeMutablePointer<Double>, count: Int) {
+        completed(0..<0)
+        let start = LayerTimes.now()
+        communicator.startSum(counters, count: count, of: .float64)
+        communicator.waitForSums()
+        if let floats, let sums {
+            for bucket in buckets {
+                for i in bucket { sums[i] = Double(floats[i]) }
+            }
+        }
+        nanoseconds += LayerTimes.now() - start
+    }
+
+    private func startBucket(_ bucket: Range<Int>) {
+        guard let sums, !bucket.isEmpty else { return }
+        if let floats {
+            for i in bucket { floats[i] = Float(sums[i]) }
+            communicator.startSum(floats.pointer + bucket.lowerBound, count: bucket.count, of: .float32)
+        } else {
+            communicator.startSum(sums + bucket.lowerBound, count: bucket.count, of: .float64)
+        }
+    }
+}
