@@ -1,0 +1,143 @@
+#include "ckernels.h"
+#include <string.h>
+
+// Winograd F(2x2, 3x3) (Lavin and Gray, "Fast Algorithms for Convolutional Neural Networks", 2016):
+// each 2x2 block of outputs comes from a 4x4 input tile as Y = A^T [(G g G^T) . (B^T d B)] A, and the
+// elementwise product, summed over channels, becomes one matrix product per tile element (16 of them):
+// M[e][tile, k] = sum_c V[e][tile, c] * U[e][c, k], computed by ck_rowwise_gemm, so a tile's result
+// depends only on its own inputs. The transforms are adds, subtracts and halvings written out, in a
+// fixed order, on plain Float (this file is built with -ffp-contract=off), so every kernel path gives
+// the same bits. Tiles are taken in blocks whose transformed inputs and products stay in L2.
+//
+//   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]   G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1]
+//   A^T = [1 1 1 0; 0 1 -1 -1]
+
+static int tiles_across(int size) { return (size + 1) / 2; }
+
+int ck_winograd_tile_block(int channels, int filters) {
+    int block = 8192 / (channels + filters);
+    block = block < 12 ? 12 : block > 480 ? 480 : block;
+    return block / 12 * 12;
+}
+
+long ck_winograd_scratch(int channels, int filters) {
+    return 16L * ck_winograd_tile_block(channels, filters) * (channels + filters) + channels + filters;
+}
+
+void ck_winograd_kernel(const float *kernel, int channels, int filters, int flipped, float *u) {
+    // flipped: the kernel of the input gradient, g'[a][b][k][c] = g[2 - a][2 - b][c][k], as U'[e][k][c].
+    int rows = flipped ? filters : channels, columns = flipped ? channels : filters;
+    for (int r = 0; r < rows; r++)
+        for (int q = 0; q < columns; q++) {
+            float g[3][3], t[4][3];
+            for (int a = 0; a < 3; a++)
+                for (int b = 0; b < 3; b++)
+                    g[a][b] = flipped ? kernel[((long)((2 - a) * 3 + 2 - b) * channels + q) * filters + r]
+                                      : kernel[((long)(a * 3 + b) * channels + r) * filters + q];
+            for (int b = 0; b < 3; b++) {
+                t[0][b] = g[0][b];
+                t[1][b] = (g[0][b] + g[1][b] + g[2][b]) * 0.5f;
+                t[2][b] = (g[0][b] - g[1][b] + g[2][b]) * 0.5f;
+                t[3][b] = g[2][b];
+            }
+            for (int a = 0; a < 4; a++) {
+                float w[4] = {t[a][0], (t[a][0] + t[a][1] + t[a][2]) * 0.5f, (t[a][0] - t[a][1] + t[a][2]) * 0.5f, t[a][2]};
+                for (int b = 0; b < 4; b++) u[((long)(a * 4 + b) * rows + r) * columns + q] = w[b];
+            }
+        }
+}
+
+// V[e][t, c] for the tiles first .. first + count - 1 (numbered over the whole batch, row by row).
+static void input_transform(const struct ck_winograd *v, const float *x, const float *zeros, long first, int count, float *vt) {
+    int th = tiles_across(v->out_height), tw = tiles_across(v->out_width), c = v->channels;
+    for (int i = 0; i < count; i++) {
+        long t = first + i;
+        int n = (int)(t / ((long)th * tw)), ty = (int)(t / tw % th), tx = (int)(t % tw);
+        const float *p[4][4];
+        for (int a = 0; a < 4; a++)
+            for (int b = 0; b < 4; b++) {
+                int y = 2 * ty - v->pad + a, xx = 2 * tx - v->pad + b;
+                p[a][b] = y >= 0 && y < v->height && xx >= 0 && xx < v->width
+                    ? x + (((long)n * v->height + y) * v->width + xx) * c : zeros;
+            }
+        float *out = vt + (long)i * c;
+        long step = (long)count * c;
+        for (int j = 0; j < c; j++) {
+            float d[4][4], s[4][4];
+            for (int a = 0; a < 4; a++)
+                for (int b = 0; b < 4; b++) d[a][b] = p[a][b][j];
+            for (int b = 0; b < 4; b++) {
+                s[0][b] = d[0][b] - d[2][b];
+                s[1][b] = d[1][b] + d[2][b];
+                s[2][b] = d[2][b] - d[1][b];
+                s[3][b] = d[1][b] - d[3][b];
+            }
+            for (int a = 0; a < 4; a++) {
+                out[(a * 4 + 0) * step + j] = s[a][0] - s[a][2];
+                out[(a * 4 + 1) * step + j] = s[a][1] + s[a][2];
+                out[(a * 4 + 2) * step + j] = s[a][2] - s[a][1];
+                out[(a * 4 + 3) * step + j] = s[a][1] - s[a][3];
+            }
+        }
+    }
+}
+
+// y's 2x2 blocks from M[e][t, k]; an edge tile's outputs outside y go to `sink` (k floats).
+static void output_transform(const struct ck_winograd *v, const float *m, long first, int count, const float *bias,
+                             int relu, float *y, float *sink) {
+    int th = tiles_across(v->out_height), tw = tiles_across(v->out_width), k = v->filters;
+    long step = (long)count * k;
+    for (int i = 0; i < count; i++) {
+        long t = first + i;
+        int n = (int)(t / ((long)th * tw)), ty = (int)(t / tw % th), tx = (int)(t % tw);
+        const float *in = m + (long)i * k;
+        float *out[2][2];
+        for (int a = 0; a < 2; a++)
+            for (int b = 0; b < 2; b++) {
+                int oy = 2 * ty + a, ox = 2 * tx + b;
+                out[a][b] = oy < v->out_height && ox < v->out_width
+                    ? y + (((long)n * v->out_height + oy) * v->out_width + ox) * k : sink;
+            }
+        for (int j = 0; j < k; j++) {
+            float s[2][4];
+            for (int q = 0; q < 4; q++) {
+                float m0 = in[(0 + q) * step + j], m1 = in[(4 + q) * step + j];
+                float m2 = in[(8 + q) * step + j], m3 = in[(12 + q) * step + j];
+                s[0][q] = m0 + m1 + m2;
+                s[1][q] = m1 - m2 - m3;
+            }
+            for (int a = 0; a < 2; a++) {
+                float r[2] = {s[a][0] + s[a][1] + s[a][2], s[a][1] - s[a][2] - s[a][3]};
+                for (int b = 0; b < 2; b++) {
+                    float o = bias ? r[b] + bias[j] : r[b];
+                    out[a][b][j] = relu && !(o > 0.0f) ? 0.0f : o;
+                }
+            }
+        }
+    }
+}
+
+void ck_winograd_conv(const struct ck_winograd *v, const float *x, const float *u, const float *bias, int relu,
+                      float *y, float *scratch) {
+    int block = ck_winograd_tile_block(v->channels, v->filters), c = v->channels, k = v->filters;
+    long tiles = (long)v->batch * tiles_across(v->out_height) * tiles_across(v->out_width);
+    float *vt = scratch, *m = vt + 16L * block * c, *zeros = m + 16L * block * k;
+    memset(zeros, 0, sizeof(float) * c);
+    for (long first = 0; first < tiles; first += block) {
+        int count = tiles - first < block ? (int)(tiles - first) : block;
+        input_transform(v, x, zeros, first, count, vt);
+        for (int e = 0; e < 16; e++)
+            ck_rowwise_gemm(count, k, c, vt + (long)e * count * c, c, u + (long)e * c * k, k,
+                            m + (long)e * count * k, k, 0, 0, 0);
+        output_transform(v, m, first, count, bias, relu, y, zeros + c);
+    }
+}
+
+void ck_pad_images(const float *x, int batch, int height, int width, int channels, int pad, float *out) {
+    int ph = height + 2 * pad, pw = width + 2 * pad;
+    memset(out, 0, sizeof(float) * batch * ph * pw * channels);
+    for (int n = 0; n < batch; n++)
+        for (int r = 0; r < height; r++)
+            memcpy(out + (((long)n * ph + r + pad) * pw + pad) * channels, x + (((long)n * height + r) * width) * channels,
+                   sizeof(float) * width * channels);
+}
