@@ -43,7 +43,7 @@ final class WinogradTests: XCTestCase {
                 var scratch = [Float](repeating: .nan, count: WinogradConvolution.scratchCount(geometry: g, filters: s.f, batch: batch))
                 for (withBias, relu) in [(true, true), (false, false)] {
                     var y = [Float](repeating: .nan, count: batch * g.positions * s.f)
-                    WinogradConvolution.forward(x, batch: batch, geometry: g, prepared: prepared, filters: s.f,
+                    WinogradConvolution.forward(x, batch: batch, geometry: g, kernel: kernel, filters: s.f,
                                                 bias: withBias ? bias : nil, relu: relu, &y, scratch: &scratch)
                     let expected = WinogradReference.convolution(
                         x: x, batch: batch, height: s.h, width: s.w, channels: s.c, pad: g.padTop, outHeight: g.outHeight,
@@ -99,6 +99,34 @@ final class WinogradTests: XCTestCase {
         for n in 0..<5 {
             let alone = forward(Array(images[(n * per)..<((n + 1) * per)]), batch: 1)
             XCTAssertNil(firstDifference(Array(together[(n * outputs)..<((n + 1) * outputs)]), alone), "sample \(n)")
+        }
+    }
+
+    /// The whole model's gradient, rounded to Float, is the same for any thread count and chunk size.
+    func testGradientsDoNotDependOnThreadCountOrChunkSize() throws {
+        let model = try Sequential(ModelSpec(inputShape: TensorShape([9, 9, 2]), classes: 3, layers: [
+            Conv2D(filters: 4, kernelSize: (3, 3), padding: .same, activation: .relu, convolution: .winograd),
+            Conv2D(filters: 5, kernelSize: (3, 3), useBias: false, convolution: .winograd),
+            GlobalAvgPool2D(), Dense(units: 3, activation: .softmax),
+        ]))
+        let parameters = FloatBuffer(count: model.parameterCount)
+        Initialization.glorotUniform(model, seed: 3, into: parameters)
+        let images = random(24 * 162, seed: 11)
+        let fill: BatchFiller = { range, x, labels, _ in
+            for (slot, n) in range.enumerated() {
+                for i in 0..<162 { x[slot * 162 + i] = images[n * 162 + i] }
+                labels[slot] = Int32(n % 3)
+            }
+        }
+        func gradients(threads: Int, chunkSize: Int) -> [UInt32] {
+            let out = DoubleBuffer(count: model.parameterCount), state = FloatBuffer(count: 0)
+            _ = ModelRunner(model: model, maxBatch: 24, threads: threads, chunkSize: chunkSize)
+                .gradients(batchSize: 24, parameters: parameters.pointer, state: state.pointer, into: out.pointer, fill: fill)
+            return out.array.map { Float($0 / 24).bitPattern }
+        }
+        let one = gradients(threads: 1, chunkSize: 1)
+        for (threads, chunkSize) in [(1, 24), (2, 4), (3, 5), (2, 24)] {
+            XCTAssertEqual(gradients(threads: threads, chunkSize: chunkSize), one, "\(threads) threads, chunks of \(chunkSize)")
         }
     }
 

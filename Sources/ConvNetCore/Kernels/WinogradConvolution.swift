@@ -28,39 +28,41 @@ public enum ConvolutionAlgorithm: String, Sendable, CaseIterable {
 ///
 /// Shapes as `Conv2D`: `x[n, h, w, c]`, `kernel[3, 3, c, filters]` (HWIO), `y[n, oh, ow, filters]`.
 public enum WinogradConvolution {
-    /// Floats `prepare` writes: the forward kernel's transform `U[16][c, filters]`, then the input
-    /// gradient's `U'[16][filters, c]`.
-    public static func preparedCount(channels: Int, filters: Int) -> Int { 32 * channels * filters }
+    /// Floats `prepare` writes: the input gradient's kernel transform `U'[16][filters, c]`. (The
+    /// forward pass transforms its kernel itself: the runner prepares parameters for backward passes
+    /// only, so inference and a training step's first forward pass may not read prepared floats.)
+    public static func preparedCount(channels: Int, filters: Int) -> Int { 16 * channels * filters }
 
     public static func prepare(kernel: UnsafePointer<Float>, channels: Int, filters: Int,
                                into prepared: UnsafeMutablePointer<Float>) {
-        ck_winograd_kernel(kernel, Int32(channels), Int32(filters), 0, prepared)
-        ck_winograd_kernel(kernel, Int32(channels), Int32(filters), 1, prepared + 16 * channels * filters)
+        ck_winograd_kernel(kernel, Int32(channels), Int32(filters), 1, prepared)
     }
 
-    /// Scratch floats for `batch` samples: the tile blocks, and the padded input of the kernel gradient.
+    /// Scratch floats for `batch` samples: the forward kernel's transform and the tile blocks, or the
+    /// padded input of the kernel gradient.
     public static func scratchCount(geometry g: WindowGeometry, filters: Int, batch: Int) -> Int {
         let padded = g.padTop == 0 ? 0 : batch * (g.height + 2 * g.padTop) * (g.width + 2 * g.padLeft) * g.channels
-        return max(Int(ck_winograd_scratch(Int32(g.channels), Int32(filters))), padded)
+        return max(16 * g.channels * filters + Int(ck_winograd_scratch(Int32(g.channels), Int32(filters))), padded)
     }
 
     /// `y = act(bias + conv(x, kernel))`, `act` ReLU when `relu`; `bias` may be nil.
-    public static func forward(_ x: UnsafePointer<Float>, batch: Int, geometry g: WindowGeometry, prepared: UnsafePointer<Float>,
+    public static func forward(_ x: UnsafePointer<Float>, batch: Int, geometry g: WindowGeometry, kernel: UnsafePointer<Float>,
                                filters: Int, bias: UnsafePointer<Float>?, relu: Bool, _ y: UnsafeMutablePointer<Float>,
                                scratch: UnsafeMutablePointer<Float>) {
         var v = ck_winograd(batch: Int32(batch), height: Int32(g.height), width: Int32(g.width), channels: Int32(g.channels),
                             pad: Int32(g.padTop), out_height: Int32(g.outHeight), out_width: Int32(g.outWidth),
                             filters: Int32(filters))
-        ck_winograd_conv(&v, x, prepared, bias, relu ? 1 : 0, y, scratch)
+        ck_winograd_kernel(kernel, Int32(g.channels), Int32(filters), 0, scratch)
+        ck_winograd_conv(&v, x, scratch, bias, relu ? 1 : 0, y, scratch + 16 * g.channels * filters)
     }
 
-    /// `dx` (overwritten) from `dy`: the convolution of `dy` with the flipped kernel (`prepared`'s second half).
+    /// `dx` (overwritten) from `dy`: the convolution of `dy` with the flipped kernel (`prepared`).
     public static func inputGradient(dy: UnsafePointer<Float>, batch: Int, geometry g: WindowGeometry, prepared: UnsafePointer<Float>,
                                      filters: Int, _ dx: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
         var v = ck_winograd(batch: Int32(batch), height: Int32(g.outHeight), width: Int32(g.outWidth), channels: Int32(filters),
                             pad: Int32(2 - g.padTop), out_height: Int32(g.height), out_width: Int32(g.width),
                             filters: Int32(g.channels))
-        ck_winograd_conv(&v, dy, prepared + 16 * g.channels * filters, nil, 0, dx, scratch)
+        ck_winograd_conv(&v, dy, prepared, nil, 0, dx, scratch)
     }
 
     /// `dKernel += Double(col_n^T * dy_n)` for each sample `n` in order, as the direct path.

@@ -129,7 +129,7 @@ public struct Conv2D: Layer, ActivatedOutput, PreparedParameters, EndsInReLU, Co
         let rows = batch * g.positions
         let kernel = parameters, bias = useBias ? parameters + patchLength * filters : nil
         if isWinograd {
-            WinogradConvolution.forward(x, batch: batch, geometry: g, prepared: memory.prepared, filters: filters, bias: bias,
+            WinogradConvolution.forward(x, batch: batch, geometry: g, kernel: kernel, filters: filters, bias: bias,
                                         relu: fused.inKernel, y, scratch: memory.scratch)
         } else if isDirect {
             DirectConvolution.forward(x, batch: batch, geometry: g, kernel: kernel, filters: filters, bias: bias,
