@@ -83,7 +83,7 @@ extension ExperimentConfig {
     }
 
     private static func modelSpec(_ model: ConfigTable) throws -> ModelSpec {
-        try model.allowOnly(["input_shape", "classes", "layers"])
+        try model.allowOnly(["input_shape", "classes", "layers", "convolution"])
         guard let shape = try model.ints("input_shape", count: 3, min: 1) else {
             throw ConfigError("missing key model.input_shape (e.g. [28, 28, 1])")
         }
@@ -106,7 +106,12 @@ extension ExperimentConfig {
                 }
             })
         }
-        let layers = try layerTables.map(LayerRegistry.layer(from:))
+        var layers = try layerTables.map(LayerRegistry.layer(from:))
+        // The model's `convolution` applies to the convolutions it suits that name none of their own.
+        if let name = try model.choice("convolution", ConvolutionAlgorithm.allCases.map(\.rawValue)),
+           let algorithm = ConvolutionAlgorithm(rawValue: name) {
+            layers = layers.map { ($0 as? Conv2D)?.following(model: algorithm) ?? $0 }
+        }
         return ModelSpec(inputShape: TensorShape(shape), classes: classes, layers: layers,
                          names: names.contains { $0 != nil } ? names : [],
                          inputs: inputs.contains { $0 != nil } ? inputs : [])

@@ -15,6 +15,10 @@ final class GradientCheckTests: XCTestCase {
         checkLayer(Conv2D(filters: 3, kernelSize: (4, 3), strides: (2, 2), padding: .same, activation: .tanh).boundForTest([7, 6, 2]))
     }
     func testConv2DNoBiasGelu() { checkLayer(Conv2D(filters: 2, kernelSize: (2, 2), activation: .gelu, useBias: false).boundForTest([4, 5, 2])) }
+    func testConv2DWinogradSameAndValid() {
+        checkLayer(Conv2D(filters: 3, kernelSize: (3, 3), padding: .same, activation: .tanh, convolution: .winograd).boundForTest([5, 6, 2]))
+        checkLayer(Conv2D(filters: 2, kernelSize: (3, 3), useBias: false, convolution: .winograd).boundForTest([7, 6, 3]))
+    }
     func testDenseLinear() { checkLayer(Dense(units: 5, activation: .linear).boundForTest([7])) }
     func testDenseRelu() { checkLayer(Dense(units: 4, activation: .relu).boundForTest([6])) }
     func testDenseSoftmax() { checkLayer(Dense(units: 4, activation: .softmax).boundForTest([5])) }

@@ -45,6 +45,25 @@ final class ModelExportMappingTests: XCTestCase {
         }
     }
 
+    /// `convolution = "winograd"` picks how a convolution is computed, not what: the exports are the
+    /// direct path's, and Keras gets no `convolution` argument.
+    func testWinogradConvolutionExportsAsAPlainConvolution() throws {
+        func exports(_ convolution: ConvolutionAlgorithm?) throws -> (onnx: Data, script: String) {
+            let model = try Sequential(ModelSpec(inputShape: TensorShape([8, 8, 2]), classes: 2, layers: [
+                Conv2D(filters: 3, kernelSize: (3, 3), padding: .same, convolution: convolution), GlobalAvgPool2D(),
+                Dense(units: 2, activation: .softmax),
+            ]))
+            let parameters = [Float](repeating: 0.5, count: model.parameterCount)
+            return (try ONNXExport.serialized(model, parameters: parameters, state: []),
+                    try KerasScript.source(model: model, optimizer: .defaults(for: "adam")!, loss: CategoricalCrossentropy(),
+                                           checkpointPath: "/tmp/c.safetensors"))
+        }
+        let (direct, winograd) = (try exports(nil), try exports(.winograd))
+        XCTAssertEqual(winograd.onnx, direct.onnx)
+        XCTAssertEqual(winograd.script, direct.script)
+        XCTAssertFalse(winograd.script.contains("convolution"))
+    }
+
     /// `Tests/python/layers.json`, the Python scripts' one table of layer kinds, names every registered
     /// kind with its Keras class and layer-name stem.
     func testThePythonLayerTableMatchesTheRegistry() throws {

@@ -127,4 +127,26 @@ void ck_pad_images(const float *x, int batch, int height, int width, int channel
 void ck_crop_images(const float *padded, int batch, int height, int width, int channels, int top, int bottom,
                     int left, int right, float *x);
 
+/// A Winograd F(2x2, 3x3) convolution's shapes (winograd.c): NHWC input x[batch, height, width, channels]
+/// read with `pad` zeros before each row and column (and as many after as the output needs), output
+/// y[batch, out_height, out_width, filters], 3x3 kernel, stride 1: out_height = height + 2 pad - 2 for
+/// a forward pass (pad 1: "same", 0: "valid"); the input gradient is the same convolution of dy with
+/// the flipped kernel and pad 2 - pad.
+struct ck_winograd { int batch, height, width, channels, pad, out_height, out_width, filters; };
+
+/// U[e][c, k] = (G g_ck G^T)[e] for the 16 elements e of a 4x4 tile, from an HWIO kernel[3, 3, channels,
+/// filters]; with flipped, the input gradient's kernel (rotated 180 degrees, channels and filters
+/// swapped) as U'[e][k, c]. 16 * channels * filters floats.
+void ck_winograd_kernel(const float *kernel, int channels, int filters, int flipped, float *u);
+
+/// y = act(bias + conv(x, kernel)) by Winograd F(2x2, 3x3) with u from ck_winograd_kernel (bias may be
+/// null; act is ReLU when relu). A 2x2 output block depends only on its 4x4 input tile and u, computed
+/// by the same operations wherever it is, on every kernel path. scratch: ck_winograd_scratch floats.
+void ck_winograd_conv(const struct ck_winograd *shape, const float *x, const float *u, const float *bias, int relu,
+                      float *y, float *scratch);
+
+/// Floats of scratch ck_winograd_conv needs (independent of the batch), and its tiles per block.
+long ck_winograd_scratch(int channels, int filters);
+int ck_winograd_tile_block(int channels, int filters);
+
 #endif

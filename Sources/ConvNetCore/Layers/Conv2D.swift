@@ -3,7 +3,8 @@ import CKernels
 /// 2-D convolution (Keras `Conv2D`) with optional bias and a fused activation.
 ///
 /// Config (`type = "conv2d"`): `filters`, `kernel_size` (k or [kh, kw]), `strides` (1), `padding`
-/// (`"valid"` | `"same"`), `activation` (`"linear"`), `use_bias` (true), `kernel_regularizer`.
+/// (`"valid"` | `"same"`), `activation` (`"linear"`), `use_bias` (true), `kernel_regularizer`, `convolution`
+/// (`"direct"` | `"winograd"`: `WinogradConvolution`; unset: the model's `convolution`, else direct).
 ///
 /// Shapes: `x[n, h, w, c]` -> `y[n, oh, ow, filters]` (`WindowGeometry` gives `oh`, `ow`);
 /// parameters `kernel[kh, kw, c, filters]` (Keras HWIO) then `bias[filters]`.
@@ -27,11 +28,14 @@ public struct Conv2D: Layer, ActivatedOutput, PreparedParameters, EndsInReLU, Co
     public let activation: Activation
     public let useBias: Bool
     public let kernelRegularizer: Regularizer?
+    /// The algorithm asked for (nil: direct); `winograd` only where `ConvolutionAlgorithm.winogradSuits`.
+    public internal(set) var convolution: ConvolutionAlgorithm?
     public private(set) var inputShape = TensorShape([])
     private var geometry: WindowGeometry?
 
     public init(filters: Int, kernelSize: (Int, Int), strides: (Int, Int) = (1, 1), padding: Padding = .valid,
-                activation: Activation = .linear, useBias: Bool = true, kernelRegularizer: Regularizer? = nil) {
+                activation: Activation = .linear, useBias: Bool = true, kernelRegularizer: Regularizer? = nil,
+                convolution: ConvolutionAlgorithm? = nil) {
         self.filters = filters
         self.kernelSize = kernelSize
         self.strides = strides
@@ -39,6 +43,7 @@ public struct Conv2D: Layer, ActivatedOutput, PreparedParameters, EndsInReLU, Co
         self.activation = activation
         self.useBias = useBias
         self.kernelRegularizer = kernelRegularizer
+        self.convolution = convolution
     }
 
     public init(config: ConfigTable) throws {
@@ -47,7 +52,20 @@ public struct Conv2D: Layer, ActivatedOutput, PreparedParameters, EndsInReLU, Co
         self.init(filters: filters, kernelSize: kernel, strides: try config.intOrPair("strides", min: 1) ?? (1, 1),
                   padding: Padding(rawValue: try config.choice("padding", Padding.allCases.map(\.rawValue)) ?? "valid")!,
                   activation: try Activation.read(from: config), useBias: try config.bool("use_bias") ?? true,
-                  kernelRegularizer: try Regularizer.read("kernel_regularizer", from: config))
+                  kernelRegularizer: try Regularizer.read("kernel_regularizer", from: config),
+                  convolution: try config.choice("convolution", ConvolutionAlgorithm.allCases.map(\.rawValue)).flatMap(ConvolutionAlgorithm.init))
+        if convolution == .winograd && !ConvolutionAlgorithm.winogradSuits(kernelSize: kernelSize, strides: strides) {
+            throw DescriptionError("\(config.key("convolution")) = \"winograd\" needs kernel_size 3 and strides 1; remove it or use \"direct\"")
+        }
+    }
+
+    /// This layer computing by Winograd if `model` is `.winograd` and its shape suits, unless it names its own algorithm.
+    public func following(model: ConvolutionAlgorithm) -> Conv2D {
+        var layer = self
+        if convolution == nil && model == .winograd && ConvolutionAlgorithm.winogradSuits(kernelSize: kernelSize, strides: strides) {
+            layer.convolution = .winograd
+        }
+        return layer
     }
 
     public var config: [ConfigEntry] {
@@ -57,6 +75,7 @@ public struct Conv2D: Layer, ActivatedOutput, PreparedParameters, EndsInReLU, Co
         entries.append(ConfigEntry("activation", .string(activation.rawValue)))
         if !useBias { entries.append(ConfigEntry("use_bias", .bool(false))) }
         if let kernelRegularizer { entries.append(ConfigEntry("kernel_regularizer", kernelRegularizer.configValue)) }
+        if let convolution { entries.append(ConfigEntry("convolution", .string(convolution.rawValue))) }
         return entries
     }
 
@@ -78,7 +97,8 @@ public struct Conv2D: Layer, ActivatedOutput, PreparedParameters, EndsInReLU, Co
     var patchLength: Int { g.patchLength }
     private var fused: FusedActivation { FusedActivation(activation: activation, width: filters) }
     /// Without the im2col matrix where that pays (`DirectConvolution`); the same bits either way.
-    var isDirect: Bool { DirectConvolution.suits(g) }
+    var isDirect: Bool { !isWinograd && DirectConvolution.suits(g) }
+    var isWinograd: Bool { convolution == .winograd }
 
     public var outputShape: TensorShape { TensorShape([g.outHeight, g.outWidth, filters]) }
     public var parameters: [TensorSpec] {
@@ -87,10 +107,11 @@ public struct Conv2D: Layer, ActivatedOutput, PreparedParameters, EndsInReLU, Co
     }
     /// The im2col route's rows: a receptive field, then a 1 when there is a bias (see `backward`).
     private var colStride: Int { patchLength + (useBias ? 1 : 0) }
-    private func colCount(batch: Int) -> Int { isDirect ? 0 : batch * g.positions * colStride }
+    private func colCount(batch: Int) -> Int { isDirect || isWinograd ? 0 : batch * g.positions * colStride }
     public func savedCount(batch: Int) -> Int { colCount(batch: batch) + fused.savedCount(outputs: batch * outputShape.count) }
     /// im2col's input-gradient matrix, or the direct route's padded input (then its padded input gradient).
     public func scratchCount(batch: Int) -> Int {
+        if isWinograd { return max(WinogradConvolution.scratchCount(geometry: g, filters: filters, batch: batch), batch * filters) }
         max(isDirect ? DirectConvolution.paddedCount(g, batch: batch) : batch * g.positions * patchLength, batch * filters)
     }
     /// The direct route's input: `x` itself, or its zero-padded copy in `scratch`.
@@ -101,8 +122,11 @@ public struct Conv2D: Layer, ActivatedOutput, PreparedParameters, EndsInReLU, Co
     }
     private var directGeometry: WindowGeometry { DirectConvolution.padded(g)! }
     /// The kernel as `[filters, kh * kw * c]`, the right-hand side of the input gradient `dY * K^T`.
-    public var preparedCount: Int { patchLength * filters }
+    public var preparedCount: Int {
+        isWinograd ? WinogradConvolution.preparedCount(channels: channels, filters: filters) : patchLength * filters
+    }
     public func prepare(parameters: UnsafePointer<Float>, into prepared: UnsafeMutablePointer<Float>) {
+        if isWinograd { return WinogradConvolution.prepare(kernel: parameters, channels: channels, filters: filters, into: prepared) }
         Matmul.transpose(parameters, rows: patchLength, columns: filters, into: prepared)
     }
     public var forwardMultiplyAdds: Int { g.positions * patchLength * filters }
@@ -113,7 +137,10 @@ public struct Conv2D: Layer, ActivatedOutput, PreparedParameters, EndsInReLU, Co
                         parameters: UnsafePointer<Float>, memory: LayerMemory, context: PassContext) {
         let rows = batch * g.positions
         let kernel = parameters, bias = useBias ? parameters + patchLength * filters : nil
-        if isDirect {
+        if isWinograd {
+            WinogradConvolution.forward(x, batch: batch, geometry: g, kernel: kernel, filters: filters, bias: bias,
+                                        relu: fused.inKernel, y, scratch: memory.scratch)
+        } else if isDirect {
             DirectConvolution.forward(directInput(x, batch: batch, scratch: memory.scratch), batch: batch,
                                       geometry: directGeometry, kernel: kernel, filters: filters, bias: bias,
                                       relu: fused.inKernel, y)
@@ -135,7 +162,10 @@ public struct Conv2D: Layer, ActivatedOutput, PreparedParameters, EndsInReLU, Co
         // Per sample: dK_n = col_n^T * dY_n and dBias_n = sum over positions of dY_n, in Float with the
         // row-wise kernel (fixed shapes, so the result depends on the sample alone), added in Double.
         let kernelCount = patchLength * filters
-        if isDirect {
+        if isWinograd {
+            WinogradConvolution.addKernelGradients(x: x, dy: dy, batch: batch, geometry: g, filters: filters, into: gradients,
+                                                   scratch: memory.scratch)
+        } else if isDirect {
             DirectConvolution.addKernelGradients(x: directInput(x, batch: batch, scratch: memory.scratch), dy: dy, batch: batch,
                                                  geometry: directGeometry, filters: filters, into: gradients)
         } else {
@@ -146,12 +176,16 @@ public struct Conv2D: Layer, ActivatedOutput, PreparedParameters, EndsInReLU, Co
                                       memory.saved, lda: colStride, sampleStrideA: positions * colStride,
                                       dy, ldb: filters, sampleStrideB: positions * filters, into: gradients, ldc: filters)
         }
-        if useBias && isDirect {
+        if useBias && (isDirect || isWinograd) {
             let biasGradients = memory.scratch   // [batch, filters]: each sample's sum over positions
             ck_column_sums_samples(dy, Int32(batch), Int32(positions), Int32(filters), biasGradients)
             for n in 0..<batch { ck_accumulate(biasGradients + n * filters, filters, gradients + kernelCount) }
         }
         guard let dx else { return }
+        if isWinograd {
+            return WinogradConvolution.inputGradient(dy: dy, batch: batch, geometry: g, prepared: memory.prepared,
+                                                     filters: filters, dx, scratch: memory.scratch)
+        }
         if isDirect {
             if g.hasNoPadding {
                 DirectConvolution.inputGradient(dy: dy, kernelTransposed: memory.prepared, batch: batch, geometry: g,

@@ -17,3 +17,10 @@ extension Conv2D: ExportableLayer {
         try onnx.activate(activation, name: name)
     }
 }
+
+extension Conv2D {
+    /// Keras's arguments: the config without `convolution`, which picks how the same function is computed.
+    func kerasArguments() throws -> [String] {
+        try config.filter { $0.key != "convolution" }.map { "\($0.key)=\(try KerasScript.argument($0.value, key: $0.key))" }
+    }
+}

@@ -1,0 +1,169 @@
+#include "ckernels.h"
+#include <string.h>
+
+// Winograd F(2x2, 3x3) (Lavin and Gray, "Fast Algorithms for Convolutional Neural Networks", 2016):
+// each 2x2 block of outputs comes from a 4x4 input tile as Y = A^T [(G g G^T) . (B^T d B)] A, and the
+// elementwise product, summed over channels, becomes one matrix product per tile element (16 of them):
+// M[e][tile, k] = sum_c V[e][tile, c] * U[e][c, k], computed by ck_rowwise_gemm, so a tile's result
+// depends only on its own inputs. The transforms are adds, subtracts and halvings written out, in a
+// fixed order, on plain Float (this file is built with -ffp-contract=off), so every kernel path gives
+// the same bits. Tiles are taken in blocks whose transformed inputs and products stay in L2.
+//
+//   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]   G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1]
+//   A^T = [1 1 1 0; 0 1 -1 -1]
+
+// The transforms are adds, subtracts and halvings only, elementwise across channels, so any vector
+// width gives the same bits: they are built for the widest this CPU has.
+#if defined(__x86_64__) && defined(__clang__)
+#define TRANSFORM __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define TRANSFORM
+#endif
+
+static int tiles_across(int size) { return (size + 1) / 2; }
+
+int ck_winograd_tile_block(int channels, int filters) {
+    int block = 8192 / (channels + filters);
+    block = block < 12 ? 12 : block > 480 ? 480 : block;
+    return block / 12 * 12;
+}
+
+long ck_winograd_scratch(int channels, int filters) {
+    return 16L * ck_winograd_tile_block(channels, filters) * (channels + filters) + channels + filters;
+}
+
+void ck_winograd_kernel(const float *kernel, int channels, int filters, int flipped, float *u) {
+    // flipped: the kernel of the input gradient, g'[a][b][k][c] = g[2 - a][2 - b][c][k], as U'[e][k][c].
+    int rows = flipped ? filters : channels, columns = flipped ? channels : filters;
+    for (int r = 0; r < rows; r++)
+        for (int q = 0; q < columns; q++) {
+            float g[3][3], t[4][3];
+            for (int a = 0; a < 3; a++)
+                for (int b = 0; b < 3; b++)
+                    g[a][b] = flipped ? kernel[((long)((2 - a) * 3 + 2 - b) * channels + q) * filters + r]
+                                      : kernel[((long)(a * 3 + b) * channels + r) * filters + q];
+            for (int b = 0; b < 3; b++) {
+                t[0][b] = g[0][b];
+                t[1][b] = (g[0][b] + g[1][b] + g[2][b]) * 0.5f;
+                t[2][b] = (g[0][b] - g[1][b] + g[2][b]) * 0.5f;
+                t[3][b] = g[2][b];
+            }
+            for (int a = 0; a < 4; a++) {
+                float w[4] = {t[a][0], (t[a][0] + t[a][1] + t[a][2]) * 0.5f, (t[a][0] - t[a][1] + t[a][2]) * 0.5f, t[a][2]};
+                for (int b = 0; b < 4; b++) u[((long)(a * 4 + b) * rows + r) * columns + q] = w[b];
+            }
+        }
+}
+
+// A run of channels: 16 at a time as a vector (the compiler splits it into the target's widths), then
+// one at a time; each lane's arithmetic is the same either way.
+typedef float v16 __attribute__((vector_size(64)));
+// Macros, not functions: a 64-byte vector may not cross a call outside AVX-512 code.
+#define load16(p) ({ v16 r_; memcpy(&r_, (p), sizeof r_); r_; })
+#define store16(p, v) do { v16 v_ = (v); memcpy((p), &v_, sizeof v_); } while (0)
+#define load1(p) (*(p))
+#define store1(p, v) (*(p) = (v))
+typedef int i16 __attribute__((vector_size(64)));
+#define relu16(v) ({ v16 w_ = (v); (v16)((i16)w_ & (w_ > 0)); })   // +0 where not positive (NaN too)
+#define relu1(v) ((v) > 0.0f ? (v) : 0.0f)
+
+// B^T d B for channels j .. j + lanes - 1 of one tile: p[a * 4 + b] points at d[a][b]'s channel 0, out
+// at V[0][t, 0], tile elements `step` floats apart.
+#define INPUT_TILE(T, LOAD, STORE)                                                              \
+    do {                                                                                        \
+        T d[4][4], s[4][4];                                                                     \
+        for (int a = 0; a < 4; a++)                                                             \
+            for (int b = 0; b < 4; b++) d[a][b] = LOAD(p[a * 4 + b] + j);                       \
+        for (int b = 0; b < 4; b++) {                                                           \
+            s[0][b] = d[0][b] - d[2][b];                                                        \
+            s[1][b] = d[1][b] + d[2][b];                                                        \
+            s[2][b] = d[2][b] - d[1][b];                                                        \
+            s[3][b] = d[1][b] - d[3][b];                                                        \
+        }                                                                                       \
+        for (int a = 0; a < 4; a++) {                                                           \
+            STORE(out + (a * 4 + 0) * step + j, s[a][0] - s[a][2]);                             \
+            STORE(out + (a * 4 + 1) * step + j, s[a][1] + s[a][2]);                             \
+            STORE(out + (a * 4 + 2) * step + j, s[a][2] - s[a][1]);                             \
+            STORE(out + (a * 4 + 3) * step + j, s[a][1] - s[a][3]);                             \
+        }                                                                                       \
+    } while (0)
+
+// V[e][t, c] for the tiles first .. first + count - 1 (numbered over the whole batch, row by row).
+TRANSFORM static void input_transform(const struct ck_winograd *v, const float *x, const float *zeros, long first, int count,
+                                      float *vt) {
+    int th = tiles_across(v->out_height), tw = tiles_across(v->out_width), c = v->channels;
+    long step = (long)count * c;
+    for (int i = 0; i < count; i++) {
+        long t = first + i;
+        int n = (int)(t / ((long)th * tw)), ty = (int)(t / tw % th), tx = (int)(t % tw);
+        const float *p[16];
+        for (int a = 0; a < 4; a++)
+            for (int b = 0; b < 4; b++) {
+                int y = 2 * ty - v->pad + a, xx = 2 * tx - v->pad + b;
+                p[a * 4 + b] = y >= 0 && y < v->height && xx >= 0 && xx < v->width
+                    ? x + (((long)n * v->height + y) * v->width + xx) * c : zeros;
+            }
+        float *out = vt + (long)i * c;
+        int j = 0;
+        for (; j + 16 <= c; j += 16) INPUT_TILE(v16, load16, store16);
+        for (; j < c; j++) INPUT_TILE(float, load1, store1);
+    }
+}
+
+// A^T m A, plus bias, then ReLU if asked, for channels j .. j + lanes - 1 of one tile: in at M[0][t, 0],
+// out[a * 2 + b] at output (a, b)'s channel 0.
+#define OUTPUT_TILE(T, LOAD, STORE, BIAS, RELU)                                                       \
+    do {                                                                                        \
+        T s[2][4];                                                                              \
+        for (int q = 0; q < 4; q++) {                                                           \
+            T m0 = LOAD(in + (0 + q) * step + j), m1 = LOAD(in + (4 + q) * step + j);           \
+            T m2 = LOAD(in + (8 + q) * step + j), m3 = LOAD(in + (12 + q) * step + j);          \
+            s[0][q] = m0 + m1 + m2;                                                             \
+            s[1][q] = m1 - m2 - m3;                                                             \
+        }                                                                                       \
+        for (int a = 0; a < 2; a++) {                                                           \
+            T r[2] = {s[a][0] + s[a][1] + s[a][2], s[a][1] - s[a][2] - s[a][3]};                \
+            for (int b = 0; b < 2; b++) {                                                       \
+                T o = bias ? r[b] + BIAS : r[b];                                                \
+                STORE(out[a * 2 + b] + j, relu ? RELU(o) : o);                                  \
+            }                                                                                   \
+        }                                                                                       \
+    } while (0)
+
+// y's 2x2 blocks from M[e][t, k]; an edge tile's outputs outside y go to `sink` (k floats).
+TRANSFORM static void output_transform(const struct ck_winograd *v, const float *m, long first, int count,
+                                       const float *bias, int relu, float *y, float *sink) {
+    int th = tiles_across(v->out_height), tw = tiles_across(v->out_width), k = v->filters;
+    long step = (long)count * k;
+    for (int i = 0; i < count; i++) {
+        long t = first + i;
+        int n = (int)(t / ((long)th * tw)), ty = (int)(t / tw % th), tx = (int)(t % tw);
+        const float *in = m + (long)i * k;
+        float *out[4];
+        for (int a = 0; a < 2; a++)
+            for (int b = 0; b < 2; b++) {
+                int oy = 2 * ty + a, ox = 2 * tx + b;
+                out[a * 2 + b] = oy < v->out_height && ox < v->out_width
+                    ? y + (((long)n * v->out_height + oy) * v->out_width + ox) * k : sink;
+            }
+        int j = 0;
+        for (; j + 16 <= k; j += 16) OUTPUT_TILE(v16, load16, store16, load16(bias + j), relu16);
+        for (; j < k; j++) OUTPUT_TILE(float, load1, store1, bias[j], relu1);
+    }
+}
+
+void ck_winograd_conv(const struct ck_winograd *v, const float *x, const float *u, const float *bias, int relu,
+                      float *y, float *scratch) {
+    int block = ck_winograd_tile_block(v->channels, v->filters), c = v->channels, k = v->filters;
+    long tiles = (long)v->batch * tiles_across(v->out_height) * tiles_across(v->out_width);
+    float *vt = scratch, *m = vt + 16L * block * c, *zeros = m + 16L * block * k;
+    memset(zeros, 0, sizeof(float) * c);
+    for (long first = 0; first < tiles; first += block) {
+        int count = tiles - first < block ? (int)(tiles - first) : block;
+        input_transform(v, x, zeros, first, count, vt);
+        for (int e = 0; e < 16; e++)
+            ck_rowwise_gemm(count, k, c, vt + (long)e * count * c, c, u + (long)e * c * k, k,
+                            m + (long)e * count * k, k, 0, 0, 0);
+        output_transform(v, m, first, count, bias, relu, y, zeros + c);
+    }
+}
