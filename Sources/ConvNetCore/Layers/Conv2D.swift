@@ -109,10 +109,11 @@ public struct Conv2D: Layer, ActivatedOutput, PreparedParameters, EndsInReLU, Co
     private var colStride: Int { patchLength + (useBias ? 1 : 0) }
     private func colCount(batch: Int) -> Int { isDirect || isWinograd ? 0 : batch * g.positions * colStride }
     public func savedCount(batch: Int) -> Int { colCount(batch: batch) + fused.savedCount(outputs: batch * outputShape.count) }
-    /// im2col's input-gradient matrix, or the direct route's padded input (then its padded input gradient).
+    /// im2col's input-gradient matrix, the direct route's padded input (then its padded input gradient),
+    /// or Winograd's tiles and padded input.
     public func scratchCount(batch: Int) -> Int {
         if isWinograd { return max(WinogradConvolution.scratchCount(geometry: g, filters: filters, batch: batch), batch * filters) }
-        max(isDirect ? DirectConvolution.paddedCount(g, batch: batch) : batch * g.positions * patchLength, batch * filters)
+        return max(isDirect ? DirectConvolution.paddedCount(g, batch: batch) : batch * g.positions * patchLength, batch * filters)
     }
     /// The direct route's input: `x` itself, or its zero-padded copy in `scratch`.
     private func directInput(_ x: UnsafePointer<Float>, batch: Int, scratch: UnsafeMutablePointer<Float>) -> UnsafePointer<Float> {
