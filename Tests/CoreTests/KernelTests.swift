@@ -15,14 +15,6 @@ final class KernelTests: XCTestCase {
         XCTAssertLessThanOrEqual(difference, tolerance, what)
     }
 
-    /// Equal arrays, or one failure naming the first element that differs (not two whole arrays).
-    private func assertSameBits<T: FixedWidthInteger>(_ actual: [T], _ expected: [T], _ what: String,
-                                                      file: StaticString = #filePath, line: UInt = #line) {
-        XCTAssertEqual(actual.count, expected.count, what, file: file, line: line)
-        if let i = actual.indices.first(where: { $0 < expected.count && actual[$0] != expected[$0] }) {
-            XCTFail("\(what): element \(i) differs (\(actual[i]) against \(expected[i]))", file: file, line: line)
-        }
-    }
 
     private func maxAbs(_ a: [Float]) -> Float { a.reduce(0) { max($0, abs($1)) } }
 
@@ -211,12 +203,7 @@ final class KernelTests: XCTestCase {
                 DirectConvolution.addKernelGradients(x: x, dy: dy, batch: batch, geometry: g, filters: f, into: &directSums)
                 assertSameBits(directSums.map(\.bitPattern), expectedSums.map(\.bitPattern), "kernel gradient \(label)")
 
-                var kernelTransposed = [Float](repeating: 0, count: patch * f)
-                Matmul.transpose(kernel, rows: patch, columns: f, into: &kernelTransposed)
-                var colGradient = [Float](repeating: 0, count: rows * patch)
-                Matmul.rowwise(m: rows, n: patch, k: f, dy, lda: f, kernelTransposed, ldb: patch, &colGradient, ldc: patch)
-                var expectedDx = [Float](repeating: 0, count: batch * g.inputCount)
-                Im2Col.col2im(colGradient, batch: batch, geometry: g, &expectedDx)
+                let (expectedDx, kernelTransposed) = im2colInputGradient(dy: dy, kernel: kernel, batch: batch, geometry: g, filters: f)
                 var directDx = [Float](repeating: .nan, count: batch * g.inputCount)
                 DirectConvolution.inputGradient(dy: dy, kernelTransposed: kernelTransposed, batch: batch, geometry: g,
                                                 filters: f, &directDx)

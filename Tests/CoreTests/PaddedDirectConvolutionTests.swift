@@ -11,14 +11,6 @@ final class PaddedDirectConvolutionTests: XCTestCase {
         return (0..<count).map { _ in 2 * generator.nextUnitFloat() - 1 }
     }
 
-    private func assertSameBits<T: FixedWidthInteger>(_ actual: [T], _ expected: [T], _ what: String,
-                                                      file: StaticString = #filePath, line: UInt = #line) {
-        XCTAssertEqual(actual.count, expected.count, what, file: file, line: line)
-        if let i = actual.indices.first(where: { $0 < expected.count && actual[$0] != expected[$0] }) {
-            XCTFail("\(what): element \(i) differs (\(actual[i]) against \(expected[i]))", file: file, line: line)
-        }
-    }
-
     /// Shapes: ResNet-20's stage 1 and stage 3; 12 channels and 40 filters (column tails) with output
     /// rows of 13 (partial row blocks); even windows, which pad more below and right than above and left.
     func testSamePaddedConvolutionGivesTheIm2colRoutesBits() {
@@ -51,12 +43,7 @@ final class PaddedDirectConvolutionTests: XCTestCase {
                                           into: &gradients, ldc: f)
                 assertSameBits(result.parameterGradients.map(\.bitPattern), gradients.map(\.bitPattern), "gradients \(label)")
 
-                var kernelTransposed = [Float](repeating: 0, count: patch * f)
-                Matmul.transpose(kernel, rows: patch, columns: f, into: &kernelTransposed)
-                var colGradient = [Float](repeating: 0, count: rows * patch)
-                Matmul.rowwise(m: rows, n: patch, k: f, dy, lda: f, kernelTransposed, ldb: patch, &colGradient, ldc: patch)
-                var dx = [Float](repeating: 0, count: batch * g.inputCount)
-                Im2Col.col2im(colGradient, batch: batch, geometry: g, &dx)
+                let dx = im2colInputGradient(dy: dy, kernel: kernel, batch: batch, geometry: g, filters: f).dx
                 assertSameBits(result.dx.map(\.bitPattern), dx.map(\.bitPattern), "input gradient \(label)")
             }
         }
