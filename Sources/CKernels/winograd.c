@@ -1,4 +1,5 @@
 #include "ckernels.h"
+#include "vectorised.h"
 #include <string.h>
 
 // Winograd F(2x2, 3x3) (Lavin and Gray, "Fast Algorithms for Convolutional Neural Networks", 2016):
@@ -13,12 +14,8 @@
 //   A^T = [1 1 1 0; 0 1 -1 -1]
 
 // The transforms are adds, subtracts and halvings only, elementwise across channels, so any vector
-// width gives the same bits: they are built for the widest this CPU has.
-#if defined(__x86_64__) && defined(__clang__)
-#define TRANSFORM __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define TRANSFORM
-#endif
+// width gives the same bits: they are built for the widest this CPU has (vectorised.h).
+#define TRANSFORM VECTORISED
 
 static int tiles_across(int size) { return (size + 1) / 2; }
 

@@ -143,7 +143,7 @@ struct Bench: ParsableCommand {
         }
         lines.append(String(format: "Memory (rank 0): peak RSS %.1f MB (estimated %.1f MB for training)",
                             r.peakResidentBytes / 1_048_576, r.estimatedBytes / 1_048_576))
-        lines.append(String(format: "  estimated: workspaces %.1f MB (%d thread(s) x %ld samples: layer outputs %.1f, kept for backward %.1f, "
+        lines.append(String(format: "  estimated: workspaces %.1f MB (%ld thread(s) x %ld samples: layer outputs %.1f, kept for backward %.1f, "
                             + "gradients %.1f, other %.1f), data %.1f MB, weights and optimizer %.1f MB",
                             r.estimatedWorkspaceBytes / 1_048_576, r.threads, r.chunkSize, r.estimatedLayerOutputBytes / 1_048_576,
                             r.estimatedSavedBytes / 1_048_576, r.estimatedGradientBytes / 1_048_576,

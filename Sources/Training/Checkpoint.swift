@@ -224,8 +224,14 @@ public struct Checkpoint {
         var states: [[Double]] = []
         for (fields, callback) in zip(lines, config.callbacks) {
             let numbers = fields.dropFirst().compactMap(Double.init)
-            guard fields.first == callback.name, numbers.count == fields.count - 1, numbers.count == callback.state.count else {
+            guard fields.first == callback.name, numbers.count == fields.count - 1, numbers.count == callback.state.count,
+                  type(of: callback).isValidState(numbers) else {
                 throw CheckpointError("\(path): metadata callbacks does not hold the state of its config's \(callback.name)")
+            }
+            var restored = callback
+            restored.state = numbers
+            if let stopping = restored as? EarlyStopping, stopping.holdsBestWeights, best == nil {
+                throw CheckpointError("\(path): its early_stopping holds best weights but the tensor \(bestWeightsTensor) is missing")
             }
             states.append(numbers)
         }

@@ -31,7 +31,9 @@ final class EpochCallbacks {
             var plateau = callbacks[i] as! ReduceLROnPlateau
             plateau.scheduled = scheduled
             callbacks[i] = plateau
-            setup.step.adjustRate = { [unowned self] in (self.callbacks[i] as! ReduceLROnPlateau).effectiveRate($0) }
+            setup.step.adjustRate = { [weak self] rate in
+                (self?.callbacks[i] as? ReduceLROnPlateau).map { $0.effectiveRate(rate) } ?? rate
+            }
         }
     }
 

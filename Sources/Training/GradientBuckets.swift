@@ -18,10 +18,9 @@ import Foundation
 /// counters and waits for everything, before the optimizer reads the sums. In Double the bits of
 /// every sum are those of one allreduce of the whole buffer: element-wise sums over the same ranks.
 public final class GradientBuckets {
-    /// Parameters per bucket: 512 KiB of Double sums (PyTorch DDP's 25 MB default, scaled down to
-    /// models of 0.1-1M parameters: ResNet-20's 272k make 4 buckets, and the last one, started only
-    /// when the backward pass ends, holds 21% of them; with 1 MiB it would hold 45%), or
-    /// `$CONVNET_BUCKET_PARAMETERS` (the tests cut small models into many buckets with it).
+    /// Parameters per bucket: 512 KiB of Double sums (PyTorch DDP's 25 MB default scaled down to
+    /// models of 0.1-1M parameters, so that the last bucket, which waits for the end of the backward
+    /// pass, stays small), or `$CONVNET_BUCKET_PARAMETERS` (the tests cut small models into many).
     public static let bucketParameters: Int = {
         guard let text = ProcessInfo.processInfo.environment["CONVNET_BUCKET_PARAMETERS"], let value = Int(text), value >= 1 else {
             return 65_536
@@ -43,8 +42,12 @@ public final class GradientBuckets {
     init(model: Sequential, dtype: AllreduceDType, bucketParameters: Int, communicator: any Communicator) {
         precondition(bucketParameters >= 1)
         self.communicator = communicator
+        // Every rank must cut the same buckets, and each read its own environment: rank 0's size wins
+        // (a Float holds whole numbers exactly up to 2^24).
+        var agreed = Float(min(bucketParameters, 1 << 24))
+        communicator.broadcast(&agreed, count: 1, root: 0)
         buckets = GradientBuckets.boundaries(parameterOffsets: model.parameterOffsets, count: model.parameterCount,
-                                             bucketParameters: bucketParameters)
+                                             bucketParameters: Int(agreed))
         floats = dtype == .float32 ? FloatBuffer(count: max(model.parameterCount, 1)) : nil
     }
 

@@ -144,5 +144,24 @@ final class CallbackCheckpointTests: XCTestCase {
         checkpoint.callbackState = Checkpoint.CallbackState(states: [[0, 0, 0, 0, 1], [0, 0, 0, .nan]], bestWeights: Array(weights.dropLast()))
         try checkpoint.encoded(model: model).write(to: URL(fileURLWithPath: path))
         XCTAssertThrowsError(try Checkpoint.load(path: path)) { XCTAssertTrue("\($0)".contains("callbacks.best_weights is not"), "\($0)") }
+
+        // Counts that are not whole numbers from 0 (an edited checkpoint) are refused, never trapped on.
+        for counts in [[Double.nan, 0, 0, 0], [1e300, 0, 0, 0], [-1, 0, 0, 0], [2.5, 0, 0, 0], [0, 0, 0, 7]] {
+            checkpoint.callbackState = Checkpoint.CallbackState(states: [[0.5] + counts, [0, 0, 0, .nan]], bestWeights: weights)
+            try checkpoint.encoded(model: model).write(to: URL(fileURLWithPath: path))
+            if counts == [0, 0, 0, 7] { XCTAssertNoThrow(try Checkpoint.load(path: path)); continue }
+            XCTAssertThrowsError(try Checkpoint.load(path: path), "\(counts)") {
+                XCTAssertTrue("\($0)".contains("does not hold the state of its config's early_stopping"), "\($0)")
+            }
+        }
+        checkpoint.callbackState = Checkpoint.CallbackState(states: [[0.5, 0, 0, 0, .infinity], [0, 0, 0, .nan]], bestWeights: weights)
+        try checkpoint.encoded(model: model).write(to: URL(fileURLWithPath: path))
+        XCTAssertThrowsError(try Checkpoint.load(path: path))
+        // Best weights held by early_stopping but missing from the file.
+        checkpoint.callbackState = Checkpoint.CallbackState(states: [[0.5, 0, 0, 0, 1], [0, 0, 0, .nan]], bestWeights: nil)
+        try checkpoint.encoded(model: model).write(to: URL(fileURLWithPath: path))
+        XCTAssertThrowsError(try Checkpoint.load(path: path)) {
+            XCTAssertTrue("\($0)".contains("holds best weights but the tensor callbacks.best_weights is missing"), "\($0)")
+        }
     }
 }

@@ -37,6 +37,37 @@ final class OverlapTests: XCTestCase {
         func finish() {}
     }
 
+    /// A model whose last layer is batch norm (it has no layer above it to complete first).
+    func testAModelEndingInBatchNormCompletesEveryGradient() throws {
+        let path = try makeTemporaryDirectory(self) + "/model.toml"
+        try """
+            [model]
+            input_shape = [28, 28, 1]
+            classes = 10
+            layers = [{ type = "flatten" }, { type = "dense", units = 10 }, { type = "batchnorm" }]
+
+            [loss]
+            from_logits = true
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        let config = try ExperimentConfig.load(path: path)
+        let communicator = RecordingCommunicator()
+        let model = try Sequential(config.model)
+        let step = DataParallelStep(model: model, config: config, threads: 2, communicator: communicator, bucketParameters: 1000)
+        Initialization.glorotUniform(model, seed: 3, into: step.parameters)
+        _ = try step.run(sampleCount: 8, globalStep: 0, fill: { range, x, labels, ids in
+            for (slot, n) in range.enumerated() {
+                for i in 0..<784 { x[slot * 784 + i] = Float((n * 31 + i) % 17) / 17 }
+                labels[slot] = Int32(n % 10)
+                ids[slot] = Int64(n)
+            }
+        }, where: "step 0")
+        let started = communicator.events.compactMap { event -> Int? in
+            if case let .start(_, count, .float64) = event { return count }
+            return nil
+        }
+        XCTAssertEqual(started.reduce(0, +), model.parameterCount + 4, "every gradient and the 4 counters, once")
+    }
+
     func testBucketsStartDuringTheBackwardPassInDescendingOrder() throws {
         var config = try ExperimentConfig.load(path: residualConfig)
         config.batchSize = 16

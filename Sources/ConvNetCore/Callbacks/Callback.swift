@@ -18,6 +18,8 @@ public protocol Callback: Sendable {
     var monitor: Monitor { get }
     /// Everything it remembers between epochs, as numbers (written to checkpoints).
     var state: [Double] { get set }
+    /// The places in `state` that hold counts (whole numbers from 0); the others are finite or NaN.
+    static var countsInState: [Int] { get }
     /// Acts on the end of epoch `epoch` (0-based) whose watched figure is `value`.
     mutating func epochEnded(_ epoch: Int, value: Double, actions: inout CallbackActions)
 }
@@ -25,6 +27,14 @@ public protocol Callback: Sendable {
 extension Callback {
     static func described(by config: ConfigTable) throws -> any Callback { try Self(config: config) }
     public var name: String { Self.name }
+
+    /// Whether `state` could have been written by this kind: counts are whole numbers in
+    /// `0...Int32.max`, every other number finite or NaN; the checkpoint reader checks it first.
+    public static func isValidState(_ state: [Double]) -> Bool {
+        state.indices.allSatisfy { i in
+            countsInState.contains(i) ? Int32(exactly: state[i]).map { $0 >= 0 } ?? false : !state[i].isInfinite
+        }
+    }
 }
 
 /// What the callbacks ask for after an epoch; the trainer carries it out on every rank.

@@ -40,6 +40,7 @@ public struct EarlyStopping: Callback {
             + (startFromEpoch == 0 ? [] : [ConfigEntry("start_from_epoch", .int(startFromEpoch))])
     }
 
+    public static let countsInState = [1, 2, 3, 4]
     public var state: [Double] {
         get { [best.stateValue, Double(wait), Double(bestEpoch), Double(stoppedEpoch), holdsBestWeights ? 1 : 0] }
         set {

@@ -27,6 +27,7 @@ public struct ModelCheckpoint: Callback {
             + (initialValueThreshold.map { [ConfigEntry("initial_value_threshold", .number($0))] } ?? [])
     }
 
+    public static let countsInState: [Int] = []
     public var state: [Double] {
         get { [best.stateValue] }
         set { best = Double?(stateValue: newValue[0]) }

@@ -8,7 +8,7 @@
 /// that the same formula lowers (its floor taken as 0), and the step uses
 /// `max(schedule(step) * rate, Float(min_lr))` once it has been lowered (see `effectiveRate`).
 ///
-/// State: `best`, `wait`, `cooldown_counter`, whether the rate was lowered, and `rate`.
+/// State: `best`, `wait`, `cooldown_counter` and `rate` (NaN until it is first lowered).
 public struct ReduceLROnPlateau: Callback {
     public static let name = "reduce_lr_on_plateau"
     public var monitor: Monitor
@@ -45,6 +45,7 @@ public struct ReduceLROnPlateau: Callback {
             + (minLR == 0 ? [] : [ConfigEntry("min_lr", .number(minLR))])
     }
 
+    public static let countsInState = [1, 2]
     public var state: [Double] {
         get { [best.stateValue, Double(wait), Double(cooldownCounter), rate.map(Double.init) ?? .nan] }
         set {

@@ -13,7 +13,7 @@ extension ModelRunner {
     /// Summing a slice early gives the bits of the whole sum: it is element-wise, in thread order.
     func completeLayers(_ layers: Range<Int>, gradients: UnsafeMutablePointer<Double>, completed: GradientsCompleted?) {
         let offsets = model.parameterOffsets
-        let lower = offsets[layers.lowerBound]
+        let lower = layers.lowerBound < offsets.count ? offsets[layers.lowerBound] : model.parameterCount
         let upper = layers.upperBound < offsets.count ? offsets[layers.upperBound] : model.parameterCount
         guard lower < upper else { return }
         if threads > 1 {
