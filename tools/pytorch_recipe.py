@@ -20,7 +20,6 @@ import math
 import os
 import statistics
 import sys
-import time
 import tomllib
 
 import torch
@@ -28,7 +27,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from pytorch_reference import load_mnist   # noqa: E402  (same IDX reader and / 255 scaling)
+from pytorch_reference import load_mnist, test_accuracy, train_epoch   # noqa: E402  (same IDX reader, / 255, loops)
 
 
 def batchnorm(channels):
@@ -133,36 +132,15 @@ def main():
 
     times = []
     for epoch in range(1, epochs + 1):
-        model.train()
-        start = time.perf_counter()
-        order = torch.randperm(n, generator=generator)
-        total_loss, seen, steps = 0.0, 0, 0
-        for first in range(0, n, batch):
-            index = order[first:first + batch]
-            xb = augment(x_train[index], 0.1, generator).contiguous(memory_format=memory_format)
-            optimizer.zero_grad(set_to_none=True)
-            loss = F.cross_entropy(model(xb), y_train[index])
-            loss.backward()
-            optimizer.step()
-            scheduler.step()
-            total_loss += loss.item() * len(index)
-            seen += len(index)
-            steps += 1
-            if args.max_steps and steps >= args.max_steps:
-                break
-        times.append(time.perf_counter() - start)
-
-        model.eval()
-        start = time.perf_counter()
-        correct = 0
-        with torch.no_grad():
-            for first in range(0, len(x_test), 1000):
-                logits = model(x_test[first:first + 1000])
-                correct += (logits.argmax(1) == y_test[first:first + 1000]).sum().item()
-        print(f"pytorch epoch {epoch}/{epochs}: {times[-1]:.2f} s, loss {total_loss / seen:.4f}, "
-              f"test_accuracy {correct / len(x_test):.4f}" + (f" ({steps} steps)" if args.max_steps else ""),
+        seconds, loss, steps = train_epoch(
+            model, optimizer, x_train, y_train, batch, generator, args.max_steps, scheduler=scheduler,
+            prepare=lambda xb: augment(xb, 0.1, generator).contiguous(memory_format=memory_format))
+        times.append(seconds)
+        accuracy, eval_seconds = test_accuracy(model, x_test, y_test)
+        print(f"pytorch epoch {epoch}/{epochs}: {times[-1]:.2f} s, loss {loss:.4f}, "
+              f"test_accuracy {accuracy:.4f}" + (f" ({steps} steps)" if args.max_steps else ""),
               flush=True)
-        print(f"pytorch eval: {time.perf_counter() - start:.2f} s", flush=True)
+        print(f"pytorch eval: {eval_seconds:.2f} s", flush=True)
     counted = times[1:] if len(times) >= 2 else times
     print(f"pytorch median epoch seconds (epochs {epochs - len(counted) + 1}-{epochs}): "
           f"{statistics.median(counted):.2f}", flush=True)

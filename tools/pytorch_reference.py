@@ -66,6 +66,43 @@ class ReferenceNet(nn.Module):
         return self.fc2(F.relu(self.fc1(x)))
 
 
+def train_epoch(model, optimizer, x_train, y_train, batch, generator, max_steps=0, prepare=None, scheduler=None):
+    """One epoch in a fresh order from `generator` (stopping after `max_steps` if given), each batch
+    through `prepare` (augmentation, memory format) first: returns (seconds, mean loss, steps)."""
+    model.train()
+    start = time.perf_counter()
+    n = len(x_train)
+    order = torch.randperm(n, generator=generator)
+    total_loss, seen, steps = 0.0, 0, 0
+    for first in range(0, n, batch):
+        index = order[first:first + batch]
+        xb = x_train[index] if prepare is None else prepare(x_train[index])
+        optimizer.zero_grad(set_to_none=True)
+        loss = F.cross_entropy(model(xb), y_train[index])
+        loss.backward()
+        optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
+        total_loss += loss.item() * len(index)
+        seen += len(index)
+        steps += 1
+        if max_steps and steps >= max_steps:
+            break
+    return time.perf_counter() - start, total_loss / seen, steps
+
+
+def test_accuracy(model, x_test, y_test):
+    """Accuracy on the test set, in batches of 1000, and the seconds it took."""
+    model.eval()
+    start = time.perf_counter()
+    correct = 0
+    with torch.no_grad():
+        for first in range(0, len(x_test), 1000):
+            logits = model(x_test[first:first + 1000])
+            correct += (logits.argmax(1) == y_test[first:first + 1000]).sum().item()
+    return correct / len(x_test), time.perf_counter() - start
+
+
 def main():
     repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     default_data = os.environ.get("CONVNET_DATA_DIR") or os.path.join(repo, "..", "shared", "data", "mnist")
@@ -99,36 +136,10 @@ def main():
           f"{'channels_last' if args.channels_last else 'NCHW'}, {n} training samples, batch {batch}", flush=True)
 
     for epoch in range(1, args.epochs + 1):
-        model.train()
-        start = time.perf_counter()
-        order = torch.randperm(n, generator=generator)
-        total_loss, seen, steps = 0.0, 0, 0
-        for first in range(0, n, batch):
-            index = order[first:first + batch]
-            xb, yb = x_train[index], y_train[index]
-            if args.channels_last:
-                xb = xb.contiguous(memory_format=torch.channels_last)
-            optimizer.zero_grad(set_to_none=True)
-            loss = F.cross_entropy(model(xb), yb)
-            loss.backward()
-            optimizer.step()
-            total_loss += loss.item() * len(index)
-            seen += len(index)
-            steps += 1
-            if args.max_steps and steps >= args.max_steps:
-                break
-        train_seconds = time.perf_counter() - start
-
-        model.eval()
-        start = time.perf_counter()
-        correct = 0
-        with torch.no_grad():
-            for first in range(0, len(x_test), 1000):
-                logits = model(x_test[first:first + 1000])
-                correct += (logits.argmax(1) == y_test[first:first + 1000]).sum().item()
-        eval_seconds = time.perf_counter() - start
-        print(f"pytorch epoch {epoch}: {train_seconds:.2f} s, loss {total_loss / seen:.4f}, "
-              f"test_accuracy {correct / len(x_test):.4f}" + (f" ({steps} steps)" if args.max_steps else ""), flush=True)
+        train_seconds, loss, steps = train_epoch(model, optimizer, x_train, y_train, batch, generator, args.max_steps)
+        accuracy, eval_seconds = test_accuracy(model, x_test, y_test)
+        print(f"pytorch epoch {epoch}: {train_seconds:.2f} s, loss {loss:.4f}, "
+              f"test_accuracy {accuracy:.4f}" + (f" ({steps} steps)" if args.max_steps else ""), flush=True)
         print(f"pytorch eval: {eval_seconds:.2f} s", flush=True)
 
 

@@ -83,3 +83,11 @@ public enum FillMode: String, CaseIterable, Sendable {
         return min(max(c, 0), size - 1)
     }
 }
+
+extension PixelCopy {
+    /// From images of `shape` `[height, width, channels]` to `output` (default: the same size).
+    init(image shape: TensorShape, output: (height: Int, width: Int)? = nil) {
+        let d = shape.dimensions
+        self.init(input: (d[0], d[1]), output: output ?? (d[0], d[1]), channels: d[2])
+    }
+}

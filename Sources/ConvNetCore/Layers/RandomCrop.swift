@@ -44,10 +44,7 @@ public struct RandomCrop: Layer {
     }
 
     public var outputShape: TensorShape { TensorShape([height, width, inputShape.dimensions[2]]) }
-    private var copy: PixelCopy {
-        let d = inputShape.dimensions
-        return PixelCopy(input: (d[0], d[1]), output: (height, width), channels: d[2])
-    }
+    private var copy: PixelCopy { PixelCopy(image: inputShape, output: (height, width)) }
 
     /// The window's top-left corner for sample `n` of the call.
     public func corner(_ n: Int, context: PassContext) -> (top: Int, left: Int) {

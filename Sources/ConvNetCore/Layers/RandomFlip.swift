@@ -38,10 +38,7 @@ public struct RandomFlip: Layer {
     }
 
     public var outputShape: TensorShape { inputShape }
-    private var copy: PixelCopy {
-        let d = inputShape.dimensions
-        return PixelCopy(input: (d[0], d[1]), output: (d[0], d[1]), channels: d[2])
-    }
+    private var copy: PixelCopy { PixelCopy(image: inputShape) }
 
     /// Whether sample `n` of the call is flipped.
     public func flips(_ n: Int, context: PassContext) -> Bool {

@@ -75,10 +75,7 @@ public struct RandomTranslation: Layer {
     }
 
     public var outputShape: TensorShape { inputShape }
-    private var copy: PixelCopy {
-        let d = inputShape.dimensions
-        return PixelCopy(input: (d[0], d[1]), output: (d[0], d[1]), channels: d[2])
-    }
+    private var copy: PixelCopy { PixelCopy(image: inputShape) }
 
     /// The shift (rows down, columns right) of sample `n` of a training call.
     public func shift(_ n: Int, context: PassContext) -> (rows: Int, columns: Int) {

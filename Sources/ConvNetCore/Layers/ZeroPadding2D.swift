@@ -56,8 +56,7 @@ public struct ZeroPadding2D: Layer {
 
     private var copy: PixelCopy {
         let d = inputShape.dimensions
-        return PixelCopy(input: (d[0], d[1]), output: (padding.0.0 + d[0] + padding.0.1, padding.1.0 + d[1] + padding.1.1),
-                         channels: d[2])
+        return PixelCopy(image: inputShape, output: (padding.0.0 + d[0] + padding.0.1, padding.1.0 + d[1] + padding.1.1))
     }
     public var outputShape: TensorShape { TensorShape([copy.output.height, copy.output.width, inputShape.dimensions[2]]) }
 
