@@ -118,19 +118,21 @@ extension ExperimentConfig {
             if callbacks[..<i].contains(where: { $0.name == callback.name }) {
                 throw ConfigError("callbacks[\(i)]: a second \(callback.name) callback (at most one of each type)")
             }
-            if callback.monitor.figure.hasPrefix("val_") && validationSplit == 0 {
-                throw ConfigError("callbacks[\(i)].monitor: \(callback.monitor.figure) needs data.validation_split (--validation-split) above 0; "
-                                  + "or monitor \(callback.monitor.figure.dropFirst(4)) or test_\(callback.monitor.figure.dropFirst(4))")
+            if let (key, figure) = callback.figuresUsed.first(where: { $0.figure.hasPrefix("val_") }), validationSplit == 0 {
+                throw ConfigError("callbacks[\(i)].\(key): \(figure) needs data.validation_split (--validation-split) above 0; "
+                                  + "or \(key == "monitor" ? "monitor" : "name") \(figure.dropFirst(4)) or test_\(figure.dropFirst(4))")
             }
         }
     }
 
     /// Throws when a callback watches the test set's figures and the data has no test set.
     public func requireFigures(hasTestSet: Bool, dataDirectory: String) throws {
-        guard !hasTestSet, let found = callbacks.enumerated().first(where: { $0.element.monitor.figure.hasPrefix("test_") }) else { return }
-        let figure = found.element.monitor.figure
-        throw ConfigError("callbacks[\(found.offset)].monitor: \(figure) needs a test set, and \(dataDirectory) has none; "
-                          + "monitor val_\(figure.dropFirst(5)) instead")
+        guard !hasTestSet else { return }
+        for (i, callback) in callbacks.enumerated() {
+            guard let (key, figure) = callback.figuresUsed.first(where: { $0.figure.hasPrefix("test_") }) else { continue }
+            throw ConfigError("callbacks[\(i)].\(key): \(figure) needs a test set, and \(dataDirectory) has none; "
+                              + "\(key == "monitor" ? "monitor" : "name") val_\(figure.dropFirst(5)) instead")
+        }
     }
 }
 
