@@ -51,7 +51,7 @@ public struct ExperimentConfig: Equatable, Sendable {
     /// `[logging] tensorboard`: rank 0 also writes TensorBoard events files to `RUN_DIR/tensorboard`.
     /// Not part of the recipe (it changes no weight), so not compared.
     public var tensorboard = false
-    /// `[[callbacks]]` (or `--callback`): Keras callbacks acting after each epoch, at most one of each type.
+    /// `[[callbacks]]` (or `--callback`): Keras callbacks acting after each epoch, at most one of each type but model_checkpoint.
     public var callbacks: [any Callback] = []
 
     public init(dataset: String = "mnist", model: ModelSpec = .kerasMNIST,
@@ -111,12 +111,18 @@ public struct ExperimentConfig: Equatable, Sendable {
 }
 
 extension ExperimentConfig {
-    /// At most one callback of each type, each watching a figure the run produces (the test set's
+    /// At most one callback of each type but model_checkpoint (each of those with its own file),
+    /// each watching a figure the run produces (the test set's
     /// figures are checked once the data is found: `requireFigures`).
     func validateCallbacks() throws {
         for (i, callback) in callbacks.enumerated() {
-            if callbacks[..<i].contains(where: { $0.name == callback.name }) {
-                throw ConfigError("callbacks[\(i)]: a second \(callback.name) callback (at most one of each type)")
+            if !type(of: callback).allowsSeveral && callbacks[..<i].contains(where: { $0.name == callback.name }) {
+                throw ConfigError("callbacks[\(i)]: a second \(callback.name) callback (at most one early_stopping and one reduce_lr_on_plateau; "
+                                  + "model_checkpoint may repeat)")
+            }
+            if let file = (callback as? ModelCheckpoint)?.filePath.pattern,
+               let other = callbacks[..<i].firstIndex(where: { ($0 as? ModelCheckpoint)?.filePath.pattern == file }) {
+                throw ConfigError("callbacks[\(i)].filepath: \"\(file)\" is also callbacks[\(other)]'s: give each model_checkpoint its own filepath")
             }
             if let (key, figure) = callback.figuresUsed.first(where: { $0.figure.hasPrefix("val_") }), validationSplit == 0 {
                 throw ConfigError("callbacks[\(i)].\(key): \(figure) needs data.validation_split (--validation-split) above 0; "

@@ -76,4 +76,23 @@ final class CheckpointFilePathTests: XCTestCase {
             XCTAssertTrue("\($0)".contains("callbacks[0].filepath: test_loss needs a test set"), "\($0)")
         }
     }
+
+    /// Several model_checkpoint callbacks may run side by side, each with its own file; a second
+    /// early_stopping or reduce_lr_on_plateau, or two checkpoints on one file, are refused.
+    func testSeveralCheckpointsEachWithItsOwnFile() throws {
+        var config = ExperimentConfig.reference
+        config.validationSplit = 0.1
+        config.callbacks = [try checkpoint(""), try checkpoint("save_best_only=false,filepath=e/{epoch}.safetensors"),
+                            try ExperimentConfig.callback(flag: "early_stopping")]
+        XCTAssertNoThrow(try config.validate())
+        XCTAssertEqual(try ExperimentConfig.parse(toml: config.tomlText), config)
+        config.callbacks.append(try checkpoint("monitor=val_accuracy,filepath=e/{epoch}.safetensors"))
+        XCTAssertThrowsError(try config.validate()) {
+            XCTAssertEqual("\($0)", "callbacks[3].filepath: \"e/{epoch}.safetensors\" is also callbacks[1]'s: give each model_checkpoint its own filepath")
+        }
+        for kind in ["early_stopping", "reduce_lr_on_plateau"] {
+            config.callbacks = [try ExperimentConfig.callback(flag: kind), try checkpoint(""), try ExperimentConfig.callback(flag: kind + ":patience=3")]
+            XCTAssertThrowsError(try config.validate(), kind) { XCTAssertTrue("\($0)".hasPrefix("callbacks[2]: a second \(kind) callback"), "\($0)") }
+        }
+    }
 }

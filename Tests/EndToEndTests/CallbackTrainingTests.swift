@@ -120,18 +120,22 @@ final class CallbackTrainingTests: XCTestCase {
     }
 
     /// model_checkpoint's filepath patterns write one file per save, named as Keras names them, after
-    /// each epoch or every save_freq global steps; a run stopped mid-epoch on 2 ranks and resumed on 3
-    /// writes the same files with the same bytes; --overwrite removes them; a link in the way is refused.
+    /// each epoch or every save_freq global steps, beside a best-only model_checkpoint; a run stopped
+    /// mid-epoch on 2 ranks and resumed on 3 writes the same files with the same bytes; --overwrite
+    /// removes them; a link in the way is refused.
     func testCheckpointFilePatternsPerEpochAndPerStepResumeToTheSameFiles() throws {
         let data = try data(), base = Self.model.replacingOccurrences(of: "epochs = 30", with: "epochs = 3")
-        let cases = [("filepath = \"epochs/w-{epoch:02d}-{val_loss:.4f}.safetensors\"\nsave_best_only = false", ["epochs/w-01-", "epochs/w-02-", "epochs/w-03-"]),
+        let cases = [("filepath = \"epochs/w-{epoch:02d}-{val_loss:.4f}.safetensors\"\nsave_best_only = false\n\n[[callbacks]]\ntype = \"model_checkpoint\"",
+                      ["epochs/w-01-", "epochs/w-02-", "epochs/w-03-"]),
                      ("filepath = \"s{epoch}-{batch:02d}-{loss:.3f}.safetensors\"\nsave_best_only = false\nsave_freq = 5",
                       ["s1-05-", "s2-02-", "s2-07-", "s3-04-"])]
         for (callback, prefixes) in cases {
             let config = try write(base + "[[callbacks]]\ntype = \"model_checkpoint\"\n" + callback + "\n")
             let straight = try makeTemporaryDirectory(self), split = try makeTemporaryDirectory(self)
             _ = try train(1, ["--config", config, "--data-dir", data, "--run-dir", straight])
-            let files = try saved(straight)
+            let all = try saved(straight), withBest = all.contains("best.safetensors")
+            let files = all.filter { $0 != "best.safetensors" }
+            XCTAssertEqual(withBest, prefixes[0].hasPrefix("epochs/"), "\(all)")
             XCTAssertEqual(files.count, prefixes.count, "\(files)")
             for (file, prefix) in zip(files, prefixes) {
                 XCTAssertTrue(file.hasPrefix(prefix), "\(file) vs \(prefix)")
@@ -139,21 +143,25 @@ final class CallbackTrainingTests: XCTestCase {
             }
             let manifest = try String(contentsOfFile: straight + "/.convnet-run", encoding: .utf8)
             XCTAssertTrue(files.allSatisfy { manifest.contains($0 + "\n") }, manifest)
-            XCTAssertFalse(manifest.contains("best.safetensors"), manifest)
+            XCTAssertEqual(manifest.contains("best.safetensors"), withBest, manifest)
 
             _ = try train(2, ["--config", config, "--data-dir", data, "--run-dir", split, "--max-steps", "13"])
             _ = try train(3, ["--data-dir", data, "--run-dir", split, "--resume"])
-            XCTAssertEqual(try saved(split), files)
-            for file in files { XCTAssertEqual(try bytes(split, file), try bytes(straight, file), file) }
+            XCTAssertEqual(try saved(split), all)
+            for file in all { XCTAssertEqual(try bytes(split, file), try bytes(straight, file), file) }
             XCTAssertEqual(try bytes(split), try bytes(straight))
-            guard prefixes[0].hasPrefix("epochs/") else { continue }
+            guard withBest else { continue }
             XCTAssertEqual(try bytes(straight, files.last!), try bytes(straight), "the last epoch's file holds the final weights")
             let rows = try String(contentsOfFile: straight + "/metrics.csv", encoding: .utf8).split(separator: "\n").map { $0.split(separator: ",") }
             let column = try XCTUnwrap(rows[0].firstIndex(of: "val_loss"))
-            for (file, row) in zip(files, rows.dropFirst()) {
+            let losses = rows.dropFirst().map { Double($0[column])! }
+            for (file, loss) in zip(files, losses) {
                 let named = Double(file.dropFirst("epochs/w-01-".count).dropLast(".safetensors".count))!
-                XCTAssertEqual(named, Double(row[column])!, accuracy: 0.00006, "\(file): {val_loss:.4f} of \(row)")
+                XCTAssertEqual(named, loss, accuracy: 0.00006, "\(file): {val_loss:.4f} of \(loss)")
             }
+            let bestEpoch = losses.indices.min { losses[$0] < losses[$1] }!
+            XCTAssertEqual(try bytes(straight, "best.safetensors"), try bytes(straight, files[bestEpoch]),
+                           "the best-only model_checkpoint beside the per-epoch one holds the best epoch's weights")
 
             _ = try train(1, ["--data-dir", data, "--run-dir", split, "--overwrite", "--epochs", "1", "--validation-split", "0.2"])
             XCTAssertEqual(try saved(split), [])

@@ -11,6 +11,8 @@ import KindRegistry
 public protocol Callback: Sendable {
     /// Keras's class name in snake case, e.g. `early_stopping`.
     static var name: String { get }
+    /// Whether a config may hold several callbacks of this kind (each with its own state).
+    static var allowsSeveral: Bool { get }
     init(config: ConfigTable) throws
     /// The keys `init(config:)` reads back to an equal callback (without `type`).
     var config: [ConfigEntry] { get }
@@ -30,6 +32,7 @@ extension Callback {
     static func described(by config: ConfigTable) throws -> any Callback { try Self(config: config) }
     public var name: String { Self.name }
     public var figuresUsed: [(key: String, figure: String)] { [("monitor", monitor.figure)] }
+    public static var allowsSeveral: Bool { false }
 
     /// Whether `state` could have been written by this kind: counts are whole numbers in
     /// `0...Int32.max`, every other number finite or NaN; the checkpoint reader checks it first.

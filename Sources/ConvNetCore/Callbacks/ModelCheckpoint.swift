@@ -13,6 +13,8 @@
 public struct ModelCheckpoint: Callback {
     public static let name = "model_checkpoint"
     public static let fileName = "best.safetensors"
+    /// Several may run side by side (e.g. one best-only, one per epoch), each with its own `filepath`.
+    public static let allowsSeveral = true
     /// The figures known after a step.
     public static let stepFigures = ["loss", "accuracy"]
     public var monitor: Monitor
