@@ -50,9 +50,7 @@ final class EpochCallbacks {
         var actions = CallbackActions()
         guard !callbacks.isEmpty else { return actions }
         var figures = Monitor.figures.map { metrics.flatMap(Self.figures)?[$0] ?? .nan }
-        figures.withUnsafeMutableBytes {
-            communicator.broadcast($0.baseAddress!.assumingMemoryBound(to: Float.self), count: $0.count / 4, root: 0)
-        }
+        figures.withUnsafeMutableBufferPointer { communicator.broadcast($0.baseAddress!, count: $0.count, root: 0) }
         let named = Dictionary(uniqueKeysWithValues: zip(Monitor.figures, figures))
         let rate = setup.step.learningRate
         var saves: [String] = []
