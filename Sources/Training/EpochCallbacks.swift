@@ -79,6 +79,7 @@ final class EpochCallbacks {
     /// on the epoch's running figures (the same on every rank: they come from the allreduce) and
     /// rank 0 writes their files. Runs before the step's checkpoint, which then holds their state.
     func stepEnded(at position: TrainingPosition) throws {
+        guard !callbacks.isEmpty else { return }
         var saves: [String] = []
         let totals = position.epochTotals
         let figures = ["loss": totals.meanLoss, "accuracy": totals.accuracy]
