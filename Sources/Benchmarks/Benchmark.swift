@@ -43,6 +43,10 @@ public struct BenchmarkReport: Codable {
     public var rowwiseKernelGflopsPerThread: Double
     public var flopsPerTrainingSample: Double
     public var trainingSamplesPerSecond: Double
+    /// Training samples in an epoch of the benchmarked data (as `train` runs it, without the
+    /// `validation_split`): the data folder's, or for synthetic images the size of the config's
+    /// named data set (MNIST's 60,000, CIFAR-10's 50,000); 0 where not set.
+    public var epochSamples: Int = 0
     public var trainingGflops: Double
     public var fractionOfSgemmPeak: Double
     public var stepMilliseconds: Double

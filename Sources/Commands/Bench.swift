@@ -4,6 +4,7 @@ import Communication
 import ConvNetConfig
 import ConvNetCore
 import ConvNetData
+import Datasets
 import Foundation
 import Training
 
@@ -58,8 +59,8 @@ struct Bench: ParsableCommand {
                 RunMemory.estimate(model: model, config: config, threads: threads, chunkSize: chunkSize,
                                    trainingCount: totalCount, ranks: communicator.size, held: held)
             }
-            let images: LabelledImages
-            if data.givenDirectory != nil || config.dataPath != nil {
+            let images: LabelledImages, loaded = data.givenDirectory != nil || config.dataPath != nil
+            if loaded {
                 try RunMemory.checkBeforeLoading(model: model, config: config, threads: threads, chunkSize: chunkSize, budget: budget)
                 images = try data.files(for: config, threads: threads).loadTraining(shard: shard, expectedShape: shape, classes: config.model.classes)
             } else {
@@ -75,6 +76,8 @@ struct Bench: ParsableCommand {
                                        chunkSize: chunkSize, steps: steps, communicator: communicator)
             guard communicator.isRoot else { return }
             report.estimatedBytes = estimated.total
+            let named = loaded ? nil : DatasetCatalog.named(config.dataset)?.trainingCount
+            report.epochSamples = ValidationSplit.trainingCount(of: named ?? images.totalCount, fraction: config.validationSplit)
             let samplesPerRank = DataParallelStep.samplesPerRank(batchSize: config.batchSize, trainingCount: images.totalCount,
                                                                  ranks: communicator.size, accumulationSteps: config.accumulationSteps)
             let workspace = MemoryEstimate.workspaceParts(model: model, capacity: estimated.chunk,
@@ -97,6 +100,10 @@ struct Bench: ParsableCommand {
 
     private func text(_ r: BenchmarkReport) -> String {
         func f(_ x: Double, _ digits: Int = 1) -> String { String(format: "%.\(digits)f", x) }
+        func grouped(_ n: Int) -> String {
+            let digits = Array(String(n))
+            return digits.indices.map { (($0 > 0 && (digits.count - $0) % 3 == 0) ? "," : "") + String(digits[$0]) }.joined()
+        }
         var lines = [
             "BLAS: \(r.blas); row-wise kernel: \(r.rowwiseKernel)",
             "SGEMM peak (2048^3, \(r.sgemmPeakThreads) BLAS threads): \(f(r.sgemmPeakGflops)) GFLOP/s; "
@@ -104,7 +111,7 @@ struct Bench: ParsableCommand {
             "Training: \(r.ranks) rank(s) x \(r.threads) thread(s), chunks of \(r.chunkSize), global batch \(r.batchSize)"
                 + (r.accumulationSteps > 1 ? " (\(r.accumulationSteps) micro-batches of \(r.batchSize / r.accumulationSteps))" : "") + ": "
                 + "\(f(r.trainingSamplesPerSecond, 0)) samples/s, \(f(r.stepMilliseconds, 2)) ms/step, "
-                + "epoch of 60,000 ≈ \(f(60_000 / r.trainingSamplesPerSecond, 2)) s",
+                + "epoch of \(grouped(r.epochSamples)) ≈ \(f(Double(r.epochSamples) / r.trainingSamplesPerSecond, 2)) s",
             "  \(f(r.flopsPerTrainingSample / 1e6, 2)) MFLOP/sample -> \(f(r.trainingGflops)) GFLOP/s = "
                 + "\(f(100 * r.fractionOfSgemmPeak)) % of SGEMM peak",
         ]

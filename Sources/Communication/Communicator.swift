@@ -25,6 +25,8 @@ public protocol Communicator: AnyObject, Sendable {
     func waitForSums()
     /// Copies `buffer[0..<count]` from `root` to every other rank.
     func broadcast(_ buffer: UnsafeMutablePointer<Float>, count: Int, root: Int)
+    /// Copies `buffer[0..<count]` from `root` to every other rank, every bit of each Double.
+    func broadcast(_ buffer: UnsafeMutablePointer<Double>, count: Int, root: Int)
     /// Sends `sendCounts[r]` bytes to each rank `r` and receives `receiveCounts[r]` bytes from each:
     /// `send` holds the outgoing bytes packed in destination rank order, `receive` gets the incoming
     /// ones packed in source rank order (MPI_Alltoallv). Every rank's counts must mirror its peers'.

@@ -69,6 +69,10 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
         MPI_Bcast(buffer, Int32(count), cmpi_float(), Int32(root), world)
     }
 
+    public func broadcast(_ buffer: UnsafeMutablePointer<Double>, count: Int, root: Int) {
+        MPI_Bcast(buffer, Int32(count), cmpi_double(), Int32(root), world)
+    }
+
     public func exchange(send: UnsafeRawPointer, sendCounts: [Int], receive: UnsafeMutableRawPointer, receiveCounts: [Int]) {
         func offsets(_ counts: [Int32]) -> [Int32] { counts.indices.map { counts[..<$0].reduce(0, +) } }
         let sent = sendCounts.map { Int32($0) }, received = receiveCounts.map { Int32($0) }

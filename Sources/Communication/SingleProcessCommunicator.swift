@@ -15,6 +15,7 @@ public final class SingleProcessCommunicator: Communicator {
     public func progressSums() {}
     public func waitForSums() {}
     public func broadcast(_ buffer: UnsafeMutablePointer<Float>, count: Int, root: Int) {}
+    public func broadcast(_ buffer: UnsafeMutablePointer<Double>, count: Int, root: Int) {}
     public func exchange(send: UnsafeRawPointer, sendCounts: [Int], receive: UnsafeMutableRawPointer, receiveCounts: [Int]) {
         receive.copyMemory(from: send, byteCount: sendCounts[0])
     }

@@ -51,7 +51,7 @@ public struct ExperimentConfig: Equatable, Sendable {
     /// `[logging] tensorboard`: rank 0 also writes TensorBoard events files to `RUN_DIR/tensorboard`.
     /// Not part of the recipe (it changes no weight), so not compared.
     public var tensorboard = false
-    /// `[[callbacks]]` (or `--callback`): Keras callbacks acting after each epoch, at most one of each type.
+    /// `[[callbacks]]` (or `--callback`): Keras callbacks acting after each epoch, at most one of each type but model_checkpoint.
     public var callbacks: [any Callback] = []
 
     public init(dataset: String = "mnist", model: ModelSpec = .kerasMNIST,
@@ -111,26 +111,34 @@ public struct ExperimentConfig: Equatable, Sendable {
 }
 
 extension ExperimentConfig {
-    /// At most one callback of each type, each watching a figure the run produces (the test set's
+    /// At most one callback of each type but model_checkpoint (each of those with its own file),
+    /// each watching a figure the run produces (the test set's
     /// figures are checked once the data is found: `requireFigures`).
     func validateCallbacks() throws {
         for (i, callback) in callbacks.enumerated() {
-            if callbacks[..<i].contains(where: { $0.name == callback.name }) {
-                throw ConfigError("callbacks[\(i)]: a second \(callback.name) callback (at most one of each type)")
+            if !type(of: callback).allowsSeveral && callbacks[..<i].contains(where: { $0.name == callback.name }) {
+                throw ConfigError("callbacks[\(i)]: a second \(callback.name) callback (at most one early_stopping and one reduce_lr_on_plateau; "
+                                  + "model_checkpoint may repeat)")
             }
-            if callback.monitor.figure.hasPrefix("val_") && validationSplit == 0 {
-                throw ConfigError("callbacks[\(i)].monitor: \(callback.monitor.figure) needs data.validation_split (--validation-split) above 0; "
-                                  + "or monitor \(callback.monitor.figure.dropFirst(4)) or test_\(callback.monitor.figure.dropFirst(4))")
+            if let file = (callback as? ModelCheckpoint)?.filePath.pattern,
+               let other = callbacks[..<i].firstIndex(where: { ($0 as? ModelCheckpoint)?.filePath.pattern == file }) {
+                throw ConfigError("callbacks[\(i)].filepath: \"\(file)\" is also callbacks[\(other)]'s: give each model_checkpoint its own filepath")
+            }
+            if let (key, figure) = callback.figuresUsed.first(where: { $0.figure.hasPrefix("val_") }), validationSplit == 0 {
+                throw ConfigError("callbacks[\(i)].\(key): \(figure) needs data.validation_split (--validation-split) above 0; "
+                                  + "or \(key == "monitor" ? "monitor" : "name") \(figure.dropFirst(4)) or test_\(figure.dropFirst(4))")
             }
         }
     }
 
     /// Throws when a callback watches the test set's figures and the data has no test set.
     public func requireFigures(hasTestSet: Bool, dataDirectory: String) throws {
-        guard !hasTestSet, let found = callbacks.enumerated().first(where: { $0.element.monitor.figure.hasPrefix("test_") }) else { return }
-        let figure = found.element.monitor.figure
-        throw ConfigError("callbacks[\(found.offset)].monitor: \(figure) needs a test set, and \(dataDirectory) has none; "
-                          + "monitor val_\(figure.dropFirst(5)) instead")
+        guard !hasTestSet else { return }
+        for (i, callback) in callbacks.enumerated() {
+            guard let (key, figure) = callback.figuresUsed.first(where: { $0.figure.hasPrefix("test_") }) else { continue }
+            throw ConfigError("callbacks[\(i)].\(key): \(figure) needs a test set, and \(dataDirectory) has none; "
+                              + "\(key == "monitor" ? "monitor" : "name") val_\(figure.dropFirst(5)) instead")
+        }
     }
 }
 

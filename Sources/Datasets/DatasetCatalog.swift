@@ -15,10 +15,13 @@ public struct DatasetDescription: Sendable {
     public let format: String
     /// An archive fetched whole instead of `files` (CIFAR-10), nil for file-by-file sets.
     public let archive: DatasetArchive?
+    /// Samples in its training set (an epoch before any `validation_split`).
+    public let trainingCount: Int
 
     public init(name: String, mirrors: [String], files: [(name: String, checksum: Checksum, size: Int)] = [],
-                format: String = "idx", archive: DatasetArchive? = nil) {
+                format: String = "idx", archive: DatasetArchive? = nil, trainingCount: Int = 60_000) {
         self.name = name
+        self.trainingCount = trainingCount
         self.mirrors = mirrors
         self.files = files
         self.format = format
@@ -91,7 +94,8 @@ public enum DatasetCatalog {
         archive: DatasetArchive(
             name: "cifar-10-binary.tar.gz", checksum: .md5("c32a1d4ab5d03f1284b67883e8d87530"), size: 170_052_171,
             folder: "cifar-10-batches-bin",
-            members: (1...5).map { ("data_batch_\($0).bin", 30_730_000) } + [("test_batch.bin", 30_730_000), ("batches.meta.txt", nil)]))
+            members: (1...5).map { ("data_batch_\($0).bin", 30_730_000) } + [("test_batch.bin", 30_730_000), ("batches.meta.txt", nil)]),
+        trainingCount: 50_000)
 
     public static let all = [mnist, fashionMNIST, cifar10]
 

@@ -24,7 +24,7 @@ public enum EventFile {
         let kept = try records.filter { keep(try Tensorflow_Event(serializedBytes: $0)) }
         guard kept.count < records.count else { return }
         do { try kept.reduce(into: Data()) { $0.append(TFRecord.frame($1)) }.write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
-            throw EventFileError("cannot rewrite \(path): \(error.localizedDescription)")
+            throw EventFileError("cannot rewrite \(path)", cause: error)
         }
     }
 

@@ -25,7 +25,8 @@ public final class EventFileWriter {
     /// (a resumed run's file sorts after the run's earlier ones even within one second).
     public init(directory: String, now: Date = Date()) throws {
         do { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
-            throw EventFileError("cannot create \(directory): \(error.localizedDescription)")
+            guard let file = Self.fileInTheWay(of: directory) else { throw EventFileError("cannot create \(directory)", cause: error) }
+            throw EventFileError("cannot create \(directory): \(file) is a file, not a folder")
         }
         let seconds = max(Int(now.timeIntervalSince1970), (Self.newestTime(in: directory) ?? -1) + 1)
         path = (directory as NSString).appendingPathComponent("\(Self.namePrefix)\(seconds).\(Self.hostName()).\(getpid()).v2")
@@ -35,6 +36,16 @@ public final class EventFileWriter {
         event.fileVersion = Self.fileVersion
         append(event)
         try flush()
+    }
+
+    /// The deepest existing part of `directory`'s path when it is not a folder (what stops its creation).
+    private static func fileInTheWay(of directory: String) -> String? {
+        var path = directory, isFolder: ObjCBool = false
+        while !path.isEmpty && path != "/" {
+            if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) { return isFolder.boolValue ? nil : path }
+            path = (path as NSString).deletingLastPathComponent
+        }
+        return nil
     }
 
     /// A scalar (TensorBoard's Scalars tab) at `step`.
@@ -63,7 +74,7 @@ public final class EventFileWriter {
             try handle.write(contentsOf: pending)
         } catch {
             try? handle.truncate(atOffset: end)
-            throw EventFileError("cannot append to \(path): \((error as NSError).localizedFailureReason ?? error.localizedDescription)")
+            throw EventFileError("cannot append to \(path)", cause: error)
         }
         pending.removeAll(keepingCapacity: true)
     }
@@ -98,6 +109,10 @@ public final class EventFileWriter {
 }
 
 public struct EventFileError: Error, CustomStringConvertible {
-    public let description: String
-    public init(_ description: String) { self.description = description }
+    /// What failed, naming the file or folder (`cannot create R/tensorboard/train`).
+    public let what: String
+    /// The file system's error behind it, if any, for the caller to put in plain words.
+    public let cause: (any Error)?
+    public init(_ what: String, cause: (any Error)? = nil) { (self.what, self.cause) = (what, cause) }
+    public var description: String { cause.map { "\(what): \($0)" } ?? what }
 }

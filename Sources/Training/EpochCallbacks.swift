@@ -13,14 +13,14 @@ final class EpochCallbacks {
     private(set) var callbacks: [any Callback]
     private let setup: RunSetup
     private let communicator: any Communicator
-    private let runDirectory: String
     /// Parameters then state of the best epoch, for `restore_best_weights`; nil until one is kept.
     private(set) var bestWeights: [Float]?
+    private var files: ModelCheckpointFiles
 
     init(setup: RunSetup, config: ExperimentConfig, communicator: any Communicator, runDirectory: String) {
         self.setup = setup
         self.communicator = communicator
-        self.runDirectory = runDirectory
+        files = ModelCheckpointFiles(runDirectory: runDirectory)
         callbacks = config.callbacks
         if let restored = setup.callbackState {
             for i in callbacks.indices { callbacks[i].state = restored.states[i] }
@@ -45,29 +45,59 @@ final class EpochCallbacks {
     }
 
     /// Runs every callback on the figures of epoch `epoch` (1-based; `metrics`: rank 0's, nil
-    /// elsewhere), keeps the best weights and writes `best.safetensors` where asked. A collective.
+    /// elsewhere), keeps the best weights and writes the model_checkpoint files asked for. A collective.
     func epochEnded(_ epoch: Int, metrics: EpochMetrics?) throws -> CallbackActions {
         var actions = CallbackActions()
         guard !callbacks.isEmpty else { return actions }
         var figures = Monitor.figures.map { metrics.flatMap(Self.figures)?[$0] ?? .nan }
-        figures.withUnsafeMutableBytes {
-            communicator.broadcast($0.baseAddress!.assumingMemoryBound(to: Float.self), count: $0.count / 4, root: 0)
-        }
+        figures.withUnsafeMutableBufferPointer { communicator.broadcast($0.baseAddress!, count: $0.count, root: 0) }
+        let named = Dictionary(uniqueKeysWithValues: zip(Monitor.figures, figures))
         let rate = setup.step.learningRate
+        var saves: [String] = []
         for i in callbacks.indices {
             if var plateau = callbacks[i] as? ReduceLROnPlateau {
                 plateau.currentRate = rate
                 callbacks[i] = plateau
             }
-            callbacks[i].epochEnded(epoch - 1, value: figures[Monitor.figures.firstIndex(of: callbacks[i].monitor.figure)!], actions: &actions)
+            var own = CallbackActions()
+            callbacks[i].epochEnded(epoch - 1, value: named[callbacks[i].monitor.figure]!, actions: &own)
+            if own.save, let checkpoint = callbacks[i] as? ModelCheckpoint {
+                saves.append(checkpoint.filePath.name(epoch: epoch, batch: nil, figures: named))
+            }
+            actions.stop = actions.stop || own.stop
+            actions.keepBestWeights = actions.keepBestWeights || own.keepBestWeights
+            actions.save = actions.save || own.save
+            actions.lowerRate = actions.lowerRate || own.lowerRate
         }
         let step = setup.step
         if actions.keepBestWeights { bestWeights = step.parameters.array + step.state.array }
-        if actions.save && communicator.isRoot {
-            try WeightsFile.save(model: setup.model, parameters: step.parameters, state: step.state,
-                                 path: (runDirectory as NSString).appendingPathComponent(ModelCheckpoint.fileName))
-        }
+        try saveWeights(as: saves)
         return actions
+    }
+
+    /// After each step at `position`: the model_checkpoint callbacks with a step `save_freq` decide
+    /// on the epoch's running figures (the same on every rank: they come from the allreduce) and
+    /// rank 0 writes their files. Runs before the step's checkpoint, which then holds their state.
+    func stepEnded(at position: TrainingPosition) throws {
+        guard !callbacks.isEmpty else { return }
+        var saves: [String] = []
+        let totals = position.epochTotals
+        let figures = ["loss": totals.meanLoss, "accuracy": totals.accuracy]
+        for i in callbacks.indices {
+            guard var checkpoint = callbacks[i] as? ModelCheckpoint, checkpoint.saveEvery != nil else { continue }
+            if checkpoint.stepEnded(globalStep: position.globalStep, figures: figures) {
+                saves.append(checkpoint.filePath.name(epoch: position.epoch, batch: position.step, figures: figures))
+            }
+            callbacks[i] = checkpoint
+        }
+        try saveWeights(as: saves)
+    }
+
+    /// Rank 0 writes the weights and state to each of `names`.
+    private func saveWeights(as names: [String]) throws {
+        guard communicator.isRoot, !names.isEmpty else { return }
+        let step = setup.step
+        try files.save(names, model: setup.model, parameters: step.parameters, state: step.state)
     }
 
     /// The 1-based epoch after which early stopping ended the run (a checkpoint written then holds

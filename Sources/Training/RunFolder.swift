@@ -212,7 +212,7 @@ public final class CSVLog {
             try handle.write(contentsOf: Data((row + "\n").utf8))
         } catch {
             try? handle.truncate(atOffset: end)
-            throw TrainingError("cannot append to \(path): \((error as NSError).localizedFailureReason ?? error.localizedDescription)")
+            throw TrainingError("cannot append to \(path): \(plainReason(error))")
         }
     }
 

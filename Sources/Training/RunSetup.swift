@@ -104,7 +104,7 @@ final class RunSetup {
         let named = classNames != nil
         runID = try runFolder?.begin(writing: RunFolder.runFiles.filter {
             $0 != "checkpoints" && ($0 != "class_names.txt" || named) && ($0 != "steps.csv" || options.logEvery != nil)
-                && ($0 != ModelCheckpoint.fileName || config.callbacks.contains { $0 is ModelCheckpoint })
+                && ($0 != ModelCheckpoint.fileName || config.callbacks.contains { ($0 as? ModelCheckpoint)?.filePath.pattern == ModelCheckpoint.fileName })
         })
     }
 

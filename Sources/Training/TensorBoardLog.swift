@@ -35,7 +35,7 @@ final class TensorBoardLog {
                 try RunManifest.record(relative + "/" + (writer.path as NSString).lastPathComponent, folder: runDirectory)
             }
         } catch let error as EventFileError {
-            throw TrainingError(error.description)
+            throw Self.readable(error)
         }
     }
 
@@ -74,8 +74,13 @@ final class TensorBoardLog {
         do {
             for writer in [train, validation, test] { try writer?.flush() }
         } catch let error as EventFileError {
-            throw TrainingError(error.description)
+            throw Self.readable(error)
         }
+    }
+
+    /// An events file's error in one line: the path, the operating system's reason, what to do.
+    private static func readable(_ error: EventFileError, advice: String = "make it a writable folder, or train without --tensorboard") -> TrainingError {
+        TrainingError(error.what + (error.cause.map { ": " + plainReason($0) } ?? "") + " (TensorBoard log); " + advice)
     }
 
     /// Keeps, in every events file of `directory`, the events before `position`: batch figures up to
@@ -88,7 +93,7 @@ final class TensorBoardLog {
                     return tag.hasPrefix("batch_") ? event.step <= position.globalStep : event.step < position.epoch - 1
                 }
             } catch let error as EventFileError {
-                throw EventFileError("\(error.description); move the file out of \(directory) to resume without it")
+                throw readable(error, advice: "move the file out of \(directory) to resume without it")
             }
         }
     }

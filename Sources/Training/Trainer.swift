@@ -75,6 +75,7 @@ public final class Trainer {
                 let result = try trainStep(schedule.globalBatch(step: position.step), share: share, watchdog: watchdog)
                 lastRate = result.learningRate
                 advance(by: result.statistics, steps: schedule.steps, clock: clock)
+                try callbacks.stepEnded(at: position)
                 try recorder.stepDone(result, at: position, endsEpoch: position.step == schedule.steps)
                 stop = stopAfterStep(result, steps: schedule.steps)
             }

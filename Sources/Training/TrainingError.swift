@@ -13,12 +13,17 @@ public func plainDescription(_ error: Error) -> String {
     let ns = error as NSError
     guard ns.domain == NSCocoaErrorDomain || ns.domain == NSPOSIXErrorDomain else { return "\(error)" }
     let path = ns.userInfo[NSFilePathErrorKey] as? String ?? (ns.userInfo[NSURLErrorKey] as? URL)?.path
-    var reason: String?
-    if ns.domain == NSPOSIXErrorDomain {
-        reason = String(cString: strerror(Int32(ns.code)))
-    } else if let underlying = ns.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
-        reason = String(cString: strerror(Int32(underlying.code)))
+    return path.map { "\($0): \(plainReason(error))" } ?? plainReason(error)
+}
+
+/// The operating system's reason alone ("No space left on device"), for a message that names the
+/// path itself; this project's errors as they are.
+public func plainReason(_ error: Error) -> String {
+    let ns = error as NSError
+    guard ns.domain == NSCocoaErrorDomain || ns.domain == NSPOSIXErrorDomain else { return "\(error)" }
+    if ns.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(ns.code))) }
+    if let underlying = ns.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
+        return String(cString: strerror(Int32(underlying.code)))
     }
-    let text = reason ?? ns.localizedFailureReason ?? "the file operation failed"
-    return path.map { "\($0): \(text)" } ?? text
+    return ns.localizedFailureReason ?? "the file operation failed"
 }

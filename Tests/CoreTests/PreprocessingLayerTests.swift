@@ -67,6 +67,7 @@ final class PreprocessingLayerTests: XCTestCase {
             ("type = \"normalization\"\nmean = 1.0\nvariance = -1.0", [4], "variance must be"),
             ("type = \"normalization\"\nmean = 1.0", [4], "missing key"),
             ("type = \"random_flip\"", [4], "needs an image input"),
+            ("type = \"random_translation\"\nheight_factor = 0.1\nwidth_factor = 0.1", [8, 8], "random_translation needs an image input"),
         ]
         for (body, shape, expected) in cases {
             XCTAssertThrowsError(try layer(body, shape), body) { error in

@@ -18,6 +18,7 @@ final class BenchTests: XCTestCase {
             XCTAssertGreaterThan(try XCTUnwrap(r[key] as? Double, key), 0, key)
         }
         XCTAssertEqual(r["evaluationImages"] as? Int, 10_000)
+        XCTAssertEqual(r["epochSamples"] as? Int, 60_000, "MNIST's training set, loaded or synthetic")
         let layers = try XCTUnwrap(r["layers"] as? [[String: Any]])
         XCTAssertEqual(layers.compactMap { $0["layer"] as? String },
                        ["conv2d_1", "max_pooling2d_1", "conv2d_2", "max_pooling2d_2", "conv2d_3", "flatten_1", "dense_1", "dense_2"])
@@ -67,5 +68,21 @@ final class BenchTests: XCTestCase {
         XCTAssertEqual(result.status, 0, result.error)
         let line = try XCTUnwrap(result.output.split(separator: "\n").first { $0.hasPrefix("  global_average_pooling2d_1") }, result.output)
         XCTAssertTrue(line.hasPrefix("  global_average_pooling2d_1  "), String(line))
+    }
+
+    /// The epoch the text report times is the benchmarked data set's: CIFAR-10's 50,000 for its
+    /// config on synthetic pictures, less a validation split.
+    func testEpochIsTheConfiguredDataSets() throws {
+        var environment = ProcessInfo.processInfo.environment
+        environment["CONVNET_DATA_DIR"] = nil
+        let config = SharedData.packageRoot.appendingPathComponent("configs/resnet20-cifar10.toml").path
+        let arguments = ["bench", "--config", config, "--batch-size", "8", "--steps", "1", "--threads", "2"]
+        let text = try runCommand(productBinary, arguments, environment: environment)
+        XCTAssertEqual(text.status, 0, text.error)
+        XCTAssertTrue(text.output.contains("epoch of 50,000 ≈ "), text.output)
+        let json = try runCommand(productBinary, arguments + ["--json", "--validation-split", "0.1"], environment: environment)
+        XCTAssertEqual(json.status, 0, json.error)
+        let r = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(json.output.utf8)) as? [String: Any], json.output)
+        XCTAssertEqual(r["epochSamples"] as? Int, 45_000)
     }
 }

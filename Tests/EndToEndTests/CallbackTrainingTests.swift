@@ -113,6 +113,69 @@ final class CallbackTrainingTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: split + "/best.safetensors"))
     }
 
+    /// The model_checkpoint files of a run folder (outside checkpoints/), relative, sorted.
+    private func saved(_ runDirectory: String) throws -> [String] {
+        try FileManager.default.subpathsOfDirectory(atPath: runDirectory)
+            .filter { $0.hasSuffix(".safetensors") && $0 != "model.safetensors" && !$0.hasPrefix("checkpoints/") }.sorted()
+    }
+
+    /// model_checkpoint's filepath patterns write one file per save, named as Keras names them, after
+    /// each epoch or every save_freq global steps, beside a best-only model_checkpoint; a run stopped
+    /// mid-epoch on 2 ranks and resumed on 3 writes the same files with the same bytes; --overwrite
+    /// removes them; a link in the way is refused.
+    func testCheckpointFilePatternsPerEpochAndPerStepResumeToTheSameFiles() throws {
+        let data = try data(), base = Self.model.replacingOccurrences(of: "epochs = 30", with: "epochs = 3")
+        let cases = [("filepath = \"epochs/w-{epoch:02d}-{val_loss:.4f}.safetensors\"\nsave_best_only = false\n\n[[callbacks]]\ntype = \"model_checkpoint\"",
+                      ["epochs/w-01-", "epochs/w-02-", "epochs/w-03-"]),
+                     ("filepath = \"s{epoch}-{batch:02d}-{loss:.3f}.safetensors\"\nsave_best_only = false\nsave_freq = 5",
+                      ["s1-05-", "s2-02-", "s2-07-", "s3-04-"])]
+        for (callback, prefixes) in cases {
+            let config = try write(base + "[[callbacks]]\ntype = \"model_checkpoint\"\n" + callback + "\n")
+            let straight = try makeTemporaryDirectory(self), split = try makeTemporaryDirectory(self)
+            _ = try train(1, ["--config", config, "--data-dir", data, "--run-dir", straight])
+            let all = try saved(straight), withBest = all.contains("best.safetensors")
+            let files = all.filter { $0 != "best.safetensors" }
+            XCTAssertEqual(withBest, prefixes[0].hasPrefix("epochs/"), "\(all)")
+            XCTAssertEqual(files.count, prefixes.count, "\(files)")
+            for (file, prefix) in zip(files, prefixes) {
+                XCTAssertTrue(file.hasPrefix(prefix), "\(file) vs \(prefix)")
+                XCTAssertNotNil(Double(file.dropFirst(prefix.count).dropLast(".safetensors".count)), file)
+            }
+            let manifest = try String(contentsOfFile: straight + "/.convnet-run", encoding: .utf8)
+            XCTAssertTrue(files.allSatisfy { manifest.contains($0 + "\n") }, manifest)
+            XCTAssertEqual(manifest.contains("best.safetensors"), withBest, manifest)
+
+            _ = try train(2, ["--config", config, "--data-dir", data, "--run-dir", split, "--max-steps", "13"])
+            _ = try train(3, ["--data-dir", data, "--run-dir", split, "--resume"])
+            XCTAssertEqual(try saved(split), all)
+            for file in all { XCTAssertEqual(try bytes(split, file), try bytes(straight, file), file) }
+            XCTAssertEqual(try bytes(split), try bytes(straight))
+            guard withBest else { continue }
+            XCTAssertEqual(try bytes(straight, files.last!), try bytes(straight), "the last epoch's file holds the final weights")
+            let rows = try String(contentsOfFile: straight + "/metrics.csv", encoding: .utf8).split(separator: "\n").map { $0.split(separator: ",") }
+            let column = try XCTUnwrap(rows[0].firstIndex(of: "val_loss"))
+            let losses = rows.dropFirst().map { Double($0[column])! }
+            for (file, loss) in zip(files, losses) {
+                let named = Double(file.dropFirst("epochs/w-01-".count).dropLast(".safetensors".count))!
+                XCTAssertEqual(named, loss, accuracy: 0.00006, "\(file): {val_loss:.4f} of \(loss)")
+            }
+            let bestEpoch = losses.indices.min { losses[$0] < losses[$1] }!
+            XCTAssertEqual(try bytes(straight, "best.safetensors"), try bytes(straight, files[bestEpoch]),
+                           "the best-only model_checkpoint beside the per-epoch one holds the best epoch's weights")
+
+            _ = try train(1, ["--data-dir", data, "--run-dir", split, "--overwrite", "--epochs", "1", "--validation-split", "0.2"])
+            XCTAssertEqual(try saved(split), [])
+            XCTAssertFalse(FileManager.default.fileExists(atPath: split + "/epochs"), "the emptied folder goes with the run")
+
+            let outside = try makeTemporaryDirectory(self), linked = try makeTemporaryDirectory(self)
+            try FileManager.default.createSymbolicLink(atPath: linked + "/epochs", withDestinationPath: outside)
+            let refused = try runUnderMPI(2, ["train", "--threads", "1", "--config", config, "--data-dir", data, "--run-dir", linked])
+            XCTAssertNotEqual(refused.status, 0)
+            XCTAssertTrue(refused.error.contains("\(linked)/epochs is a link, not a folder"), refused.error)
+            XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: outside), [])
+        }
+    }
+
     /// A plateau that never improves by min_delta halves the rate after every epoch; steps.csv
     /// shows it, with and without a schedule, and a resume mid-epoch writes the same bytes and rates.
     func testPlateauRateInStepsCSVComposesWithAScheduleAndResumes() throws {
@@ -170,6 +233,11 @@ final class CallbackTrainingTests: XCTestCase {
         let bad = try runUnderMPI(1, ["train", "--data-dir", data, "--run-dir", runDirectory, "--callback", "early_stopping:patience=two"])
         XCTAssertNotEqual(bad.status, 0)
         XCTAssertTrue(bad.error.contains("--callback early_stopping:patience=two"), bad.error)
+        let outside = try runUnderMPI(2, ["train", "--data-dir", data, "--run-dir", runDirectory, "--threads", "1",
+                                          "--callback", "model_checkpoint:filepath=../w-{epoch}.safetensors"])
+        XCTAssertNotEqual(outside.status, 0)
+        XCTAssertTrue(outside.error.contains("--callback model_checkpoint:filepath=../w-{epoch}.safetensors: filepath \"../w-{epoch}.safetensors\" has a \"..\" part"),
+                      outside.error)
 
         let config = try write(Self.stopping)
         _ = try train(1, ["--config", config, "--data-dir", data, "--run-dir", runDirectory, "--max-steps", "3"])

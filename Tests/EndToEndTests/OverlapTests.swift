@@ -29,6 +29,7 @@ final class OverlapTests: XCTestCase {
         func progressSums() {}
         func waitForSums() { events.append(.wait) }
         func broadcast(_ buffer: UnsafeMutablePointer<Float>, count: Int, root: Int) {}
+        func broadcast(_ buffer: UnsafeMutablePointer<Double>, count: Int, root: Int) {}
         func exchange(send: UnsafeRawPointer, sendCounts: [Int], receive: UnsafeMutableRawPointer, receiveCounts: [Int]) {
             receive.copyMemory(from: send, byteCount: sendCounts[0])
         }

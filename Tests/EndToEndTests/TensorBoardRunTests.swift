@@ -47,4 +47,17 @@ final class TensorBoardRunTests: XCTestCase {
         XCTAssertEqual(again.status, 0, again.error)
         XCTAssertFalse(FileManager.default.fileExists(atPath: run + "/tensorboard"), "--overwrite removes the old run's events")
     }
+
+    /// A log folder that cannot be made (a file in its place) stops the run with one line naming the
+    /// folder, the system's reason and what to do, never Foundation's "NSCocoaErrorDomain error 512".
+    func testUnwritableLogFolderIsOneLineNamingIt() throws {
+        let data = try makeSmallMNIST(self, trainCount: 64, testCount: 10), run = try makeTemporaryDirectory(self)
+        try Data().write(to: URL(fileURLWithPath: run + "/tensorboard"))
+        let result = try train(["--data-dir", data, "--run-dir", run, "--tensorboard", "--max-steps", "1"])
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(result.error.contains("cannot create \(run)/tensorboard/train: \(run)/tensorboard is a file, not a folder"), result.error)
+        XCTAssertTrue(result.error.contains("or train without --tensorboard"), result.error)
+        XCTAssertFalse(result.error.contains("NSCocoaErrorDomain"), result.error)
+        XCTAssertEqual(result.error.split(separator: "\n").count, 1, "one line: \(result.error)")
+    }
 }

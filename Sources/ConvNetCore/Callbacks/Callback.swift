@@ -11,11 +11,15 @@ import KindRegistry
 public protocol Callback: Sendable {
     /// Keras's class name in snake case, e.g. `early_stopping`.
     static var name: String { get }
+    /// Whether a config may hold several callbacks of this kind (each with its own state).
+    static var allowsSeveral: Bool { get }
     init(config: ConfigTable) throws
     /// The keys `init(config:)` reads back to an equal callback (without `type`).
     var config: [ConfigEntry] { get }
     /// The figure it watches and the direction that counts as better.
     var monitor: Monitor { get }
+    /// The figures it reads, each with the key that names it (`monitor` unless it says otherwise).
+    var figuresUsed: [(key: String, figure: String)] { get }
     /// Everything it remembers between epochs, as numbers (written to checkpoints).
     var state: [Double] { get set }
     /// The places in `state` that hold counts (whole numbers from 0); the others are finite or NaN.
@@ -27,6 +31,8 @@ public protocol Callback: Sendable {
 extension Callback {
     static func described(by config: ConfigTable) throws -> any Callback { try Self(config: config) }
     public var name: String { Self.name }
+    public var figuresUsed: [(key: String, figure: String)] { [("monitor", monitor.figure)] }
+    public static var allowsSeveral: Bool { false }
 
     /// Whether `state` could have been written by this kind: counts are whole numbers in
     /// `0...Int32.max`, every other number finite or NaN; the checkpoint reader checks it first.
@@ -43,7 +49,7 @@ public struct CallbackActions: Equatable, Sendable {
     public var stop = false
     /// The weights after this epoch are the best so far: keep a copy (`restore_best_weights`).
     public var keepBestWeights = false
-    /// Write the weights after this epoch to `RUN_DIR/best.safetensors` (`model_checkpoint`).
+    /// Write the weights after this epoch to the callback's file (`model_checkpoint`).
     public var save = false
     /// The learning rate was lowered (`reduce_lr_on_plateau`); the new state is in the callback.
     public var lowerRate = false

@@ -91,3 +91,21 @@ extension PixelCopy {
         self.init(input: (d[0], d[1]), output: output ?? (d[0], d[1]), channels: d[2])
     }
 }
+
+/// A pixel-copy layer whose output is its input's shape (random_flip, random_translation): it takes
+/// any NHWC image, and binding only records the image's shape (`inputShape` is set by `bound(to:)`).
+public protocol ShapeKeepingImageLayer: Layer {
+    var inputShape: TensorShape { get set }
+}
+
+extension ShapeKeepingImageLayer {
+    public func bound(to inputShape: TensorShape) throws -> Self {
+        try inputShape.requireImage(Self.typeName)
+        var layer = self
+        layer.inputShape = inputShape
+        return layer
+    }
+
+    public var outputShape: TensorShape { inputShape }
+    var copy: PixelCopy { PixelCopy(image: inputShape) }
+}

@@ -13,7 +13,7 @@
 ///
 /// As for dropout, the draw is a pure function of (seed, step, sample, layer), so any split of the
 /// batch over ranks and threads, and a resumed run, flip the same samples.
-public struct RandomFlip: Layer {
+public struct RandomFlip: ShapeKeepingImageLayer {
     public static let typeName = "random_flip"
     public static let kerasClassName = "RandomFlip"
 
@@ -23,22 +23,13 @@ public struct RandomFlip: Layer {
     }
 
     public let mode: Mode
-    public private(set) var inputShape = TensorShape([])
+    public var inputShape = TensorShape([])
 
     public init(mode: Mode = .horizontalAndVertical) { self.mode = mode }
     public init(config: ConfigTable) throws {
         self.init(mode: Mode(rawValue: try config.choice("mode", Mode.allCases.map(\.rawValue)) ?? "horizontal_and_vertical")!)
     }
     public var config: [ConfigEntry] { [ConfigEntry("mode", .string(mode.rawValue))] }
-    public func bound(to inputShape: TensorShape) throws -> RandomFlip {
-        try inputShape.requireImage(Self.typeName)
-        var layer = self
-        layer.inputShape = inputShape
-        return layer
-    }
-
-    public var outputShape: TensorShape { inputShape }
-    private var copy: PixelCopy { PixelCopy(image: inputShape) }
 
     /// Whether sample `n` of the call is flipped.
     public func flips(_ n: Int, context: PassContext) -> Bool {

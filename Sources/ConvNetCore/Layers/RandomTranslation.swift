@@ -16,7 +16,7 @@
 /// This is Keras's transform (TensorFlow's `ImageProjectiveTransformV3`, nearest) for a translation
 /// of (dh, dw) pixels. Keras draws real translations from its generator; here the draw is the dropout
 /// rule's, so any split of the batch, and a resumed run, shift the same samples the same way.
-public struct RandomTranslation: Layer {
+public struct RandomTranslation: ShapeKeepingImageLayer {
     public static let typeName = "random_translation"
     public static let kerasClassName = "RandomTranslation"
 
@@ -24,7 +24,7 @@ public struct RandomTranslation: Layer {
     public let widthFactor: (lower: Float, upper: Float)
     public let fillMode: FillMode
     public let fillValue: Float
-    public private(set) var inputShape = TensorShape([])
+    public var inputShape = TensorShape([])
 
     public init(heightFactor: (Float, Float), widthFactor: (Float, Float), fillMode: FillMode = .reflect, fillValue: Float = 0) {
         self.heightFactor = (min(heightFactor.0, heightFactor.1), max(heightFactor.0, heightFactor.1))
@@ -67,15 +67,6 @@ public struct RandomTranslation: Layer {
                 ConfigEntry("fill_mode", .string(fillMode.rawValue)), ConfigEntry("fill_value", .float(fillValue)),
                 ConfigEntry("interpolation", .string("nearest"))]
     }
-    public func bound(to inputShape: TensorShape) throws -> RandomTranslation {
-        try inputShape.requireImage(Self.typeName)
-        var layer = self
-        layer.inputShape = inputShape
-        return layer
-    }
-
-    public var outputShape: TensorShape { inputShape }
-    private var copy: PixelCopy { PixelCopy(image: inputShape) }
 
     /// The shift (rows down, columns right) of sample `n` of a training call.
     public func shift(_ n: Int, context: PassContext) -> (rows: Int, columns: Int) {
