@@ -3,8 +3,9 @@ import TestSupport
 import XCTest
 
 /// `convolution = "winograd"` keeps the determinism contract: a small residual model writes the
-/// same model.safetensors, byte for byte, on 1 and 2 ranks and on 2 threads, and when stopped
-/// mid-epoch and resumed; and its weights differ from the direct path's (Winograd really ran).
+/// same model.safetensors, byte for byte, on 1 to 4 ranks of 1 or 2 threads (Winograd forward, input
+/// and kernel gradients all run), and when stopped mid-epoch and resumed; and its weights differ from
+/// the direct path's (Winograd really ran).
 final class WinogradTrainingTests: XCTestCase {
     private static func config(_ convolution: String) -> String {
         """
@@ -49,7 +50,7 @@ final class WinogradTrainingTests: XCTestCase {
         func bytes(_ runDirectory: String) throws -> Data { try Data(contentsOf: URL(fileURLWithPath: runDirectory + "/model.safetensors")) }
 
         var reference: Data?
-        for (ranks, threads) in [(1, 1), (2, 1), (1, 2)] {
+        for (ranks, threads) in [(1, 1), (2, 1), (1, 2), (3, 1), (4, 1), (3, 2)] {
             let runDirectory = try makeTemporaryDirectory(self)
             let result = try runUnderMPI(ranks, common("winograd") + ["--max-steps", "60", "--run-dir", runDirectory, "--threads", String(threads)])
             XCTAssertEqual(result.status, 0, result.error)

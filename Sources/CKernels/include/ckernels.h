@@ -149,4 +149,15 @@ void ck_winograd_conv(const struct ck_winograd *shape, const float *x, const flo
 long ck_winograd_scratch(int channels, int filters);
 int ck_winograd_tile_block(int channels, int filters);
 
+/// dk[3, 3, channels, filters] += (double)dg_n for each sample n in order, dg_n the kernel gradient of
+/// sample n's forward pass `shape` (x as ck_winograd_conv's input, dy its output's gradient) by the
+/// transposed Winograd F(2x2, 3x3): dg_n = G^T [sum over n's tiles of (B^T d B) . (A dy A^T)] G, the
+/// sum over the sample's `tiles` tiles in blocks of ck_winograd_gradient_tile_block tiles (each block's
+/// sum from 0, in tile order, added to the previous blocks' in Float). Every kernel path gives the same
+/// bits. scratch: ck_winograd_kernel_gradient_scratch floats (independent of the batch and image size).
+void ck_winograd_kernel_gradient(const struct ck_winograd *shape, const float *x, const float *dy, double *dk,
+                                 float *scratch);
+long ck_winograd_kernel_gradient_scratch(int channels, int filters);
+int ck_winograd_gradient_tile_block(int channels, int filters, long tiles);
+
 #endif

@@ -22,9 +22,9 @@ public enum ConvolutionAlgorithm: String, Sendable, CaseIterable {
 /// on that sample and the kernel, on every kernel path and for any batch split.
 ///
 /// The input gradient is the same convolution of `dy` with the kernel rotated 180 degrees and its
-/// channels and filters swapped (`pad' = 2 - pad`); the kernel gradient is the direct path's
-/// (`DirectConvolution.addKernelGradients` on the input padded with zeros), so it keeps the direct
-/// path's per-sample Double sums and their bits for given `x` and `dy`.
+/// channels and filters swapped (`pad' = 2 - pad`). The kernel gradient is the transposed algorithm:
+/// per sample, `dg = G^T [ sum over tiles of (B^T d B) . (A dY A^T) ] G`, the sum over tiles again 16
+/// products (`[c, tiles] x [tiles, filters]`) in Float, then added in Double in sample order.
 ///
 /// Shapes as `Conv2D`: `x[n, h, w, c]`, `kernel[3, 3, c, filters]` (HWIO), `y[n, oh, ow, filters]`.
 public enum WinogradConvolution {
@@ -38,11 +38,11 @@ public enum WinogradConvolution {
         ck_winograd_kernel(kernel, Int32(channels), Int32(filters), 1, prepared)
     }
 
-    /// Scratch floats for `batch` samples: the forward kernel's transform and the tile blocks, or the
-    /// padded input of the kernel gradient.
+    /// Scratch floats (any batch): the forward kernel's transform and the tile blocks, or the kernel
+    /// gradient's tile blocks and per-sample sums.
     public static func scratchCount(geometry g: WindowGeometry, filters: Int, batch: Int) -> Int {
-        let padded = g.padTop == 0 ? 0 : batch * (g.height + 2 * g.padTop) * (g.width + 2 * g.padLeft) * g.channels
-        return max(16 * g.channels * filters + Int(ck_winograd_scratch(Int32(g.channels), Int32(filters))), padded)
+        let c = Int32(g.channels), k = Int32(filters)
+        return max(16 * g.channels * filters + Int(ck_winograd_scratch(c, k)), Int(ck_winograd_kernel_gradient_scratch(c, k)))
     }
 
     /// `y = act(bias + conv(x, kernel))`, `act` ReLU when `relu`; `bias` may be nil.
@@ -65,18 +65,18 @@ public enum WinogradConvolution {
         ck_winograd_conv(&v, dy, prepared, nil, 0, dx, scratch)
     }
 
-    /// `dKernel += Double(col_n^T * dy_n)` for each sample `n` in order, as the direct path.
+    /// Tiles the kernel gradient sums at a time (its sums over a sample's `tiles` tiles go block by block).
+    public static func gradientTileBlock(channels: Int, filters: Int, tiles: Int) -> Int {
+        Int(ck_winograd_gradient_tile_block(Int32(channels), Int32(filters), tiles))
+    }
+
+    /// `dKernel += Double(dg_n)` for each sample `n` in order, `dg_n` its kernel gradient by Winograd.
     public static func addKernelGradients(x: UnsafePointer<Float>, dy: UnsafePointer<Float>, batch: Int, geometry g: WindowGeometry,
                                           filters: Int, into dKernel: UnsafeMutablePointer<Double>,
                                           scratch: UnsafeMutablePointer<Float>) {
-        let pad = g.padTop
-        var padded = x
-        if pad > 0 {
-            ck_pad_images(x, Int32(batch), Int32(g.height), Int32(g.width), Int32(g.channels), Int32(pad), Int32(pad), Int32(pad), Int32(pad), scratch)
-            padded = UnsafePointer(scratch)
-        }
-        var v = ck_conv(batch: Int32(batch), height: Int32(g.height + 2 * pad), width: Int32(g.width + 2 * pad),
-                        channels: Int32(g.channels), window_height: 3, window_width: 3, filters: Int32(filters))
-        ck_conv_weight_gradient(&v, padded, dy, dKernel)
+        var v = ck_winograd(batch: Int32(batch), height: Int32(g.height), width: Int32(g.width), channels: Int32(g.channels),
+                            pad: Int32(g.padTop), out_height: Int32(g.outHeight), out_width: Int32(g.outWidth),
+                            filters: Int32(filters))
+        ck_winograd_kernel_gradient(&v, x, dy, dKernel, scratch)
     }
 }

@@ -81,4 +81,58 @@ public enum WinogradReference {
         }
         return out
     }
+
+    /// `A [d0 d1]^T` of one column and `G^T [m0 .. m3]^T` (the kernel gradient's transforms).
+    static func a(_ d0: Float, _ d1: Float) -> [Float] { [d0, d0 + d1, d0 - d1, -d1] }
+    static func gt(_ m0: Float, _ m1: Float, _ m2: Float, _ m3: Float) -> [Float] {
+        let half: Float = 0.5
+        return [m0 + (m1 + m2) * half, (m1 - m2) * half, (m1 + m2) * half + m3]
+    }
+
+    /// The kernel gradient `ck_winograd_kernel_gradient` computes, added to `dKernel` (HWIO, Double):
+    /// per sample, each tile element's sum over the sample's tiles as one fused multiply-add chain per
+    /// block of `tileBlock` tiles (tile order, from 0), the blocks added in order; then `G^T dU G`.
+    public static func kernelGradient(x: [Float], dy: [Float], batch: Int, height: Int, width: Int, channels: Int, pad: Int,
+                                      outHeight: Int, outWidth: Int, filters: Int, tileBlock: Int, into dKernel: inout [Double]) {
+        let th = (outHeight + 1) / 2, tw = (outWidth + 1) / 2
+        for n in 0..<batch {
+            // v[t][c], w[t][k]: 16 values each.
+            var v: [[[Float]]] = [], w: [[[Float]]] = []
+            for ty in 0..<th {
+                for tx in 0..<tw {
+                    v.append((0..<channels).map { c in
+                        inputTransform((0..<4).map { a in (0..<4).map { b in
+                            let row = 2 * ty - pad + a, column = 2 * tx - pad + b
+                            let inside = row >= 0 && row < height && column >= 0 && column < width
+                            return inside ? x[((n * height + row) * width + column) * channels + c] : 0
+                        } })
+                    })
+                    w.append((0..<filters).map { k in
+                        let d = (0..<2).map { i in (0..<2).map { j in
+                            let oy = 2 * ty + i, ox = 2 * tx + j
+                            return oy < outHeight && ox < outWidth ? dy[((n * outHeight + oy) * outWidth + ox) * filters + k] : 0
+                        } }
+                        let r = (0..<2).map { i in a(d[i][0], d[i][1]) }
+                        return (0..<4).flatMap { p in (0..<4).map { q in a(r[0][q], r[1][q])[p] } }
+                    })
+                }
+            }
+            for c in 0..<channels {
+                for k in 0..<filters {
+                    let du = (0..<16).map { e in
+                        stride(from: 0, to: v.count, by: tileBlock).reduce(Float(0)) { total, start in
+                            let sum = (start..<min(start + tileBlock, v.count)).reduce(Float(0)) { $0.addingProduct(v[$1][c][e], w[$1][k][e]) }
+                            return start == 0 ? sum : total + sum
+                        }
+                    }
+                    let s = (0..<4).map { q in gt(du[q], du[4 + q], du[8 + q], du[12 + q]) }
+                    for a in 0..<3 {
+                        for (b, value) in gt(s[0][a], s[1][a], s[2][a], s[3][a]).enumerated() {
+                            dKernel[((a * 3 + b) * channels + c) * filters + k] += Double(value)
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
