@@ -44,9 +44,40 @@ void ck_conv_weight_gradient(const struct ck_conv *v, const float *x, const floa
             }
 }
 
+// Gathered per pixel (ck_gather_fn): window rows ky descending, then columns kx descending, so that a
+// pixel's sums arrive in increasing output position order (oy = iy - ky, ox = ix - kx), like col2im's.
+// Pixels whose every kx falls inside the output row go in blocks of equal size, at most
+// ck_gather_blocks().max_rows; the border pixels, which lack some kx, one at a time.
+void ck_conv_input_gradient_window(const struct ck_conv *v, const float *dy, const float *kernel_t, int top, int left,
+                                   int out_height, int out_width, float *dx) {
+    struct ck_gather gather = ck_gather_blocks();
+    int oh = output_height(v), ow = output_width(v), kh = v->window_height, kw = v->window_width;
+    int c = v->channels, f = v->filters, patch = kh * kw * c;
+    long dy_row = (long)ow * f;
+    for (int n = 0; n < v->batch; n++)
+        for (int i = 0; i < out_height; i++) {
+            int iy = top + i, ky_last = iy < kh - 1 ? iy : kh - 1, ky_first = iy - oh + 1 > 0 ? iy - oh + 1 : 0;
+            const float *dy_rows = dy + ((long)n * oh + iy - ky_last) * dy_row;
+            const float *kernel_rows = kernel_t + (long)ky_last * kw * c;
+            float *out = dx + ((long)n * out_height + i) * out_width * c;
+            for (int j = 0; j < out_width;) {
+                int ix = left + j, kx_last = ix < kw - 1 ? ix : kw - 1, kx_first = ix - ow + 1 > 0 ? ix - ow + 1 : 0;
+                int rows = 1;
+                if (kx_last == kw - 1 && kx_first == 0) {   // blocks of equal size over the inner pixels
+                    int inner = out_width - j < ow - ix ? out_width - j : ow - ix;
+                    rows = inner / ((inner + gather.max_rows - 1) / gather.max_rows);
+                }
+                gather.block(rows, c, f, ky_last - ky_first + 1, kx_last - kx_first + 1, dy_rows + (long)(ix - kx_last) * f,
+                             dy_row, kernel_rows + (long)kx_last * c, patch, -(long)kw * c, -(long)c, out + (long)j * c, c);
+                j += rows;
+            }
+        }
+}
+
 // For each block of positions, dy's rows times each kernel element's column span of kernel_t, added
 // straight into dx. kx descending, so that a pixel's sums from one block arrive in increasing position
-// order, like col2im's; blocks go in increasing position order.
+// order, like col2im's; blocks go in increasing position order. For the whole input this beats
+// gathering, whose border pixels (kw - 1 on each side, lacking some kx) go one at a time.
 void ck_conv_input_gradient(const struct ck_conv *v, const float *dy, const float *kernel_t, float *dx) {
     struct ck_row_blocks kernel_rows = ck_row_blocks();
     int oh = output_height(v), ow = output_width(v), patch = v->window_height * v->window_width * v->channels;

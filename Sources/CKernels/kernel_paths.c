@@ -34,6 +34,22 @@ void ck_block_portable(int rows, int n, int runs, int run_k, const float *a, lon
         }
 }
 
+void ck_gather_portable(int rows, int n, int k, int ky_count, int kx_count, const float *dy, long dy_ky,
+                        const float *b, int ldb, long b_ky, long b_kx, float *dx, int ldc) {
+    for (int r = 0; r < rows; r++)
+        for (int j = 0; j < n; j++) {
+            float sum = 0.0f;
+            for (int s = 0; s < ky_count; s++)
+                for (int t = 0; t < kx_count; t++) {
+                    const float *a = dy + s * dy_ky + (long)(r + t) * k, *bs = b + s * b_ky + t * b_kx + j;
+                    float acc = 0.0f;
+                    for (int p = 0; p < k; p++) acc = fmaf(a[p], bs[(long)p * ldb], acc);
+                    sum += acc;
+                }
+            dx[(long)r * ldc + j] = sum;
+        }
+}
+
 static void row_block_portable(int rows, int n, int runs, int run_k, const float *a, long ars, long aps, long a_run,
                                const float *b, int ldb, long b_run, float *c, double *cd, int ldc, const float *bias,
                                int relu, int add) {
@@ -118,6 +134,11 @@ void ck_weight_gradient(int samples, int m, int n, int k, const float *a, int ld
 struct ck_row_blocks ck_row_blocks(void) {
     const struct ck_vector_path *path = vector_path(kernel_path());
     return path ? path->row_blocks : (struct ck_row_blocks){row_block_portable, 8};
+}
+
+struct ck_gather ck_gather_blocks(void) {
+    const struct ck_vector_path *path = vector_path(kernel_path());
+    return path ? path->gather : (struct ck_gather){ck_gather_portable, 8};
 }
 
 const char *ck_rowwise_gemm_path(void) { return path_names[kernel_path()]; }

@@ -27,13 +27,32 @@ void ck_block_portable(int rows, int n, int runs, int run_k, const float *a, lon
                        const float *b, int ldb, long b_run, float *c, double *cd, int ldc, const float *bias,
                        int accumulate, int relu, int add);
 
-/// One vector path: ck_rowwise_gemm, ck_weight_gradient and the row block on vectors of one width.
+/// A direct convolution's input gradient for `rows` consecutive pixels of one row (ldc floats apart in dx)
+/// and n channels, gathered: the pixel r's sum over window rows s < ky_count and columns t < kx_count,
+///   dx[r, j] = (((+0 + c[0, 0]) + c[0, 1]) + ...) + c[ky_count - 1, kx_count - 1],
+///   c[s, t] = sum over p < k of dy[s * dy_ky + (r + t) * k + p] * b[s * b_ky + t * b_kx + p * ldb + j],
+/// each c one chain of fused multiply-adds from 0 in p order (k: the filters; b: the transposed kernel).
+/// The caller orders (s, t) so that the contributions come in increasing output position, as col2im's.
+typedef void (*ck_gather_fn)(int rows, int n, int k, int ky_count, int kx_count, const float *dy, long dy_ky,
+                             const float *b, int ldb, long b_ky, long b_kx, float *dx, int ldc);
+
+/// The portable path's gather (ck_gather_fn), the reference the vector paths match bit for bit, and their
+/// code for column tails narrower than a vector.
+void ck_gather_portable(int rows, int n, int k, int ky_count, int kx_count, const float *dy, long dy_ky,
+                        const float *b, int ldb, long b_ky, long b_kx, float *dx, int ldc);
+
+/// The selected path's gather and the most pixels it takes at once.
+struct ck_gather { ck_gather_fn block; int max_rows; };
+struct ck_gather ck_gather_blocks(void);
+
+/// One vector path: ck_rowwise_gemm, ck_weight_gradient, the row block and the gather on vectors of one width.
 struct ck_vector_path {
     void (*gemm)(int m, int n, int k, const float *a, int lda, const float *b, int ldb, float *c, int ldc,
                  const float *bias, int accumulate, int relu);
     void (*weight_gradient)(int samples, int m, int n, int k, const float *a, int lda, long sample_stride_a,
                             const float *b, int ldb, long sample_stride_b, double *c, int ldc);
     struct ck_row_blocks row_blocks;
+    struct ck_gather gather;
 };
 
 #if defined(__x86_64__)

@@ -7,7 +7,8 @@
 #include "vector_width.h"
 #include "outer_body.h"
 #include "matrix_body.h"
+#include "gather_body.h"
 #pragma clang attribute pop
 
-const struct ck_vector_path ck_path_avx2 = {gemm_plain, weight_gradient, {row_block, ROWS}};
+const struct ck_vector_path ck_path_avx2 = {gemm_plain, weight_gradient, {row_block, ROWS}, {gather_block, ROWS}};
 #endif

@@ -11,14 +11,15 @@ final class PaddedDirectConvolutionTests: XCTestCase {
         return (0..<count).map { _ in 2 * generator.nextUnitFloat() - 1 }
     }
 
-    /// Shapes: ResNet-20's stage 1 and stage 3; 12 channels and 40 filters (column tails) with output
+    /// Shapes: ResNet-20's three stages; 12 and 24 channels and 40 filters (column tails) with output
     /// rows of 13 (partial row blocks); even windows, which pad more below and right than above and left.
     func testSamePaddedConvolutionGivesTheIm2colRoutesBits() {
         defer { Matmul.selectKernels("best") }
         for path in ["portable", "avx2", "avx512", "neon"] where Matmul.selectKernels(path) {
             for (h, w, c, kh, kw, f, useBias) in [(32, 32, 16, 3, 3, 16, false), (8, 8, 64, 3, 3, 64, true),
                                                   (9, 13, 12, 3, 3, 40, true), (10, 12, 8, 2, 4, 19, false),
-                                                  (7, 11, 16, 5, 5, 8, true)] {
+                                                  (7, 11, 16, 5, 5, 8, true), (16, 16, 32, 3, 3, 32, true),
+                                                  (10, 21, 24, 3, 3, 5, false)] {
                 let batch = 2, label = "\(path) \(h)x\(w)x\(c) kernel \(kh)x\(kw) filters \(f) bias \(useBias)"
                 let g = try! WindowGeometry(input: TensorShape([h, w, c]), window: (kh, kw), strides: (1, 1), padding: .same)
                 XCTAssertFalse(g.hasNoPadding, label)

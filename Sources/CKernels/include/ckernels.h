@@ -117,6 +117,12 @@ void ck_conv_weight_gradient(const struct ck_conv *shape, const float *x, const 
 /// pixel's sums added in increasing output position order, as ck_rowwise_gemm followed by col2im.
 void ck_conv_input_gradient(const struct ck_conv *shape, const float *dy, const float *kernel_t, float *dx);
 
+/// Rows top .. top + out_height - 1 and columns left .. left + out_width - 1 of ck_conv_input_gradient's
+/// dx, the same bits, as dx[batch, out_height, out_width, channels]: for a convolution run on a padded
+/// copy of its input (ck_pad_images), the unpadded input's gradient, the border never computed.
+void ck_conv_input_gradient_window(const struct ck_conv *shape, const float *dy, const float *kernel_t, int top,
+                                   int left, int out_height, int out_width, float *dx);
+
 /// out[n, top + i, left + j, c] = x[n, i, j, c], zeros around: x[batch, height, width, channels] padded
 /// to out[batch, height + top + bottom, width + left + right, channels], the zeros im2col reads under
 /// "same" padding, so that a padded convolution runs as a direct one.

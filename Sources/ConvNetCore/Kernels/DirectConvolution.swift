@@ -79,4 +79,14 @@ public enum DirectConvolution {
         var v = shape(g, batch: batch, filters: filters)
         ck_conv_input_gradient(&v, dy, kernelTransposed, dx)
     }
+
+    /// The gradient of `g`'s (possibly padded) input: `crop` of `inputGradient` on `padded(g)`, the same
+    /// bits, with the border never computed (gathered per pixel; without padding, `inputGradient`).
+    public static func paddedInputGradient(dy: UnsafePointer<Float>, kernelTransposed: UnsafePointer<Float>, batch: Int,
+                                           geometry g: WindowGeometry, filters: Int, _ dx: UnsafeMutablePointer<Float>) {
+        if g.hasNoPadding { return inputGradient(dy: dy, kernelTransposed: kernelTransposed, batch: batch, geometry: g, filters: filters, dx) }
+        var v = shape(padded(g)!, batch: batch, filters: filters)
+        ck_conv_input_gradient_window(&v, dy, kernelTransposed, Int32(g.padTop), Int32(g.padLeft), Int32(g.height),
+                                      Int32(g.width), dx)
+    }
 }

@@ -157,7 +157,12 @@ public struct BatchNorm: Layer, GlobalBatchStatistics {
         let perChannel = UnsafeMutablePointer<Double>.allocate(capacity: 2 * c)
         defer { perChannel.deallocate() }
         perChannel.initialize(repeating: 0, count: 2 * c)
-        addPerSample(x: x, dy: dy, moment: moment, batch: batch, first: perChannel + c, second: perChannel)
+        if let own = memory.shareBackwardStatistics {   // the same sums, already made for the global ones
+            (perChannel + c).update(from: own + 1 + 2 * c, count: c)
+            perChannel.update(from: own + 1 + 3 * c, count: c)
+        } else {
+            addPerSample(x: x, dy: dy, moment: moment, batch: batch, first: perChannel + c, second: perChannel)
+        }
         var next = 0
         if scale { for k in 0..<c { gradients[k] += perChannel[k] }; next = c }
         if center { for k in 0..<c { gradients[next + k] += perChannel[c + k] } }

@@ -109,7 +109,7 @@ public struct Conv2D: Layer, ActivatedOutput, PreparedParameters, EndsInReLU, Co
     private var colStride: Int { patchLength + (useBias ? 1 : 0) }
     private func colCount(batch: Int) -> Int { isDirect || isWinograd ? 0 : batch * g.positions * colStride }
     public func savedCount(batch: Int) -> Int { colCount(batch: batch) + fused.savedCount(outputs: batch * outputShape.count) }
-    /// im2col's input-gradient matrix, the direct route's padded input (then its padded input gradient),
+    /// im2col's input-gradient matrix, the direct route's padded input,
     /// or Winograd's tiles and padded input.
     public func scratchCount(batch: Int) -> Int {
         if isWinograd { return max(WinogradConvolution.scratchCount(geometry: g, filters: filters, batch: batch), batch * filters) }
@@ -188,15 +188,8 @@ public struct Conv2D: Layer, ActivatedOutput, PreparedParameters, EndsInReLU, Co
                                                      filters: filters, dx, scratch: memory.scratch)
         }
         if isDirect {
-            if g.hasNoPadding {
-                DirectConvolution.inputGradient(dy: dy, kernelTransposed: memory.prepared, batch: batch, geometry: g,
-                                                filters: filters, dx)
-            } else {
-                DirectConvolution.inputGradient(dy: dy, kernelTransposed: memory.prepared, batch: batch,
-                                                geometry: directGeometry, filters: filters, memory.scratch)
-                DirectConvolution.crop(memory.scratch, batch: batch, geometry: g, dx)
-            }
-            return
+            return DirectConvolution.paddedInputGradient(dy: dy, kernelTransposed: memory.prepared, batch: batch,
+                                                         geometry: g, filters: filters, dx)
         }
         let colGradient = memory.scratch
         Matmul.rowwise(m: rows, n: patchLength, k: filters, dy, lda: filters, memory.prepared, ldb: patchLength,

@@ -51,6 +51,9 @@ public struct LayerMemory {
     /// floats for its samples (the slots of this call's samples in its thread's share), leaving its
     /// weight gradient to `addDeferredGradients`. Nil: `backward` adds it itself (a layer run alone).
     public var deferred: UnsafeMutablePointer<Float>?
+    /// Training only: this thread's `addBackwardStatistics` sums, from 0, for exactly the samples of this
+    /// `backward` call, for a layer whose parameter gradients are those sums to reuse. Nil: compute them.
+    public var shareBackwardStatistics: UnsafePointer<Double>? = nil
 
     public init(saved: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>, prepared: UnsafePointer<Float>,
                 state: UnsafePointer<Float>, statistics: UnsafePointer<Double>, deferred: UnsafeMutablePointer<Float>? = nil) {

@@ -81,6 +81,7 @@ extension Workspace {
                 context.outputGradientIsPreActivation = (fusedOutput && i == model.layers.count - 1) || model.reluBackwardAbsorbed(below: i + 1)
                 context.inputReLUBackward = model.reluBackwardAbsorbed(below: i)
                 var memory = step.memory(self, model, i)
+                shareBackwardStatistics(i, count: count, shareOffset: shareOffset, into: &memory)
                 let deferredCount = model.fastPaths[i].deferredCountPerSample
                 if deferredCount > 0 { memory.deferred = deferred[i].pointer + shareOffset * deferredCount }
                 model.layers[i].backward(x: graph.inputs[i][0], y: activations[i].pointer, dy: dy, dx: dxs[0], batch: count,

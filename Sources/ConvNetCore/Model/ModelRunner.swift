@@ -188,6 +188,7 @@ public final class ModelRunner {
                 let workspace = workspaces[t], count = share(t).count
                 if from < stop { workspace.forward(model, layers: from..<stop, count: count, step: step, training: true) }
                 workspace.partialStatistics[stop].fill(0)
+                workspace.backwardStatisticsSamples[stop] = -1
                 model.fastPaths[stop].statistics!.addForwardStatistics(workspace.layerInput(stop), batch: count,
                                                         into: workspace.partialStatistics[stop].pointer)
             }
@@ -214,6 +215,7 @@ public final class ModelRunner {
                 model.fastPaths[stop].statistics!.addBackwardStatistics(x: workspace.layerInput(stop), dy: workspace.outputGradient(stop),
                                                          batch: count, statistics: statistics[stop].pointer,
                                                          into: workspace.partialStatistics[stop].pointer)
+                workspace.backwardStatisticsSamples[stop] = count
             }
             completeLayers((stop + 1)..<to, gradients: gradients, completed: completed)
             gather(stop)

@@ -16,6 +16,9 @@ final class Workspace {
     var gradientOut: FloatBuffer
     /// This worker's share of each layer's batch statistics (see `GlobalBatchStatistics`).
     let partialStatistics: [DoubleBuffer]
+    /// Per layer: the samples (from the share's start) whose backward sums `partialStatistics` holds, set
+    /// after `addBackwardStatistics`, for the layer's `backward` on the same samples to reuse; -1: none.
+    var backwardStatisticsSamples: [Int]
     /// Per-layer timings, when profiling.
     var times: LayerTimes?
     /// A graph model's buffers and wiring (nil for a chain, which runs the passes below).
@@ -35,8 +38,16 @@ final class Workspace {
         gradientIn = FloatBuffer(count: capacity * widest)
         gradientOut = FloatBuffer(count: capacity * widest)
         partialStatistics = model.fastPaths.map { DoubleBuffer(count: $0.statisticsCount) }
+        backwardStatisticsSamples = layers.map { _ in -1 }
         graph = model.graph.isChain ? nil
             : GraphBuffers(model: model, capacity: capacity, input: input, activations: activations, widest: widest)
+    }
+
+    /// Lends layer `i`'s backward sums to its `backward` when they are those of its `count` samples; once.
+    func shareBackwardStatistics(_ i: Int, count: Int, shareOffset: Int, into memory: inout LayerMemory) {
+        guard shareOffset == 0, backwardStatisticsSamples[i] == count else { return }
+        memory.shareBackwardStatistics = UnsafePointer(partialStatistics[i].pointer)
+        backwardStatisticsSamples[i] = -1
     }
 
     /// The (first) input of layer `i`.
@@ -85,6 +96,7 @@ final class Workspace {
             context.outputGradientIsPreActivation = (fusedOutput && i == model.layers.count - 1) || model.reluBackwardAbsorbed(below: i + 1)
             context.inputReLUBackward = model.reluBackwardAbsorbed(below: i)
             var memory = step.memory(self, model, i)
+            shareBackwardStatistics(i, count: count, shareOffset: shareOffset, into: &memory)
             let deferredCount = model.fastPaths[i].deferredCountPerSample
             if deferredCount > 0 { memory.deferred = deferred[i].pointer + shareOffset * deferredCount }
             model.layers[i].backward(x: chainInput(i), y: activations[i].pointer, dy: gradientIn.pointer,
