@@ -7,7 +7,7 @@
 ///   (`optimizerSlots` floats per parameter), the non-trainable state, the layers' prepared
 ///   parameters, and with several threads each thread's own Double gradient sums;
 /// - `activations`: every thread's `Workspace` for chunks of `chunk` samples (outputs, saved and
-///   scratch floats, the two backward gradients, the deferred weight gradients of its share);
+///   scratch floats, the backward gradients, the deferred weight gradients of its share);
 /// - `data`: the samples this rank holds (one byte per value, as `LabelledImages` keeps them) and
 ///   its buffers for exchanging samples with other ranks.
 ///
