@@ -13,38 +13,38 @@ final class GraphBuffers {
     let inputs: [[UnsafeMutablePointer<Float>]]
     let readInputs: [[UnsafePointer<Float>]]
     /// The gradient with respect to each layer's output, summed over its readers.
-    let outputGradients: [FloatBuffer]
+    let outputGradients: [UnsafeMutablePointer<Float>]
     /// Per layer, per input: where its backward writes that input's gradient (nil: the model input,
     /// whose gradient nobody needs), and the sum to add it to when it is not written there directly.
     let inputGradients: [[UnsafeMutablePointer<Float>?]]
     let addTo: [[(sum: UnsafeMutablePointer<Float>, perSample: Int)?]]
-    /// Buffers for the gradients that are added, one per input position.
-    private let addends: [FloatBuffer]
+    /// The memory behind the gradients, shared by those never live at once (`GradientBufferPlan`).
+    private let slots: [FloatBuffer]
 
     /// Floats these buffers hold (for `MemoryEstimate`'s test).
-    var allocatedFloats: Int { (outputGradients + addends).reduce(0) { $0 + $1.count } }
+    var allocatedFloats: Int { slots.reduce(0) { $0 + $1.count } }
 
-    init(model: Sequential, capacity: Int, input: FloatBuffer, activations: [FloatBuffer], widest: Int) {
+    init(model: Sequential, capacity: Int, input: FloatBuffer, activations: [FloatBuffer]) {
         let graph = model.graph
         func source(_ j: Int) -> UnsafeMutablePointer<Float> { j == ModelGraph.modelInput ? input.pointer : activations[j].pointer }
         inputs = graph.inputs.map { $0.map(source) }
         readInputs = inputs.map { $0.map { UnsafePointer($0) } }
-        let outputGradients = model.layers.map { FloatBuffer(count: capacity * $0.outputShape.count) }
-        let addends = (0..<(graph.inputs.map(\.count).max() ?? 1)).map { _ in FloatBuffer(count: capacity * widest) }
+        let plan = GradientBufferPlan(graph: graph, outputFloats: model.layers.map(\.outputShape.count))
+        let slots = plan.slotFloats.map { FloatBuffer(count: capacity * $0) }
+        let outputGradients = plan.outputGradientSlots.map { slots[$0].pointer }
         var inputGradients: [[UnsafeMutablePointer<Float>?]] = [], addTo: [[(UnsafeMutablePointer<Float>, Int)?]] = []
         for (i, sources) in graph.inputs.enumerated() {
             inputGradients.append(sources.enumerated().map { k, j in
-                j == ModelGraph.modelInput ? nil : graph.consumers[j].last == i ? outputGradients[j].pointer : addends[k].pointer
+                j == ModelGraph.modelInput ? nil : plan.addendSlots[i][k].map { slots[$0].pointer } ?? outputGradients[j]
             })
-            addTo.append(sources.map { j in
-                j == ModelGraph.modelInput || graph.consumers[j].last == i ? nil
-                    : (outputGradients[j].pointer, model.layers[j].outputShape.count)
+            addTo.append(sources.enumerated().map { k, j in
+                plan.addendSlots[i][k] == nil ? nil : (outputGradients[j], model.layers[j].outputShape.count)
             })
         }
         self.outputGradients = outputGradients
         self.inputGradients = inputGradients
         self.addTo = addTo
-        self.addends = addends
+        self.slots = slots
     }
 }
 
@@ -73,7 +73,7 @@ extension Workspace {
         for i in layers.reversed() {
             let start = times == nil ? 0 : LayerTimes.now()
             defer { times?.addBackward(i, since: start) }
-            let dy = graph.outputGradients[i].pointer, dxs = graph.inputGradients[i]
+            let dy = graph.outputGradients[i], dxs = graph.inputGradients[i]
             if let merging = model.fastPaths[i].merging {
                 merging.backward(dy: dy, dxs: dxs, batch: count)
             } else {

@@ -7,7 +7,7 @@
 ///   (`optimizerSlots` floats per parameter), the non-trainable state, the layers' prepared
 ///   parameters, and with several threads each thread's own Double gradient sums;
 /// - `activations`: every thread's `Workspace` for chunks of `chunk` samples (outputs, saved and
-///   scratch floats, the two backward gradients, the deferred weight gradients of its share);
+///   scratch floats, the backward gradients, the deferred weight gradients of its share);
 /// - `data`: the samples this rank holds (one byte per value, as `LabelledImages` keeps them) and
 ///   its buffers for exchanging samples with other ranks.
 ///
@@ -52,8 +52,8 @@ public struct MemoryEstimate: Sendable, Equatable {
         public var outputs: Double = 0
         /// What layers keep from forward for backward (`savedCount`, e.g. an im2col matrix).
         public var saved: Double = 0
-        /// The gradients flowing backward: two ping-pong buffers of the widest layer and, in a
-        /// graph, each layer's output gradient and the addends of its widest merge.
+        /// The gradients flowing backward: two ping-pong buffers of the widest layer in a chain,
+        /// the shared slots of its `GradientBufferPlan` in a graph.
         public var gradients: Double = 0
         /// The model input, the largest layer scratch, deferred weight gradients, labels, sample IDs
         /// and batch statistics.
@@ -75,13 +75,15 @@ public struct MemoryEstimate: Sendable, Equatable {
         let saved = layers.reduce(0.0) { total, layer in total + affine { layer.savedCount(batch: $0) } }
         let scratch = layers.map { layer in affine { layer.scratchCount(batch: $0) } }.max() ?? 0
         let widest = Double(layers.map { max($0.inputShape.count, $0.outputShape.count) }.max() ?? 0)
-        // A graph keeps each layer's output gradient and one gradient buffer per input of its widest merge.
-        let graph = model.graph.isChain ? 0 : samples * (outputs + Double(model.graph.inputs.map(\.count).max() ?? 1) * widest)
+        // A chain passes its gradient between two buffers of the widest layer; a graph holds the
+        // slots of its `GradientBufferPlan`.
+        let gradients = model.graph.isChain ? 2 * widest
+            : Double(GradientBufferPlan(graph: model.graph, outputFloats: layers.map(\.outputShape.count)).floatsPerSample)
         let statistics = Double(model.fastPaths.reduce(0) { $0 + $1.statisticsCount })
         var parts = WorkspaceParts()
         parts.outputs = 4 * samples * outputs
         parts.saved = 4 * saved
-        parts.gradients = 4 * (samples * 2 * widest + graph)
+        parts.gradients = 4 * samples * gradients
         // + labels (Int32), sample IDs (Int64)
         parts.other = 4 * (deferred + samples * Double(model.inputShape.count) + scratch) + samples * (4 + 8) + 8 * statistics
         return parts

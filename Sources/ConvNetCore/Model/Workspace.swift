@@ -35,12 +35,14 @@ final class Workspace {
         saved = layers.map { FloatBuffer(count: $0.savedCount(batch: capacity)) }
         scratch = FloatBuffer(count: layers.map { $0.scratchCount(batch: capacity) }.max() ?? 0)
         let widest = layers.map { max($0.inputShape.count, $0.outputShape.count) }.max() ?? 0
-        gradientIn = FloatBuffer(count: capacity * widest)
-        gradientOut = FloatBuffer(count: capacity * widest)
+        // A graph's gradients live in its `GraphBuffers`.
+        let pingPong = model.graph.isChain ? capacity * widest : 0
+        gradientIn = FloatBuffer(count: pingPong)
+        gradientOut = FloatBuffer(count: pingPong)
         partialStatistics = model.fastPaths.map { DoubleBuffer(count: $0.statisticsCount) }
         backwardStatisticsSamples = layers.map { _ in -1 }
         graph = model.graph.isChain ? nil
-            : GraphBuffers(model: model, capacity: capacity, input: input, activations: activations, widest: widest)
+            : GraphBuffers(model: model, capacity: capacity, input: input, activations: activations)
     }
 
     /// Lends layer `i`'s backward sums to its `backward` when they are those of its `count` samples; once.
@@ -58,7 +60,7 @@ final class Workspace {
 
     /// Where the gradient with respect to layer `i`'s output is when its backward pass starts: the
     /// loss writes the last layer's there.
-    func outputGradient(_ i: Int) -> UnsafeMutablePointer<Float> { graph?.outputGradients[i].pointer ?? gradientIn.pointer }
+    func outputGradient(_ i: Int) -> UnsafeMutablePointer<Float> { graph?.outputGradients[i] ?? gradientIn.pointer }
 
     /// Runs layers `layers` forward over the first `count` samples (the first layer reads `input`);
     /// returns the last one's output.
