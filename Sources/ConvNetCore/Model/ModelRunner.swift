@@ -215,8 +215,10 @@ public final class ModelRunner {
                                                          batch: count, statistics: statistics[stop].pointer,
                                                          into: workspace.partialStatistics[stop].pointer)
             }
-            completeLayers((stop + 1)..<to, gradients: gradients, completed: completed)
+            // The statistics first: a caller sending the completed gradients would otherwise put
+            // their bytes on the link ahead of the small sum that the next stage waits for.
             gather(stop)
+            completeLayers((stop + 1)..<to, gradients: gradients, completed: completed)
             to = stop + 1
         }
         pool.run { t in
