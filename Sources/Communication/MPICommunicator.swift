@@ -21,6 +21,7 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     private var pending: [MPI_Request?] = []
 
     public init() {
+        OpenMPIDefaults.apply()
         MPI_Init(nil, nil)
         var value: Int32 = 0
         MPI_Comm_rank(world, &value)

@@ -109,6 +109,18 @@ final class OverlapTests: XCTestCase {
         XCTAssertNotNil(lastStatistics)
         XCTAssertLessThan(starts[0].0, lastStatistics!, "the first bucket starts while the backward pass goes on")
         XCTAssertEqual(communicator.events.last, .wait)
+        // A backward stage sums its batch norm's statistics before it starts the buckets it
+        // completed: their bytes would otherwise be on the link ahead of that small sum. A bucket
+        // completed by the stage that stops at batch norm `s` (the highest such layer below the
+        // bucket) starts after the forward sums and the backward sums of `s` and every one above.
+        let stops = model.fastPaths.indices.filter { model.fastPaths[$0].statisticsCount > 0 }
+        let offsets = model.parameterOffsets + [model.parameterCount]
+        for (bucket, start) in zip(buckets, starts) {
+            let stop = stops.last { offsets[$0 + 1] <= bucket.lowerBound }
+            let expected = stops.count + (stop.map { s in stops.filter { $0 >= s }.count } ?? stops.count)
+            let before = communicator.events[..<start.0].filter { if case .allreduce = $0 { return true } else { return false } }.count
+            XCTAssertEqual(before, expected, "statistics sums before bucket \(bucket)")
+        }
     }
 
     private func modelBytes(_ runDirectory: String) throws -> Data {

@@ -217,8 +217,10 @@ public final class ModelRunner {
                                                          into: workspace.partialStatistics[stop].pointer)
                 workspace.backwardStatisticsSamples[stop] = count
             }
-            completeLayers((stop + 1)..<to, gradients: gradients, completed: completed)
+            // The statistics first: a caller sending the completed gradients would otherwise put
+            // their bytes on the link ahead of the small sum that the next stage waits for.
             gather(stop)
+            completeLayers((stop + 1)..<to, gradients: gradients, completed: completed)
             to = stop + 1
         }
         pool.run { t in
