@@ -251,11 +251,16 @@ TRANSFORM static void kernel_gradient_transform(const float *du, long step, int 
     }
 }
 
-// The sums over a sample's tiles go in blocks of at most 8192 / (c + k) tiles (at least 16), of
-// equal size but the last, so that the transformed tiles of a block stay in L2.
-int ck_winograd_gradient_tile_block(int channels, int filters, long tiles) {
+// The most tiles a block of the kernel gradient's sums holds: 4096 / (c + k), at least 16, so that
+// a block's transformed tiles stay in L2.
+static long most_gradient_tiles(int channels, int filters) {
     long most = 4096 / (channels + filters);
-    if (most < 16) most = 16;
+    return most < 16 ? 16 : most;
+}
+
+// The sums over a sample's tiles go in blocks of at most most_gradient_tiles, of equal size but the last.
+int ck_winograd_gradient_tile_block(int channels, int filters, long tiles) {
+    long most = most_gradient_tiles(channels, filters);
     long blocks = (tiles + most - 1) / most;
     return (int)((tiles + blocks - 1) / blocks);
 }
@@ -265,8 +270,7 @@ int ck_winograd_gradient_tile_block(int channels, int filters, long tiles) {
 static const long skew = 16;
 
 long ck_winograd_kernel_gradient_scratch(int channels, int filters) {
-    long most = 4096 / (channels + filters);
-    if (most < 16) most = 16;
+    long most = most_gradient_tiles(channels, filters);
     return 16L * (most * (channels + filters) + (long)channels * filters + 3 * skew) + 9L * (filters + 16)
         + (channels > filters ? channels : filters);
 }

@@ -121,7 +121,7 @@ public final class RunFolder {
         var folders: Set<String> = ["checkpoints"]
         for name in (manifest?.files ?? legacyRunFiles()) + ["checkpoints/latest"] + temporaries + [RunManifest.fileName] {
             var info = stat()
-            guard lstat(file(name), &info) == 0, info.st_mode & S_IFMT != S_IFDIR else { continue }
+            guard inRealFolders(name), lstat(file(name), &info) == 0, info.st_mode & S_IFMT != S_IFDIR else { continue }
             guard unlink(file(name)) == 0 || errno == ENOENT else {
                 throw TrainingError("--overwrite cannot remove \(file(name)): \(String(cString: strerror(errno)))")
             }
@@ -131,6 +131,18 @@ public final class RunFolder {
         // Deepest first; rmdir fails, keeping the folder, when it holds files of the user's.
         for folder in folders.sorted(by: { $0.count > $1.count }) { rmdir(file(folder)) }
         manifest = nil
+    }
+
+    /// Whether every folder on the way from the run folder to `name` is a real folder, not a link
+    /// (a manifest's `epochs/w-01.safetensors` whose `epochs` became a link stays where it points).
+    private func inRealFolders(_ name: String) -> Bool {
+        var folder = (name as NSString).deletingLastPathComponent
+        while !folder.isEmpty {
+            var info = stat()
+            guard lstat(file(folder), &info) == 0, info.st_mode & S_IFMT == S_IFDIR else { return false }
+            folder = (folder as NSString).deletingLastPathComponent
+        }
+        return true
     }
 
     /// Takes `RUN_DIR/.lock` or throws naming the process that holds it.

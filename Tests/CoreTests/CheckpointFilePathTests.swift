@@ -22,6 +22,11 @@ final class CheckpointFilePathTests: XCTestCase {
         XCTAssertEqual(try CheckpointFilePath("epochs/{epoch:03d}/w.safetensors", key: "k").name(epoch: 4, batch: nil, figures: [:]),
                        "epochs/004/w.safetensors")
         XCTAssertEqual(odd.fields, ["epoch", "val_accuracy", "test_loss"])
+        // Python: format(float('nan'), '08.4f') == '00000nan', format(float('-inf'), '07.2e') == '-000inf'.
+        let diverged = try CheckpointFilePath("{loss:08.4f}_{val_loss:7.2e}_{accuracy:07.2e}_{val_accuracy:.3g}.safetensors", key: "k")
+        XCTAssertEqual(diverged.name(epoch: 1, batch: nil, figures: ["loss": -Double.nan, "val_loss": .infinity, "accuracy": -.infinity,
+                                                                      "val_accuracy": .nan]),
+                       "00000nan_    inf_-000inf_nan.safetensors")
     }
 
     func testNamesOutsideTheRunFolderOrOnItsFilesAreRefused() throws {

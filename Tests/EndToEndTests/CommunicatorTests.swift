@@ -4,7 +4,8 @@ import TestSupport
 import XCTest
 
 /// The Double broadcast carries every bit: values that float32 cannot hold (the callbacks' monitored
-/// figures are such values) arrive on every rank of a real MPI job exactly as rank 0 sent them.
+/// figures are such values) arrive on every rank of a real MPI job exactly as rank 0 sent them (a
+/// wrong datatype or count in the MPI call would lose them).
 final class CommunicatorTests: XCTestCase {
     private static let insideMPI = "CONVNET_TEST_INSIDE_MPI"
 

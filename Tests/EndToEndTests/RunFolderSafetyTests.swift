@@ -88,17 +88,22 @@ final class RunFolderSafetyTests: XCTestCase {
                        ["step-00000002.safetensors"])
     }
 
-    /// A manifest edited to list a path outside the folder: `--overwrite` removes nothing there.
+    /// A manifest edited to list a path outside the folder, or a file under a subfolder since
+    /// replaced by a link (`epochs/` of a model_checkpoint pattern): `--overwrite` removes nothing there.
     func testOverwriteNeverLeavesTheFolder() throws {
         let data = try data(), parent = try makeTemporaryDirectory(self), run = parent + "/run"
         XCTAssertEqual(try train(["--data-dir", data, "--run-dir", run, "--max-steps", "1"]).status, 0)
         try "victim".write(toFile: parent + "/victim.txt", atomically: true, encoding: .utf8)
+        try FileManager.default.createDirectory(atPath: parent + "/elsewhere", withIntermediateDirectories: true)
+        try "victim".write(toFile: parent + "/elsewhere/w-01.safetensors", atomically: true, encoding: .utf8)
+        try FileManager.default.createSymbolicLink(atPath: run + "/epochs", withDestinationPath: parent + "/elsewhere")
         let manifest = try FileHandle(forWritingTo: URL(fileURLWithPath: run + "/.convnet-run"))
         try manifest.seekToEnd()
-        try manifest.write(contentsOf: Data("../victim.txt\n\(parent)/victim.txt\n".utf8))
+        try manifest.write(contentsOf: Data("../victim.txt\n\(parent)/victim.txt\nepochs/w-01.safetensors\n".utf8))
         try manifest.close()
         XCTAssertEqual(try train(["--data-dir", data, "--run-dir", run, "--overwrite", "--max-steps", "1"]).status, 0)
         XCTAssertEqual(try String(contentsOfFile: parent + "/victim.txt", encoding: .utf8), "victim")
+        XCTAssertEqual(try String(contentsOfFile: parent + "/elsewhere/w-01.safetensors", encoding: .utf8), "victim")
     }
 
     /// A run on an image folder writes class_names.txt; an `--overwrite` run on IDX files leaves none behind.

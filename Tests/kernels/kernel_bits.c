@@ -265,6 +265,7 @@ static void residual_tests(void) {
         ck_conv_input_gradient(v, dy, kernel, p);
         ck_crop_images(p, v->batch, h, w, v->channels, pads[t][0], pads[t][1], pads[t][2], pads[t][3], dx);
         snprintf(name, sizeof name, "padded_conv_input_gradient %zu", t); print_floats(name, dx, xs);
+        for (long i = 0; i < xs; i++) dx[i] = NAN;   // a pixel the window path skips would keep the crop's value
         ck_conv_input_gradient_window(v, dy, kernel, pads[t][0], pads[t][2], h, w, dx);   // the same bits as the crop's
         snprintf(name, sizeof name, "padded_conv_input_gradient %zu", t); print_floats(name, dx, xs);
         free(x); free(p); free(kernel); free(y); free(dy); free(dx); free(dk);

@@ -58,7 +58,8 @@ public struct CheckpointFilePath: Equatable, Sendable {
                 let whole = name == "epoch" ? epoch : name == "batch" ? batch ?? 0 : nil
                 if let whole { return format.map { $0.hasSuffix("d") ? String(format: $0, whole) : String(format: $0, Double(whole)) } ?? String(whole) }
                 let value = figures[name] ?? .nan
-                return format.map { String(format: $0, value) } ?? Self.pythonString(value)
+                guard let format else { return Self.pythonString(value) }
+                return value.isFinite ? String(format: format, value) : Self.pythonNonFinite(value, format: format)
             }
         }.joined()
     }
@@ -67,6 +68,17 @@ public struct CheckpointFilePath: Equatable, Sendable {
     /// spelling of the non-finite values.
     private static func pythonString(_ value: Double) -> String {
         value.isNaN ? "nan" : value.isInfinite ? (value < 0 ? "-inf" : "inf") : "\(value)"
+    }
+
+    /// Python's `format(value, spec)` for a NaN or an infinity: `nan`, `inf` or `-inf` whatever the
+    /// type and precision (printf would write `-nan` for a NaN with its sign bit set, as a diverged
+    /// loss has on x86), padded to the width with spaces, or with zeros after the sign under `0`.
+    private static func pythonNonFinite(_ value: Double, format: String) -> String {
+        let text = pythonString(value), spec = format.dropFirst()
+        let zero = spec.hasPrefix("0"), width = Int(spec.drop { $0 == "0" }.prefix { $0.isNumber }) ?? 0
+        guard text.count < width else { return text }
+        let padding = String(repeating: zero ? "0" : " ", count: width - text.count)
+        return zero && text.hasPrefix("-") ? "-" + padding + text.dropFirst() : padding + text
     }
 
     private static func parse(_ pattern: String, key: String) throws -> [Piece] {

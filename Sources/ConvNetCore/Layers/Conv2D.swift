@@ -110,7 +110,7 @@ public struct Conv2D: Layer, ActivatedOutput, PreparedParameters, EndsInReLU, Co
     private func colCount(batch: Int) -> Int { isDirect || isWinograd ? 0 : batch * g.positions * colStride }
     public func savedCount(batch: Int) -> Int { colCount(batch: batch) + fused.savedCount(outputs: batch * outputShape.count) }
     /// im2col's input-gradient matrix, the direct route's padded input,
-    /// or Winograd's tiles and padded input.
+    /// or Winograd's transforms and tile blocks.
     public func scratchCount(batch: Int) -> Int {
         if isWinograd { return max(WinogradConvolution.scratchCount(geometry: g, filters: filters, batch: batch), batch * filters) }
         return max(isDirect ? DirectConvolution.paddedCount(g, batch: batch) : batch * g.positions * patchLength, batch * filters)
