@@ -120,9 +120,10 @@ extension ExperimentConfig {
                 throw ConfigError("callbacks[\(i)]: a second \(callback.name) callback (at most one early_stopping and one reduce_lr_on_plateau; "
                                   + "model_checkpoint may repeat)")
             }
-            if let file = (callback as? ModelCheckpoint)?.filePath.pattern,
-               let other = callbacks[..<i].firstIndex(where: { ($0 as? ModelCheckpoint)?.filePath.pattern == file }) {
-                throw ConfigError("callbacks[\(i)].filepath: \"\(file)\" is also callbacks[\(other)]'s: give each model_checkpoint its own filepath")
+            if let file = (callback as? ModelCheckpoint)?.filePath,
+               let other = callbacks[..<i].firstIndex(where: { ($0 as? ModelCheckpoint).map { file.clashes(with: $0.filePath) } ?? false }) {
+                throw ConfigError("callbacks[\(i)].filepath: \"\(file.pattern)\" names the same files as callbacks[\(other)]'s: "
+                                  + "give each model_checkpoint its own filepath")
             }
             if let (key, figure) = callback.figuresUsed.first(where: { $0.figure.hasPrefix("val_") }), validationSplit == 0 {
                 throw ConfigError("callbacks[\(i)].\(key): \(figure) needs data.validation_split (--validation-split) above 0; "

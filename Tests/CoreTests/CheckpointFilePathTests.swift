@@ -93,8 +93,16 @@ final class CheckpointFilePathTests: XCTestCase {
         XCTAssertEqual(try ExperimentConfig.parse(toml: config.tomlText), config)
         config.callbacks.append(try checkpoint("monitor=val_accuracy,filepath=e/{epoch}.safetensors"))
         XCTAssertThrowsError(try config.validate()) {
-            XCTAssertEqual("\($0)", "callbacks[3].filepath: \"e/{epoch}.safetensors\" is also callbacks[1]'s: give each model_checkpoint its own filepath")
+            XCTAssertEqual("\($0)", "callbacks[3].filepath: \"e/{epoch}.safetensors\" names the same files as callbacks[1]'s: "
+                           + "give each model_checkpoint its own filepath")
         }
+        // From epoch 10 on, {epoch:02d} and {epoch:d} write e/{epoch}'s files.
+        for clash in ["e/{epoch:02d}.safetensors", "e/{epoch:d}.safetensors"] {
+            config.callbacks[3] = try checkpoint("monitor=val_accuracy,filepath=" + clash)
+            XCTAssertThrowsError(try config.validate(), clash) { XCTAssertTrue("\($0)".contains("names the same files as callbacks[1]'s"), "\($0)") }
+        }
+        config.callbacks[3] = try checkpoint("monitor=val_accuracy,filepath=e/{epoch:03d}-{val_accuracy:.2f}.safetensors")
+        XCTAssertNoThrow(try config.validate())
         for kind in ["early_stopping", "reduce_lr_on_plateau"] {
             config.callbacks = [try ExperimentConfig.callback(flag: kind), try checkpoint(""), try ExperimentConfig.callback(flag: kind + ":patience=3")]
             XCTAssertThrowsError(try config.validate(), kind) { XCTAssertTrue("\($0)".hasPrefix("callbacks[2]: a second \(kind) callback"), "\($0)") }

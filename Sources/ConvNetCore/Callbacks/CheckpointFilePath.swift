@@ -64,6 +64,15 @@ public struct CheckpointFilePath: Equatable, Sendable {
         }.joined()
     }
 
+    /// Whether the two patterns name the same file for some save: the same pattern, or one that
+    /// renders alike at a few epochs, steps and figures (`{epoch}` and `{epoch:02d}` from epoch 10 on).
+    public func clashes(with other: CheckpointFilePath) -> Bool {
+        pattern == other.pattern || [(1, 0.5), (12, 0.123456), (123, 12.5), (1234, 1e-5)].contains { epoch, value in
+            let figures = Dictionary(uniqueKeysWithValues: Self.names.map { ($0, value) })
+            return name(epoch: epoch, batch: epoch, figures: figures) == other.name(epoch: epoch, batch: epoch, figures: figures)
+        }
+    }
+
     /// Python's `str(float)`: shortest round-trip digits, as Swift's description, with Python's
     /// spelling of the non-finite values.
     private static func pythonString(_ value: Double) -> String {
