@@ -251,12 +251,8 @@ TRANSFORM static void kernel_gradient_transform(const float *du, long step, int 
     }
 }
 
-// The most tiles a block of the kernel gradient's sums holds: 4096 / (c + k), at least 16, so that
-// a block's transformed tiles stay in L2.
-static long most_gradient_tiles(int channels, int filters) {
-    long most = 4096 / (channels + filters);
-    return most < 16 ? 16 : most;
-}
+// The most tiles a block of the kernel gradient's sums holds, so that its transformed tiles stay in L2.
+static long most_gradient_tiles(int channels, int filters) { return 4096 / (channels + filters) < 16 ? 16 : 4096 / (channels + filters); }
 
 // The sums over a sample's tiles go in blocks of at most most_gradient_tiles, of equal size but the last.
 int ck_winograd_gradient_tile_block(int channels, int filters, long tiles) {
