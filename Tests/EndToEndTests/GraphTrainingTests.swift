@@ -12,10 +12,6 @@ import XCTest
 final class GraphTrainingTests: XCTestCase {
     private let config = SharedData.packageRoot.appendingPathComponent("configs/residual-mnist.toml").path
 
-    private func modelBytes(_ runDirectory: String) throws -> Data {
-        try Data(contentsOf: URL(fileURLWithPath: runDirectory + "/model.safetensors"))
-    }
-
     func testResidualModelTrainsTheSameBytesOnOneToFourRanksAndTwoThreads() throws {
         let data = try makeSmallMNIST(self, trainCount: 2000, testCount: 100)
         var reference: Data?
@@ -40,14 +36,9 @@ final class GraphTrainingTests: XCTestCase {
     func testResumeOfAGraphModelIsByteExact() throws {
         let data = try makeSmallMNIST(self, trainCount: 2000, testCount: 100)
         let common = ["train", "--threads", "2", "--config", config, "--data-dir", data, "--batch-size", "48", "--quiet"]
-        let straight = try makeTemporaryDirectory(self), split = try makeTemporaryDirectory(self)
-        for arguments in [["--run-dir", straight, "--max-steps", "50"], ["--run-dir", split, "--max-steps", "20"],
-                          ["--run-dir", split, "--resume", "--max-steps", "50"]] {
-            let result = try runCommand(productBinary, common + arguments, timeout: 300)
-            XCTAssertEqual(result.status, 0, result.error)
-        }
-        XCTAssertEqual(try modelBytes(split), try modelBytes(straight))
-        let checkpoint = try CheckpointStore(runDirectory: split, keep: 3).latest()
+        let runs = try straightAndResumedModels(self, common, stopAt: 20, steps: 50)
+        XCTAssertEqual(runs.resumed, runs.straight)
+        let checkpoint = try CheckpointStore(runDirectory: runs.resumedRun, keep: 3).latest()
         let evaluated = try runCommand(productBinary, ["evaluate", "--checkpoint", checkpoint, "--data-dir", data])
         XCTAssertEqual(evaluated.status, 0, evaluated.error)
         XCTAssertTrue(evaluated.output.contains("test_accuracy"), evaluated.output)

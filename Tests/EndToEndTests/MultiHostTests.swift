@@ -48,10 +48,6 @@ final class MultiHostTests: XCTestCase {
         XCTAssertEqual(result.status, 0, result.error)
     }
 
-    private func modelBytes(_ runDirectory: String) throws -> Data {
-        try Data(contentsOf: URL(fileURLWithPath: runDirectory + "/model.safetensors"))
-    }
-
     private func latestCheckpoint(_ runDirectory: String) throws -> String {
         try CheckpointStore(runDirectory: runDirectory, keep: 3).latest()
     }

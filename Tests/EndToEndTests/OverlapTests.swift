@@ -123,10 +123,6 @@ final class OverlapTests: XCTestCase {
         }
     }
 
-    private func modelBytes(_ runDirectory: String) throws -> Data {
-        try Data(contentsOf: URL(fileURLWithPath: runDirectory + "/model.safetensors"))
-    }
-
     /// Small buckets (many per step) at 2-4 ranks give the bytes of one rank with the default ones.
     func testSmallBucketsTrainTheSameBytesOnOneToFourRanks() throws {
         let data = try makeSmallMNIST(self, trainCount: 2000, testCount: 100)
@@ -179,13 +175,8 @@ final class OverlapTests: XCTestCase {
     func testFloat32ResumeIsByteExact() throws {
         let data = try makeSmallMNIST(self, trainCount: 2000, testCount: 100)
         let common = ["train", "--threads", "2", "--data-dir", data, "--allreduce-dtype", "float32", "--quiet"]
-        let straight = try makeTemporaryDirectory(self), split = try makeTemporaryDirectory(self)
-        for arguments in [["--run-dir", straight, "--max-steps", "40"], ["--run-dir", split, "--max-steps", "15"],
-                          ["--run-dir", split, "--resume", "--max-steps", "40"]] {
-            let result = try runCommand(productBinary, common + arguments, timeout: 300)
-            XCTAssertEqual(result.status, 0, result.error)
-        }
-        XCTAssertEqual(try modelBytes(split), try modelBytes(straight))
+        let runs = try straightAndResumedModels(self, common, stopAt: 15, steps: 40)
+        XCTAssertEqual(runs.resumed, runs.straight)
     }
 
     func testBadAllreduceDtypeIsOneLine() throws {
