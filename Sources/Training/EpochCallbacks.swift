@@ -64,10 +64,7 @@ final class EpochCallbacks {
             if own.save, let checkpoint = callbacks[i] as? ModelCheckpoint {
                 saves.append(checkpoint.filePath.name(epoch: epoch, batch: nil, figures: named))
             }
-            actions.stop = actions.stop || own.stop
-            actions.keepBestWeights = actions.keepBestWeights || own.keepBestWeights
-            actions.save = actions.save || own.save
-            actions.lowerRate = actions.lowerRate || own.lowerRate
+            actions.merge(own)
         }
         let step = setup.step
         if actions.keepBestWeights { bestWeights = step.parameters.array + step.state.array }

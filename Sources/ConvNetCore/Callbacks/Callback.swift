@@ -54,6 +54,14 @@ public struct CallbackActions: Equatable, Sendable {
     /// The learning rate was lowered (`reduce_lr_on_plateau`); the new state is in the callback.
     public var lowerRate = false
     public init() {}
+
+    /// Also asks for whatever `other` asks for (several callbacks' decisions after one epoch).
+    public mutating func merge(_ other: CallbackActions) {
+        stop = stop || other.stop
+        keepBestWeights = keepBestWeights || other.keepBestWeights
+        save = save || other.save
+        lowerRate = lowerRate || other.lowerRate
+    }
 }
 
 /// A watched figure, the direction in which it improves and by how much it must (`min_delta`),
