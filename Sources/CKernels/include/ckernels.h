@@ -101,6 +101,28 @@ void ck_batch_norm_input_gradient(const float *x, const float *dy, long rows, in
                                   const float *inverse, const float *gain, const float *mean_dy,
                                   const float *mean_dy_xhat, float *dx);
 
+// Batch norm, or add, and the ReLU after it in one pass (fused_relu.c), bit for bit the separate passes.
+
+/// ck_batch_norm_forward then ck_relu: v = x * scale[k] + shift[k], y = v > 0 ? v : 0.
+void ck_batch_norm_relu_forward(const float *x, long rows, int channels, const float *scale, const float *shift, float *y);
+
+/// ck_batch_norm_sums with dy, of the gradient d = v > 0 ? dy : 0 that the ReLU's backward would pass
+/// down (v = x * scale[k] + shift[k], the pre-activation of ck_batch_norm_relu_forward).
+void ck_batch_norm_relu_sums(const float *x, const float *dy, const float *scale, const float *shift, const float *mean,
+                             const float *inverse, int samples, int positions, int channels, float *scratch,
+                             double *first, double *second);
+
+/// ck_batch_norm_input_gradient of d = v > 0 ? dy : 0, v as in ck_batch_norm_relu_sums.
+void ck_batch_norm_relu_input_gradient(const float *x, const float *dy, long rows, int channels, const float *scale,
+                                       const float *shift, const float *mean, const float *inverse, const float *gain,
+                                       const float *mean_dy, const float *mean_dy_xhat, float *dx);
+
+/// ck_add_into then ck_relu: s = a[i] + b[i], y[i] = s > 0 ? s : 0.
+void ck_add_relu(const float *a, const float *b, float *y, long count);
+
+/// ck_relu_backward_into to two buffers: dx0[i] = dx1[i] = y[i] > 0 ? dy[i] : 0 (none of them overlapping).
+void ck_relu_backward_twice(const float *y, const float *dy, float *dx0, float *dx1, long count);
+
 /// A direct convolution's shapes: stride 1, no padding, NHWC input x[batch, height, width, channels],
 /// HWIO kernel[window_height, window_width, channels, filters], output y[batch, oh, ow, filters] with
 /// oh = height - window_height + 1 and ow = width - window_width + 1.

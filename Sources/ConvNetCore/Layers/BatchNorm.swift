@@ -20,7 +20,7 @@ import CKernels
 ///     dx = gamma / sqrt(var + epsilon) * (dy - sum(dy) / B - xhat * sum(dy * xhat) / B)
 ///
 /// whose two sums are again global (`addBackwardStatistics`).
-public struct BatchNorm: Layer, GlobalBatchStatistics {
+public struct BatchNorm: Layer, GlobalBatchStatistics, FusesOutputReLU {
     public static let typeName = "batchnorm"
     public static let kerasClassName = "BatchNormalization"
 
@@ -71,7 +71,7 @@ public struct BatchNorm: Layer, GlobalBatchStatistics {
     public var stateTensors: [TensorSpec] {
         [TensorSpec("moving_mean", [channels], .zeros), TensorSpec("moving_variance", [channels], .ones)]
     }
-    public func scratchCount(batch: Int) -> Int { 4 * channels }
+    public func scratchCount(batch: Int) -> Int { 6 * channels }
 
     // Statistics layout: [count, sum x (c), sum x^2 (c), sum dy (c), sum dy * xhat (c)].
     public var statisticsCount: Int { 1 + 4 * channels }
@@ -79,9 +79,17 @@ public struct BatchNorm: Layer, GlobalBatchStatistics {
     /// Per sample, Float sums over its positions in position order, added in Double (see `Layer`):
     /// `first += sum x, second += sum x * x`, or with `dy` and `moment` (mean, then `1 / sqrt(var + epsilon)`),
     /// `first += sum dy, second += sum dy * (x - mean) * inverse`.
+    /// With `relu` (the forward pass's scale, then shift), `dy` is the gradient with respect to the ReLU
+    /// after this layer, masked here as the ReLU's backward would (`FusesOutputReLU`).
     private func addPerSample(x: UnsafePointer<Float>, dy: UnsafePointer<Float>?, moment: UnsafePointer<Float>?, batch: Int,
+                              relu: UnsafePointer<Float>? = nil,
                               first: UnsafeMutablePointer<Double>, second: UnsafeMutablePointer<Double>) {
         var scratch = [Float](repeating: 0, count: 2 * channels)
+        if let relu, let dy, let moment {
+            ck_batch_norm_relu_sums(x, dy, relu, relu + channels, moment, moment + channels, Int32(batch), Int32(positions),
+                                    Int32(channels), &scratch, first, second)
+            return
+        }
         ck_batch_norm_sums(x, dy, moment, moment.map { $0 + channels }, Int32(batch), Int32(positions), Int32(channels),
                            &scratch, first, second)
     }
@@ -119,6 +127,22 @@ public struct BatchNorm: Layer, GlobalBatchStatistics {
         addPerSample(x: x, dy: dy, moment: moment, batch: batch, first: sums + 1 + 2 * c, second: sums + 1 + 3 * c)
     }
 
+    /// `addBackwardStatistics` when this layer runs the ReLU after it (`FusesOutputReLU`): `dy` is the
+    /// gradient with respect to the ReLU's output, masked here as its backward pass would.
+    public func addBackwardStatisticsThroughReLU(x: UnsafePointer<Float>, dy: UnsafePointer<Float>, batch: Int,
+                                                 parameters: UnsafePointer<Float>, statistics: UnsafePointer<Double>,
+                                                 into sums: UnsafeMutablePointer<Double>) {
+        let c = channels
+        var moment = [Float](repeating: 0, count: 4 * c)
+        moment.withUnsafeMutableBufferPointer { moment in
+            let moment = moment.baseAddress!
+            moments(statistics: statistics, state: nil, training: true, into: moment)
+            scaleAndShift(parameters, moment: moment, into: moment + 2 * c)
+            addPerSample(x: x, dy: dy, moment: moment, batch: batch, relu: moment + 2 * c,
+                         first: sums + 1 + 2 * c, second: sums + 1 + 3 * c)
+        }
+    }
+
     public func updateState(_ state: UnsafeMutablePointer<Float>, statistics: UnsafePointer<Double>) {
         let c = channels, count = statistics[0]
         for k in 0..<c {
@@ -133,16 +157,33 @@ public struct BatchNorm: Layer, GlobalBatchStatistics {
         (scale ? parameters[k] : 1, center ? parameters[(scale ? channels : 0) + k] : 0)
     }
 
-    public func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int,
-                        parameters: UnsafePointer<Float>, memory: LayerMemory, context: PassContext) {
-        let c = channels, moment = memory.scratch
-        moments(statistics: memory.statistics, state: memory.state, training: context.training, into: moment)
+    /// The forward pass's `y = x * scale + shift` from the moments (mean, inverse): `scale[c]`, then `shift[c]`.
+    private func scaleAndShift(_ parameters: UnsafePointer<Float>, moment: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
+        let c = channels
         for k in 0..<c {
             let (gamma, beta) = gammaBeta(parameters, k)
             let inverse = moment[c + k] * gamma
-            moment[2 * c + k] = inverse
-            moment[3 * c + k] = beta - moment[k] * inverse
+            out[k] = inverse
+            out[c + k] = beta - moment[k] * inverse
         }
+    }
+
+    public func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int,
+                        parameters: UnsafePointer<Float>, memory: LayerMemory, context: PassContext) {
+        forward(x, y, relu: false, batch: batch, parameters: parameters, memory: memory, context: context)
+    }
+
+    public func forwardReLU(inputs xs: [UnsafePointer<Float>], _ y: UnsafeMutablePointer<Float>, batch: Int,
+                            parameters: UnsafePointer<Float>, memory: LayerMemory, context: PassContext) {
+        forward(xs[0], y, relu: true, batch: batch, parameters: parameters, memory: memory, context: context)
+    }
+
+    private func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, relu: Bool, batch: Int,
+                         parameters: UnsafePointer<Float>, memory: LayerMemory, context: PassContext) {
+        let c = channels, moment = memory.scratch
+        moments(statistics: memory.statistics, state: memory.state, training: context.training, into: moment)
+        scaleAndShift(parameters, moment: moment, into: moment + 2 * c)
+        if relu { return ck_batch_norm_relu_forward(x, batch * positions, Int32(c), moment + 2 * c, moment + 3 * c, y) }
         ck_batch_norm_forward(x, batch * positions, Int32(c), moment + 2 * c, moment + 3 * c, y)
     }
 
@@ -150,8 +191,27 @@ public struct BatchNorm: Layer, GlobalBatchStatistics {
                          dx: UnsafeMutablePointer<Float>?, batch: Int,
                          parameters: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Double>,
                          memory: LayerMemory, context: PassContext) {
+        backward(x: x, dy: dy, dx: dx, relu: false, batch: batch, parameters: parameters, gradients: gradients,
+                 memory: memory, context: context)
+    }
+
+    public func backwardReLU(inputs xs: [UnsafePointer<Float>], y: UnsafePointer<Float>, dy: UnsafeMutablePointer<Float>,
+                             dxs: [UnsafeMutablePointer<Float>?], batch: Int,
+                             parameters: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Double>,
+                             memory: LayerMemory, context: PassContext) {
+        backward(x: xs[0], dy: dy, dx: dxs[0], relu: true, batch: batch, parameters: parameters, gradients: gradients,
+                 memory: memory, context: context)
+    }
+
+    /// With `relu`, `dy` is the gradient with respect to the ReLU after this layer, and every use masks
+    /// it as that ReLU's backward pass would, from the forward pass's pre-activation recomputed from `x`.
+    private func backward(x: UnsafePointer<Float>, dy: UnsafeMutablePointer<Float>, dx: UnsafeMutablePointer<Float>?, relu: Bool,
+                          batch: Int, parameters: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Double>,
+                          memory: LayerMemory, context: PassContext) {
         let c = channels, moment = memory.scratch
         moments(statistics: memory.statistics, state: memory.state, training: context.training, into: moment)
+        // Scale and shift after the four input-gradient vectors (moment[0..<4c]).
+        if relu { scaleAndShift(parameters, moment: moment, into: moment + 4 * c) }
         // Parameter gradients, per sample in Float, added in Double.
         var scratch = [Float](repeating: 0, count: c)
         let perChannel = UnsafeMutablePointer<Double>.allocate(capacity: 2 * c)
@@ -161,7 +221,8 @@ public struct BatchNorm: Layer, GlobalBatchStatistics {
             (perChannel + c).update(from: own + 1 + 2 * c, count: c)
             perChannel.update(from: own + 1 + 3 * c, count: c)
         } else {
-            addPerSample(x: x, dy: dy, moment: moment, batch: batch, first: perChannel + c, second: perChannel)
+            addPerSample(x: x, dy: dy, moment: moment, batch: batch, relu: relu ? moment + 4 * c : nil,
+                         first: perChannel + c, second: perChannel)
         }
         var next = 0
         if scale { for k in 0..<c { gradients[k] += perChannel[k] }; next = c }
@@ -173,6 +234,10 @@ public struct BatchNorm: Layer, GlobalBatchStatistics {
             moment[2 * c + k] = gamma * moment[c + k]
             moment[3 * c + k] = context.training ? Float(s[1 + 2 * c + k]) / count : 0   // mean dy
             scratch[k] = context.training ? Float(s[1 + 3 * c + k]) / count : 0       // mean dy * xhat
+        }
+        if relu {
+            return ck_batch_norm_relu_input_gradient(x, dy, batch * positions, Int32(c), moment + 4 * c, moment + 5 * c, moment,
+                                                     moment + c, moment + 2 * c, moment + 3 * c, scratch, dx)
         }
         ck_batch_norm_input_gradient(x, dy, batch * positions, Int32(c), moment, moment + c, moment + 2 * c, moment + 3 * c,
                                      scratch, dx)

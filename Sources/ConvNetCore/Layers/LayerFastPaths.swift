@@ -34,6 +34,11 @@ public protocol GlobalBatchStatistics: Layer {
     func addForwardStatistics(_ x: UnsafePointer<Float>, batch: Int, into sums: UnsafeMutablePointer<Double>)
     func addBackwardStatistics(x: UnsafePointer<Float>, dy: UnsafePointer<Float>, batch: Int,
                                statistics: UnsafePointer<Double>, into sums: UnsafeMutablePointer<Double>)
+    /// `addBackwardStatistics` of a layer that runs the ReLU after it (`FusesOutputReLU`): `dy` is the
+    /// gradient with respect to the ReLU's output, which the layer masks as the ReLU's backward would.
+    func addBackwardStatisticsThroughReLU(x: UnsafePointer<Float>, dy: UnsafePointer<Float>, batch: Int,
+                                          parameters: UnsafePointer<Float>, statistics: UnsafePointer<Double>,
+                                          into sums: UnsafeMutablePointer<Double>)
     /// Updates the state from the global statistics, once per training step (moving averages).
     func updateState(_ state: UnsafeMutablePointer<Float>, statistics: UnsafePointer<Double>)
 }
@@ -54,6 +59,21 @@ public protocol AbsorbsReLUBackward: Layer {
 /// so a loss can fuse its softmax (`Loss.fusesSoftmax`) and exporters can name it.
 public protocol ActivatedOutput: Layer {
     var activation: Activation { get }
+}
+
+/// The layer can run the ReLU after it (an `activation = "relu"` layer that alone reads it) within its
+/// own passes, so that a graph model makes one pass over memory where it would make two
+/// (`ReLUFusion`). Each element sees the same operations in the same order as in the two layers' passes,
+/// so the bits do not change. Contract as `forward` and `backward` (a single-input layer reads `xs[0]`
+/// and writes `dxs[0]`), except that `forwardReLU` writes the ReLU's output `max(y, 0)` to `y`, and
+/// `backwardReLU` gets the ReLU's output `y` and the gradient `dy` with respect to it, unmasked.
+public protocol FusesOutputReLU: Layer {
+    func forwardReLU(inputs xs: [UnsafePointer<Float>], _ y: UnsafeMutablePointer<Float>, batch: Int,
+                     parameters: UnsafePointer<Float>, memory: LayerMemory, context: PassContext)
+    func backwardReLU(inputs xs: [UnsafePointer<Float>], y: UnsafePointer<Float>, dy: UnsafeMutablePointer<Float>,
+                      dxs: [UnsafeMutablePointer<Float>?], batch: Int,
+                      parameters: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Double>,
+                      memory: LayerMemory, context: PassContext)
 }
 
 /// The work of the layer's forward pass, for FLOP accounting and `bench`.
@@ -79,6 +99,8 @@ public struct LayerFastPaths: Sendable {
     public let forwardProduct: (rowsPerSample: Int, columns: Int, depth: Int)?
     /// The layer's passes over several inputs, for a layer that merges them (`MergingLayer`).
     public let merging: (any MergingLayer)?
+    /// The layer's passes with the ReLU after it, for a layer that can run them (`FusesOutputReLU`).
+    public let fusesOutputReLU: (any FusesOutputReLU)?
 
     public init(_ layer: any Layer) {
         prepared = layer as? any PreparedParameters
@@ -93,6 +115,7 @@ public struct LayerFastPaths: Sendable {
         forwardMultiplyAdds = cost?.forwardMultiplyAdds ?? 0
         forwardProduct = cost?.forwardProduct
         merging = layer as? any MergingLayer
+        fusesOutputReLU = layer as? any FusesOutputReLU
     }
 }
 

@@ -28,9 +28,13 @@ public struct GradientBufferPlan: Sendable, Equatable {
     public let outputGradientSlots: [Int]
     public let addendSlots: [[Int?]]
 
-    /// The plan for `graph` whose layer `j` outputs `outputFloats[j]` floats per sample.
-    public init(graph: ModelGraph, outputFloats: [Int]) {
-        let outputs = outputFloats.indices.map { j in Item(floats: outputFloats[j], live: j...(graph.consumers[j].last ?? j)) }
+    /// The plan for `graph` whose layer `j` outputs `outputFloats[j]` floats per sample. Where
+    /// `sharedWithNext[j]`, layer `j`'s output gradient is that of layer `j + 1` (its only reader, whose
+    /// passes layer `j` runs, see `ReLUFusion`), which is then live from step `j` on.
+    public init(graph: ModelGraph, outputFloats: [Int], sharedWithNext: [Bool] = []) {
+        func shared(_ j: Int) -> Bool { j < sharedWithNext.count && sharedWithNext[j] }
+        var outputs = outputFloats.indices.map { j in Item(floats: outputFloats[j], live: j...(graph.consumers[j].last ?? j)) }
+        for j in outputs.indices where shared(j) { outputs[j + 1].live = j...outputs[j + 1].live.upperBound }
         let addends = graph.inputs.enumerated().map { i, sources in
             sources.map { j -> Item? in
                 j == ModelGraph.modelInput || graph.consumers[j].last == i ? nil : Item(floats: outputFloats[j], live: i...i)
@@ -38,7 +42,7 @@ public struct GradientBufferPlan: Sendable, Equatable {
         }
         // In the order backward first writes them: latest step first; at one step, output gradients
         // before addends, each by index.
-        var order: [(item: Item, key: (Int, Int))] = outputs.enumerated().map { ($1, (-1, $0)) }
+        var order: [(item: Item, key: (Int, Int))] = outputs.enumerated().filter { !shared($0.offset) }.map { ($1, (-1, $0)) }
         for (i, row) in addends.enumerated() {
             for (k, item) in row.enumerated() { if let item { order.append((item, (i, k))) } }
         }
@@ -67,6 +71,7 @@ public struct GradientBufferPlan: Sendable, Equatable {
             freeBelow[slot] = item.live.lowerBound
             if key.0 < 0 { outputSlots[key.1] = slot } else { addendSlots[key.0][key.1] = slot }
         }
+        for j in outputs.indices.reversed() where shared(j) { outputSlots[j] = outputSlots[j + 1] }
         outputGradients = outputs
         self.addends = addends
         self.slotFloats = slotFloats

@@ -29,7 +29,7 @@ final class GraphBuffers {
         func source(_ j: Int) -> UnsafeMutablePointer<Float> { j == ModelGraph.modelInput ? input.pointer : activations[j].pointer }
         inputs = graph.inputs.map { $0.map(source) }
         readInputs = inputs.map { $0.map { UnsafePointer($0) } }
-        let plan = GradientBufferPlan(graph: graph, outputFloats: model.layers.map(\.outputShape.count))
+        let plan = GradientBufferPlan(model: model)
         let slots = plan.slotFloats.map { FloatBuffer(count: capacity * $0) }
         let outputGradients = plan.outputGradientSlots.map { slots[$0].pointer }
         var inputGradients: [[UnsafeMutablePointer<Float>?]] = [], addTo: [[(UnsafeMutablePointer<Float>, Int)?]] = []
@@ -52,9 +52,15 @@ extension Workspace {
     /// `forward` for a graph model.
     func graphForward(_ graph: GraphBuffers, _ model: Sequential, layers: Range<Int>, count: Int, step: StepArguments,
                       training: Bool) -> UnsafeMutablePointer<Float> {
+        let fusion = model.reluFusion
         for i in layers {
+            if fusion.runBelow[i] && layers.contains(i - 1) { continue }   // layer i - 1 wrote its output
             let start = times == nil ? 0 : LayerTimes.now()
-            if let merging = model.fastPaths[i].merging {
+            if fusion.fusesNext[i] && layers.contains(i + 1), let fused = model.fastPaths[i].fusesOutputReLU {
+                fused.forwardReLU(inputs: graph.readInputs[i], activations[i + 1].pointer, batch: count,
+                                  parameters: step.parameters + model.parameterOffsets[i],
+                                  memory: step.memory(self, model, i), context: step.context(self, layer: i, training: training))
+            } else if let merging = model.fastPaths[i].merging {
                 merging.forward(inputs: graph.readInputs[i], activations[i].pointer, batch: count)
             } else {
                 model.layers[i].forward(graph.inputs[i][0], activations[i].pointer, batch: count,
@@ -70,11 +76,18 @@ extension Workspace {
     /// which its readers (all later than `i`) have completed.
     func graphBackward(_ graph: GraphBuffers, _ model: Sequential, layers: Range<Int>, count: Int, step: StepArguments,
                        fusedOutput: Bool, parameterGradients: UnsafeMutablePointer<Double>, shareOffset: Int) {
-        for i in layers.reversed() {
+        for i in layers.reversed() where !model.reluFusion.runBelow[i] {   // else layer i - 1 masks the gradient
             let start = times == nil ? 0 : LayerTimes.now()
             defer { times?.addBackward(i, since: start) }
             let dy = graph.outputGradients[i], dxs = graph.inputGradients[i]
-            if let merging = model.fastPaths[i].merging {
+            if model.reluFusion.fusesNext[i], let fused = model.fastPaths[i].fusesOutputReLU {
+                var memory = step.memory(self, model, i)
+                shareBackwardStatistics(i, count: count, shareOffset: shareOffset, into: &memory)
+                fused.backwardReLU(inputs: graph.readInputs[i], y: activations[i + 1].pointer, dy: dy, dxs: dxs, batch: count,
+                                   parameters: step.parameters + model.parameterOffsets[i],
+                                   gradients: parameterGradients + model.parameterOffsets[i],
+                                   memory: memory, context: step.context(self, layer: i, training: true))
+            } else if let merging = model.fastPaths[i].merging {
                 merging.backward(dy: dy, dxs: dxs, batch: count)
             } else {
                 var context = step.context(self, layer: i, training: true)

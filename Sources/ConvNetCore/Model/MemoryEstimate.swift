@@ -78,7 +78,7 @@ public struct MemoryEstimate: Sendable, Equatable {
         // A chain passes its gradient between two buffers of the widest layer; a graph holds the
         // slots of its `GradientBufferPlan`.
         let gradients = model.graph.isChain ? 2 * widest
-            : Double(GradientBufferPlan(graph: model.graph, outputFloats: layers.map(\.outputShape.count)).floatsPerSample)
+            : Double(GradientBufferPlan(model: model).floatsPerSample)
         let statistics = Double(model.fastPaths.reduce(0) { $0 + $1.statisticsCount })
         var parts = WorkspaceParts()
         parts.outputs = 4 * samples * outputs

@@ -211,11 +211,7 @@ public final class ModelRunner {
                 workspace.backward(model, layers: (stop + 1)..<to, count: count, step: step, fusedOutput: fusedOutput,
                                    parameterGradients: sums, shareOffset: 0)
                 workspace.addDeferredGradients(model, layers: (stop + 1)..<to, samples: count, parameterGradients: sums)
-                workspace.partialStatistics[stop].fill(0)
-                model.fastPaths[stop].statistics!.addBackwardStatistics(x: workspace.layerInput(stop), dy: workspace.outputGradient(stop),
-                                                         batch: count, statistics: statistics[stop].pointer,
-                                                         into: workspace.partialStatistics[stop].pointer)
-                workspace.backwardStatisticsSamples[stop] = count
+                workspace.addBackwardStatistics(model, stop, count: count, step: step, statistics: statistics[stop].pointer)
             }
             // The statistics first: a caller sending the completed gradients would otherwise put
             // their bytes on the link ahead of the small sum that the next stage waits for.

@@ -24,13 +24,16 @@ public final class Sequential: Sendable {
     public let regularized: [(view: ParameterView, regularizer: Regularizer)]
     /// Each layer's opt-in fast paths, looked up once here so that no pass casts.
     public let fastPaths: [LayerFastPaths]
+    /// Which layers run the ReLU after them in their own passes (a graph's execution detail).
+    public let reluFusion: ReLUFusion
     /// Per layer: whether it applies the ReLU backward of the layer below (see `PassContext.inputReLUBackward`).
     private let absorbsReLUBelow: [Bool]
 
     /// Largest parameter or state count a model may have (1 GiB of Floats): beyond it a config is a mistake.
     public static let maximumParameters = 1 << 28
 
-    public init(_ spec: ModelSpec) throws {
+    /// `fusePasses`: whether a graph runs a ReLU within the layer before it where it can (`ReLUFusion`).
+    public init(_ spec: ModelSpec, fusePasses: Bool = ReLUFusion.enabledByDefault) throws {
         guard spec.inputShape.rank == 3, spec.inputShape.dimensions.allSatisfy({ $0 > 0 && $0 <= 1 << 16 }) else {
             throw ModelError("input shape must be [height, width, channels] with sizes in 1...65536, got \(spec.inputShape.dimensions)")
         }
@@ -70,6 +73,7 @@ public final class Sequential: Sendable {
             $0 > 0 && fastPaths[$0 - 1].endsInReLU && fastPaths[$0].absorbsInputReLUBackward
                 && graph.inputs[$0] == [$0 - 1] && graph.consumers[$0 - 1] == [$0]
         }
+        reluFusion = ReLUFusion(layers: layers, graph: graph, fastPaths: fastPaths, enabled: fusePasses)
         guard shape.dimensions == [spec.classes] else {
             throw ModelError("the last layer's output is \(shape), but the model needs (None, \(spec.classes)) for classes = \(spec.classes)")
         }
