@@ -65,6 +65,93 @@ final class ReLUFusionTests: XCTestCase {
         }
     }
 
+    private func random(_ count: Int, seed: UInt64) -> [Float] {
+        var generator = SeededGenerator(seed: seed)
+        return (0..<count).map { _ in 2 * generator.nextUnitFloat() - 1 }
+    }
+
+    private func assertSameBits(_ actual: Buffer<Float>, _ expected: Buffer<Float>, _ what: String) {
+        XCTAssertEqual(actual.array.map(\.bitPattern), expected.array.map(\.bitPattern), what)
+    }
+
+    private func assertSameBits(_ actual: Buffer<Double>, _ expected: Buffer<Double>, _ what: String) {
+        XCTAssertEqual(actual.array.map(\.bitPattern), expected.array.map(\.bitPattern), what)
+    }
+
+    /// Batch norm's fused passes and statistics against its passes followed by the ReLU's, in training,
+    /// for channel counts that fill vectors and that leave tails.
+    func testBatchNormWithReLUMatchesTheSeparatePasses() {
+        for (shape, batch) in [([5, 7, 12], 3), ([4, 4, 64], 2), ([3, 3, 37], 3), ([6], 5)] {
+            let layer = BatchNorm().boundForTest(shape), c = shape.last!, count = batch * shape.reduce(1, *)
+            let label = "\(shape) batch \(batch)"
+            let x = FloatBuffer(random(count, seed: 31).map { $0 * 3 + 0.2 }), dy = FloatBuffer(random(count, seed: 32))
+            let parameters = FloatBuffer(random(c, seed: 33).map { $0 + 1.2 } + random(c, seed: 34))
+            let state = FloatBuffer(count: 2 * c), scratch = FloatBuffer(count: layer.scratchCount(batch: batch))
+            let ids = Buffer<Int64>(count: batch)
+            let statistics = DoubleBuffer(count: layer.statisticsCount)
+            layer.addForwardStatistics(x.pointer, batch: batch, into: statistics.pointer)
+            func memory(_ statistics: DoubleBuffer) -> LayerMemory {
+                LayerMemory(saved: scratch.pointer, scratch: scratch.pointer, prepared: parameters.pointer, state: state.pointer,
+                            statistics: statistics.pointer)
+            }
+            let context = PassContext(training: true, sampleIDs: ids.pointer)
+            let separate = FloatBuffer(count: count), fused = FloatBuffer(count: count)
+            layer.forward(x.pointer, separate.pointer, batch: batch, parameters: parameters.pointer, memory: memory(statistics), context: context)
+            for i in 0..<count { separate[i] = separate[i] > 0 ? separate[i] : 0 }
+            layer.forwardReLU(inputs: [x.pointer], fused.pointer, batch: batch, parameters: parameters.pointer,
+                              memory: memory(statistics), context: context)
+            assertSameBits(fused, separate, "forward \(label)")
+
+            let masked = FloatBuffer((0..<count).map { separate[$0] > 0 ? dy[$0] : 0 })
+            let sumsSeparate = DoubleBuffer(count: layer.statisticsCount), sumsFused = DoubleBuffer(count: layer.statisticsCount)
+            layer.addBackwardStatistics(x: x.pointer, dy: masked.pointer, batch: batch, statistics: statistics.pointer,
+                                        into: sumsSeparate.pointer)
+            layer.addBackwardStatisticsThroughReLU(x: x.pointer, dy: dy.pointer, batch: batch, parameters: parameters.pointer,
+                                                   statistics: statistics.pointer, into: sumsFused.pointer)
+            assertSameBits(sumsFused, sumsSeparate, "backward statistics \(label)")
+            let global = DoubleBuffer((0..<layer.statisticsCount).map { statistics[$0] + sumsSeparate[$0] })
+            let dxSeparate = FloatBuffer(count: count), dxFused = FloatBuffer(count: count)
+            let gradientsSeparate = DoubleBuffer(count: 2 * c), gradientsFused = DoubleBuffer(count: 2 * c)
+            layer.backward(x: x.pointer, y: separate.pointer, dy: masked.pointer, dx: dxSeparate.pointer, batch: batch,
+                           parameters: parameters.pointer, gradients: gradientsSeparate.pointer, memory: memory(global), context: context)
+            layer.backwardReLU(inputs: [x.pointer], y: fused.pointer, dy: dy.pointer, dxs: [dxFused.pointer], batch: batch,
+                               parameters: parameters.pointer, gradients: gradientsFused.pointer, memory: memory(global), context: context)
+            assertSameBits(dxFused, dxSeparate, "input gradient \(label)")
+            assertSameBits(gradientsFused, gradientsSeparate, "gamma and beta gradients \(label)")
+        }
+    }
+
+    /// Add's fused passes against its passes followed by the ReLU's, with -0, 0 and NaN among the values.
+    func testAddWithReLUMatchesTheSeparatePasses() {
+        for inputs in [2, 3] {
+            let layer = try! Add().bound(toInputs: Array(repeating: TensorShape([3, 5, 7]), count: inputs))
+            let batch = 2, count = batch * 105
+            let xs = (0..<inputs).map { k in
+                var values = random(count, seed: 40 + UInt64(k))
+                values[3 + k] = -0.0
+                values[9] = k == 0 ? .nan : 1
+                values[11] = 0
+                return FloatBuffer(values)
+            }
+            let dy = FloatBuffer(random(count, seed: 45)), ids = Buffer<Int64>(count: batch), none = FloatBuffer(count: 1)
+            let memory = LayerMemory(saved: none.pointer, scratch: none.pointer, prepared: none.pointer, state: none.pointer,
+                                     statistics: DoubleBuffer(count: 1).pointer)
+            let context = PassContext(training: true, sampleIDs: ids.pointer)
+            let separate = FloatBuffer(count: count), fused = FloatBuffer(count: count)
+            layer.forward(inputs: xs.map { UnsafePointer($0.pointer) }, separate.pointer, batch: batch)
+            for i in 0..<count { separate[i] = separate[i] > 0 ? separate[i] : 0 }
+            layer.forwardReLU(inputs: xs.map { UnsafePointer($0.pointer) }, fused.pointer, batch: batch,
+                              parameters: none.pointer, memory: memory, context: context)
+            assertSameBits(fused, separate, "forward, \(inputs) inputs")
+            let expected = FloatBuffer((0..<count).map { separate[$0] > 0 ? dy[$0] : 0 })
+            let dxs = (0..<inputs).map { _ in FloatBuffer(count: count) }
+            layer.backwardReLU(inputs: xs.map { UnsafePointer($0.pointer) }, y: fused.pointer, dy: dy.pointer,
+                               dxs: dxs.map { Optional($0.pointer) } + [nil], batch: batch, parameters: none.pointer,
+                               gradients: DoubleBuffer(count: 1).pointer, memory: memory, context: context)
+            for (k, dx) in dxs.enumerated() { assertSameBits(dx, expected, "input \(k) gradient, \(inputs) inputs") }
+        }
+    }
+
     /// The fused gradients share memory only where the plan says so: no two gradients live at one step
     /// share a slot, except a fused layer's with its ReLU's, which are one gradient; and `MemoryEstimate`
     /// counts the fused plan's slots.
