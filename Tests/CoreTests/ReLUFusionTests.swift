@@ -71,11 +71,19 @@ final class ReLUFusionTests: XCTestCase {
     }
 
     private func assertSameBits(_ actual: Buffer<Float>, _ expected: Buffer<Float>, _ what: String) {
-        XCTAssertEqual(actual.array.map(\.bitPattern), expected.array.map(\.bitPattern), what)
+        assertSameBits(actual.array.map(Double.init), expected.array.map(Double.init), what)
     }
 
     private func assertSameBits(_ actual: Buffer<Double>, _ expected: Buffer<Double>, _ what: String) {
-        XCTAssertEqual(actual.array.map(\.bitPattern), expected.array.map(\.bitPattern), what)
+        assertSameBits(actual.array, expected.array, what)
+    }
+
+    /// Float converts to Double exactly (NaN stays NaN, -0 stays -0), so this compares Float bits too.
+    private func assertSameBits(_ actual: [Double], _ expected: [Double], _ what: String) {
+        XCTAssertEqual(actual.count, expected.count, what)
+        if let i = actual.indices.first(where: { actual[$0].bitPattern != expected[$0].bitPattern }) {
+            XCTFail("\(what): element \(i) differs (\(actual[i]) against \(expected[i]))")
+        }
     }
 
     /// Batch norm's fused passes and statistics against its passes followed by the ReLU's, in training,
@@ -84,8 +92,10 @@ final class ReLUFusionTests: XCTestCase {
         for (shape, batch) in [([5, 7, 12], 3), ([4, 4, 64], 2), ([3, 3, 37], 3), ([6], 5)] {
             let layer = BatchNorm().boundForTest(shape), c = shape.last!, count = batch * shape.reduce(1, *)
             let label = "\(shape) batch \(batch)"
-            let x = FloatBuffer(random(count, seed: 31).map { $0 * 3 + 0.2 }), dy = FloatBuffer(random(count, seed: 32))
-            let parameters = FloatBuffer(random(c, seed: 33).map { $0 + 1.2 } + random(c, seed: 34))
+            // Channel 0 constant and its beta 0: its pre-activation is exactly 0, where the mask must be 0 too.
+            let x = FloatBuffer(random(count, seed: 31).enumerated().map { $0 % c == 0 ? 0.5 : $1 * 3 + 0.2 })
+            let dy = FloatBuffer(random(count, seed: 32))
+            let parameters = FloatBuffer(random(c, seed: 33).map { $0 + 1.2 } + [0] + random(c - 1, seed: 34))
             let state = FloatBuffer(count: 2 * c), scratch = FloatBuffer(count: layer.scratchCount(batch: batch))
             let ids = Buffer<Int64>(count: batch)
             let statistics = DoubleBuffer(count: layer.statisticsCount)
