@@ -272,6 +272,32 @@ static void residual_tests(void) {
     }
 }
 
+// Strided direct convolutions (ResNet-20's stride-2 3x3 and 1x1 projections, unequal strides, trailing
+// rows no window reads) and a stem on 3 channels, on unpadded inputs.
+static void strided_conv_tests(void) {
+    static const struct ck_conv convs[] = {
+        {2, 33, 33, 16, 3, 3, 32, 2, 2}, {1, 17, 17, 32, 3, 3, 64, 2, 2}, {2, 32, 32, 16, 1, 1, 32, 2, 2},
+        {1, 20, 20, 12, 1, 1, 40, 2, 2}, {2, 16, 28, 8, 3, 3, 5, 2, 3}, {2, 34, 34, 3, 3, 3, 16, 1, 1},
+    };
+    char name[96];
+    for (size_t t = 0; t < sizeof convs / sizeof convs[0]; t++) {
+        const struct ck_conv *v = &convs[t];
+        int oh = (v->height - v->window_height) / v->stride_height + 1, ow = (v->width - v->window_width) / v->stride_width + 1;
+        long xs = (long)v->batch * v->height * v->width * v->channels, ys = (long)v->batch * oh * ow * v->filters;
+        long ks = (long)v->window_height * v->window_width * v->channels * v->filters;
+        float *x = floats(xs, 30), *kernel = floats(ks, 0), *bias = floats(v->filters, 0), *y = malloc(sizeof(float) * (size_t)ys);
+        float *dy = floats(ys, 20), *dx = malloc(sizeof(float) * (size_t)xs);
+        double *dk = doubles(ks);
+        ck_conv_forward(v, x, kernel, bias, 1, y);
+        snprintf(name, sizeof name, "strided_conv_forward %zu", t); print_floats(name, y, ys);
+        ck_conv_weight_gradient(v, x, dy, dk);
+        snprintf(name, sizeof name, "strided_conv_weight_gradient %zu", t); print_doubles(name, dk, ks);
+        ck_conv_input_gradient(v, dy, kernel, dx);
+        snprintf(name, sizeof name, "strided_conv_input_gradient %zu", t); print_floats(name, dx, xs);
+        free(x); free(kernel); free(bias); free(y); free(dy); free(dx); free(dk);
+    }
+}
+
 int main(int argc, char **argv) {
     if (argc > 1 && !ck_select_kernels(argv[1])) {
         fprintf(stderr, "kernel_bits: path '%s' is unknown or not on this CPU (best: %s)\n", argv[1], ck_best_kernels());
@@ -282,5 +308,6 @@ int main(int argc, char **argv) {
     conv_tests();
     elementwise_tests();
     residual_tests();
+    strided_conv_tests();
     return 0;
 }

@@ -101,10 +101,12 @@ void ck_batch_norm_input_gradient(const float *x, const float *dy, long rows, in
                                   const float *inverse, const float *gain, const float *mean_dy,
                                   const float *mean_dy_xhat, float *dx);
 
-/// A direct convolution's shapes: stride 1, no padding, NHWC input x[batch, height, width, channels],
-/// HWIO kernel[window_height, window_width, channels, filters], output y[batch, oh, ow, filters] with
-/// oh = height - window_height + 1 and ow = width - window_width + 1.
-struct ck_conv { int batch, height, width, channels, window_height, window_width, filters; };
+/// A direct convolution's shapes: no padding, NHWC input x[batch, height, width, channels], HWIO
+/// kernel[window_height, window_width, channels, filters], strides stride_height and stride_width (0 is
+/// taken as 1, so stride-1 initialisers may leave them out), output y[batch, oh, ow, filters] with
+/// oh = (height - window_height) / stride_height + 1 and ow = (width - window_width) / stride_width + 1
+/// (trailing input rows and columns that no window reaches are never read).
+struct ck_conv { int batch, height, width, channels, window_height, window_width, filters, stride_height, stride_width; };
 
 /// The im2col route without its matrix, and the same bits: y = act(bias + col * kernel), each element's
 /// fused multiply-adds over (ky, kx, c) in that order, as ck_rowwise_gemm on im2col's matrix.
@@ -119,7 +121,7 @@ void ck_conv_input_gradient(const struct ck_conv *shape, const float *dy, const 
 
 /// Rows top .. top + out_height - 1 and columns left .. left + out_width - 1 of ck_conv_input_gradient's
 /// dx, the same bits, as dx[batch, out_height, out_width, channels]: for a convolution run on a padded
-/// copy of its input (ck_pad_images), the unpadded input's gradient, the border never computed.
+/// copy of its input (ck_pad_images), the unpadded input's gradient, the border never computed. Stride 1 only.
 void ck_conv_input_gradient_window(const struct ck_conv *shape, const float *dy, const float *kernel_t, int top,
                                    int left, int out_height, int out_width, float *dx);
 

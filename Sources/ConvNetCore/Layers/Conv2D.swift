@@ -117,7 +117,7 @@ public struct Conv2D: Layer, ActivatedOutput, PreparedParameters, EndsInReLU, Co
     }
     /// The direct route's input: `x` itself, or its zero-padded copy in `scratch`.
     private func directInput(_ x: UnsafePointer<Float>, batch: Int, scratch: UnsafeMutablePointer<Float>) -> UnsafePointer<Float> {
-        if g.hasNoPadding { return x }
+        if !DirectConvolution.needsCopy(g) { return x }
         DirectConvolution.pad(x, batch: batch, geometry: g, scratch)
         return UnsafePointer(scratch)
     }
@@ -189,7 +189,7 @@ public struct Conv2D: Layer, ActivatedOutput, PreparedParameters, EndsInReLU, Co
         }
         if isDirect {
             return DirectConvolution.paddedInputGradient(dy: dy, kernelTransposed: memory.prepared, batch: batch,
-                                                         geometry: g, filters: filters, dx)
+                                                         geometry: g, filters: filters, dx, scratch: memory.scratch)
         }
         let colGradient = memory.scratch
         Matmul.rowwise(m: rows, n: patchLength, k: filters, dy, lda: filters, memory.prepared, ldb: patchLength,
