@@ -86,8 +86,9 @@ void ck_conv_input_gradient_window(const struct ck_conv *v, const float *dy, con
 void ck_conv_input_gradient(const struct ck_conv *v, const float *dy, const float *kernel_t, float *dx) {
     struct ck_row_blocks kernel_rows = ck_row_blocks();
     int oh = output_height(v), ow = output_width(v), patch = v->window_height * v->window_width * v->channels;
-    memset(dx, 0, sizeof(float) * v->batch * v->height * v->width * v->channels);
-    for (int n = 0; n < v->batch; n++)
+    long image = (long)v->height * v->width * v->channels;
+    for (int n = 0; n < v->batch; n++) {
+        memset(dx + n * image, 0, sizeof(float) * image);   // a sample at a time: it stays in cache for the sums
         for (int oy = 0; oy < oh; oy++)
             for (int ox = 0; ox < ow; ox += kernel_rows.max_rows) {
                 int rows = ow - ox < kernel_rows.max_rows ? ow - ox : kernel_rows.max_rows;
@@ -101,6 +102,20 @@ void ck_conv_input_gradient(const struct ck_conv *v, const float *dy, const floa
                                           out, 0, stride_x(v) * v->channels, 0, 0, 1);
                     }
             }
+    }
+}
+
+// One sample at a time, so that its padded gradient is still in cache when it is cropped.
+void ck_conv_input_gradient_cropped(const struct ck_conv *v, const float *dy, const float *kernel_t, int top, int left,
+                                    int out_height, int out_width, float *scratch, float *dx) {
+    struct ck_conv one = *v;
+    one.batch = 1;
+    long dy_sample = (long)output_height(v) * output_width(v) * v->filters, dx_sample = (long)out_height * out_width * v->channels;
+    for (int n = 0; n < v->batch; n++) {
+        ck_conv_input_gradient(&one, dy + n * dy_sample, kernel_t, scratch);
+        ck_crop_images(scratch, 1, out_height, out_width, v->channels, top, v->height - out_height - top, left,
+                       v->width - out_width - left, dx + n * dx_sample);
+    }
 }
 
 void ck_pad_images(const float *x, int batch, int height, int width, int channels, int top, int bottom,

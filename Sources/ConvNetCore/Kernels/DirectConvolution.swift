@@ -103,18 +103,17 @@ public enum DirectConvolution {
 
     /// The gradient of `g`'s (possibly padded) input: `crop` of `inputGradient` on `padded(g)`, the same
     /// bits. With stride 1 the border is never computed (gathered per pixel); strided windows compute
-    /// `padded(g)`'s whole gradient in `scratch` (`paddedCount` floats) and crop it. Without padding,
-    /// `inputGradient`.
+    /// each sample's whole padded gradient in `scratch` (`paddedCount` floats suffice) and crop it.
+    /// Without padding, `inputGradient`.
     public static func paddedInputGradient(dy: UnsafePointer<Float>, kernelTransposed: UnsafePointer<Float>, batch: Int,
                                            geometry g: WindowGeometry, filters: Int, _ dx: UnsafeMutablePointer<Float>,
                                            scratch: UnsafeMutablePointer<Float>) {
         if !needsCopy(g) { return inputGradient(dy: dy, kernelTransposed: kernelTransposed, batch: batch, geometry: g, filters: filters, dx) }
-        let p = padded(g)!
+        var v = shape(padded(g)!, batch: batch, filters: filters)
         if g.strideHeight > 1 || g.strideWidth > 1 {
-            inputGradient(dy: dy, kernelTransposed: kernelTransposed, batch: batch, geometry: p, filters: filters, scratch)
-            return crop(scratch, batch: batch, geometry: g, dx)
+            return ck_conv_input_gradient_cropped(&v, dy, kernelTransposed, Int32(g.padTop), Int32(g.padLeft), Int32(g.height),
+                                                  Int32(g.width), scratch, dx)
         }
-        var v = shape(p, batch: batch, filters: filters)
         ck_conv_input_gradient_window(&v, dy, kernelTransposed, Int32(g.padTop), Int32(g.padLeft), Int32(g.height),
                                       Int32(g.width), dx)
     }
