@@ -78,6 +78,48 @@ void ck_conv_input_gradient_window(const struct ck_conv *v, const float *dy, con
         }
 }
 
+// Window elements along one axis reaching input index i (stride s, window k, n outputs): the largest
+// and the count, stepping down by s; 0 when none does.
+static int window_reach(int i, int s, int k, int n, int *last) {
+    int high = i < k - 1 ? i : k - 1, low = i - (n - 1) * s > 0 ? i - (n - 1) * s : 0;
+    *last = high - (s - (i - high) % s) % s;
+    int first = low + (i - low) % s;
+    return *last < first ? 0 : (*last - first) / s + 1;
+}
+
+// ck_conv_input_gradient_window for any stride, gathered per pixel as there: a pixel's window elements
+// step down by the stride (ky, then kx, descending: increasing output position, col2im's order), and a
+// block's pixels are `stride_width` apart, so that they read consecutive positions of dy. Pixels whose
+// every kx of their residue reaches an output go in blocks of equal size; the others one at a time.
+void ck_conv_input_gradient_strided(const struct ck_conv *v, const float *dy, const float *kernel_t, int top, int left,
+                                    int out_height, int out_width, float *dx) {
+    struct ck_gather gather = ck_gather_blocks();
+    int oh = output_height(v), ow = output_width(v), kh = v->window_height, kw = v->window_width;
+    int sy = stride_y(v), sx = stride_x(v), c = v->channels, f = v->filters, patch = kh * kw * c;
+    long dy_row = (long)ow * f;
+    for (int n = 0; n < v->batch; n++)
+        for (int i = 0; i < out_height; i++) {
+            int iy = top + i, ky_last, ky_count = window_reach(iy, sy, kh, oh, &ky_last);
+            const float *dy_rows = dy + ((long)n * oh + (ky_count ? (iy - ky_last) / sy : 0)) * dy_row;
+            const float *kernel_rows = kernel_t + (long)(ky_count ? ky_last : 0) * kw * c;
+            float *out = dx + ((long)n * out_height + i) * out_width * c;
+            for (int q = 0; q < sx; q++)
+                for (int j = ((q - left) % sx + sx) % sx; j < out_width;) {
+                    int ix = left + j, kx_last, kx_count = window_reach(ix, sx, kw, ow, &kx_last), rows = 1;
+                    if (kx_count == 0) kx_last = 0;
+                    if (ix >= kw - 1 && ix <= (ow - 1) * sx) {   // every kx of this residue: blocks of equal size
+                        int end = (ow - 1) * sx < left + out_width - 1 ? (ow - 1) * sx : left + out_width - 1;
+                        int inner = (end - ix) / sx + 1;
+                        rows = inner / ((inner + gather.max_rows - 1) / gather.max_rows);
+                    }
+                    gather.block(rows, c, f, ky_count, kx_count, dy_rows + (long)(kx_count ? (ix - kx_last) / sx : 0) * f,
+                                 dy_row, kernel_rows + (long)kx_last * c, patch, -(long)sy * kw * c, -(long)sx * c,
+                                 out + (long)j * c, sx * c);
+                    j += rows * sx;
+                }
+        }
+}
+
 // For each block of positions, dy's rows times each kernel element's column span of kernel_t, added
 // straight into dx (a block's pixels `stride_width` pixels apart). kx descending, so that a pixel's
 // sums from one block arrive in increasing position order, like col2im's; blocks go in increasing
@@ -102,19 +144,6 @@ void ck_conv_input_gradient(const struct ck_conv *v, const float *dy, const floa
                                           out, 0, stride_x(v) * v->channels, 0, 0, 1);
                     }
             }
-    }
-}
-
-// One sample at a time, so that its padded gradient is still in cache when it is cropped.
-void ck_conv_input_gradient_cropped(const struct ck_conv *v, const float *dy, const float *kernel_t, int top, int left,
-                                    int out_height, int out_width, float *scratch, float *dx) {
-    struct ck_conv one = *v;
-    one.batch = 1;
-    long dy_sample = (long)output_height(v) * output_width(v) * v->filters, dx_sample = (long)out_height * out_width * v->channels;
-    for (int n = 0; n < v->batch; n++) {
-        ck_conv_input_gradient(&one, dy + n * dy_sample, kernel_t, scratch);
-        ck_crop_images(scratch, 1, out_height, out_width, v->channels, top, v->height - out_height - top, left,
-                       v->width - out_width - left, dx + n * dx_sample);
     }
 }
 

@@ -296,6 +296,21 @@ static void strided_conv_tests(void) {
         snprintf(name, sizeof name, "strided_conv_input_gradient %zu", t); print_floats(name, dx, xs);
         free(x); free(kernel); free(bias); free(y); free(dy); free(dx); free(dk);
     }
+    // Padded strided windows' input gradients gathered per pixel of the unpadded input: 32x32 under
+    // "same" stride 2 (0 above and left, 1 below and right), 17x19 (1 on every side), 1x3 stride 2.
+    static const struct ck_conv padded[] = {{2, 33, 33, 16, 3, 3, 32, 2, 2}, {1, 19, 21, 12, 3, 3, 40, 2, 2}, {2, 16, 19, 16, 1, 3, 16, 2, 2}};
+    static const int window[][4] = {{0, 0, 32, 32}, {1, 1, 17, 19}, {0, 0, 16, 18}};   // top, left, height, width
+    for (size_t t = 0; t < sizeof padded / sizeof padded[0]; t++) {
+        const struct ck_conv *v = &padded[t];
+        int oh = (v->height - v->window_height) / v->stride_height + 1, ow = (v->width - v->window_width) / v->stride_width + 1;
+        long xs = (long)v->batch * window[t][2] * window[t][3] * v->channels, ys = (long)v->batch * oh * ow * v->filters;
+        float *kernel = floats((long)v->window_height * v->window_width * v->channels * v->filters, 0), *dy = floats(ys, 20);
+        float *dx = malloc(sizeof(float) * (size_t)xs);
+        for (long i = 0; i < xs; i++) dx[i] = NAN;   // every pixel must be written
+        ck_conv_input_gradient_strided(v, dy, kernel, window[t][0], window[t][1], window[t][2], window[t][3], dx);
+        snprintf(name, sizeof name, "strided_conv_input_gradient_window %zu", t); print_floats(name, dx, xs);
+        free(kernel); free(dy); free(dx);
+    }
 }
 
 int main(int argc, char **argv) {

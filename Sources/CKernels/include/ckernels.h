@@ -125,10 +125,10 @@ void ck_conv_input_gradient(const struct ck_conv *shape, const float *dy, const 
 void ck_conv_input_gradient_window(const struct ck_conv *shape, const float *dy, const float *kernel_t, int top,
                                    int left, int out_height, int out_width, float *dx);
 
-/// The same window of ck_conv_input_gradient's dx, the same bits, for any stride: each sample's whole
-/// padded gradient computed in scratch (height * width * channels floats), then cropped into dx.
-void ck_conv_input_gradient_cropped(const struct ck_conv *shape, const float *dy, const float *kernel_t, int top,
-                                    int left, int out_height, int out_width, float *scratch, float *dx);
+/// The same window of ck_conv_input_gradient's dx, the same bits, for any stride, gathered per pixel
+/// (the border never computed): ck_conv_input_gradient_window's way with the window's steps strided.
+void ck_conv_input_gradient_strided(const struct ck_conv *shape, const float *dy, const float *kernel_t, int top,
+                                    int left, int out_height, int out_width, float *dx);
 
 /// out[n, top + i, left + j, c] = x[n, i, j, c], zeros around: x[batch, height, width, channels] padded
 /// to out[batch, height + top + bottom, width + left + right, channels], the zeros im2col reads under

@@ -102,17 +102,14 @@ public enum DirectConvolution {
     }
 
     /// The gradient of `g`'s (possibly padded) input: `crop` of `inputGradient` on `padded(g)`, the same
-    /// bits. With stride 1 the border is never computed (gathered per pixel); strided windows compute
-    /// each sample's whole padded gradient in `scratch` (`paddedCount` floats suffice) and crop it.
-    /// Without padding, `inputGradient`.
+    /// bits, with the border never computed (gathered per pixel; without padding, `inputGradient`).
     public static func paddedInputGradient(dy: UnsafePointer<Float>, kernelTransposed: UnsafePointer<Float>, batch: Int,
-                                           geometry g: WindowGeometry, filters: Int, _ dx: UnsafeMutablePointer<Float>,
-                                           scratch: UnsafeMutablePointer<Float>) {
+                                           geometry g: WindowGeometry, filters: Int, _ dx: UnsafeMutablePointer<Float>) {
         if !needsCopy(g) { return inputGradient(dy: dy, kernelTransposed: kernelTransposed, batch: batch, geometry: g, filters: filters, dx) }
         var v = shape(padded(g)!, batch: batch, filters: filters)
         if g.strideHeight > 1 || g.strideWidth > 1 {
-            return ck_conv_input_gradient_cropped(&v, dy, kernelTransposed, Int32(g.padTop), Int32(g.padLeft), Int32(g.height),
-                                                  Int32(g.width), scratch, dx)
+            return ck_conv_input_gradient_strided(&v, dy, kernelTransposed, Int32(g.padTop), Int32(g.padLeft), Int32(g.height),
+                                                  Int32(g.width), dx)
         }
         ck_conv_input_gradient_window(&v, dy, kernelTransposed, Int32(g.padTop), Int32(g.padLeft), Int32(g.height),
                                       Int32(g.width), dx)

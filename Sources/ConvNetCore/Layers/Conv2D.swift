@@ -189,7 +189,7 @@ public struct Conv2D: Layer, ActivatedOutput, PreparedParameters, EndsInReLU, Co
         }
         if isDirect {
             return DirectConvolution.paddedInputGradient(dy: dy, kernelTransposed: memory.prepared, batch: batch,
-                                                         geometry: g, filters: filters, dx, scratch: memory.scratch)
+                                                         geometry: g, filters: filters, dx)
         }
         let colGradient = memory.scratch
         Matmul.rowwise(m: rows, n: patchLength, k: filters, dy, lda: filters, memory.prepared, ldb: patchLength,
