@@ -2,8 +2,8 @@ import ConvNetCore
 import TestSupport
 import XCTest
 
-/// Strided convolutions, 1x1 projections and a stem on 3 channels run direct (on the input itself or
-/// on its zero-padded copy); their outputs, kernel and bias gradients and input gradient must be the
+/// Strided convolutions and 1x1 projections run direct (on the input itself or on its zero-padded
+/// copy); their outputs, kernel and bias gradients and input gradient must be the
 /// im2col route's bits (im2col, the row-wise kernel, col2im), on every kernel path.
 final class StridedDirectConvolutionTests: XCTestCase {
     private func random(_ count: Int, seed: UInt64) -> [Float] {
@@ -11,7 +11,7 @@ final class StridedDirectConvolutionTests: XCTestCase {
         return (0..<count).map { _ in 2 * generator.nextUnitFloat() - 1 }
     }
 
-    /// Shapes: ResNet-20's stride-2 3x3 convolutions, its 1x1 stride-2 projections and its stem; odd
+    /// Shapes: ResNet-20's stride-2 3x3 convolutions and its 1x1 stride-2 projections; odd
     /// sizes (padding above and left too, trailing rows no window reads), unequal strides, a 5x5 window,
     /// a 1x3 window that pads only along the width, column tails (12 channels, 40 and 5 filters).
     func testStridedAndStemConvolutionsGiveTheIm2colRoutesBits() {
@@ -19,9 +19,9 @@ final class StridedDirectConvolutionTests: XCTestCase {
         let shapes: [(Int, Int, Int, (Int, Int), (Int, Int), Padding, Int, Bool)] = [
             (32, 32, 16, (3, 3), (2, 2), .same, 32, false), (16, 16, 32, (3, 3), (2, 2), .same, 64, false),
             (32, 32, 16, (1, 1), (2, 2), .valid, 32, false), (16, 16, 32, (1, 1), (2, 2), .same, 64, true),
-            (32, 32, 3, (3, 3), (1, 1), .same, 16, false), (17, 19, 12, (3, 3), (2, 2), .same, 40, true),
+            (17, 19, 12, (3, 3), (2, 2), .same, 40, true),
             (16, 28, 8, (3, 3), (2, 3), .valid, 5, false), (21, 20, 16, (5, 5), (2, 2), .same, 8, true),
-            (16, 18, 16, (1, 3), (2, 2), .same, 16, false), (13, 17, 4, (3, 3), (1, 1), .same, 24, true),
+            (16, 18, 16, (1, 3), (2, 2), .same, 16, false),
             (20, 20, 32, (1, 1), (2, 2), .valid, 16, false),
         ]
         for path in ["portable", "avx2", "avx512", "neon"] where Matmul.selectKernels(path) {
@@ -57,9 +57,11 @@ final class StridedDirectConvolutionTests: XCTestCase {
     }
 
     /// The reference model's conv1 (one channel) and conv3 (output rows of 3) keep im2col; so do stems
-    /// on one channel, strided or not.
+    /// on 1 to 4 channels, strided or not (an input gradient of so few channels is slow on the direct
+    /// route without AVX-512's masked lanes).
     func testShortKernelRowsKeepIm2col() {
-        for (h, c, strides, padding) in [(28, 1, 1, Padding.valid), (5, 64, 1, .valid), (28, 1, 2, .same), (32, 2, 1, .same)] {
+        for (h, c, strides, padding) in [(28, 1, 1, Padding.valid), (5, 64, 1, .valid), (28, 1, 2, .same), (32, 2, 1, .same),
+                                         (32, 3, 1, .same), (32, 3, 2, .same), (17, 4, 1, .same)] {
             let g = try! WindowGeometry(input: TensorShape([h, h, c]), window: (3, 3), strides: (strides, strides), padding: padding)
             XCTAssertFalse(DirectConvolution.suits(g), "\(h)x\(h)x\(c) strides \(strides) \(padding)")
         }

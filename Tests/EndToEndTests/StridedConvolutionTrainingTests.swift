@@ -2,8 +2,8 @@ import Foundation
 import TestSupport
 import XCTest
 
-/// A residual block with a stem on 3 channels, a stride-2 3x3 convolution and a 1x1 stride-2
-/// projection, all on the direct route, trains the same model.safetensors bytes as with every
+/// A residual block with a stride-2 3x3 convolution and a 1x1 stride-2 projection on the direct
+/// route (the stem on 3 channels keeps im2col) trains the same model.safetensors bytes as with every
 /// convolution on the im2col route (`CONVNET_IM2COL=1`), on 1 and 2 threads.
 final class StridedConvolutionTrainingTests: XCTestCase {
     private let config = """

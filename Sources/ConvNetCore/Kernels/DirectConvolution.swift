@@ -14,15 +14,15 @@ import Foundation
 public enum DirectConvolution {
     /// Where the kernels' register blocks fill up: output rows of 8+ positions (a block is a run of one
     /// output row) and kernel rows of 32+ floats (a weight-gradient block is a run of one kernel row),
-    /// or, for strided windows and windows of 9+ rows of 3+ floats (a stem on a picture's 3 channels),
-    /// 9+ floats, where im2col's matrix costs more than the short blocks. The reference model's conv2
-    /// qualifies; conv1 (kernel rows of 3 floats on one channel) and conv3 (output rows of 3 positions)
-    /// keep im2col.
+    /// or, for strided windows, where im2col's matrix costs more than short blocks: kernel rows of 16+
+    /// floats of whole 8-channel vectors (the input gradient's columns are channels; a narrower tail
+    /// runs on portable code without AVX-512's masks). The reference model's conv2 qualifies; conv1
+    /// (kernel rows of 3 floats) and conv3 (output rows of 3 positions) keep im2col, as does a stem on
+    /// a picture's 3 channels.
     public static func suits(_ g: WindowGeometry) -> Bool {
         guard !im2colForced, let p = padded(g), p.outWidth >= 8 else { return false }
-        let span = p.windowWidth * p.channels
-        let strided = g.strideHeight > 1 || g.strideWidth > 1
-        return span >= 32 || (span >= 9 && (strided || (p.channels >= 3 && p.windowHeight * p.windowWidth >= 9)))
+        let span = p.windowWidth * p.channels, strided = g.strideHeight > 1 || g.strideWidth > 1
+        return span >= 32 || (strided && span >= 16 && p.channels % 8 == 0)
     }
 
     /// `CONVNET_IM2COL=1` in the environment keeps every convolution on the im2col route: the same
