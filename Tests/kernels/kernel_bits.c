@@ -272,6 +272,47 @@ static void residual_tests(void) {
     }
 }
 
+// Strided direct convolutions (ResNet-20's stride-2 3x3 and 1x1 projections, unequal strides, trailing
+// rows no window reads) and a stem on 3 channels, on unpadded inputs.
+static void strided_conv_tests(void) {
+    static const struct ck_conv convs[] = {
+        {2, 33, 33, 16, 3, 3, 32, 2, 2}, {1, 17, 17, 32, 3, 3, 64, 2, 2}, {2, 32, 32, 16, 1, 1, 32, 2, 2},
+        {1, 20, 20, 12, 1, 1, 40, 2, 2}, {2, 16, 28, 8, 3, 3, 5, 2, 3}, {2, 34, 34, 3, 3, 3, 16, 1, 1},
+    };
+    char name[96];
+    for (size_t t = 0; t < sizeof convs / sizeof convs[0]; t++) {
+        const struct ck_conv *v = &convs[t];
+        int oh = (v->height - v->window_height) / v->stride_height + 1, ow = (v->width - v->window_width) / v->stride_width + 1;
+        long xs = (long)v->batch * v->height * v->width * v->channels, ys = (long)v->batch * oh * ow * v->filters;
+        long ks = (long)v->window_height * v->window_width * v->channels * v->filters;
+        float *x = floats(xs, 30), *kernel = floats(ks, 0), *bias = floats(v->filters, 0), *y = malloc(sizeof(float) * (size_t)ys);
+        float *dy = floats(ys, 20), *dx = malloc(sizeof(float) * (size_t)xs);
+        double *dk = doubles(ks);
+        ck_conv_forward(v, x, kernel, bias, 1, y);
+        snprintf(name, sizeof name, "strided_conv_forward %zu", t); print_floats(name, y, ys);
+        ck_conv_weight_gradient(v, x, dy, dk);
+        snprintf(name, sizeof name, "strided_conv_weight_gradient %zu", t); print_doubles(name, dk, ks);
+        ck_conv_input_gradient(v, dy, kernel, dx);
+        snprintf(name, sizeof name, "strided_conv_input_gradient %zu", t); print_floats(name, dx, xs);
+        free(x); free(kernel); free(bias); free(y); free(dy); free(dx); free(dk);
+    }
+    // Padded strided windows' input gradients gathered per pixel of the unpadded input: 32x32 under
+    // "same" stride 2 (0 above and left, 1 below and right), 17x19 (1 on every side), 1x3 stride 2.
+    static const struct ck_conv padded[] = {{2, 33, 33, 16, 3, 3, 32, 2, 2}, {1, 19, 21, 12, 3, 3, 40, 2, 2}, {2, 16, 19, 16, 1, 3, 16, 2, 2}};
+    static const int window[][4] = {{0, 0, 32, 32}, {1, 1, 17, 19}, {0, 0, 16, 18}};   // top, left, height, width
+    for (size_t t = 0; t < sizeof padded / sizeof padded[0]; t++) {
+        const struct ck_conv *v = &padded[t];
+        int oh = (v->height - v->window_height) / v->stride_height + 1, ow = (v->width - v->window_width) / v->stride_width + 1;
+        long xs = (long)v->batch * window[t][2] * window[t][3] * v->channels, ys = (long)v->batch * oh * ow * v->filters;
+        float *kernel = floats((long)v->window_height * v->window_width * v->channels * v->filters, 0), *dy = floats(ys, 20);
+        float *dx = malloc(sizeof(float) * (size_t)xs);
+        for (long i = 0; i < xs; i++) dx[i] = NAN;   // every pixel must be written
+        ck_conv_input_gradient_strided(v, dy, kernel, window[t][0], window[t][1], window[t][2], window[t][3], dx);
+        snprintf(name, sizeof name, "strided_conv_input_gradient_window %zu", t); print_floats(name, dx, xs);
+        free(kernel); free(dy); free(dx);
+    }
+}
+
 int main(int argc, char **argv) {
     if (argc > 1 && !ck_select_kernels(argv[1])) {
         fprintf(stderr, "kernel_bits: path '%s' is unknown or not on this CPU (best: %s)\n", argv[1], ck_best_kernels());
@@ -282,5 +323,6 @@ int main(int argc, char **argv) {
     conv_tests();
     elementwise_tests();
     residual_tests();
+    strided_conv_tests();
     return 0;
 }

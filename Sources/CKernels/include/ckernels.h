@@ -123,10 +123,12 @@ void ck_add_relu(const float *a, const float *b, float *y, long count);
 /// ck_relu_backward_into to two buffers: dx0[i] = dx1[i] = y[i] > 0 ? dy[i] : 0 (none of them overlapping).
 void ck_relu_backward_twice(const float *y, const float *dy, float *dx0, float *dx1, long count);
 
-/// A direct convolution's shapes: stride 1, no padding, NHWC input x[batch, height, width, channels],
-/// HWIO kernel[window_height, window_width, channels, filters], output y[batch, oh, ow, filters] with
-/// oh = height - window_height + 1 and ow = width - window_width + 1.
-struct ck_conv { int batch, height, width, channels, window_height, window_width, filters; };
+/// A direct convolution's shapes: no padding, NHWC input x[batch, height, width, channels], HWIO
+/// kernel[window_height, window_width, channels, filters], strides stride_height and stride_width (0 is
+/// taken as 1, so stride-1 initialisers may leave them out), output y[batch, oh, ow, filters] with
+/// oh = (height - window_height) / stride_height + 1 and ow = (width - window_width) / stride_width + 1
+/// (trailing input rows and columns that no window reaches are never read).
+struct ck_conv { int batch, height, width, channels, window_height, window_width, filters, stride_height, stride_width; };
 
 /// The im2col route without its matrix, and the same bits: y = act(bias + col * kernel), each element's
 /// fused multiply-adds over (ky, kx, c) in that order, as ck_rowwise_gemm on im2col's matrix.
@@ -141,9 +143,14 @@ void ck_conv_input_gradient(const struct ck_conv *shape, const float *dy, const 
 
 /// Rows top .. top + out_height - 1 and columns left .. left + out_width - 1 of ck_conv_input_gradient's
 /// dx, the same bits, as dx[batch, out_height, out_width, channels]: for a convolution run on a padded
-/// copy of its input (ck_pad_images), the unpadded input's gradient, the border never computed.
+/// copy of its input (ck_pad_images), the unpadded input's gradient, the border never computed. Stride 1 only.
 void ck_conv_input_gradient_window(const struct ck_conv *shape, const float *dy, const float *kernel_t, int top,
                                    int left, int out_height, int out_width, float *dx);
+
+/// The same window of ck_conv_input_gradient's dx, the same bits, for any stride, gathered per pixel
+/// (the border never computed): ck_conv_input_gradient_window's way with the window's steps strided.
+void ck_conv_input_gradient_strided(const struct ck_conv *shape, const float *dy, const float *kernel_t, int top,
+                                    int left, int out_height, int out_width, float *dx);
 
 /// out[n, top + i, left + j, c] = x[n, i, j, c], zeros around: x[batch, height, width, channels] padded
 /// to out[batch, height + top + bottom, width + left + right, channels], the zeros im2col reads under

@@ -1,37 +1,56 @@
 import CKernels
+import Foundation
 
-/// Convolution with stride 1 and no padding computed without im2col's matrix (CKernels' `ck_conv_*`),
+/// Convolution without padding, any stride, computed without im2col's matrix (CKernels' `ck_conv_*`),
 /// giving the im2col route's bits: the same fused multiply-add chains over `(ky, kx, c)` for outputs
 /// and over positions for kernel gradients, and the input gradient's sums added to each pixel in the
 /// order `col2im` adds them. What it saves is writing and re-reading that matrix (`kh * kw` times the
-/// input; the gain is in docs/performance-history.md). A stride-1 convolution with padding runs as
-/// one without on a zero-padded copy of the input (`pad`): the zeros are those im2col writes, in the
-/// same places of the same chains, and the padded input gradient's border (`crop`) holds only the
-/// sums `col2im` drops, so the bits are still the im2col route's.
+/// input; the gain is in docs/performance-history.md). A convolution with padding runs as one without
+/// on a zero-padded copy of the input (`pad`): the zeros are those im2col writes, in the same places
+/// of the same chains, and the padded input gradient's border (`crop`) holds only the sums `col2im`
+/// drops, so the bits are still the im2col route's.
 ///
 /// Shapes as `Conv2D`: `x[n, h, w, c]`, `kernel[kh, kw, c, filters]` (HWIO), `y[n, oh, ow, filters]`.
 public enum DirectConvolution {
     /// Where the kernels' register blocks fill up: output rows of 8+ positions (a block is a run of one
-    /// output row) and kernel rows of 32+ floats (a weight-gradient block is a run of one kernel row).
-    /// The reference model's conv2 qualifies; conv1 (kernel rows of 3 floats) and conv3 (output rows
-    /// of 3 positions) keep im2col, as do strided convolutions.
+    /// output row) and kernel rows of 32+ floats (a weight-gradient block is a run of one kernel row),
+    /// or, for strided windows, where im2col's matrix costs more than short blocks: kernel rows of 16+
+    /// floats of whole 8-channel vectors (the input gradient's columns are channels; a narrower tail
+    /// runs on portable code without AVX-512's masks). The reference model's conv2 qualifies; conv1
+    /// (kernel rows of 3 floats) and conv3 (output rows of 3 positions) keep im2col, as does a stem on
+    /// a picture's 3 channels.
     public static func suits(_ g: WindowGeometry) -> Bool {
-        guard let p = padded(g) else { return false }
-        return p.outWidth >= 8 && p.windowWidth * p.channels >= 32
+        guard !im2colForced, let p = padded(g), p.outWidth >= 8 else { return false }
+        let span = p.windowWidth * p.channels, strided = g.strideHeight > 1 || g.strideWidth > 1
+        return span >= 32 || (strided && span >= 16 && p.channels % 8 == 0)
     }
 
-    /// `g` as a convolution without padding on its input padded with zeros (`g` itself when it has
-    /// none); nil for strided windows.
+    /// `CONVNET_IM2COL=1` in the environment keeps every convolution on the im2col route: the same
+    /// bits, slower; tests train with it to compare the routes' bytes.
+    private static let im2colForced = ProcessInfo.processInfo.environment["CONVNET_IM2COL"] == "1"
+
+    /// Whether `g` reads a zero-padded copy of its input (`pad`): some window reaches past the input.
+    public static func needsCopy(_ g: WindowGeometry) -> Bool {
+        g.padTop > 0 || g.padLeft > 0 || (g.outHeight - 1) * g.strideHeight + g.windowHeight > g.height
+            || (g.outWidth - 1) * g.strideWidth + g.windowWidth > g.width
+    }
+
+    /// `g` as a convolution without padding on its input padded with zeros (`g` itself when no window
+    /// reaches past the input): `padTop` rows above, `padLeft` columns left, and below and right as
+    /// many as the last window needs; rows and columns past it stay (no window reads them).
     public static func padded(_ g: WindowGeometry) -> WindowGeometry? {
-        if g.hasNoPadding { return g }
-        guard g.strideHeight == 1, g.strideWidth == 1 else { return nil }
-        let shape = TensorShape([g.outHeight + g.windowHeight - 1, g.outWidth + g.windowWidth - 1, g.channels])
-        return try? WindowGeometry(input: shape, window: (g.windowHeight, g.windowWidth), strides: (1, 1), padding: .valid)
+        if !needsCopy(g) { return g }
+        let (bottom, right) = after(g)
+        let shape = TensorShape([g.padTop + g.height + Int(bottom), g.padLeft + g.width + Int(right), g.channels])
+        guard let p = try? WindowGeometry(input: shape, window: (g.windowHeight, g.windowWidth),
+                                          strides: (g.strideHeight, g.strideWidth), padding: .valid),
+              p.outHeight == g.outHeight, p.outWidth == g.outWidth else { return nil }
+        return p
     }
 
     /// Floats of the padded copy of `batch` inputs (0 without padding).
     public static func paddedCount(_ g: WindowGeometry, batch: Int) -> Int {
-        g.hasNoPadding ? 0 : batch * (padded(g)?.inputCount ?? 0)
+        needsCopy(g) ? batch * (padded(g)?.inputCount ?? 0) : 0
     }
 
     /// `x` (`g`'s input) copied into `padded(g)`'s input, zeros around.
@@ -48,14 +67,16 @@ public enum DirectConvolution {
                        Int32(g.padLeft), right, x)
     }
 
-    /// Rows of padding below and columns right of a stride-1 window's input.
+    /// Rows of padding below and columns right of a window's input (0 where the last window ends inside).
     private static func after(_ g: WindowGeometry) -> (Int32, Int32) {
-        (Int32(g.outHeight + g.windowHeight - 1 - g.height - g.padTop), Int32(g.outWidth + g.windowWidth - 1 - g.width - g.padLeft))
+        (Int32(max(0, (g.outHeight - 1) * g.strideHeight + g.windowHeight - g.height - g.padTop)),
+         Int32(max(0, (g.outWidth - 1) * g.strideWidth + g.windowWidth - g.width - g.padLeft)))
     }
 
     private static func shape(_ g: WindowGeometry, batch: Int, filters: Int) -> ck_conv {
         ck_conv(batch: Int32(batch), height: Int32(g.height), width: Int32(g.width), channels: Int32(g.channels),
-                window_height: Int32(g.windowHeight), window_width: Int32(g.windowWidth), filters: Int32(filters))
+                window_height: Int32(g.windowHeight), window_width: Int32(g.windowWidth), filters: Int32(filters),
+                stride_height: Int32(g.strideHeight), stride_width: Int32(g.strideWidth))
     }
 
     /// `y = act(bias + conv(x, kernel))`, `act` ReLU when `relu`; `bias` may be nil.
@@ -84,8 +105,12 @@ public enum DirectConvolution {
     /// bits, with the border never computed (gathered per pixel; without padding, `inputGradient`).
     public static func paddedInputGradient(dy: UnsafePointer<Float>, kernelTransposed: UnsafePointer<Float>, batch: Int,
                                            geometry g: WindowGeometry, filters: Int, _ dx: UnsafeMutablePointer<Float>) {
-        if g.hasNoPadding { return inputGradient(dy: dy, kernelTransposed: kernelTransposed, batch: batch, geometry: g, filters: filters, dx) }
+        if !needsCopy(g) { return inputGradient(dy: dy, kernelTransposed: kernelTransposed, batch: batch, geometry: g, filters: filters, dx) }
         var v = shape(padded(g)!, batch: batch, filters: filters)
+        if g.strideHeight > 1 || g.strideWidth > 1 {
+            return ck_conv_input_gradient_strided(&v, dy, kernelTransposed, Int32(g.padTop), Int32(g.padLeft), Int32(g.height),
+                                                  Int32(g.width), dx)
+        }
         ck_conv_input_gradient_window(&v, dy, kernelTransposed, Int32(g.padTop), Int32(g.padLeft), Int32(g.height),
                                       Int32(g.width), dx)
     }

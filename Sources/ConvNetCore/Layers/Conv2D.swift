@@ -15,8 +15,8 @@ import CKernels
 /// with the row-wise kernel (`Matmul.rowwise`), so identical receptive fields give bit-identical
 /// outputs and max-pool ties stay ties. `col` is saved for the kernel gradient `dK = col^T * dY`
 /// (per sample, the same kernel reading `col` as transposed), and the input gradient is `col2im(dY * K^T)`.
-/// Where `DirectConvolution` suits the shape, the same sums run on `x` itself (or, with stride 1 and
-/// padding, on its zero-padded copy), without `col`.
+/// Where `DirectConvolution` suits the shape, the same sums run on `x` itself (or, when a window
+/// reaches into the padding, on its zero-padded copy), without `col`.
 public struct Conv2D: Layer, ActivatedOutput, PreparedParameters, EndsInReLU, CostModel {
     public static let typeName = "conv2d"
     public static let kerasClassName = "Conv2D"
@@ -117,7 +117,7 @@ public struct Conv2D: Layer, ActivatedOutput, PreparedParameters, EndsInReLU, Co
     }
     /// The direct route's input: `x` itself, or its zero-padded copy in `scratch`.
     private func directInput(_ x: UnsafePointer<Float>, batch: Int, scratch: UnsafeMutablePointer<Float>) -> UnsafePointer<Float> {
-        if g.hasNoPadding { return x }
+        if !DirectConvolution.needsCopy(g) { return x }
         DirectConvolution.pad(x, batch: batch, geometry: g, scratch)
         return UnsafePointer(scratch)
     }

@@ -1,0 +1,92 @@
+import ConvNetCore
+import TestSupport
+import XCTest
+
+/// Strided convolutions and 1x1 projections run direct (on the input itself or on its zero-padded
+/// copy); their outputs, kernel and bias gradients and input gradient must be the
+/// im2col route's bits (im2col, the row-wise kernel, col2im), on every kernel path.
+final class StridedDirectConvolutionTests: XCTestCase {
+    private func random(_ count: Int, seed: UInt64) -> [Float] {
+        var generator = SeededGenerator(seed: seed)
+        return (0..<count).map { _ in 2 * generator.nextUnitFloat() - 1 }
+    }
+
+    /// Shapes: ResNet-20's stride-2 3x3 convolutions and its 1x1 stride-2 projections; odd
+    /// sizes (padding above and left too, trailing rows no window reads), unequal strides, a 5x5 window,
+    /// a 1x3 window that pads only along the width, column tails (12 channels, 40 and 5 filters).
+    func testStridedAndStemConvolutionsGiveTheIm2colRoutesBits() {
+        defer { Matmul.selectKernels("best") }
+        let shapes: [(Int, Int, Int, (Int, Int), (Int, Int), Padding, Int, Bool)] = [
+            (32, 32, 16, (3, 3), (2, 2), .same, 32, false), (16, 16, 32, (3, 3), (2, 2), .same, 64, false),
+            (32, 32, 16, (1, 1), (2, 2), .valid, 32, false), (16, 16, 32, (1, 1), (2, 2), .same, 64, true),
+            (17, 19, 12, (3, 3), (2, 2), .same, 40, true),
+            (16, 28, 8, (3, 3), (2, 3), .valid, 5, false), (21, 20, 16, (5, 5), (2, 2), .same, 8, true),
+            (16, 18, 16, (1, 3), (2, 2), .same, 16, false),
+            (20, 20, 32, (1, 1), (2, 2), .valid, 16, false),
+        ]
+        for path in ["portable", "avx2", "avx512", "neon"] where Matmul.selectKernels(path) {
+            for (h, w, c, window, strides, padding, f, useBias) in shapes {
+                let batch = 2
+                let label = "\(path) \(h)x\(w)x\(c) kernel \(window) strides \(strides) \(padding) filters \(f) bias \(useBias)"
+                let g = try! WindowGeometry(input: TensorShape([h, w, c]), window: window, strides: strides, padding: padding)
+                XCTAssertTrue(DirectConvolution.suits(g), label)
+                let layer = Conv2D(filters: f, kernelSize: window, strides: strides, padding: padding, activation: .linear,
+                                   useBias: useBias).boundForTest([h, w, c])
+                let rows = batch * g.positions, patch = g.patchLength, colStride = patch + (useBias ? 1 : 0)
+                let x = random(batch * g.inputCount, seed: 81), kernel = random(patch * f, seed: 82)
+                let bias = random(f, seed: 83), dy = random(rows * f, seed: 84)
+                let result = LayerHarness(layer, parameters: kernel + (useBias ? bias : []), training: true).run(x, batch: batch, dy: dy)
+
+                var col = [Float](repeating: .nan, count: rows * colStride)
+                Im2Col.im2col(x, batch: batch, geometry: g, onesColumn: useBias, &col)
+                var y = [Float](repeating: 0, count: rows * f)
+                Matmul.rowwise(m: rows, n: f, k: patch, col, lda: colStride, kernel, ldb: f, &y, ldc: f,
+                               bias: useBias ? bias : nil)
+                assertSameBits(result.y.map(\.bitPattern), y.map(\.bitPattern), "forward \(label)")
+
+                var gradients = [Double](repeating: 0, count: colStride * f)
+                Matmul.addWeightGradients(samples: batch, m: colStride, n: f, k: g.positions, col, lda: colStride,
+                                          sampleStrideA: g.positions * colStride, dy, ldb: f, sampleStrideB: g.positions * f,
+                                          into: &gradients, ldc: f)
+                assertSameBits(result.parameterGradients.map(\.bitPattern), gradients.map(\.bitPattern), "gradients \(label)")
+
+                let dx = im2colInputGradient(dy: dy, kernel: kernel, batch: batch, geometry: g, filters: f).dx
+                assertSameBits(result.dx.map(\.bitPattern), dx.map(\.bitPattern), "input gradient \(label)")
+            }
+        }
+    }
+
+    /// The reference model's conv1 (one channel) and conv3 (output rows of 3) keep im2col; so do stems
+    /// on 1 to 4 channels, strided or not (an input gradient of so few channels is slow on the direct
+    /// route without AVX-512's masked lanes).
+    func testShortKernelRowsKeepIm2col() {
+        for (h, c, strides, padding) in [(28, 1, 1, Padding.valid), (5, 64, 1, .valid), (28, 1, 2, .same), (32, 2, 1, .same),
+                                         (32, 3, 1, .same), (32, 3, 2, .same), (17, 4, 1, .same)] {
+            let g = try! WindowGeometry(input: TensorShape([h, h, c]), window: (3, 3), strides: (strides, strides), padding: padding)
+            XCTAssertFalse(DirectConvolution.suits(g), "\(h)x\(h)x\(c) strides \(strides) \(padding)")
+        }
+    }
+
+    /// A strided window's padded copy: `padTop` rows above and `padLeft` columns left, as many below and
+    /// right as the last window needs, and `crop` undoes `pad`.
+    func testStridedPadAndCropAreInverse() {
+        for (h, w, window, strides) in [(32, 32, (3, 3), (2, 2)), (17, 19, (3, 3), (2, 2)), (16, 18, (1, 3), (2, 2))] {
+            let g = try! WindowGeometry(input: TensorShape([h, w, 3]), window: window, strides: strides, padding: .same)
+            XCTAssertTrue(DirectConvolution.needsCopy(g))
+            let p = DirectConvolution.padded(g)!, batch = 2
+            XCTAssertEqual([p.outHeight, p.outWidth], [g.outHeight, g.outWidth])
+            XCTAssertEqual([p.height, p.width], [max(h, (g.outHeight - 1) * strides.0 + window.0 - g.padTop) + g.padTop,
+                                                 max(w, (g.outWidth - 1) * strides.1 + window.1 - g.padLeft) + g.padLeft])
+            let x = random(batch * g.inputCount, seed: 85).map { $0 + 3 }   // no zeros
+            var padded = [Float](repeating: .nan, count: DirectConvolution.paddedCount(g, batch: batch))
+            DirectConvolution.pad(x, batch: batch, geometry: g, &padded)
+            XCTAssertEqual(padded.filter { $0 != 0 }, x)
+            var back = [Float](repeating: .nan, count: x.count)
+            DirectConvolution.crop(padded, batch: batch, geometry: g, &back)
+            XCTAssertEqual(back, x)
+        }
+        let projection = try! WindowGeometry(input: TensorShape([32, 32, 16]), window: (1, 1), strides: (2, 2), padding: .same)
+        XCTAssertFalse(DirectConvolution.needsCopy(projection), "a 1x1 stride-2 window reads the input itself")
+        XCTAssertEqual(DirectConvolution.paddedCount(projection, batch: 4), 0)
+    }
+}
