@@ -12,11 +12,8 @@
 //   A^T = [1 1 1 0; 0 1 -1 -1]
 //
 // V and M are stored tile by tile (a tile's 16 elements together, M[e] a matrix with rows 16 c or 16 k
-// floats apart, plus `tile_skew`): a tile's transform then reads or writes at constant offsets from
-// one pointer. The skew keeps rows that are a multiple of 4 KiB apart (16 x 64 channels) out of
-// one L1 cache set in the products.
-static const long tile_skew = 16;
-
+// floats apart, plus TILE_SKEW): a tile's transform then reads or writes at constant offsets from one
+// pointer.
 int ck_winograd_tile_block(int channels, int filters) {
     int block = 8192 / (channels + filters);
     block = block < 12 ? 12 : block > 480 ? 480 : block;
@@ -24,7 +21,7 @@ int ck_winograd_tile_block(int channels, int filters) {
 }
 
 long ck_winograd_scratch(int channels, int filters) {
-    return (16L * (channels + filters) + 2 * tile_skew) * ck_winograd_tile_block(channels, filters) + channels + filters;
+    return (16L * (channels + filters) + 2 * TILE_SKEW) * ck_winograd_tile_block(channels, filters) + channels + filters;
 }
 
 void ck_winograd_kernel(const float *kernel, int channels, int filters, int flipped, float *u) {
@@ -54,15 +51,15 @@ typedef int i16 __attribute__((vector_size(64)));
 #define relu16(v) ({ v16 w_ = (v); (v16)((i16)w_ & (w_ > 0)); })   // +0 where not positive (NaN too)
 #define relu1(v) ((v) > 0.0f ? (v) : 0.0f)
 
-// The forward pass's V, tile i's element e at vt + i * (16 c + tile_skew) + e * c, with the channel
+// The forward pass's V, tile i's element e at vt + i * (16 c + TILE_SKEW) + e * c, with the channel
 // counts of common layers as constants.
 TRANSFORM static void input_transform(const struct ck_winograd *v, const float *x, const float *zeros, long first, int count,
                                       float *vt) {
     switch (v->channels) {
-    case 16: input_tiles(v, x, zeros, first, count, 16, 16, 16 * 16 + tile_skew, vt); break;
-    case 32: input_tiles(v, x, zeros, first, count, 32, 32, 16 * 32 + tile_skew, vt); break;
-    case 64: input_tiles(v, x, zeros, first, count, 64, 64, 16 * 64 + tile_skew, vt); break;
-    default: input_tiles(v, x, zeros, first, count, v->channels, v->channels, 16L * v->channels + tile_skew, vt);
+    case 16: input_tiles(v, x, zeros, first, count, 16, 16, 16 * 16 + TILE_SKEW, vt); break;
+    case 32: input_tiles(v, x, zeros, first, count, 32, 32, 16 * 32 + TILE_SKEW, vt); break;
+    case 64: input_tiles(v, x, zeros, first, count, 64, 64, 16 * 64 + TILE_SKEW, vt); break;
+    default: input_tiles(v, x, zeros, first, count, v->channels, v->channels, 16L * v->channels + TILE_SKEW, vt);
     }
 }
 
@@ -86,7 +83,7 @@ TRANSFORM static void input_transform(const struct ck_winograd *v, const float *
         }                                                                                       \
     } while (0)
 
-// y's 2x2 blocks from M (tile i's element e at m + i * (16 k + tile_skew) + e * k) for the tiles
+// y's 2x2 blocks from M (tile i's element e at m + i * (16 k + TILE_SKEW) + e * k) for the tiles
 // first .. first + count - 1; an edge tile's outputs outside y go to `sink` (k floats). Inlined with
 // k constant where it can be, as input_tiles.
 ALWAYS_INLINE void output_tiles(const struct ck_winograd *v, const float *m, long first, int count, int k,
@@ -95,7 +92,7 @@ ALWAYS_INLINE void output_tiles(const struct ck_winograd *v, const float *m, lon
     struct tile_walk w = walk_from(v, first);
     for (int i = 0; i < count; i++, walk_next(&w)) {
         int oy = 2 * w.ty, ox = 2 * w.tx, j = 0;
-        const float *in = m + (long)i * (16 * k + tile_skew);
+        const float *in = m + (long)i * (16 * k + TILE_SKEW);
         if (oy + 2 <= v->out_height && ox + 2 <= v->out_width) {
             float *base = y + (((long)w.n * v->out_height + oy) * v->out_width + ox) * k;
 #define INSIDE_OUTPUT(e) (base + (e) / 2 * row + (e) % 2 * k)
@@ -127,7 +124,7 @@ void ck_winograd_conv(const struct ck_winograd *v, const float *x, const float *
                       float *y, float *scratch) {
     int block = ck_winograd_tile_block(v->channels, v->filters), c = v->channels, k = v->filters;
     long tiles = (long)v->batch * tiles_across(v->out_height) * tiles_across(v->out_width);
-    long v_row = 16L * c + tile_skew, m_row = 16L * k + tile_skew;
+    long v_row = 16L * c + TILE_SKEW, m_row = 16L * k + TILE_SKEW;
     float *vt = scratch, *m = vt + v_row * block, *zeros = m + m_row * block;
     memset(zeros, 0, sizeof(float) * c);
     for (long first = 0; first < tiles; first += block) {

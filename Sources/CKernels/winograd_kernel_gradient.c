@@ -6,7 +6,7 @@
 //   A = [1 0; 1 1; 1 -1; 0 -1]   G^T = [1 .5 .5 0; 0 .5 -.5 0; 0 .5 .5 1]
 
 // A dy A^T for filters j .. j + lanes - 1 of one tile: p[i * 2 + q] points at dy[i][q]'s filter 0, out
-// at W[0][t, 0], tile elements `step` floats apart.
+// at the tile's element 0, its elements `step` floats apart.
 #define GRADIENT_TILE(T, LOAD, STORE)                                                           \
     do {                                                                                        \
         T r[2][4];                                                                              \
@@ -25,26 +25,42 @@
         }                                                                                       \
     } while (0)
 
-// W[e][t, k] for the tiles first .. first + count - 1, the elements e `step` floats apart; outputs
-// outside dy count as 0 (`zeros`).
-TRANSFORM static void gradient_transform(const struct ck_winograd *v, const float *dy, const float *zeros, long first,
-                                         int count, long step, float *wt) {
-    int th = tiles_across(v->out_height), tw = tiles_across(v->out_width), k = v->filters;
-    for (int i = 0; i < count; i++) {
-        long t = first + i;
-        int n = (int)(t / ((long)th * tw)), ty = (int)(t / tw % th), tx = (int)(t % tw);
+// W = A dy A^T for the tiles first .. first + count - 1, tile i's element e at wt + i * tile_step + e * k;
+// outputs outside dy count as 0 (`zeros`). Inlined with k constant where it can be, as input_tiles.
+ALWAYS_INLINE void gradient_tiles(const struct ck_winograd *v, const float *dy, const float *zeros, long first, int count,
+                                  int k, long tile_step, float *wt) {
+    long step = k;
+    struct tile_walk w = walk_from(v, first);
+    for (int i = 0; i < count; i++, walk_next(&w)) {
+        int oy = 2 * w.ty, ox = 2 * w.tx;
         const float *p[4];
         for (int a = 0; a < 2; a++)
-            for (int b = 0; b < 2; b++) {
-                int oy = 2 * ty + a, ox = 2 * tx + b;
-                p[a * 2 + b] = oy < v->out_height && ox < v->out_width
-                    ? dy + (((long)n * v->out_height + oy) * v->out_width + ox) * k : zeros;
-            }
-        float *out = wt + (long)i * k;
+            for (int b = 0; b < 2; b++)
+                p[a * 2 + b] = oy + a < v->out_height && ox + b < v->out_width
+                    ? dy + (((long)w.n * v->out_height + oy + a) * v->out_width + ox + b) * k : zeros;
+        float *out = wt + (long)i * tile_step;
         int j = 0;
         for (; j + 16 <= k; j += 16) GRADIENT_TILE(v16, load16, store16);
         for (; j < k; j++) GRADIENT_TILE(float, load1, store1);
     }
+}
+
+// V and W of a block, tile by tile: tile i's element e at vt + i * (16 c + TILE_SKEW) + e * c and
+// wt + i * (16 k + TILE_SKEW) + e * k, with the channel counts of common layers as constants.
+TRANSFORM static void block_transforms(const struct ck_winograd *v, const float *x, const float *dy, const float *zeros,
+                                       long first, int count, float *vt, float *wt) {
+    int c = v->channels, k = v->filters;
+    if (c == k && (c == 16 || c == 32 || c == 64)) {
+        switch (c) {
+#define SAME(C) case C: input_tiles(v, x, zeros, first, count, C, C, 16 * C + TILE_SKEW, vt); \
+            gradient_tiles(v, dy, zeros, first, count, C, 16 * C + TILE_SKEW, wt); break;
+        SAME(16) SAME(32) SAME(64)
+#undef SAME
+        }
+        return;
+    }
+    input_tiles(v, x, zeros, first, count, c, c, 16L * c + TILE_SKEW, vt);
+    gradient_tiles(v, dy, zeros, first, count, k, 16L * k + TILE_SKEW, wt);
 }
 
 // G^T m G for filters j .. j + lanes - 1 of one (channel, filter) pair, m[e] at in + e * step, the 3x3
@@ -86,12 +102,6 @@ TRANSFORM static void kernel_gradient_transform(const float *du, long step, int 
     }
 }
 
-// V[e][t, c] for the tiles first .. first + count - 1, element e's matrix at vt + e * step.
-TRANSFORM static void input_transform(const struct ck_winograd *v, const float *x, const float *zeros, long first, int count,
-                                      long step, float *vt) {
-    input_tiles(v, x, zeros, first, count, v->channels, step, v->channels, vt);
-}
-
 // The most tiles a block of the kernel gradient's sums holds, so that its transformed tiles stay in L2.
 static long most_gradient_tiles(int channels, int filters) { return 4096 / (channels + filters) < 16 ? 16 : 4096 / (channels + filters); }
 
@@ -102,13 +112,13 @@ int ck_winograd_gradient_tile_block(int channels, int filters, long tiles) {
     return (int)((tiles + blocks - 1) / blocks);
 }
 
-// The kernel gradient's matrices keep their 16 elements e this many floats more than their size apart,
-// so that the transforms' 16 loads or stores of one tile do not fall into one cache set.
+// dU's 16 matrices lie this many floats more than their size apart, so that the transform's 16 loads
+// of one (channel, filter) pair do not fall into one cache set.
 static const long skew = 16;
 
 long ck_winograd_kernel_gradient_scratch(int channels, int filters) {
     long most = most_gradient_tiles(channels, filters);
-    return 16L * (most * (channels + filters) + (long)channels * filters + 3 * skew) + 9L * (filters + 16)
+    return most * (16L * (channels + filters) + 2 * TILE_SKEW) + 16L * ((long)channels * filters + skew) + 9L * (filters + 16)
         + (channels > filters ? channels : filters);
 }
 
@@ -117,20 +127,19 @@ void ck_winograd_kernel_gradient(const struct ck_winograd *v, const float *x, co
     int c = v->channels, k = v->filters;
     long tiles = (long)tiles_across(v->out_height) * tiles_across(v->out_width);
     int block = ck_winograd_gradient_tile_block(c, k, tiles);
-    long v_step = (long)block * c + skew, w_step = (long)block * k + skew, step = (long)c * k + skew;
-    float *vt = scratch, *wt = vt + 16 * v_step, *du = wt + 16 * w_step, *row = du + 16 * step, *zeros = row + 9L * (k + 16);
+    long v_row = 16L * c + TILE_SKEW, w_row = 16L * k + TILE_SKEW, step = (long)c * k + skew;
+    float *vt = scratch, *wt = vt + v_row * block, *du = wt + w_row * block, *row = du + 16 * step, *zeros = row + 9L * (k + 16);
     memset(zeros, 0, sizeof(float) * (c > k ? c : k));
     for (int n = 0; n < v->batch; n++) {
         // Each block's sums start from 0 and are added to dU in block order: they depend on the shapes alone.
         for (long start = 0; start < tiles; start += block) {
             int count = tiles - start < block ? (int)(tiles - start) : block;
-            input_transform(v, x, zeros, n * tiles + start, count, v_step, vt);
-            gradient_transform(v, dy, zeros, n * tiles + start, count, w_step, wt);
+            block_transforms(v, x, dy, zeros, n * tiles + start, count, vt, wt);
             for (int e = 0; e < 16; e++)
                 for (int r = 0; r < c; r += kernel_rows.max_rows) {
                     int rows = c - r < kernel_rows.max_rows ? c - r : kernel_rows.max_rows;
-                    kernel_rows.block(rows, k, 1, count, vt + e * v_step + r, 1, c, 0, wt + e * w_step,
-                                      k, 0, du + e * step + (long)r * k, 0, k, 0, 0, start > 0);
+                    kernel_rows.block(rows, k, 1, count, vt + e * c + r, 1, v_row, 0, wt + e * k, (int)w_row, 0,
+                                      du + e * step + (long)r * k, 0, k, 0, 0, start > 0);
                 }
         }
         kernel_gradient_transform(du, step, c, k, row, dk);

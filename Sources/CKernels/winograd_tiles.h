@@ -15,6 +15,11 @@
 #define TRANSFORM VECTORISED
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
 
+// Transformed tiles stored tile by tile (a tile's 16 elements together) lie 16 x width + TILE_SKEW
+// floats apart: without the skew, rows of 64 channels would be 4 KiB apart and the products' loads of
+// consecutive tiles would share one L1 cache set.
+#define TILE_SKEW 16
+
 static inline int tiles_across(int size) { return (size + 1) / 2; }
 
 // A run of channels: 16 at a time as a vector (the compiler splits it into the target's widths), then
