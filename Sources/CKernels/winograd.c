@@ -6,7 +6,9 @@
 // M[e][tile, k] = sum_c V[e][tile, c] * U[e][c, k], computed by ck_rowwise_gemm, so a tile's result
 // depends only on its own inputs. The transforms are adds, subtracts and halvings written out, in a
 // fixed order, on plain Float (this file is built with -ffp-contract=off), so every kernel path gives
-// the same bits. Tiles are taken in blocks whose transformed inputs and products stay in L2.
+// the same bits. Tiles are taken in blocks of about 2048 / (c + k) tiles (at least 12): small enough that
+// a block's transformed inputs and products are still in L2 when the products and the output
+// transform read them back.
 //
 //   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]   G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1]
 //   A^T = [1 1 1 0; 0 1 -1 -1]
@@ -15,7 +17,7 @@
 // floats apart, plus TILE_SKEW): a tile's transform then reads or writes at constant offsets from one
 // pointer.
 int ck_winograd_tile_block(int channels, int filters) {
-    int block = 8192 / (channels + filters);
+    int block = 2048 / (channels + filters);
     block = block < 12 ? 12 : block > 480 ? 480 : block;
     return block / 12 * 12;
 }
