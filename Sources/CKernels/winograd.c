@@ -1,7 +1,4 @@
-#include "ckernels.h"
-#include "kernel_paths.h"
-#include "vectorised.h"
-#include <string.h>
+#include "winograd_tiles.h"
 
 // Winograd F(2x2, 3x3) (Lavin and Gray, "Fast Algorithms for Convolutional Neural Networks", 2016):
 // each 2x2 block of outputs comes from a 4x4 input tile as Y = A^T [(G g G^T) . (B^T d B)] A, and the
@@ -9,25 +6,24 @@
 // M[e][tile, k] = sum_c V[e][tile, c] * U[e][c, k], computed by ck_rowwise_gemm, so a tile's result
 // depends only on its own inputs. The transforms are adds, subtracts and halvings written out, in a
 // fixed order, on plain Float (this file is built with -ffp-contract=off), so every kernel path gives
-// the same bits. Tiles are taken in blocks whose transformed inputs and products stay in L2.
+// the same bits. Tiles are taken in blocks of about 2048 / (c + k) tiles (at least 12): small enough that
+// a block's transformed inputs and products are still in L2 when the products and the output
+// transform read them back.
 //
 //   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]   G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1]
 //   A^T = [1 1 1 0; 0 1 -1 -1]
-
-// The transforms are adds, subtracts and halvings only, elementwise across channels, so any vector
-// width gives the same bits: they are built for the widest this CPU has (vectorised.h).
-#define TRANSFORM VECTORISED
-
-static int tiles_across(int size) { return (size + 1) / 2; }
-
+//
+// V and M are stored tile by tile (a tile's 16 elements together, M[e] a matrix with rows 16 c or 16 k
+// floats apart, plus TILE_SKEW): a tile's transform then reads or writes at constant offsets from one
+// pointer.
 int ck_winograd_tile_block(int channels, int filters) {
-    int block = 8192 / (channels + filters);
+    int block = 2048 / (channels + filters);
     block = block < 12 ? 12 : block > 480 ? 480 : block;
     return block / 12 * 12;
 }
 
 long ck_winograd_scratch(int channels, int filters) {
-    return 16L * ck_winograd_tile_block(channels, filters) * (channels + filters) + channels + filters;
+    return (16L * (channels + filters) + 2 * TILE_SKEW) * ck_winograd_tile_block(channels, filters) + channels + filters;
 }
 
 void ck_winograd_kernel(const float *kernel, int channels, int filters, int flipped, float *u) {
@@ -53,64 +49,25 @@ void ck_winograd_kernel(const float *kernel, int channels, int filters, int flip
         }
 }
 
-// A run of channels: 16 at a time as a vector (the compiler splits it into the target's widths), then
-// one at a time; each lane's arithmetic is the same either way.
-typedef float v16 __attribute__((vector_size(64)));
-// Macros, not functions: a 64-byte vector may not cross a call outside AVX-512 code.
-#define load16(p) ({ v16 r_; memcpy(&r_, (p), sizeof r_); r_; })
-#define store16(p, v) do { v16 v_ = (v); memcpy((p), &v_, sizeof v_); } while (0)
-#define load1(p) (*(p))
-#define store1(p, v) (*(p) = (v))
 typedef int i16 __attribute__((vector_size(64)));
 #define relu16(v) ({ v16 w_ = (v); (v16)((i16)w_ & (w_ > 0)); })   // +0 where not positive (NaN too)
 #define relu1(v) ((v) > 0.0f ? (v) : 0.0f)
 
-// B^T d B for channels j .. j + lanes - 1 of one tile: p[a * 4 + b] points at d[a][b]'s channel 0, out
-// at V[0][t, 0], tile elements `step` floats apart.
-#define INPUT_TILE(T, LOAD, STORE)                                                              \
-    do {                                                                                        \
-        T d[4][4], s[4][4];                                                                     \
-        for (int a = 0; a < 4; a++)                                                             \
-            for (int b = 0; b < 4; b++) d[a][b] = LOAD(p[a * 4 + b] + j);                       \
-        for (int b = 0; b < 4; b++) {                                                           \
-            s[0][b] = d[0][b] - d[2][b];                                                        \
-            s[1][b] = d[1][b] + d[2][b];                                                        \
-            s[2][b] = d[2][b] - d[1][b];                                                        \
-            s[3][b] = d[1][b] - d[3][b];                                                        \
-        }                                                                                       \
-        for (int a = 0; a < 4; a++) {                                                           \
-            STORE(out + (a * 4 + 0) * step + j, s[a][0] - s[a][2]);                             \
-            STORE(out + (a * 4 + 1) * step + j, s[a][1] + s[a][2]);                             \
-            STORE(out + (a * 4 + 2) * step + j, s[a][2] - s[a][1]);                             \
-            STORE(out + (a * 4 + 3) * step + j, s[a][1] - s[a][3]);                             \
-        }                                                                                       \
-    } while (0)
-
-// V[e][t, c] for the tiles first .. first + count - 1 (numbered over the whole batch, row by row), the
-// elements e `step` floats apart.
+// The forward pass's V, tile i's element e at vt + i * (16 c + TILE_SKEW) + e * c, with the channel
+// counts of common layers as constants.
 TRANSFORM static void input_transform(const struct ck_winograd *v, const float *x, const float *zeros, long first, int count,
-                                      long step, float *vt) {
-    int th = tiles_across(v->out_height), tw = tiles_across(v->out_width), c = v->channels;
-    for (int i = 0; i < count; i++) {
-        long t = first + i;
-        int n = (int)(t / ((long)th * tw)), ty = (int)(t / tw % th), tx = (int)(t % tw);
-        const float *p[16];
-        for (int a = 0; a < 4; a++)
-            for (int b = 0; b < 4; b++) {
-                int y = 2 * ty - v->pad + a, xx = 2 * tx - v->pad + b;
-                p[a * 4 + b] = y >= 0 && y < v->height && xx >= 0 && xx < v->width
-                    ? x + (((long)n * v->height + y) * v->width + xx) * c : zeros;
-            }
-        float *out = vt + (long)i * c;
-        int j = 0;
-        for (; j + 16 <= c; j += 16) INPUT_TILE(v16, load16, store16);
-        for (; j < c; j++) INPUT_TILE(float, load1, store1);
+                                      float *vt) {
+    switch (v->channels) {
+    case 16: input_tiles(v, x, zeros, first, count, 16, 16, 16 * 16 + TILE_SKEW, vt); break;
+    case 32: input_tiles(v, x, zeros, first, count, 32, 32, 16 * 32 + TILE_SKEW, vt); break;
+    case 64: input_tiles(v, x, zeros, first, count, 64, 64, 16 * 64 + TILE_SKEW, vt); break;
+    default: input_tiles(v, x, zeros, first, count, v->channels, v->channels, 16L * v->channels + TILE_SKEW, vt);
     }
 }
 
-// A^T m A, plus bias, then ReLU if asked, for channels j .. j + lanes - 1 of one tile: in at M[0][t, 0],
-// out[a * 2 + b] at output (a, b)'s channel 0.
-#define OUTPUT_TILE(T, LOAD, STORE, BIAS, RELU)                                                       \
+// A^T m A, plus bias, then ReLU if asked, for channels j .. j + lanes - 1 of one tile: in at the
+// tile's element 0 (elements `step` floats apart), AT(a * 2 + b) at output (a, b)'s channel 0.
+#define OUTPUT_TILE(T, LOAD, STORE, BIAS, RELU, AT)                                             \
     do {                                                                                        \
         T s[2][4];                                                                              \
         for (int q = 0; q < 4; q++) {                                                           \
@@ -123,30 +80,45 @@ TRANSFORM static void input_transform(const struct ck_winograd *v, const float *
             T r[2] = {s[a][0] + s[a][1] + s[a][2], s[a][1] - s[a][2] - s[a][3]};                \
             for (int b = 0; b < 2; b++) {                                                       \
                 T o = bias ? r[b] + BIAS : r[b];                                                \
-                STORE(out[a * 2 + b] + j, relu ? RELU(o) : o);                                  \
+                STORE(AT(a * 2 + b) + j, relu ? RELU(o) : o);                                   \
             }                                                                                   \
         }                                                                                       \
     } while (0)
 
-// y's 2x2 blocks from M[e][t, k]; an edge tile's outputs outside y go to `sink` (k floats).
+// y's 2x2 blocks from M (tile i's element e at m + i * (16 k + TILE_SKEW) + e * k) for the tiles
+// first .. first + count - 1; an edge tile's outputs outside y go to `sink` (k floats). Inlined with
+// k constant where it can be, as input_tiles.
+ALWAYS_INLINE void output_tiles(const struct ck_winograd *v, const float *m, long first, int count, int k,
+                                const float *bias, int relu, float *y, float *sink) {
+    long step = k, row = (long)v->out_width * k;
+    struct tile_walk w = walk_from(v, first);
+    for (int i = 0; i < count; i++, walk_next(&w)) {
+        int oy = 2 * w.ty, ox = 2 * w.tx, j = 0;
+        const float *in = m + (long)i * (16 * k + TILE_SKEW);
+        if (oy + 2 <= v->out_height && ox + 2 <= v->out_width) {
+            float *base = y + (((long)w.n * v->out_height + oy) * v->out_width + ox) * k;
+#define INSIDE_OUTPUT(e) (base + (e) / 2 * row + (e) % 2 * k)
+            for (; j + 16 <= k; j += 16) OUTPUT_TILE(v16, load16, store16, load16(bias + j), relu16, INSIDE_OUTPUT);
+            for (; j < k; j++) OUTPUT_TILE(float, load1, store1, bias[j], relu1, INSIDE_OUTPUT);
+            continue;
+        }
+        float *p[4];
+        for (int a = 0; a < 2; a++)
+            for (int b = 0; b < 2; b++)
+                p[a * 2 + b] = oy + a < v->out_height && ox + b < v->out_width
+                    ? y + (((long)w.n * v->out_height + oy + a) * v->out_width + ox + b) * k : sink;
+        for (; j + 16 <= k; j += 16) OUTPUT_TILE(v16, load16, store16, load16(bias + j), relu16, EDGE);
+        for (; j < k; j++) OUTPUT_TILE(float, load1, store1, bias[j], relu1, EDGE);
+    }
+}
+
 TRANSFORM static void output_transform(const struct ck_winograd *v, const float *m, long first, int count,
                                        const float *bias, int relu, float *y, float *sink) {
-    int th = tiles_across(v->out_height), tw = tiles_across(v->out_width), k = v->filters;
-    long step = (long)count * k;
-    for (int i = 0; i < count; i++) {
-        long t = first + i;
-        int n = (int)(t / ((long)th * tw)), ty = (int)(t / tw % th), tx = (int)(t % tw);
-        const float *in = m + (long)i * k;
-        float *out[4];
-        for (int a = 0; a < 2; a++)
-            for (int b = 0; b < 2; b++) {
-                int oy = 2 * ty + a, ox = 2 * tx + b;
-                out[a * 2 + b] = oy < v->out_height && ox < v->out_width
-                    ? y + (((long)n * v->out_height + oy) * v->out_width + ox) * k : sink;
-            }
-        int j = 0;
-        for (; j + 16 <= k; j += 16) OUTPUT_TILE(v16, load16, store16, load16(bias + j), relu16);
-        for (; j < k; j++) OUTPUT_TILE(float, load1, store1, bias[j], relu1);
+    switch (v->filters) {
+    case 16: output_tiles(v, m, first, count, 16, bias, relu, y, sink); break;
+    case 32: output_tiles(v, m, first, count, 32, bias, relu, y, sink); break;
+    case 64: output_tiles(v, m, first, count, 64, bias, relu, y, sink); break;
+    default: output_tiles(v, m, first, count, v->filters, bias, relu, y, sink);
     }
 }
 
@@ -154,144 +126,15 @@ void ck_winograd_conv(const struct ck_winograd *v, const float *x, const float *
                       float *y, float *scratch) {
     int block = ck_winograd_tile_block(v->channels, v->filters), c = v->channels, k = v->filters;
     long tiles = (long)v->batch * tiles_across(v->out_height) * tiles_across(v->out_width);
-    float *vt = scratch, *m = vt + 16L * block * c, *zeros = m + 16L * block * k;
+    long v_row = 16L * c + TILE_SKEW, m_row = 16L * k + TILE_SKEW;
+    float *vt = scratch, *m = vt + v_row * block, *zeros = m + m_row * block;
     memset(zeros, 0, sizeof(float) * c);
     for (long first = 0; first < tiles; first += block) {
         int count = tiles - first < block ? (int)(tiles - first) : block;
-        input_transform(v, x, zeros, first, count, (long)count * c, vt);
+        input_transform(v, x, zeros, first, count, vt);
         for (int e = 0; e < 16; e++)
-            ck_rowwise_gemm(count, k, c, vt + (long)e * count * c, c, u + (long)e * c * k, k,
-                            m + (long)e * count * k, k, 0, 0, 0);
+            ck_rowwise_gemm(count, k, c, vt + (long)e * c, (int)v_row, u + (long)e * c * k, k, m + (long)e * k, (int)m_row,
+                            0, 0, 0);
         output_transform(v, m, first, count, bias, relu, y, zeros + c);
-    }
-}
-
-// The kernel gradient, the transpose of the forward pass: with W = A dY A^T of a tile's 2x2 output
-// gradients (4x4), dU[e][c, k] = sum over tiles of V[e][t, c] * W[e][t, k] and dg = G^T dU G.
-//   A = [1 0; 1 1; 1 -1; 0 -1]   G^T = [1 .5 .5 0; 0 .5 -.5 0; 0 .5 .5 1]
-
-// A dy A^T for filters j .. j + lanes - 1 of one tile: p[i * 2 + q] points at dy[i][q]'s filter 0, out
-// at W[0][t, 0], tile elements `step` floats apart.
-#define GRADIENT_TILE(T, LOAD, STORE)                                                           \
-    do {                                                                                        \
-        T r[2][4];                                                                              \
-        for (int i = 0; i < 2; i++) {                                                           \
-            T d0 = LOAD(p[i * 2] + j), d1 = LOAD(p[i * 2 + 1] + j);                             \
-            r[i][0] = d0;                                                                       \
-            r[i][1] = d0 + d1;                                                                  \
-            r[i][2] = d0 - d1;                                                                  \
-            r[i][3] = -d1;                                                                      \
-        }                                                                                       \
-        for (int q = 0; q < 4; q++) {                                                           \
-            STORE(out + (0 + q) * step + j, r[0][q]);                                           \
-            STORE(out + (4 + q) * step + j, r[0][q] + r[1][q]);                                 \
-            STORE(out + (8 + q) * step + j, r[0][q] - r[1][q]);                                 \
-            STORE(out + (12 + q) * step + j, -r[1][q]);                                         \
-        }                                                                                       \
-    } while (0)
-
-// W[e][t, k] for the tiles first .. first + count - 1, the elements e `step` floats apart; outputs
-// outside dy count as 0 (`zeros`).
-TRANSFORM static void gradient_transform(const struct ck_winograd *v, const float *dy, const float *zeros, long first,
-                                         int count, long step, float *wt) {
-    int th = tiles_across(v->out_height), tw = tiles_across(v->out_width), k = v->filters;
-    for (int i = 0; i < count; i++) {
-        long t = first + i;
-        int n = (int)(t / ((long)th * tw)), ty = (int)(t / tw % th), tx = (int)(t % tw);
-        const float *p[4];
-        for (int a = 0; a < 2; a++)
-            for (int b = 0; b < 2; b++) {
-                int oy = 2 * ty + a, ox = 2 * tx + b;
-                p[a * 2 + b] = oy < v->out_height && ox < v->out_width
-                    ? dy + (((long)n * v->out_height + oy) * v->out_width + ox) * k : zeros;
-            }
-        float *out = wt + (long)i * k;
-        int j = 0;
-        for (; j + 16 <= k; j += 16) GRADIENT_TILE(v16, load16, store16);
-        for (; j < k; j++) GRADIENT_TILE(float, load1, store1);
-    }
-}
-
-// G^T m G for filters j .. j + lanes - 1 of one (channel, filter) pair, m[e] at in + e * step, the 3x3
-// result at out + (a * 3 + b) * out_step.
-#define KERNEL_GRADIENT_TILE(T, LOAD, STORE)                                                    \
-    do {                                                                                        \
-        T s[3][4];                                                                              \
-        for (int q = 0; q < 4; q++) {                                                           \
-            T m0 = LOAD(in + (0 + q) * step + j), m1 = LOAD(in + (4 + q) * step + j);           \
-            T m2 = LOAD(in + (8 + q) * step + j), m3 = LOAD(in + (12 + q) * step + j);          \
-            s[0][q] = m0 + (m1 + m2) * 0.5f;                                                    \
-            s[1][q] = (m1 - m2) * 0.5f;                                                         \
-            s[2][q] = (m1 + m2) * 0.5f + m3;                                                    \
-        }                                                                                       \
-        for (int a = 0; a < 3; a++) {                                                           \
-            STORE(out + (a * 3 + 0) * out_step + j, s[a][0] + (s[a][1] + s[a][2]) * 0.5f);      \
-            STORE(out + (a * 3 + 1) * out_step + j, (s[a][1] - s[a][2]) * 0.5f);                \
-            STORE(out + (a * 3 + 2) * out_step + j, (s[a][1] + s[a][2]) * 0.5f + s[a][3]);      \
-        }                                                                                       \
-    } while (0)
-
-// dk[a][b][c, k] (HWIO) += (double)(G^T dU[.][c, k] G) for every (c, k): du is dU[16][c, k], its
-// elements `step` floats apart. One channel's 9 rows of k go through `row` (9 * (k + 16) floats),
-// then to dk one kernel element after another: dk's 9 planes lie c * k Doubles apart, often a
-// multiple of 4 KiB, and written together they would compete for the same cache sets.
-TRANSFORM static void kernel_gradient_transform(const float *du, long step, int c, int k, float *row, double *dk) {
-    long out_step = k + 16;
-    for (int ci = 0; ci < c; ci++) {
-        const float *in = du + (long)ci * k;
-        float *out = row;
-        int j = 0;
-        for (; j + 16 <= k; j += 16) KERNEL_GRADIENT_TILE(v16, load16, store16);
-        for (; j < k; j++) KERNEL_GRADIENT_TILE(float, load1, store1);
-        for (int e = 0; e < 9; e++) {
-            const float *source = row + e * out_step;
-            double *target = dk + ((long)e * c + ci) * k;
-            for (j = 0; j < k; j++) target[j] += (double)source[j];
-        }
-    }
-}
-
-// The most tiles a block of the kernel gradient's sums holds, so that its transformed tiles stay in L2.
-static long most_gradient_tiles(int channels, int filters) { return 4096 / (channels + filters) < 16 ? 16 : 4096 / (channels + filters); }
-
-// The sums over a sample's tiles go in blocks of at most most_gradient_tiles, of equal size but the last.
-int ck_winograd_gradient_tile_block(int channels, int filters, long tiles) {
-    long most = most_gradient_tiles(channels, filters);
-    long blocks = (tiles + most - 1) / most;
-    return (int)((tiles + blocks - 1) / blocks);
-}
-
-// The kernel gradient's matrices keep their 16 elements e this many floats more than their size apart,
-// so that the transforms' 16 loads or stores of one tile do not fall into one cache set.
-static const long skew = 16;
-
-long ck_winograd_kernel_gradient_scratch(int channels, int filters) {
-    long most = most_gradient_tiles(channels, filters);
-    return 16L * (most * (channels + filters) + (long)channels * filters + 3 * skew) + 9L * (filters + 16)
-        + (channels > filters ? channels : filters);
-}
-
-void ck_winograd_kernel_gradient(const struct ck_winograd *v, const float *x, const float *dy, double *dk, float *scratch) {
-    struct ck_row_blocks kernel_rows = ck_row_blocks();
-    int c = v->channels, k = v->filters;
-    long tiles = (long)tiles_across(v->out_height) * tiles_across(v->out_width);
-    int block = ck_winograd_gradient_tile_block(c, k, tiles);
-    long v_step = (long)block * c + skew, w_step = (long)block * k + skew, step = (long)c * k + skew;
-    float *vt = scratch, *wt = vt + 16 * v_step, *du = wt + 16 * w_step, *row = du + 16 * step, *zeros = row + 9L * (k + 16);
-    memset(zeros, 0, sizeof(float) * (c > k ? c : k));
-    for (int n = 0; n < v->batch; n++) {
-        // Each block's sums start from 0 and are added to dU in block order: they depend on the shapes alone.
-        for (long start = 0; start < tiles; start += block) {
-            int count = tiles - start < block ? (int)(tiles - start) : block;
-            input_transform(v, x, zeros, n * tiles + start, count, v_step, vt);
-            gradient_transform(v, dy, zeros, n * tiles + start, count, w_step, wt);
-            for (int e = 0; e < 16; e++)
-                for (int r = 0; r < c; r += kernel_rows.max_rows) {
-                    int rows = c - r < kernel_rows.max_rows ? c - r : kernel_rows.max_rows;
-                    kernel_rows.block(rows, k, 1, count, vt + e * v_step + r, 1, c, 0, wt + e * w_step,
-                                      k, 0, du + e * step + (long)r * k, 0, k, 0, 0, start > 0);
-                }
-        }
-        kernel_gradient_transform(du, step, c, k, row, dk);
     }
 }
