@@ -52,6 +52,9 @@ public struct BenchmarkReport: Codable {
     public var stepMilliseconds: Double
     /// Time per step spent in the gradient allreduce (median), 0 for one process.
     public var allreduceMilliseconds: Double
+    /// Time per step spent in batch norm's statistics sums across ranks (median, rank 0), 0 for one
+    /// process or a model without batch norm.
+    public var statisticsMilliseconds: Double = 0
     /// Per layer, on one worker thread (which computes 1/threads of each batch), per step.
     public var layers: [LayerTime]
     public var evaluationSeconds: Double
@@ -100,14 +103,16 @@ public enum Benchmark {
         let share = EvenShare(data: images, communicator: communicator, maxBatch: min(trainer.microBatchSize, images.totalCount))
         let schedule = EpochSchedule(totalCount: images.totalCount, batchSize: batchSize, seed: 1, epoch: 1, shuffle: true)
 
-        var allreduceNanos: [UInt64] = []
+        var allreduceNanos: [UInt64] = [], statisticsNanos: [UInt64] = []
         func step(_ k: Int) {
             _ = try? trainer.run(globalBatch: schedule.globalBatch(step: k % schedule.steps), share: share, globalStep: k,
                                  where: "bench step \(k)")
             allreduceNanos.append(trainer.lastAllreduceNanoseconds)
+            statisticsNanos.append(trainer.lastStatisticsNanoseconds)
         }
         for k in 0..<min(20, steps) { step(k) }   // warm up caches, pages and BLAS buffers
         allreduceNanos.removeAll()
+        statisticsNanos.removeAll()
         let times = runner.profileLayers()
         communicator.barrier()
         let start = LayerTimes.now()
@@ -152,7 +157,7 @@ public enum Benchmark {
         }
         let forwardFlops = 2 * Double(model.forwardMultiplyAdds)
         let evaluationGflops = evaluationSeconds > 0 ? forwardFlops * Double(evaluationImages) / evaluationSeconds / 1e9 : 0
-        let sortedAllreduce = allreduceNanos.sorted()
+        let sortedAllreduce = allreduceNanos.sorted(), sortedStatistics = statisticsNanos.sorted()
         // Read before the products below allocate their operands, which the run itself never holds.
         let peakResidentBytes = Double(SystemInfo.peakResidentBytes() ?? 0)
         if communicator.isRoot {
@@ -169,6 +174,7 @@ public enum Benchmark {
             trainingGflops: samplesPerSecond * flops / 1e9, fractionOfSgemmPeak: peak > 0 ? samplesPerSecond * flops / 1e9 / peak : 0,
             stepMilliseconds: seconds * 1000 / Double(steps),
             allreduceMilliseconds: communicator.size > 1 ? Double(sortedAllreduce[sortedAllreduce.count / 2]) / 1e6 : 0,
+            statisticsMilliseconds: communicator.size > 1 ? Double(sortedStatistics[sortedStatistics.count / 2]) / 1e6 : 0,
             layers: layers, evaluationSeconds: evaluationSeconds, evaluationImages: evaluationImages,
             evaluationGflops: evaluationGflops, evaluationFractionOfPeak: peak > 0 ? evaluationGflops / peak : 0,
             peakResidentBytes: peakResidentBytes)

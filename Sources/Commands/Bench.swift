@@ -117,6 +117,9 @@ struct Bench: ParsableCommand {
         ]
         if r.ranks > 1 {
             lines.append("  allreduce per step (median, rank 0): \(f(r.allreduceMilliseconds, 3)) ms")
+            if r.statisticsMilliseconds > 0 {
+                lines.append("  batch statistics sums per step (median, rank 0): \(f(r.statisticsMilliseconds, 3)) ms")
+            }
             lines.append("  (the SGEMM peak was measured while the other ranks waited in MPI, which spins: run bench "
                          + "without mpirun for the machine's peak)")
         }

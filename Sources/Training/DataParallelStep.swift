@@ -50,6 +50,9 @@ public final class DataParallelStep {
     /// Nanoseconds the last step spent in the gradient allreduce (with buckets: in starting,
     /// progressing and waiting for them, the part the backward pass did not hide).
     public private(set) var lastAllreduceNanoseconds: UInt64 = 0
+    /// Nanoseconds the last step spent in batch norm's statistics sums across ranks (every one
+    /// waits for the slowest rank and, on a network, for the bytes queued ahead of it).
+    public private(set) var lastStatisticsNanoseconds: UInt64 = 0
 
     /// `maxBatch`: the most samples this rank computes in one pass (`samplesPerRank`, a share of a
     /// micro-batch); default: the micro-batch size. `bucketParameters`: see `GradientBuckets`.
@@ -108,6 +111,7 @@ public final class DataParallelStep {
     /// the error thrown for a non-finite loss or gradient.
     public func run(globalBatch: ArraySlice<Int32>, share: EvenShare, globalStep: Int, where: @autoclosure () -> String) throws -> Result {
         buckets?.begin(sums: reduction.pointer)
+        lastStatisticsNanoseconds = 0
         guard accumulationSteps > 1 else {
             share.take(globalBatch)
             return try run(sampleCount: share.count, globalStep: globalStep, fill: share.filler, where: `where`())
@@ -119,10 +123,10 @@ public final class DataParallelStep {
     /// in one pass. `where` names the step in the error thrown for a non-finite loss or gradient.
     public func run(sampleCount: Int, globalStep: Int, fill: BatchFiller, where: @autoclosure () -> String) throws -> Result {
         buckets?.begin(sums: reduction.pointer)
+        lastStatisticsNanoseconds = 0
         let local = runner.gradients(batchSize: sampleCount, parameters: parameters.pointer, state: state.pointer,
                                      globalStep: globalStep, seed: seed, into: reduction.pointer, fill: fill,
-                                     reduce: { [communicator] values, count in communicator.allreduceSum(values, count: count) },
-                                     completed: buckets.map { buckets in { buckets.completed($0) } })
+                                     reduce: sumStatistics, completed: buckets.map { buckets in { buckets.completed($0) } })
         return try finishStep(local: local, where: `where`)
     }
 
@@ -140,9 +144,7 @@ public final class DataParallelStep {
             let first = start == globalBatch.startIndex
             local = local + runner.gradients(batchSize: share.count, parameters: parameters.pointer, state: state.pointer,
                                              globalStep: globalStep, seed: seed, into: first ? total : micro,
-                                             fill: share.filler) { [communicator] values, count in
-                communicator.allreduceSum(values, count: count)
-            }
+                                             fill: share.filler, reduce: sumStatistics)
             if !first {
                 runner.forEachParameterSlice { slice in
                     for i in slice { total[i] += micro[i] }
@@ -150,6 +152,13 @@ public final class DataParallelStep {
             }
         }
         return local
+    }
+
+    /// Sums batch statistics across the ranks (`StatisticsReducer`), timed.
+    private func sumStatistics(_ values: UnsafeMutablePointer<Double>, _ count: Int) {
+        let start = LayerTimes.now()
+        communicator.allreduceSum(values, count: count)
+        lastStatisticsNanoseconds += LayerTimes.now() - start
     }
 
     /// Sums `local` (this rank's gradient sums, already in the reduction buffer, and statistics)

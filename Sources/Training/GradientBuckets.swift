@@ -13,23 +13,32 @@ import Foundation
 /// in a buffer of its own, summed in Float and widened back (`float32`, half the bytes).
 ///
 /// The runner tells which gradient sums are complete (`ModelRunner.gradients`' `completed`); a
-/// bucket starts as soon as all of its sums are, and every call lets the started ones progress
-/// (MPI moves their data only inside its calls). `finish` starts what is left, sums the step's
+/// bucket starts once all of its sums are, and every call lets the started ones progress (MPI
+/// moves their data only inside its calls). `finish` starts what is left, sums the step's
 /// counters and waits for everything, before the optimizer reads the sums. In Double the bits of
 /// every sum are those of one allreduce of the whole buffer: element-wise sums over the same ranks.
+///
+/// Pacing: where batch norm stops the backward pass, each call comes right after a statistics
+/// sum, and the next such sum, small and waited for, travels on the same connection behind
+/// whatever bytes are still queued. So one call starts complete buckets only until it has started
+/// `bucketParameters` (at least one bucket); the others wait for the next call. The calls come
+/// in the same order on every rank, so every rank starts the same sums in the same order.
 public final class GradientBuckets {
-    /// Parameters per bucket: 512 KiB of Double sums (PyTorch DDP's 25 MB default scaled down to
-    /// models of 0.1-1M parameters, so that the last bucket, which waits for the end of the backward
-    /// pass, stays small), or `$CONVNET_BUCKET_PARAMETERS` (the tests cut small models into many).
+    /// Parameters per bucket: 64 KiB of Double sums (about what 1 Gbit/s carries in 0.5 ms, so a
+    /// piece started after one statistics sum has left before the next one, and the last bucket,
+    /// which waits for the end of the backward pass, stays small; a layer larger than that is a
+    /// bucket of its own), or `$CONVNET_BUCKET_PARAMETERS` (the tests cut small models into many).
     public static let bucketParameters: Int = {
         guard let text = ProcessInfo.processInfo.environment["CONVNET_BUCKET_PARAMETERS"], let value = Int(text), value >= 1 else {
-            return 65_536
+            return 8_192
         }
         return value
     }()
 
     /// Parameter ranges in the order they are started: descending, contiguous, covering all.
     public let buckets: [Range<Int>]
+    /// Parameters one `completed` call starts at most (past the first bucket it starts).
+    private let pace: Int
     private let communicator: any Communicator
     /// The rounded sums of `float32` buckets.
     private let floats: FloatBuffer?
@@ -46,8 +55,9 @@ public final class GradientBuckets {
         // (a Float holds whole numbers exactly up to 2^24).
         var agreed = Float(min(bucketParameters, 1 << 24))
         communicator.broadcast(&agreed, count: 1, root: 0)
+        pace = Int(agreed)
         buckets = GradientBuckets.boundaries(parameterOffsets: model.parameterOffsets, count: model.parameterCount,
-                                             bucketParameters: Int(agreed))
+                                             bucketParameters: pace)
         floats = dtype == .float32 ? FloatBuffer(count: max(model.parameterCount, 1)) : nil
     }
 
@@ -70,21 +80,19 @@ public final class GradientBuckets {
         nanoseconds = 0
     }
 
-    /// The sums from `range.lowerBound` up are complete: starts the buckets that now are.
+    /// The sums from `range.lowerBound` up are complete: starts the buckets that now are, up to
+    /// the pace (see the type's notes).
     func completed(_ range: Range<Int>) {
         let start = LayerTimes.now()
-        while started < buckets.count && buckets[started].lowerBound >= range.lowerBound {
-            startBucket(buckets[started])
-            started += 1
-        }
+        startBuckets(from: range.lowerBound, upTo: pace)
         communicator.progressSums()
         nanoseconds += LayerTimes.now() - start
     }
 
     /// Starts the buckets not yet started and `counters` (Double, always), and waits for them all.
     func finish(counters: UnsafeMutablePointer<Double>, count: Int) {
-        completed(0..<0)
         let start = LayerTimes.now()
+        startBuckets(from: 0, upTo: .max)
         communicator.startSum(counters, count: count, of: .float64)
         communicator.waitForSums()
         if let floats, let sums {
@@ -93,6 +101,16 @@ public final class GradientBuckets {
             }
         }
         nanoseconds += LayerTimes.now() - start
+    }
+
+    /// Starts the next buckets lying at `lowerBound` or above, in order, until `parameters` have started.
+    private func startBuckets(from lowerBound: Int, upTo parameters: Int) {
+        var left = parameters
+        while left > 0 && started < buckets.count && buckets[started].lowerBound >= lowerBound {
+            startBucket(buckets[started])
+            left -= buckets[started].count
+            started += 1
+        }
     }
 
     private func startBucket(_ bucket: Range<Int>) {

@@ -15,7 +15,7 @@ final class OverlapTests: XCTestCase {
 
     /// One process that records the collectives it is asked for (sums are the identity).
     private final class RecordingCommunicator: Communicator, @unchecked Sendable {
-        enum Event: Equatable { case allreduce(count: Int), start(offset: Int, count: Int, type: SumType), wait }
+        enum Event: Equatable { case allreduce(count: Int), start(offset: Int, count: Int, type: SumType), progress, wait }
         var events: [Event] = []
         var base: UnsafeMutableRawPointer?
         var rank: Int { 0 }
@@ -26,7 +26,7 @@ final class OverlapTests: XCTestCase {
             base = base ?? buffer   // the first bucket starts at the first gradient of the top layers
             events.append(.start(offset: buffer - base!, count: count, type: type))
         }
-        func progressSums() {}
+        func progressSums() { events.append(.progress) }
         func waitForSums() { events.append(.wait) }
         func broadcast(_ buffer: UnsafeMutablePointer<Float>, count: Int, root: Int) {}
         func broadcast(_ buffer: UnsafeMutablePointer<Double>, count: Int, root: Int) {}
@@ -123,11 +123,112 @@ final class OverlapTests: XCTestCase {
         }
     }
 
+    /// Two convolutions between batch norms: one backward stage completes two buckets. A call
+    /// (ending in its `progressSums`) starts complete buckets in order only until it has started
+    /// `bucketParameters`; the others wait for the next call (a later stage's, right after its
+    /// statistics sum) or `finish`; none waits while a call has budget left, none starts before
+    /// its layers are complete, and the order and boundaries stay those of `boundaries`.
+    func testPacedBucketsStartInOrderAtMostOneBudgetPerCall() throws {
+        let path = try makeTemporaryDirectory(self) + "/model.toml"
+        try Self.pairedConvolutions.write(toFile: path, atomically: true, encoding: .utf8)
+        let config = try ExperimentConfig.load(path: path)
+        let communicator = RecordingCommunicator()
+        let model = try Sequential(config.model)
+        let budget = 100
+        let step = DataParallelStep(model: model, config: config, threads: 2, communicator: communicator, bucketParameters: budget)
+        Initialization.glorotUniform(model, seed: 3, into: step.parameters)
+        _ = try step.run(sampleCount: 8, globalStep: 0, fill: { range, x, labels, ids in
+            for (slot, n) in range.enumerated() {
+                for i in 0..<784 { x[slot * 784 + i] = Float((n * 31 + i) % 17) / 17 }
+                labels[slot] = Int32(n % 10)
+                ids[slot] = Int64(n)
+            }
+        }, where: "step 0")
+        let buckets = GradientBuckets.boundaries(parameterOffsets: model.parameterOffsets, count: model.parameterCount,
+                                                 bucketParameters: budget)
+        // The calls: the starts before each `progress`; then `finish`'s, which end in the counters.
+        var calls: [[Int]] = [[]], sumsBefore: [Int] = [], sums = 0
+        for event in communicator.events {
+            switch event {
+            case .allreduce: sums += 1
+            case let .start(offset, count, .float64):
+                if calls[calls.count - 1].isEmpty { sumsBefore.append(sums) }
+                calls[calls.count - 1].append(offset / 8 + count)   // upper bound, relative to the top bucket's start
+            case .progress:
+                if calls[calls.count - 1].isEmpty { sumsBefore.append(sums) }
+                calls.append([])
+            default: break
+            }
+        }
+        let top = buckets[0].lowerBound
+        let started = calls.flatMap { $0 }.dropLast().map { $0 + top }   // the last start is the counters
+        XCTAssertEqual(started, buckets.map(\.upperBound), "every bucket once, in the order and with the boundaries of `boundaries`")
+        // Which call first finds each bucket complete: the stages' completed ranges, from the top.
+        let stops = model.fastPaths.indices.filter { model.fastPaths[$0].statisticsCount > 0 }
+        let offsets = model.parameterOffsets + [model.parameterCount]
+        let completedFrom = stops.reversed().map { offsets[$0 + 1] } + [0]   // lower bound each call completes
+        var deferred = 0, index = 0
+        XCTAssertEqual(calls.count, completedFrom.count + 1, "one call per backward stage and the last, then finish")
+        for (call, uppers) in calls.dropLast().enumerated() {
+            let ranges = buckets[index..<(index + uppers.count)]
+            let counts = ranges.map(\.count)
+            XCTAssertLessThan(counts.dropLast().reduce(0, +), budget, "call \(call) started past its budget: \(counts)")
+            for range in ranges {
+                XCTAssertGreaterThanOrEqual(range.lowerBound, completedFrom[call], "call \(call) started \(range) before it was complete")
+            }
+            index += uppers.count
+            if index < buckets.count && buckets[index].lowerBound >= completedFrom[call] {
+                deferred += 1
+                XCTAssertGreaterThanOrEqual(counts.reduce(0, +), budget, "call \(call) left a complete bucket with budget to spare")
+            }
+        }
+        XCTAssertGreaterThan(deferred, 0, "this model must make some bucket wait for a later call")
+        XCTAssertEqual(sumsBefore.first, stops.count + 1, "the first call comes after the forward sums and the first backward one")
+    }
+
+    /// 28x28x1: conv, conv, batch norm, conv, conv, batch norm, dense: each stage's backward
+    /// completes two convolutions.
+    private static let pairedConvolutions = """
+        [model]
+        input_shape = [28, 28, 1]
+        classes = 10
+        layers = [{ type = "conv2d", filters = 4, kernel_size = 3, padding = "same" },
+                  { type = "conv2d", filters = 4, kernel_size = 3, padding = "same", use_bias = false },
+                  { type = "batchnorm" },
+                  { type = "conv2d", filters = 4, kernel_size = 3, padding = "same" },
+                  { type = "conv2d", filters = 4, kernel_size = 3, padding = "same", use_bias = false },
+                  { type = "batchnorm" }, { type = "flatten" }, { type = "dense", units = 10 }]
+
+        [loss]
+        from_logits = true
+        """
+
+    /// Paced buckets that wait for later calls (`pairedConvolutions`, 100 parameters a bucket) and
+    /// the default ones at 2-4 ranks give the bytes of one rank.
+    func testPacedBucketsTrainTheSameBytesOnOneToFourRanks() throws {
+        let data = try makeSmallMNIST(self, trainCount: 600, testCount: 100)
+        let config = try makeTemporaryDirectory(self) + "/paired.toml"
+        try (Self.pairedConvolutions + "\n[training]\nbatch_size = 24\nepochs = 1\n").write(toFile: config, atomically: true, encoding: .utf8)
+        var reference: Data?
+        for (ranks, bucket) in [(1, nil), (2, "100"), (3, nil), (4, "100")] as [(Int, String?)] {
+            let runDirectory = try makeTemporaryDirectory(self)
+            var environment = mpiEnvironment
+            environment["CONVNET_BUCKET_PARAMETERS"] = bucket
+            let result = try runCommand(try mpirunPath(), mpirunArguments(ranks) + [productBinary, "train", "--config", config,
+                                        "--data-dir", data, "--run-dir", runDirectory, "--max-steps", "12",
+                                        "--threads", "1", "--quiet"], environment: environment, timeout: 300)
+            XCTAssertEqual(result.status, 0, result.error)
+            let bytes = try modelBytes(runDirectory)
+            guard let reference else { reference = bytes; continue }
+            XCTAssertEqual(bytes, reference, "\(ranks) rank(s), buckets of \(bucket ?? "default") parameters vs 1 rank")
+        }
+    }
+
     /// Small buckets (many per step) at 2-4 ranks give the bytes of one rank with the default ones.
     func testSmallBucketsTrainTheSameBytesOnOneToFourRanks() throws {
         let data = try makeSmallMNIST(self, trainCount: 2000, testCount: 100)
         var reference: Data?
-        for (ranks, bucket) in [(1, nil), (1, "700"), (2, "700"), (3, "5000"), (4, "700")] as [(Int, String?)] {
+        for (ranks, bucket) in [(1, nil), (1, "700"), (2, "700"), (2, nil), (3, "5000"), (4, "700")] as [(Int, String?)] {
             let runDirectory = try makeTemporaryDirectory(self)
             var environment = mpiEnvironment
             environment["CONVNET_BUCKET_PARAMETERS"] = bucket
