@@ -130,7 +130,7 @@ public enum Benchmark {
             let backwardSeconds = Double(times.backwardNanoseconds[i]) / 1e9 / Double(steps)
             let multiplyAdds = Double(model.fastPaths[i].forwardMultiplyAdds) * samplesPerThread
             let forwardGflops = forwardSeconds > 0 ? 2 * multiplyAdds / forwardSeconds / 1e9 : 0
-            let backwardGflops = backwardSeconds > 0 ? 2 * multiplyAdds * (i == 0 ? 1 : 2) / backwardSeconds / 1e9 : 0
+            let backwardGflops = backwardSeconds > 0 ? 2 * multiplyAdds * (model.computesInputGradient(i) ? 2 : 1) / backwardSeconds / 1e9 : 0
             let shape = model.fastPaths[i].forwardProduct.map { (m: $0.rowsPerSample * chunkSize, n: $0.columns, k: $0.depth) }
             return BenchmarkReport.LayerTime(layer: model.layerNames[i], forwardMilliseconds: forwardSeconds * 1000,
                                              backwardMilliseconds: backwardSeconds * 1000,
@@ -180,11 +180,13 @@ public enum Benchmark {
             peakResidentBytes: peakResidentBytes)
     }
 
-    /// FLOPs of one training sample: forward, weight gradient, and input gradient of every layer but
-    /// the first, two FLOPs per multiply-add (the activations, pooling and loss are not counted).
+    /// FLOPs of one training sample: forward, weight gradient, and the input gradients backward
+    /// computes (not those of the first layer with parameters, `Sequential.computesInputGradient`),
+    /// two FLOPs per multiply-add (the activations, pooling and loss are not counted).
     public static func trainingFlopsPerSample(_ model: Sequential) -> Int {
         let forward = model.fastPaths.map(\.forwardMultiplyAdds)
-        return 2 * (forward.reduce(0, +) * 2 + forward.dropFirst().reduce(0, +))
+        let inputGradients = forward.indices.filter(model.computesInputGradient).map { forward[$0] }
+        return 2 * (forward.reduce(0, +) * 2 + inputGradients.reduce(0, +))
     }
 
     /// Best of three 2048^3 SGEMMs with BLAS's own threads on all cores.

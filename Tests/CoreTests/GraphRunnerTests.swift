@@ -38,15 +38,36 @@ final class GraphRunnerTests: XCTestCase {
     func testResidualBlockGradientMatchesFiniteDifferences() throws {
         let model = try residualModel()
         XCTAssertEqual(model.graph.consumers[0], [1, 5, 7])
+        try assertGradientsMatchFiniteDifferences(model, pixels: 36, classes: 3)
+    }
+
+    /// Backward stops where nothing below has parameters: the scaling in front of the convolution,
+    /// read also by the add, gets no gradient, and the parameters' gradients are still right.
+    func testLayersWithoutParametersBelowThemAreSkippedBackward() throws {
+        let layers: [any Layer] = [Rescaling(scale: 2, offset: -0.5), Conv2D(filters: 1, kernelSize: (3, 3), padding: .same, activation: .relu),
+                                   Add(), Flatten(), Dense(units: 3, activation: .softmax)]
+        let model = try Sequential(ModelSpec(inputShape: TensorShape([6, 6, 1]), classes: 3, layers: layers,
+                                             names: ["scaled", nil, nil, nil, nil], inputs: [nil, nil, ["conv2d_1", "scaled"], nil, nil]))
+        XCTAssertEqual(model.outputGradientNeeded, [false, true, true, true, true])
+        XCTAssertEqual(model.layers.indices.map(model.computesInputGradient), [false, false, true, true, true])
+        let chain = try Sequential(ModelSpec(inputShape: TensorShape([6, 6, 1]), classes: 3, layers: [layers[0], layers[1], layers[3], layers[4]]))
+        XCTAssertEqual(chain.outputGradientNeeded, [false, true, true, true])
+        try assertGradientsMatchFiniteDifferences(model, pixels: 36, classes: 3)
+        try assertGradientsMatchFiniteDifferences(chain, pixels: 36, classes: 3)
+    }
+
+    /// Every parameter view's gradient, sampled, against central differences of the loss, on 1 and 2 threads.
+    private func assertGradientsMatchFiniteDifferences(_ model: Sequential, pixels: Int, classes: Int,
+                                                       file: StaticString = #filePath, line: UInt = #line) throws {
         var generator = SeededGenerator(seed: 5)
         let batch = 5
-        let images = (0..<(batch * 36)).map { _ in generator.nextUnitFloat() }
+        let images = (0..<(batch * pixels)).map { _ in generator.nextUnitFloat() }
         let parameters = FloatBuffer(count: model.parameterCount)
         Initialization.glorotUniform(model, seed: 8, into: parameters)
         for view in model.parameterLayout.views where view.name.hasSuffix("bias") || view.name.hasSuffix("beta") {
             for i in view.range { parameters[i] = 0.2 * (generator.nextUnitFloat() - 0.3) }
         }
-        let fill = filler(images, pixels: 36, classes: 3)
+        let fill = filler(images, pixels: pixels, classes: classes)
         let state = FloatBuffer(count: model.stateCount)
         let gradients = DoubleBuffer(count: model.parameterCount), scratch = DoubleBuffer(count: model.parameterCount)
         for threads in [1, 2] {
@@ -64,7 +85,8 @@ final class GraphRunnerTests: XCTestCase {
                     parameters[i] = saved - h; let minus = loss()
                     parameters[i] = saved
                     let numeric = (plus - minus) / Double(2 * h)
-                    XCTAssertEqual(gradients[i], numeric, accuracy: 5e-3 * max(1, abs(numeric)), "\(view.name)[\(i - view.offset)], \(threads) thread(s)")
+                    XCTAssertEqual(gradients[i], numeric, accuracy: 5e-3 * max(1, abs(numeric)),
+                                   "\(view.name)[\(i - view.offset)], \(threads) thread(s)", file: file, line: line)
                 }
             }
         }

@@ -14,8 +14,8 @@ final class GraphBuffers {
     let readInputs: [[UnsafePointer<Float>]]
     /// The gradient with respect to each layer's output, summed over its readers.
     let outputGradients: [UnsafeMutablePointer<Float>]
-    /// Per layer, per input: where its backward writes that input's gradient (nil: the model input,
-    /// whose gradient nobody needs), and the sum to add it to when it is not written there directly.
+    /// Per layer, per input: where its backward writes that input's gradient (nil: the model input, or
+    /// a layer whose output gradient nobody needs, `Sequential.outputGradientNeeded`), and the sum to add it to when it is not written there directly.
     let inputGradients: [[UnsafeMutablePointer<Float>?]]
     let addTo: [[(sum: UnsafeMutablePointer<Float>, perSample: Int)?]]
     /// The memory behind the gradients, shared by those never live at once (`GradientBufferPlan`).
@@ -35,7 +35,7 @@ final class GraphBuffers {
         var inputGradients: [[UnsafeMutablePointer<Float>?]] = [], addTo: [[(UnsafeMutablePointer<Float>, Int)?]] = []
         for (i, sources) in graph.inputs.enumerated() {
             inputGradients.append(sources.enumerated().map { k, j in
-                j == ModelGraph.modelInput ? nil : plan.addendSlots[i][k].map { slots[$0].pointer } ?? outputGradients[j]
+                j == ModelGraph.modelInput || !model.outputGradientNeeded[j] ? nil : plan.addendSlots[i][k].map { slots[$0].pointer } ?? outputGradients[j]
             })
             addTo.append(sources.enumerated().map { k, j in
                 plan.addendSlots[i][k] == nil ? nil : (outputGradients[j], model.layers[j].outputShape.count)
@@ -76,7 +76,8 @@ extension Workspace {
     /// which its readers (all later than `i`) have completed.
     func graphBackward(_ graph: GraphBuffers, _ model: Sequential, layers: Range<Int>, count: Int, step: StepArguments,
                        fusedOutput: Bool, parameterGradients: UnsafeMutablePointer<Double>, shareOffset: Int) {
-        for i in layers.reversed() where !model.reluFusion.runBelow[i] {   // else layer i - 1 masks the gradient
+        // A ReLU fused into layer i - 1 is masked there.
+        for i in layers.reversed() where model.outputGradientNeeded[i] && !model.reluFusion.runBelow[i] {
             let start = times == nil ? 0 : LayerTimes.now()
             defer { times?.addBackward(i, since: start) }
             let dy = graph.outputGradients[i], dxs = graph.inputGradients[i]

@@ -19,6 +19,18 @@ public struct ModelGraph: Equatable, Sendable {
     public let consumers: [[Int]]
     public let isChain: Bool
 
+    /// Per layer: whether the gradient of its output is of use, that is whether it or a layer it
+    /// reads from (directly or not) has parameters (`trainable[i]`). Backward skips the other layers
+    /// and never computes their input gradients: the augmentation and scaling in front of a model's
+    /// first convolution cost time and change nothing.
+    public func outputGradientNeeded(trainable: [Bool]) -> [Bool] {
+        var needed: [Bool] = []
+        for (i, sources) in inputs.enumerated() {
+            needed.append(trainable[i] || sources.contains { $0 != ModelGraph.modelInput && needed[$0] })
+        }
+        return needed
+    }
+
     /// Resolves `spec`'s names and inputs; errors name the layer and the key (`model.layers[3].inputs`).
     public init(_ spec: ModelSpec) throws {
         let layers = spec.layers

@@ -28,6 +28,8 @@ public final class Sequential: Sendable {
     public let reluFusion: ReLUFusion
     /// Per layer: whether it applies the ReLU backward of the layer below (see `PassContext.inputReLUBackward`).
     private let absorbsReLUBelow: [Bool]
+    /// Per layer: whether backward runs it (`ModelGraph.outputGradientNeeded`).
+    public let outputGradientNeeded: [Bool]
 
     /// Largest parameter or state count a model may have (1 GiB of Floats): beyond it a config is a mistake.
     public static let maximumParameters = 1 << 28
@@ -109,6 +111,7 @@ public final class Sequential: Sendable {
         self.parameterInitializers = parameterInitializers
         self.stateInitializers = stateInitializers
         self.regularized = regularized
+        outputGradientNeeded = graph.outputGradientNeeded(trainable: layers.map { $0.parameterCount > 0 })
     }
 
     public var inputShape: TensorShape { spec.inputShape }
@@ -129,6 +132,11 @@ public final class Sequential: Sendable {
     /// The regularisation penalty of `parameters` (Keras adds it to the loss it reports).
     public func regularizationPenalty(_ parameters: UnsafePointer<Float>) -> Double {
         regularized.reduce(0) { $0 + $1.regularizer.penalty(parameters + $1.view.offset, count: $1.view.count) }
+    }
+
+    /// Whether backward computes any input gradient of layer `i` (some input's `outputGradientNeeded`).
+    public func computesInputGradient(_ i: Int) -> Bool {
+        graph.inputs[i].contains { $0 != ModelGraph.modelInput && outputGradientNeeded[$0] }
     }
 
     /// Whether layer `i` applies the ReLU backward of layer `i - 1` (false outside the model).

@@ -80,8 +80,8 @@ final class Workspace {
     /// Backpropagates the gradient in `gradientIn` (with respect to the output of layer
     /// `layers.upperBound - 1`) down through `layers`, adding to `parameterGradients` (the model's
     /// `parameterCount` Double sums over this worker's samples, see `Layer.backward`); on return
-    /// `gradientIn` holds the gradient with respect to the input of `layers.lowerBound` (except for
-    /// layer 0, whose input gradient is never needed and skipped). `fusedOutput`: the loss already
+    /// `gradientIn` holds the gradient with respect to the input of `layers.lowerBound` (except where
+    /// no layer below it has parameters: those layers, and that gradient, are skipped). `fusedOutput`: the loss already
     /// gave the last layer's pre-activation gradient. The samples are those from `shareOffset` on in
     /// this worker's share: layers that defer their weight gradients write to those slots, and
     /// `addDeferredGradients` adds them once the share is done.
@@ -91,9 +91,10 @@ final class Workspace {
             return graphBackward(graph, model, layers: layers, count: count, step: step, fusedOutput: fusedOutput,
                                  parameterGradients: parameterGradients, shareOffset: shareOffset)
         }
-        for i in layers.reversed() {
+        for i in layers.reversed() where model.outputGradientNeeded[i] {
             let start = times == nil ? 0 : LayerTimes.now()
             defer { times?.addBackward(i, since: start) }
+            let dx = i > 0 && model.outputGradientNeeded[i - 1] ? gradientOut.pointer : nil
             var context = step.context(self, layer: i, training: true)
             context.outputGradientIsPreActivation = (fusedOutput && i == model.layers.count - 1) || model.reluBackwardAbsorbed(below: i + 1)
             context.inputReLUBackward = model.reluBackwardAbsorbed(below: i)
@@ -102,11 +103,11 @@ final class Workspace {
             let deferredCount = model.fastPaths[i].deferredCountPerSample
             if deferredCount > 0 { memory.deferred = deferred[i].pointer + shareOffset * deferredCount }
             model.layers[i].backward(x: chainInput(i), y: activations[i].pointer, dy: gradientIn.pointer,
-                                     dx: i == 0 ? nil : gradientOut.pointer, batch: count,
+                                     dx: dx, batch: count,
                                      parameters: step.parameters + model.parameterOffsets[i],
                                      gradients: parameterGradients + model.parameterOffsets[i],
                                      memory: memory, context: context)
-            if i > 0 { swap(&gradientIn, &gradientOut) }
+            if dx != nil { swap(&gradientIn, &gradientOut) }
         }
     }
 
