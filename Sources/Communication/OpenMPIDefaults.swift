@@ -13,7 +13,7 @@ import Glibc
 ///   ranks it adds the ranks' buffers in the tree's grouping, so the sums are the same; from 5 ranks
 ///   the grouping differs, which, as any change of rank count, the Float mean does not see.
 /// - `btl_tcp_eager_limit = btl_tcp_rndv_eager_limit = 1 MiB`: a bucket (a few hundred KB of
-///   Doubles at most with the default bucket size) is handed to the socket whole in the call that starts it, and the
+///   Doubles with the default bucket size, unless one layer is larger) is handed to the socket whole in the call that starts it, and the
 ///   kernel sends it while the backward pass computes. Above the eager limit TCP takes a rendezvous
 ///   that waits for the peer's go-ahead, which is read only inside a later MPI call.
 ///

@@ -26,8 +26,8 @@ import Foundation
 public final class GradientBuckets {
     /// Parameters per bucket: 64 KiB of Double sums (about what 1 Gbit/s carries in 0.5 ms, so a
     /// piece started after one statistics sum has left before the next one, and the last bucket,
-    /// which waits for the end of the backward pass, stays small; a layer larger than that is a
-    /// bucket of its own), or `$CONVNET_BUCKET_PARAMETERS` (the tests cut small models into many).
+    /// which waits for the end of the backward pass, stays small; a bucket takes whole layers until
+    /// it holds this many or more), or `$CONVNET_BUCKET_PARAMETERS` (the tests cut small models into many).
     public static let bucketParameters: Int = {
         guard let text = ProcessInfo.processInfo.environment["CONVNET_BUCKET_PARAMETERS"], let value = Int(text), value >= 1 else {
             return 8_192

@@ -54,6 +54,19 @@ final class GraphRunnerTests: XCTestCase {
         XCTAssertEqual(chain.outputGradientNeeded, [false, true, true, true])
         try assertGradientsMatchFiniteDifferences(model, pixels: 36, classes: 3)
         try assertGradientsMatchFiniteDifferences(chain, pixels: 36, classes: 3)
+        let runner = ModelRunner(model: model, maxBatch: 4, threads: 1)
+        let times = runner.profileLayers()
+        let parameters = FloatBuffer(count: model.parameterCount), state = FloatBuffer(count: model.stateCount)
+        let gradients = DoubleBuffer(count: model.parameterCount)
+        Initialization.glorotUniform(model, seed: 8, into: parameters)
+        _ = runner.gradients(batchSize: 4, parameters: parameters.pointer, state: state.pointer, into: gradients.pointer,
+                             fill: filler([Float](repeating: 0.5, count: 4 * 36), pixels: 36, classes: 3))
+        XCTAssertEqual(times.backwardNanoseconds.map { $0 > 0 }, [false, true, true, true, true], "the layers backward ran")
+        // A batch norm without parameters in front: its backward sums, of no use, are not made.
+        let normalized = try Sequential(ModelSpec(inputShape: TensorShape([6, 6, 1]), classes: 3,
+                                                  layers: [BatchNorm(center: false, scale: false), layers[1], layers[3], layers[4]]))
+        XCTAssertEqual(normalized.outputGradientNeeded, [false, true, true, true])
+        try assertGradientsMatchFiniteDifferences(normalized, pixels: 36, classes: 3)
     }
 
     /// Every parameter view's gradient, sampled, against central differences of the loss, on 1 and 2 threads.

@@ -205,17 +205,19 @@ public final class ModelRunner {
         }
         var to = layerCount
         for stop in stops.reversed() {
+            // Nothing below a batch norm without parameters, over layers without any, uses its sums.
+            let reduces = model.outputGradientNeeded[stop]
             pool.run { t in
                 let workspace = workspaces[t], count = share(t).count
                 let sums = gradientSums(t, result: gradients)
                 workspace.backward(model, layers: (stop + 1)..<to, count: count, step: step, fusedOutput: fusedOutput,
                                    parameterGradients: sums, shareOffset: 0)
                 workspace.addDeferredGradients(model, layers: (stop + 1)..<to, samples: count, parameterGradients: sums)
-                workspace.addBackwardStatistics(model, stop, count: count, step: step, statistics: statistics[stop].pointer)
+                if reduces { workspace.addBackwardStatistics(model, stop, count: count, step: step, statistics: statistics[stop].pointer) }
             }
             // The statistics first: a caller sending the completed gradients would otherwise put
             // their bytes on the link ahead of the small sum that the next stage waits for.
-            gather(stop)
+            if reduces { gather(stop) }
             completeLayers((stop + 1)..<to, gradients: gradients, completed: completed)
             to = stop + 1
         }
