@@ -24,28 +24,8 @@ final class PaddedDirectConvolutionTests: XCTestCase {
                 let g = try! WindowGeometry(input: TensorShape([h, w, c]), window: (kh, kw), strides: (1, 1), padding: .same)
                 XCTAssertFalse(g.hasNoPadding, label)
                 XCTAssertTrue(DirectConvolution.suits(g), label)
-                let layer = Conv2D(filters: f, kernelSize: (kh, kw), padding: .same, activation: .linear, useBias: useBias)
-                    .boundForTest([h, w, c])
-                let rows = batch * g.positions, patch = g.patchLength, colStride = patch + (useBias ? 1 : 0)
-                let x = random(batch * g.inputCount, seed: 71), kernel = random(patch * f, seed: 72)
-                let bias = random(f, seed: 73), dy = random(rows * f, seed: 74)
-                let result = LayerHarness(layer, parameters: kernel + (useBias ? bias : []), training: true).run(x, batch: batch, dy: dy)
-
-                var col = [Float](repeating: .nan, count: rows * colStride)
-                Im2Col.im2col(x, batch: batch, geometry: g, onesColumn: useBias, &col)
-                var y = [Float](repeating: 0, count: rows * f)
-                Matmul.rowwise(m: rows, n: f, k: patch, col, lda: colStride, kernel, ldb: f, &y, ldc: f,
-                               bias: useBias ? bias : nil)
-                assertSameBits(result.y.map(\.bitPattern), y.map(\.bitPattern), "forward \(label)")
-
-                var gradients = [Double](repeating: 0, count: colStride * f)
-                Matmul.addWeightGradients(samples: batch, m: colStride, n: f, k: g.positions, col, lda: colStride,
-                                          sampleStrideA: g.positions * colStride, dy, ldb: f, sampleStrideB: g.positions * f,
-                                          into: &gradients, ldc: f)
-                assertSameBits(result.parameterGradients.map(\.bitPattern), gradients.map(\.bitPattern), "gradients \(label)")
-
-                let dx = im2colInputGradient(dy: dy, kernel: kernel, batch: batch, geometry: g, filters: f).dx
-                assertSameBits(result.dx.map(\.bitPattern), dx.map(\.bitPattern), "input gradient \(label)")
+                assertIm2colRouteBits(input: [h, w, c], window: (kh, kw), strides: (1, 1), padding: .same, filters: f,
+                                      useBias: useBias, batch: batch, seed: 71, label)
             }
         }
     }

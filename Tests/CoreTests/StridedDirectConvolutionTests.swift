@@ -30,28 +30,8 @@ final class StridedDirectConvolutionTests: XCTestCase {
                 let label = "\(path) \(h)x\(w)x\(c) kernel \(window) strides \(strides) \(padding) filters \(f) bias \(useBias)"
                 let g = try! WindowGeometry(input: TensorShape([h, w, c]), window: window, strides: strides, padding: padding)
                 XCTAssertTrue(DirectConvolution.suits(g), label)
-                let layer = Conv2D(filters: f, kernelSize: window, strides: strides, padding: padding, activation: .linear,
-                                   useBias: useBias).boundForTest([h, w, c])
-                let rows = batch * g.positions, patch = g.patchLength, colStride = patch + (useBias ? 1 : 0)
-                let x = random(batch * g.inputCount, seed: 81), kernel = random(patch * f, seed: 82)
-                let bias = random(f, seed: 83), dy = random(rows * f, seed: 84)
-                let result = LayerHarness(layer, parameters: kernel + (useBias ? bias : []), training: true).run(x, batch: batch, dy: dy)
-
-                var col = [Float](repeating: .nan, count: rows * colStride)
-                Im2Col.im2col(x, batch: batch, geometry: g, onesColumn: useBias, &col)
-                var y = [Float](repeating: 0, count: rows * f)
-                Matmul.rowwise(m: rows, n: f, k: patch, col, lda: colStride, kernel, ldb: f, &y, ldc: f,
-                               bias: useBias ? bias : nil)
-                assertSameBits(result.y.map(\.bitPattern), y.map(\.bitPattern), "forward \(label)")
-
-                var gradients = [Double](repeating: 0, count: colStride * f)
-                Matmul.addWeightGradients(samples: batch, m: colStride, n: f, k: g.positions, col, lda: colStride,
-                                          sampleStrideA: g.positions * colStride, dy, ldb: f, sampleStrideB: g.positions * f,
-                                          into: &gradients, ldc: f)
-                assertSameBits(result.parameterGradients.map(\.bitPattern), gradients.map(\.bitPattern), "gradients \(label)")
-
-                let dx = im2colInputGradient(dy: dy, kernel: kernel, batch: batch, geometry: g, filters: f).dx
-                assertSameBits(result.dx.map(\.bitPattern), dx.map(\.bitPattern), "input gradient \(label)")
+                assertIm2colRouteBits(input: [h, w, c], window: window, strides: strides, padding: padding, filters: f,
+                                      useBias: useBias, batch: batch, seed: 81, label)
             }
         }
     }

@@ -55,13 +55,7 @@ final class OverlapTests: XCTestCase {
         let model = try Sequential(config.model)
         let step = DataParallelStep(model: model, config: config, threads: 2, communicator: communicator, bucketParameters: 1000)
         Initialization.glorotUniform(model, seed: 3, into: step.parameters)
-        _ = try step.run(sampleCount: 8, globalStep: 0, fill: { range, x, labels, ids in
-            for (slot, n) in range.enumerated() {
-                for i in 0..<784 { x[slot * 784 + i] = Float((n * 31 + i) % 17) / 17 }
-                labels[slot] = Int32(n % 10)
-                ids[slot] = Int64(n)
-            }
-        }, where: "step 0")
+        try runFirstStep(step)
         let started = communicator.events.compactMap { event -> Int? in
             if case let .start(_, count, .float64) = event { return count }
             return nil
@@ -137,13 +131,7 @@ final class OverlapTests: XCTestCase {
         let budget = 100
         let step = DataParallelStep(model: model, config: config, threads: 2, communicator: communicator, bucketParameters: budget)
         Initialization.glorotUniform(model, seed: 3, into: step.parameters)
-        _ = try step.run(sampleCount: 8, globalStep: 0, fill: { range, x, labels, ids in
-            for (slot, n) in range.enumerated() {
-                for i in 0..<784 { x[slot * 784 + i] = Float((n * 31 + i) % 17) / 17 }
-                labels[slot] = Int32(n % 10)
-                ids[slot] = Int64(n)
-            }
-        }, where: "step 0")
+        try runFirstStep(step)
         let buckets = GradientBuckets.boundaries(parameterOffsets: model.parameterOffsets, count: model.parameterCount,
                                                  bucketParameters: budget)
         // The calls: the starts before each `progress`; then `finish`'s, which end in the counters.
@@ -322,5 +310,16 @@ final class OverlapTests: XCTestCase {
         XCTAssertLessThan(Date().timeIntervalSince(killedAt), 10)
         usleep(500_000)
         XCTAssertEqual(try ranks(), [], "ranks left behind")
+    }
+
+    /// One step of 8 made 28x28 pictures, the sums recorded by the step's communicator.
+    private func runFirstStep(_ step: DataParallelStep) throws {
+        _ = try step.run(sampleCount: 8, globalStep: 0, fill: { range, x, labels, ids in
+            for (slot, n) in range.enumerated() {
+                for i in 0..<784 { x[slot * 784 + i] = Float((n * 31 + i) % 17) / 17 }
+                labels[slot] = Int32(n % 10)
+                ids[slot] = Int64(n)
+            }
+        }, where: "step 0")
     }
 }
