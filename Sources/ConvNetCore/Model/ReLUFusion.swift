@@ -39,20 +39,3 @@ extension GradientBufferPlan {
                   sharedWithNext: model.reluFusion.fusesNext)
     }
 }
-
-extension Workspace {
-    /// Layer `i`'s `addBackwardStatistics` over this worker's `count` samples, from 0 into its
-    /// `partialStatistics` (through the ReLU it runs, if it fuses one), for its `backward` to reuse.
-    func addBackwardStatistics(_ model: Sequential, _ i: Int, count: Int, step: StepArguments, statistics: UnsafePointer<Double>) {
-        let layer = model.fastPaths[i].statistics!, sums = partialStatistics[i].pointer
-        partialStatistics[i].fill(0)
-        if model.reluFusion.fusesNext[i] {
-            layer.addBackwardStatisticsThroughReLU(x: layerInput(i), dy: outputGradient(i), batch: count,
-                                                   parameters: step.parameters + model.parameterOffsets[i],
-                                                   statistics: statistics, into: sums)
-        } else {
-            layer.addBackwardStatistics(x: layerInput(i), dy: outputGradient(i), batch: count, statistics: statistics, into: sums)
-        }
-        backwardStatisticsSamples[i] = count
-    }
-}

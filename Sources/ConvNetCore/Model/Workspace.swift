@@ -52,6 +52,21 @@ final class Workspace {
         backwardStatisticsSamples[i] = -1
     }
 
+    /// Layer `i`'s `addBackwardStatistics` over this worker's `count` samples, from 0 into its
+    /// `partialStatistics` (through the ReLU it runs, if it fuses one), for its `backward` to reuse.
+    func addBackwardStatistics(_ model: Sequential, _ i: Int, count: Int, step: StepArguments, statistics: UnsafePointer<Double>) {
+        let layer = model.fastPaths[i].statistics!, sums = partialStatistics[i].pointer
+        partialStatistics[i].fill(0)
+        if model.reluFusion.fusesNext[i] {
+            layer.addBackwardStatisticsThroughReLU(x: layerInput(i), dy: outputGradient(i), batch: count,
+                                                   parameters: step.parameters + model.parameterOffsets[i],
+                                                   statistics: statistics, into: sums)
+        } else {
+            layer.addBackwardStatistics(x: layerInput(i), dy: outputGradient(i), batch: count, statistics: statistics, into: sums)
+        }
+        backwardStatisticsSamples[i] = count
+    }
+
     /// The (first) input of layer `i`.
     func layerInput(_ i: Int) -> UnsafeMutablePointer<Float> { graph?.inputs[i][0] ?? chainInput(i) }
 
