@@ -47,6 +47,38 @@ final class StridedDirectConvolutionTests: XCTestCase {
         }
     }
 
+    /// A first layer, whose input gradient backward never asks for, runs direct on any channel count:
+    /// stems on 1 and 3 channels, "same" and "valid", strided or not, with the im2col route's outputs and
+    /// kernel and bias gradients (and, asked anyway, its input gradient) on every kernel path.
+    func testFirstLayersRunDirectWithTheIm2colRoutesBits() {
+        defer { Matmul.selectKernels("best") }
+        let shapes: [(Int, Int, Int, Int, Padding, Int, Bool)] = [
+            (32, 32, 3, 1, .same, 16, true), (28, 28, 1, 1, .valid, 32, true), (32, 32, 3, 2, .same, 16, false),
+            (19, 17, 2, 1, .same, 5, true),
+        ]
+        for path in ["portable", "avx2", "avx512", "neon"] where Matmul.selectKernels(path) {
+            for (h, w, c, stride, padding, f, useBias) in shapes {
+                let label = "\(path) \(h)x\(w)x\(c) strides \(stride) \(padding) filters \(f) bias \(useBias)"
+                let layer = Conv2D(filters: f, kernelSize: (3, 3), strides: (stride, stride), padding: padding).boundForTest([h, w, c])
+                XCTAssertEqual(layer.route, "im2col", label)
+                XCTAssertEqual(layer.withoutInputGradient().route, "direct", label)
+                assertIm2colRouteBits(input: [h, w, c], window: (3, 3), strides: (stride, stride), padding: padding, filters: f,
+                                      useBias: useBias, batch: 2, seed: 87, inputGradientNeeded: false, label)
+            }
+        }
+    }
+
+    /// `Sequential` tells the convolutions below which no gradient flows (the first with parameters,
+    /// and any reading only the model's input) that they need none; the others keep their route.
+    func testModelsFirstConvolutionNeedsNoInputGradient() throws {
+        let layers: [any Layer] = [Rescaling(scale: 0.5, offset: 0), Conv2D(filters: 3, kernelSize: (3, 3), padding: .same),
+                                   Conv2D(filters: 4, kernelSize: (3, 3), padding: .same), Flatten(), Dense(units: 10)]
+        let model = try Sequential(ModelSpec(inputShape: TensorShape([16, 16, 3]), classes: 10, layers: layers))
+        let convolutions = model.layers.compactMap { $0 as? Conv2D }
+        XCTAssertEqual(convolutions.map(\.inputGradientNeeded), [false, true])
+        XCTAssertEqual(convolutions.map(\.route), ["direct", "im2col"])
+    }
+
     /// A strided window's padded copy: `padTop` rows above and `padLeft` columns left, as many below and
     /// right as the last window needs, and `crop` undoes `pad`.
     func testStridedPadAndCropAreInverse() {

@@ -16,7 +16,8 @@ import CKernels
 /// outputs and max-pool ties stay ties. `col` is saved for the kernel gradient `dK = col^T * dY`
 /// (per sample, the same kernel reading `col` as transposed), and the input gradient is `col2im(dY * K^T)`.
 /// Where `DirectConvolution` suits the shape, the same sums run on `x` itself (or, when a window
-/// reaches into the padding, on its zero-padded copy), without `col`.
+/// reaches into the padding, on its zero-padded copy), without `col`; so does a convolution whose
+/// input gradient the model never asks for (`inputGradientNeeded` false: a model's first layer).
 public struct Conv2D: Layer, ActivatedOutput, PreparedParameters, EndsInReLU, CostModel {
     public static let typeName = "conv2d"
     public static let kerasClassName = "Conv2D"
@@ -30,6 +31,9 @@ public struct Conv2D: Layer, ActivatedOutput, PreparedParameters, EndsInReLU, Co
     public let kernelRegularizer: Regularizer?
     /// The algorithm asked for (nil: direct); `winograd` only where `ConvolutionAlgorithm.winogradSuits`.
     public internal(set) var convolution: ConvolutionAlgorithm?
+    /// Whether backward is ever asked for this layer's input gradient (`withoutInputGradient`); without
+    /// it, the direct route suits more shapes. Either way the same bits.
+    public private(set) var inputGradientNeeded = true
     public private(set) var inputShape = TensorShape([])
     private var geometry: WindowGeometry?
 
@@ -68,6 +72,14 @@ public struct Conv2D: Layer, ActivatedOutput, PreparedParameters, EndsInReLU, Co
         return layer
     }
 
+    /// This layer for a place where backward never asks for its input gradient (a model's first layer
+    /// with parameters, `Sequential`); asked anyway, it still computes it, slower.
+    public func withoutInputGradient() -> Conv2D {
+        var layer = self
+        layer.inputGradientNeeded = false
+        return layer
+    }
+
     public var config: [ConfigEntry] {
         var entries = [ConfigEntry("filters", .int(filters)), ConfigEntry("kernel_size", .pair(kernelSize))]
         if strides != (1, 1) { entries.append(ConfigEntry("strides", .pair(strides))) }
@@ -97,8 +109,10 @@ public struct Conv2D: Layer, ActivatedOutput, PreparedParameters, EndsInReLU, Co
     var patchLength: Int { g.patchLength }
     private var fused: FusedActivation { FusedActivation(activation: activation, width: filters) }
     /// Without the im2col matrix where that pays (`DirectConvolution`); the same bits either way.
-    var isDirect: Bool { !isWinograd && DirectConvolution.suits(g) }
+    var isDirect: Bool { !isWinograd && DirectConvolution.suits(g, inputGradient: inputGradientNeeded) }
     var isWinograd: Bool { convolution == .winograd }
+    /// How the sums run: `winograd`, `direct` (`DirectConvolution`) or `im2col`.
+    public var route: String { isWinograd ? "winograd" : isDirect ? "direct" : "im2col" }
 
     public var outputShape: TensorShape { TensorShape([g.outHeight, g.outWidth, filters]) }
     public var parameters: [TensorSpec] {

@@ -68,6 +68,11 @@ public final class Sequential: Sendable {
             layers.append(layer)
             shape = layer.outputShape
         }
+        let gradientNeeded = graph.outputGradientNeeded(trainable: layers.map { $0.parameterCount > 0 })
+        // A convolution whose input gradient backward never computes may take a route without one.
+        for i in layers.indices where !graph.inputs[i].contains(where: { $0 != ModelGraph.modelInput && gradientNeeded[$0] }) {
+            layers[i] = (layers[i] as? Conv2D)?.withoutInputGradient() ?? layers[i]
+        }
         let fastPaths = layers.map(LayerFastPaths.init)
         self.fastPaths = fastPaths
         // In a graph, only where the layer below feeds this layer alone and this layer reads it alone.
@@ -111,7 +116,7 @@ public final class Sequential: Sendable {
         self.parameterInitializers = parameterInitializers
         self.stateInitializers = stateInitializers
         self.regularized = regularized
-        outputGradientNeeded = graph.outputGradientNeeded(trainable: layers.map { $0.parameterCount > 0 })
+        outputGradientNeeded = gradientNeeded
     }
 
     public var inputShape: TensorShape { spec.inputShape }
