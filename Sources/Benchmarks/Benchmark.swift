@@ -28,6 +28,8 @@ public struct BenchmarkReport: Codable {
         public var product: String?
         public var productRowwiseGflops: Double
         public var productBLASGflops: Double
+        /// How a convolution runs (`Conv2D.route`: `direct`, `im2col` or `winograd`); nil for other layers.
+        public var route: String? = nil
     }
 
     public var blas: String
@@ -138,7 +140,8 @@ public enum Benchmark {
                                              forwardFractionOfPeak: corePeak > 0 ? forwardGflops / corePeak : 0,
                                              backwardFractionOfPeak: corePeak > 0 ? backwardGflops / corePeak : 0,
                                              product: shape.map { "\($0.m)x\($0.n)x\($0.k)" },
-                                             productRowwiseGflops: 0, productBLASGflops: 0)
+                                             productRowwiseGflops: 0, productBLASGflops: 0,
+                                             route: (model.layers[i] as? Conv2D)?.route)
         }
 
         // Evaluation: rank 0, 10,000 images (the test set's size), cycling through the data if smaller.

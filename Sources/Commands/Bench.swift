@@ -125,12 +125,13 @@ struct Bench: ParsableCommand {
         }
         // Layer names as long as the config's ("global_average_pooling2d_1") widen the name column.
         let nameWidth = max(18, (r.layers.map(\.layer.count).max() ?? 0) + 2)
-        lines.append("Per layer, one worker thread, per step: ms forward / backward, GFLOP/s and % of one core's SGEMM peak")
+        lines.append("Per layer, one worker thread, per step: ms forward / backward (a convolution's route), GFLOP/s and % of one core's SGEMM peak")
         for layer in r.layers {
             var line = "  " + layer.layer.padding(toLength: nameWidth, withPad: " ", startingAt: 0)
                 + "\(f(layer.forwardMilliseconds, 3)) / \(f(layer.backwardMilliseconds, 3))"
+                + (layer.route.map { " \($0)" } ?? "")
             if layer.forwardGflops > 0 {
-                line = line.padding(toLength: nameWidth + 22, withPad: " ", startingAt: 0)
+                line = line.padding(toLength: max(nameWidth + 22, line.count + 2), withPad: " ", startingAt: 0)
                     + "forward \(f(layer.forwardGflops)) GFLOP/s (\(f(100 * layer.forwardFractionOfPeak, 0)) %), "
                     + "backward \(f(layer.backwardGflops)) GFLOP/s (\(f(100 * layer.backwardFractionOfPeak, 0)) %)"
             }

@@ -38,6 +38,10 @@ struct ConvNetDist: ParsableCommand {
                                                  + "this CPU runs up to \(Matmul.bestKernelName)\n").utf8))
             Foundation.exit(2)
         }
+        if let problem = EnvironmentSwitches.problem(in: ProcessInfo.processInfo.environment) {
+            FileHandle.standardError.write(Data("convnet-dist: error: \(problem)\n".utf8))
+            Foundation.exit(2)
+        }
         var arguments = Array(CommandLine.arguments.dropFirst())
         if let i = arguments.firstIndex(of: "--resume"), i + 1 == arguments.count || arguments[i + 1].hasPrefix("-") {
             arguments[i] = "--resume=\(Train.latestCheckpoint)"

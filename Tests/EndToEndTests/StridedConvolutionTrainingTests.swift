@@ -3,8 +3,9 @@ import TestSupport
 import XCTest
 
 /// A residual block with a stride-2 3x3 convolution and a 1x1 stride-2 projection on the direct
-/// route (the stem on 3 channels keeps im2col) trains the same model.safetensors bytes as with every
-/// convolution on the im2col route (`CONVNET_IM2COL=1`), on 1 and 2 threads.
+/// route (the stem on 3 channels too: it needs no input gradient) trains the same model.safetensors
+/// bytes as with every convolution on the im2col route (`CONVNET_IM2COL=1`), on 1 and 2 threads;
+/// `bench` shows that the switch really moved every convolution.
 final class StridedConvolutionTrainingTests: XCTestCase {
     private let config = """
         [data]
@@ -95,6 +96,19 @@ final class StridedConvolutionTrainingTests: XCTestCase {
             XCTAssertEqual(result.status, 0, "\(name): \(result.error)")
             return try Data(contentsOf: URL(fileURLWithPath: run + "/model.safetensors"))
         }
+        func routes(im2col: Bool) throws -> [String: String] {
+            var environment = ProcessInfo.processInfo.environment
+            environment["CONVNET_IM2COL"] = im2col ? "1" : nil
+            let result = try runCommand(productBinary, ["bench", "--json", "--steps", "1", "--threads", "1", "--config", configPath,
+                                                        "--data-dir", data], environment: environment, timeout: 300)
+            XCTAssertEqual(result.status, 0, result.error)
+            let report = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any], result.output)
+            let layers = try XCTUnwrap(report["layers"] as? [[String: Any]])
+            return layers.reduce(into: [:]) { routes, layer in routes[layer["layer"] as! String] = layer["route"] as? String }
+        }
+        let convolutions = ["stem", "down", "residual", "projection"]
+        XCTAssertEqual(try routes(im2col: false), Dictionary(uniqueKeysWithValues: convolutions.map { ($0, "direct") }))
+        XCTAssertEqual(try routes(im2col: true), Dictionary(uniqueKeysWithValues: convolutions.map { ($0, "im2col") }))
         let im2col = try train("im2col", threads: 1, im2col: true)
         XCTAssertEqual(try train("direct", threads: 1, im2col: false), im2col, "1 thread")
         XCTAssertEqual(try train("direct-2", threads: 2, im2col: false), im2col, "2 threads")
