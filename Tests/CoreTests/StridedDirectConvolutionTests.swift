@@ -47,14 +47,17 @@ final class StridedDirectConvolutionTests: XCTestCase {
         }
     }
 
-    /// A first layer, whose input gradient backward never asks for, runs direct on any channel count:
-    /// stems on 1 and 3 channels, "same" and "valid", strided or not, with the im2col route's outputs and
-    /// kernel and bias gradients (and, asked anyway, its input gradient) on every kernel path.
+    /// A first layer, whose input gradient backward never asks for, runs direct from kernel rows of 8
+    /// floats: stems on 3 and 4 channels, "same" and "valid", strided or not, with the im2col route's
+    /// outputs and kernel and bias gradients (and, asked anyway, its input gradient) on every kernel
+    /// path. On one channel (the reference model's conv1) it keeps im2col.
     func testFirstLayersRunDirectWithTheIm2colRoutesBits() {
         defer { Matmul.selectKernels("best") }
+        let oneChannel = Conv2D(filters: 32, kernelSize: (3, 3)).boundForTest([28, 28, 1]).withoutInputGradient()
+        XCTAssertEqual(oneChannel.route, "im2col")
         let shapes: [(Int, Int, Int, Int, Padding, Int, Bool)] = [
-            (32, 32, 3, 1, .same, 16, true), (28, 28, 1, 1, .valid, 32, true), (32, 32, 3, 2, .same, 16, false),
-            (19, 17, 2, 1, .same, 5, true),
+            (32, 32, 3, 1, .same, 16, true), (28, 28, 3, 1, .valid, 32, true), (32, 32, 3, 2, .same, 16, false),
+            (19, 17, 4, 1, .same, 5, true),
         ]
         for path in ["portable", "avx2", "avx512", "neon"] where Matmul.selectKernels(path) {
             for (h, w, c, stride, padding, f, useBias) in shapes {

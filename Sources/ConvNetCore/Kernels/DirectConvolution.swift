@@ -17,13 +17,14 @@ public enum DirectConvolution {
     /// or, for strided windows, where im2col's matrix costs more than short blocks: kernel rows of 16+
     /// floats of whole 8-channel vectors (the input gradient's columns are channels; a narrower tail
     /// runs on portable code without AVX-512's masks). Without an input gradient (`inputGradient`
-    /// false: a model's first layer), short kernel rows still beat im2col's copy in the forward pass and
-    /// the kernel gradient: a stem on a picture's 3 channels runs direct. The reference model's conv2
-    /// qualifies; conv3 (output rows of 3 positions) keeps im2col.
+    /// false: a model's first layer), kernel rows of 8+ floats still beat im2col's copy in the forward
+    /// pass and the kernel gradient: a 3x3 stem on a picture's 3 channels runs direct. The reference
+    /// model's conv2 qualifies; its conv1 (kernel rows of 3 floats, where im2col's longer rows win) and
+    /// conv3 (output rows of 3 positions) keep im2col.
     public static func suits(_ g: WindowGeometry, inputGradient: Bool = true) -> Bool {
         guard !im2colForced, let p = padded(g), p.outWidth >= 8 else { return false }
         let span = p.windowWidth * p.channels, strided = g.strideHeight > 1 || g.strideWidth > 1
-        return span >= 32 || (strided && span >= 16 && p.channels % 8 == 0) || !inputGradient
+        return span >= 32 || (strided && span >= 16 && p.channels % 8 == 0) || (!inputGradient && span >= 8)
     }
 
     /// `CONVNET_IM2COL=1` in the environment keeps every convolution on the im2col route: the same
