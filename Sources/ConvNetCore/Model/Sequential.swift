@@ -26,6 +26,8 @@ public final class Sequential: Sendable {
     public let fastPaths: [LayerFastPaths]
     /// Which layers run the ReLU after them in their own passes (a graph's execution detail).
     public let reluFusion: ReLUFusion
+    /// Which batch norms an add runs within its own passes (a graph's execution detail).
+    public let normalizationFolding: NormalizationFolding
     /// Per layer: whether it applies the ReLU backward of the layer below (see `PassContext.inputReLUBackward`).
     private let absorbsReLUBelow: [Bool]
     /// Per layer: whether backward runs it (`ModelGraph.outputGradientNeeded`).
@@ -75,7 +77,8 @@ public final class Sequential: Sendable {
             $0 > 0 && fastPaths[$0 - 1].endsInReLU && fastPaths[$0].absorbsInputReLUBackward
                 && graph.inputs[$0] == [$0 - 1] && graph.consumers[$0 - 1] == [$0]
         }
-        reluFusion = ReLUFusion(layers: layers, graph: graph, fastPaths: fastPaths, enabled: fusePasses)
+        let reluFusion = ReLUFusion(layers: layers, graph: graph, fastPaths: fastPaths, enabled: fusePasses)
+        self.reluFusion = reluFusion
         guard shape.dimensions == [spec.classes] else {
             throw ModelError("the last layer's output is \(shape), but the model needs (None, \(spec.classes)) for classes = \(spec.classes)")
         }
@@ -111,7 +114,10 @@ public final class Sequential: Sendable {
         self.parameterInitializers = parameterInitializers
         self.stateInitializers = stateInitializers
         self.regularized = regularized
-        outputGradientNeeded = graph.outputGradientNeeded(trainable: layers.map { $0.parameterCount > 0 })
+        let outputGradientNeeded = graph.outputGradientNeeded(trainable: layers.map { $0.parameterCount > 0 })
+        self.outputGradientNeeded = outputGradientNeeded
+        normalizationFolding = NormalizationFolding(layers: layers, graph: graph, reluFusion: reluFusion,
+                                                    outputGradientNeeded: outputGradientNeeded)
     }
 
     public var inputShape: TensorShape { spec.inputShape }
