@@ -123,6 +123,21 @@ void ck_add_relu(const float *a, const float *b, float *y, long count);
 /// ck_relu_backward_into to two buffers: dx0[i] = dx1[i] = y[i] > 0 ? dy[i] : 0 (none of them overlapping).
 void ck_relu_backward_twice(const float *y, const float *dy, float *dx0, float *dx1, long count);
 
+// Batch norm(s), then add, then ReLU in one pass (normalize_add_relu.c), bit for bit the separate passes.
+
+/// ck_batch_norm_forward of each input with a scale (a null scale: the input as it is), then
+/// ck_add_relu: s = a' + b', y = s > 0 ? s : 0, over NHWC [rows, channels].
+void ck_normalize_add_relu(const float *a, const float *a_scale, const float *a_shift, const float *b,
+                           const float *b_scale, const float *b_shift, long rows, int channels, float *y);
+
+/// ck_relu_backward_twice into da and db, and for x0 (and x1 unless null) ck_batch_norm_sums of the masked
+/// gradient d = y > 0 ? dy : 0 with that batch norm's mean and inverse: first += sum d, second += sum
+/// d * (x - mean) * inverse, per sample in Float, added in Double. scratch: 4 * channels floats.
+void ck_add_relu_backward_sums(const float *y, const float *dy, float *da, float *db, const float *x0,
+                               const float *mean0, const float *inverse0, double *first0, double *second0,
+                               const float *x1, const float *mean1, const float *inverse1, double *first1,
+                               double *second1, int samples, int positions, int channels, float *scratch);
+
 /// A direct convolution's shapes: no padding, NHWC input x[batch, height, width, channels], HWIO
 /// kernel[window_height, window_width, channels, filters], strides stride_height and stride_width (0 is
 /// taken as 1, so stride-1 initialisers may leave them out), output y[batch, oh, ow, filters] with

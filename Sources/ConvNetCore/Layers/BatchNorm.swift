@@ -20,7 +20,7 @@ import CKernels
 ///     dx = gamma / sqrt(var + epsilon) * (dy - sum(dy) / B - xhat * sum(dy * xhat) / B)
 ///
 /// whose two sums are again global (`addBackwardStatistics`).
-public struct BatchNorm: Layer, GlobalBatchStatistics, FusesOutputReLU {
+public struct BatchNorm: Layer, GlobalBatchStatistics, FusesOutputReLU, FoldableNormalization {
     public static let typeName = "batchnorm"
     public static let kerasClassName = "BatchNormalization"
 
@@ -166,6 +166,13 @@ public struct BatchNorm: Layer, GlobalBatchStatistics, FusesOutputReLU {
             out[k] = inverse
             out[c + k] = beta - moment[k] * inverse
         }
+    }
+
+    /// `FoldableNormalization`: the moments (mean, inverse) that `forward` and the backward sums use, then `scale`, `shift`.
+    public func normalization(parameters: UnsafePointer<Float>, statistics: UnsafePointer<Double>, state: UnsafePointer<Float>,
+                              training: Bool, into out: UnsafeMutablePointer<Float>) {
+        moments(statistics: statistics, state: state, training: training, into: out)
+        scaleAndShift(parameters, moment: out, into: out + 2 * channels)
     }
 
     public func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int,

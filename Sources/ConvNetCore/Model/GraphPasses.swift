@@ -55,8 +55,11 @@ extension Workspace {
         let fusion = model.reluFusion
         for i in layers {
             if fusion.runBelow[i] && layers.contains(i - 1) { continue }   // layer i - 1 wrote its output
+            if model.normalizationFolding.foldedInto[i] != nil { continue }   // its add normalizes (NormalizationFolding)
             let start = times == nil ? 0 : LayerTimes.now()
-            if fusion.fusesNext[i] && layers.contains(i + 1), let fused = model.fastPaths[i].fusesOutputReLU {
+            if model.normalizationFolding.foldsInputs[i] {
+                foldedAddForward(graph, model, i, count: count, step: step, training: training)
+            } else if fusion.fusesNext[i] && layers.contains(i + 1), let fused = model.fastPaths[i].fusesOutputReLU {
                 fused.forwardReLU(inputs: graph.readInputs[i], activations[i + 1].pointer, batch: count,
                                   parameters: step.parameters + model.parameterOffsets[i],
                                   memory: step.memory(self, model, i), context: step.context(self, layer: i, training: training))
@@ -81,7 +84,9 @@ extension Workspace {
             let start = times == nil ? 0 : LayerTimes.now()
             defer { times?.addBackward(i, since: start) }
             let dy = graph.outputGradients[i], dxs = graph.inputGradients[i]
-            if model.reluFusion.fusesNext[i], let fused = model.fastPaths[i].fusesOutputReLU {
+            if model.normalizationFolding.foldsInputs[i] {
+                foldedAddBackward(graph, model, i, count: count, step: step)
+            } else if model.reluFusion.fusesNext[i], let fused = model.fastPaths[i].fusesOutputReLU {
                 var memory = step.memory(self, model, i)
                 shareBackwardStatistics(i, count: count, shareOffset: shareOffset, into: &memory)
                 fused.backwardReLU(inputs: graph.readInputs[i], y: activations[i + 1].pointer, dy: dy, dxs: dxs, batch: count,

@@ -71,7 +71,9 @@ public struct MemoryEstimate: Sendable, Equatable {
             return one + (samples - 1) * (two - one)
         }
         let deferred = Double(shareCapacity) * Double(model.fastPaths.reduce(0) { $0 + $1.deferredCountPerSample })
-        let outputs = layers.reduce(0.0) { $0 + Double($1.outputShape.count) }
+        let outputs = layers.indices.reduce(0.0) { total, i in
+            model.normalizationFolding.foldedInto[i] != nil ? total : total + Double(layers[i].outputShape.count)   // never written
+        }
         let saved = layers.reduce(0.0) { total, layer in total + affine { layer.savedCount(batch: $0) } }
         let scratch = layers.map { layer in affine { layer.scratchCount(batch: $0) } }.max() ?? 0
         let widest = Double(layers.map { max($0.inputShape.count, $0.outputShape.count) }.max() ?? 0)

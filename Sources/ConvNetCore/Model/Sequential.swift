@@ -26,6 +26,8 @@ public final class Sequential: Sendable {
     public let fastPaths: [LayerFastPaths]
     /// Which layers run the ReLU after them in their own passes (a graph's execution detail).
     public let reluFusion: ReLUFusion
+    /// Which batch norms an add runs within its own passes (a graph's execution detail).
+    public let normalizationFolding: NormalizationFolding
     /// Per layer: whether it applies the ReLU backward of the layer below (see `PassContext.inputReLUBackward`).
     private let absorbsReLUBelow: [Bool]
     /// Per layer: whether backward runs it (`ModelGraph.outputGradientNeeded`).
@@ -80,7 +82,8 @@ public final class Sequential: Sendable {
             $0 > 0 && fastPaths[$0 - 1].endsInReLU && fastPaths[$0].absorbsInputReLUBackward
                 && graph.inputs[$0] == [$0 - 1] && graph.consumers[$0 - 1] == [$0]
         }
-        reluFusion = ReLUFusion(layers: layers, graph: graph, fastPaths: fastPaths, enabled: fusePasses)
+        let reluFusion = ReLUFusion(layers: layers, graph: graph, fastPaths: fastPaths, enabled: fusePasses)
+        self.reluFusion = reluFusion
         guard shape.dimensions == [spec.classes] else {
             throw ModelError("the last layer's output is \(shape), but the model needs (None, \(spec.classes)) for classes = \(spec.classes)")
         }
@@ -117,6 +120,8 @@ public final class Sequential: Sendable {
         self.stateInitializers = stateInitializers
         self.regularized = regularized
         outputGradientNeeded = gradientNeeded
+        normalizationFolding = NormalizationFolding(layers: layers, graph: graph, reluFusion: reluFusion,
+                                                    outputGradientNeeded: gradientNeeded)
     }
 
     public var inputShape: TensorShape { spec.inputShape }

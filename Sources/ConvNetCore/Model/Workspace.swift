@@ -31,7 +31,8 @@ final class Workspace {
         input = FloatBuffer(count: capacity * model.inputShape.count)
         labels = Int32Buffer(count: capacity)
         sampleIDs = Buffer<Int64>(count: capacity)
-        activations = layers.map { FloatBuffer(count: capacity * $0.outputShape.count) }
+        // A batch norm that its add runs (NormalizationFolding) never writes its output.
+        activations = layers.indices.map { FloatBuffer(count: model.normalizationFolding.foldedInto[$0] != nil ? 0 : capacity * layers[$0].outputShape.count) }
         saved = layers.map { FloatBuffer(count: $0.savedCount(batch: capacity)) }
         scratch = FloatBuffer(count: layers.map { $0.scratchCount(batch: capacity) }.max() ?? 0)
         let widest = layers.map { max($0.inputShape.count, $0.outputShape.count) }.max() ?? 0
@@ -55,6 +56,8 @@ final class Workspace {
     /// Layer `i`'s `addBackwardStatistics` over this worker's `count` samples, from 0 into its
     /// `partialStatistics` (through the ReLU it runs, if it fuses one), for its `backward` to reuse.
     func addBackwardStatistics(_ model: Sequential, _ i: Int, count: Int, step: StepArguments, statistics: UnsafePointer<Double>) {
+        // A folded batch norm's sums were made by its add's backward (NormalizationFolding).
+        if model.normalizationFolding.foldedInto[i] != nil { return }
         let layer = model.fastPaths[i].statistics!, sums = partialStatistics[i].pointer
         partialStatistics[i].fill(0)
         if model.reluFusion.fusesNext[i] {
