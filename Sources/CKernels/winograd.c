@@ -1,3 +1,4 @@
+#include "kernel_paths.h"
 #include "winograd_tiles.h"
 
 // Winograd F(2x2, 3x3) (Lavin and Gray, "Fast Algorithms for Convolutional Neural Networks", 2016):
@@ -132,9 +133,7 @@ void ck_winograd_conv(const struct ck_winograd *v, const float *x, const float *
     for (long first = 0; first < tiles; first += block) {
         int count = tiles - first < block ? (int)(tiles - first) : block;
         input_transform(v, x, zeros, first, count, vt);
-        for (int e = 0; e < 16; e++)
-            ck_rowwise_gemm(count, k, c, vt + (long)e * c, (int)v_row, u + (long)e * c * k, k, m + (long)e * k, (int)m_row,
-                            0, 0, 0);
+        ck_winograd_products(count, c, k, vt, v_row, u, m, m_row);
         output_transform(v, m, first, count, bias, relu, y, zeros + c);
     }
 }
