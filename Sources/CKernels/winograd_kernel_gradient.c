@@ -30,8 +30,11 @@
 ALWAYS_INLINE void gradient_tiles(const struct ck_winograd *v, const float *dy, const float *zeros, long first, int count,
                                   int k, long tile_step, float *wt) {
     long step = k;
-    struct tile_walk w = walk_from(v, first);
-    for (int i = 0; i < count; i++, walk_next(&w)) {
+    struct tile_walk w = walk_from(v, first), ahead = walk_from(v, first + PREFETCH_TILES);
+    for (int i = 0; i < count; i++, walk_next(&w), walk_next(&ahead)) {
+        for (int a = 0; a < 2; a++)
+            for (int b = 0; b < 2; b++)
+                prefetch_pixel(dy, ahead.n, v->batch, 2 * ahead.ty + a, 2 * ahead.tx + b, v->out_height, v->out_width, k, 0);
         int oy = 2 * w.ty, ox = 2 * w.tx;
         const float *p[4];
         for (int a = 0; a < 2; a++)
