@@ -142,6 +142,17 @@ void ck_winograd_products(int count, int c, int k, const float *v, long v_row, c
                           0, 0, 0, 0);
 }
 
+void ck_winograd_gradient_products(int count, int c, int k, const float *v, long v_row, const float *w, long w_row,
+                                   float *du, long du_step, int add) {
+    const struct ck_vector_path *path = vector_path(kernel_path());
+    if (path) {
+        path->winograd_gradient_products(count, c, k, v, v_row, w, w_row, du, du_step, add);
+        return;
+    }
+    for (int e = 0; e < 16; e++)
+        ck_block_portable(c, k, 1, count, v + e * c, 1, v_row, 0, w + e * k, (int)w_row, 0, du + e * du_step, 0, k, 0, 0, 0, add);
+}
+
 struct ck_row_blocks ck_row_blocks(void) {
     const struct ck_vector_path *path = vector_path(kernel_path());
     return path ? path->row_blocks : (struct ck_row_blocks){row_block_portable, 8};

@@ -50,6 +50,12 @@ struct ck_gather ck_gather_blocks(void);
 /// multiply-adds from 0 in channel order, the bits of ck_rowwise_gemm's product without bias on every path.
 void ck_winograd_products(int count, int c, int k, const float *v, long v_row, const float *u, float *m, long m_row);
 
+/// The Winograd kernel gradient's 16 products of `count` tiles (winograd_body.h has the layout): per
+/// tile element e, dU[e] (+)= V[e]^T x W[e] over the tiles, each element one chain of fused
+/// multiply-adds from 0 in tile order, stored or (add) added in Float, as the row block's on every path.
+void ck_winograd_gradient_products(int count, int c, int k, const float *v, long v_row, const float *w, long w_row,
+                                   float *du, long du_step, int add);
+
 /// One vector path: ck_rowwise_gemm, ck_weight_gradient, the row block, the gather and Winograd's
 /// products on vectors of one width.
 struct ck_vector_path {
@@ -60,6 +66,8 @@ struct ck_vector_path {
     struct ck_row_blocks row_blocks;
     struct ck_gather gather;
     void (*winograd_products)(int count, int c, int k, const float *v, long v_row, const float *u, float *m, long m_row);
+    void (*winograd_gradient_products)(int count, int c, int k, const float *v, long v_row, const float *w, long w_row,
+                                       float *du, long du_step, int add);
 };
 
 #if defined(__x86_64__)

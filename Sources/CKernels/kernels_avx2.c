@@ -11,5 +11,5 @@
 #include "winograd_body.h"
 #pragma clang attribute pop
 
-const struct ck_vector_path ck_path_avx2 = {gemm_plain, weight_gradient, {row_block, ROWS}, {gather_block, ROWS}, tile_products};
+const struct ck_vector_path ck_path_avx2 = {gemm_plain, weight_gradient, {row_block, ROWS}, {gather_block, ROWS}, tile_products, gradient_products};
 #endif

@@ -8,5 +8,5 @@
 #include "gather_body.h"
 #include "winograd_body.h"
 
-const struct ck_vector_path ck_path_neon = {gemm_plain, weight_gradient, {row_block, ROWS}, {gather_block, ROWS}, tile_products};
+const struct ck_vector_path ck_path_neon = {gemm_plain, weight_gradient, {row_block, ROWS}, {gather_block, ROWS}, tile_products, gradient_products};
 #endif
