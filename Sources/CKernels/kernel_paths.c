@@ -131,6 +131,28 @@ void ck_weight_gradient(int samples, int m, int n, int k, const float *a, int ld
                           (float *)c, c, ldc, 0, 0, 0, 0);
 }
 
+void ck_winograd_products(int count, int c, int k, const float *v, long v_row, const float *u, float *m, long m_row) {
+    const struct ck_vector_path *path = vector_path(kernel_path());
+    if (path) {
+        path->winograd_products(count, c, k, v, v_row, u, m, m_row);
+        return;
+    }
+    for (int e = 0; e < 16; e++)
+        ck_block_portable(count, k, 1, c, v + e * c, v_row, 1, 0, u + (long)e * c * k, k, 0, m + e * k, 0, (int)m_row,
+                          0, 0, 0, 0);
+}
+
+void ck_winograd_gradient_products(int count, int c, int k, const float *v, long v_row, const float *w, long w_row,
+                                   float *du, long du_step, int add) {
+    const struct ck_vector_path *path = vector_path(kernel_path());
+    if (path) {
+        path->winograd_gradient_products(count, c, k, v, v_row, w, w_row, du, du_step, add);
+        return;
+    }
+    for (int e = 0; e < 16; e++)
+        ck_block_portable(c, k, 1, count, v + e * c, 1, v_row, 0, w + e * k, (int)w_row, 0, du + e * du_step, 0, k, 0, 0, 0, add);
+}
+
 struct ck_row_blocks ck_row_blocks(void) {
     const struct ck_vector_path *path = vector_path(kernel_path());
     return path ? path->row_blocks : (struct ck_row_blocks){row_block_portable, 8};

@@ -45,7 +45,19 @@ void ck_gather_portable(int rows, int n, int k, int ky_count, int kx_count, cons
 struct ck_gather { ck_gather_fn block; int max_rows; };
 struct ck_gather ck_gather_blocks(void);
 
-/// One vector path: ck_rowwise_gemm, ck_weight_gradient, the row block and the gather on vectors of one width.
+/// Winograd's 16 products of `count` tiles (winograd_body.h has the layout): per tile element e,
+/// M[e][t, :] = V[e][t, :] x U[e] with c channels and k filters, each element one chain of fused
+/// multiply-adds from 0 in channel order, the bits of ck_rowwise_gemm's product without bias on every path.
+void ck_winograd_products(int count, int c, int k, const float *v, long v_row, const float *u, float *m, long m_row);
+
+/// The Winograd kernel gradient's 16 products of `count` tiles (winograd_body.h has the layout): per
+/// tile element e, dU[e] (+)= V[e]^T x W[e] over the tiles, each element one chain of fused
+/// multiply-adds from 0 in tile order, stored or (add) added in Float, as the row block's on every path.
+void ck_winograd_gradient_products(int count, int c, int k, const float *v, long v_row, const float *w, long w_row,
+                                   float *du, long du_step, int add);
+
+/// One vector path: ck_rowwise_gemm, ck_weight_gradient, the row block, the gather and Winograd's
+/// products on vectors of one width.
 struct ck_vector_path {
     void (*gemm)(int m, int n, int k, const float *a, int lda, const float *b, int ldb, float *c, int ldc,
                  const float *bias, int accumulate, int relu);
@@ -53,6 +65,9 @@ struct ck_vector_path {
                             const float *b, int ldb, long sample_stride_b, double *c, int ldc);
     struct ck_row_blocks row_blocks;
     struct ck_gather gather;
+    void (*winograd_products)(int count, int c, int k, const float *v, long v_row, const float *u, float *m, long m_row);
+    void (*winograd_gradient_products)(int count, int c, int k, const float *v, long v_row, const float *w, long w_row,
+                                       float *du, long du_step, int add);
 };
 
 #if defined(__x86_64__)

@@ -8,7 +8,8 @@
 #include "outer_body.h"
 #include "matrix_body.h"
 #include "gather_body.h"
+#include "winograd_body.h"
 #pragma clang attribute pop
 
-const struct ck_vector_path ck_path_avx512 = {gemm_plain, weight_gradient, {row_block, ROWS}, {gather_block, ROWS}};
+const struct ck_vector_path ck_path_avx512 = {gemm_plain, weight_gradient, {row_block, ROWS}, {gather_block, ROWS}, tile_products, gradient_products};
 #endif

@@ -6,6 +6,7 @@
 #include "outer_body.h"
 #include "matrix_body.h"
 #include "gather_body.h"
+#include "winograd_body.h"
 
-const struct ck_vector_path ck_path_neon = {gemm_plain, weight_gradient, {row_block, ROWS}, {gather_block, ROWS}};
+const struct ck_vector_path ck_path_neon = {gemm_plain, weight_gradient, {row_block, ROWS}, {gather_block, ROWS}, tile_products, gradient_products};
 #endif

@@ -1,9 +1,10 @@
+#include "kernel_paths.h"
 #include "winograd_tiles.h"
 
 // Winograd F(2x2, 3x3) (Lavin and Gray, "Fast Algorithms for Convolutional Neural Networks", 2016):
 // each 2x2 block of outputs comes from a 4x4 input tile as Y = A^T [(G g G^T) . (B^T d B)] A, and the
 // elementwise product, summed over channels, becomes one matrix product per tile element (16 of them):
-// M[e][tile, k] = sum_c V[e][tile, c] * U[e][c, k], computed by ck_rowwise_gemm, so a tile's result
+// M[e][tile, k] = sum_c V[e][tile, c] * U[e][c, k], computed by ck_winograd_products, so a tile's result
 // depends only on its own inputs. The transforms are adds, subtracts and halvings written out, in a
 // fixed order, on plain Float (this file is built with -ffp-contract=off), so every kernel path gives
 // the same bits. Tiles are taken in blocks of about 2048 / (c + k) tiles (at least 12): small enough that
@@ -91,8 +92,11 @@ TRANSFORM static void input_transform(const struct ck_winograd *v, const float *
 ALWAYS_INLINE void output_tiles(const struct ck_winograd *v, const float *m, long first, int count, int k,
                                 const float *bias, int relu, float *y, float *sink) {
     long step = k, row = (long)v->out_width * k;
-    struct tile_walk w = walk_from(v, first);
-    for (int i = 0; i < count; i++, walk_next(&w)) {
+    struct tile_walk w = walk_from(v, first), ahead = walk_from(v, first + PREFETCH_TILES);
+    for (int i = 0; i < count; i++, walk_next(&w), walk_next(&ahead)) {
+        for (int a = 0; a < 2; a++)
+            for (int b = 0; b < 2; b++)
+                prefetch_pixel(y, ahead.n, v->batch, 2 * ahead.ty + a, 2 * ahead.tx + b, v->out_height, v->out_width, k, 1);
         int oy = 2 * w.ty, ox = 2 * w.tx, j = 0;
         const float *in = m + (long)i * (16 * k + TILE_SKEW);
         if (oy + 2 <= v->out_height && ox + 2 <= v->out_width) {
@@ -132,9 +136,7 @@ void ck_winograd_conv(const struct ck_winograd *v, const float *x, const float *
     for (long first = 0; first < tiles; first += block) {
         int count = tiles - first < block ? (int)(tiles - first) : block;
         input_transform(v, x, zeros, first, count, vt);
-        for (int e = 0; e < 16; e++)
-            ck_rowwise_gemm(count, k, c, vt + (long)e * c, (int)v_row, u + (long)e * c * k, k, m + (long)e * k, (int)m_row,
-                            0, 0, 0);
+        ck_winograd_products(count, c, k, vt, v_row, u, m, m_row);
         output_transform(v, m, first, count, bias, relu, y, zeros + c);
     }
 }

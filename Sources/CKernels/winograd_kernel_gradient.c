@@ -30,8 +30,11 @@
 ALWAYS_INLINE void gradient_tiles(const struct ck_winograd *v, const float *dy, const float *zeros, long first, int count,
                                   int k, long tile_step, float *wt) {
     long step = k;
-    struct tile_walk w = walk_from(v, first);
-    for (int i = 0; i < count; i++, walk_next(&w)) {
+    struct tile_walk w = walk_from(v, first), ahead = walk_from(v, first + PREFETCH_TILES);
+    for (int i = 0; i < count; i++, walk_next(&w), walk_next(&ahead)) {
+        for (int a = 0; a < 2; a++)
+            for (int b = 0; b < 2; b++)
+                prefetch_pixel(dy, ahead.n, v->batch, 2 * ahead.ty + a, 2 * ahead.tx + b, v->out_height, v->out_width, k, 0);
         int oy = 2 * w.ty, ox = 2 * w.tx;
         const float *p[4];
         for (int a = 0; a < 2; a++)
@@ -123,7 +126,6 @@ long ck_winograd_kernel_gradient_scratch(int channels, int filters) {
 }
 
 void ck_winograd_kernel_gradient(const struct ck_winograd *v, const float *x, const float *dy, double *dk, float *scratch) {
-    struct ck_row_blocks kernel_rows = ck_row_blocks();
     int c = v->channels, k = v->filters;
     long tiles = (long)tiles_across(v->out_height) * tiles_across(v->out_width);
     int block = ck_winograd_gradient_tile_block(c, k, tiles);
@@ -135,12 +137,7 @@ void ck_winograd_kernel_gradient(const struct ck_winograd *v, const float *x, co
         for (long start = 0; start < tiles; start += block) {
             int count = tiles - start < block ? (int)(tiles - start) : block;
             block_transforms(v, x, dy, zeros, n * tiles + start, count, vt, wt);
-            for (int e = 0; e < 16; e++)
-                for (int r = 0; r < c; r += kernel_rows.max_rows) {
-                    int rows = c - r < kernel_rows.max_rows ? c - r : kernel_rows.max_rows;
-                    kernel_rows.block(rows, k, 1, count, vt + e * c + r, 1, v_row, 0, wt + e * k, (int)w_row, 0,
-                                      du + e * step + (long)r * k, 0, k, 0, 0, start > 0);
-                }
+            ck_winograd_gradient_products(count, c, k, vt, v_row, wt, w_row, du, step, start > 0);
         }
         kernel_gradient_transform(du, step, c, k, row, dk);
     }

@@ -48,6 +48,24 @@ static inline void walk_next(struct tile_walk *w) {
     w->n++;
 }
 
+// Tiles ahead whose lines the walks ask the caches for: a tile's new input columns and its outputs
+// would otherwise miss (x and y are layer outputs, far bigger than L2) while the transforms wait.
+#define PREFETCH_TILES 16
+
+static inline int clamp_index(int i, int size) { return i < 0 ? 0 : i >= size ? size - 1 : i; }
+
+// Asks for the `width` floats at pixel (y, x) of sample n of a map `height` x `width_px` (clamped into
+// it), for reading or (write) writing; past the batch, nothing.
+static inline void prefetch_pixel(const float *map, int n, int batch, int y, int x, int height, int width_px, int width,
+                                  int write) {
+    if (n >= batch) return;
+    const char *p = (const char *)(map + (((long)n * height + clamp_index(y, height)) * width_px + clamp_index(x, width_px)) * width);
+    for (long o = 0; o < 4L * width; o += 64) {
+        if (write) __builtin_prefetch(p + o, 1);
+        else __builtin_prefetch(p + o);
+    }
+}
+
 // An edge tile's inputs or outputs through a table of pointers (padding: a row of zeros or a sink).
 #define EDGE(e) p[e]
 
@@ -79,8 +97,12 @@ static inline void walk_next(struct tile_walk *w) {
 ALWAYS_INLINE void input_tiles(const struct ck_winograd *v, const float *x, const float *zeros, long first, int count,
                                int c, long step, long tile_step, float *vt) {
     long row = (long)v->width * c;
-    struct tile_walk w = walk_from(v, first);
-    for (int i = 0; i < count; i++, walk_next(&w)) {
+    struct tile_walk w = walk_from(v, first), ahead = walk_from(v, first + PREFETCH_TILES);
+    for (int i = 0; i < count; i++, walk_next(&w), walk_next(&ahead)) {
+        // The tile ahead's two right columns: its left ones are the tile before it's.
+        for (int a = 0; a < 4; a++)
+            for (int b = 2; b < 4; b++)
+                prefetch_pixel(x, ahead.n, v->batch, 2 * ahead.ty - v->pad + a, 2 * ahead.tx - v->pad + b, v->height, v->width, c, 0);
         int y0 = 2 * w.ty - v->pad, x0 = 2 * w.tx - v->pad, j = 0;
         float *out = vt + (long)i * tile_step;
         if (y0 >= 0 && y0 + 4 <= v->height && x0 >= 0 && x0 + 4 <= v->width) {

@@ -24,10 +24,11 @@ final class WinogradTests: XCTestCase {
     }
 
     /// Shapes: ResNet-20's stage 1 and 3; odd outputs (edge tiles) under "same" and "valid"; 40
-    /// channels and filters (vector tails, and tiles in more than one block); one channel.
+    /// channels and filters (vector tails, and tiles in more than one block); one channel; 32 channels
+    /// (a constant channel count of the products) with a tile count no multiple of their row block.
     private let shapes: [(h: Int, w: Int, c: Int, f: Int, padding: Padding)] = [
         (32, 32, 16, 16, .same), (8, 8, 64, 64, .same), (7, 9, 5, 6, .same), (7, 6, 3, 4, .valid),
-        (11, 13, 40, 40, .same), (5, 5, 1, 3, .valid),
+        (11, 13, 40, 40, .same), (5, 5, 1, 3, .valid), (9, 10, 32, 32, .same),
     ]
 
     func testFastKernelGivesTheNaiveKernelsBitsOnEveryPath() {

@@ -313,6 +313,36 @@ static void strided_conv_tests(void) {
     }
 }
 
+// Winograd F(2x2, 3x3): forward (bias and ReLU), input gradient and kernel gradient, so that the
+// products of every path (ck_winograd_products) run here: 16, 32 and 64 channels (the constant
+// counts), odd ones with vector tails and edge tiles, tile counts no multiple of the row block.
+static void winograd_tests(void) {
+    static const int shapes[][5] = {{3, 7, 9, 5, 6}, {2, 32, 32, 16, 16}, {2, 9, 10, 32, 32}, {1, 8, 8, 64, 64}, {2, 11, 13, 40, 36}};
+    char name[96];
+    for (size_t t = 0; t < sizeof shapes / sizeof shapes[0]; t++) {
+        int n = shapes[t][0], h = shapes[t][1], w = shapes[t][2], c = shapes[t][3], k = shapes[t][4];
+        struct ck_winograd forward = {n, h, w, c, 1, h, w, k}, backward = {n, h, w, k, 1, h, w, c};
+        long xs = (long)n * h * w * c, ys = (long)n * h * w * k;
+        float *x = floats(xs, 30), *kernel = floats(9L * c * k, 0), *bias = floats(k, 0), *dy = floats(ys, 20);
+        float *y = malloc(sizeof(float) * (size_t)ys), *dx = malloc(sizeof(float) * (size_t)xs);
+        float *u = malloc(sizeof(float) * 16 * (size_t)c * k), *flipped = malloc(sizeof(float) * 16 * (size_t)c * k);
+        long scratch_count = ck_winograd_scratch(c, k);
+        if (ck_winograd_scratch(k, c) > scratch_count) scratch_count = ck_winograd_scratch(k, c);
+        if (ck_winograd_kernel_gradient_scratch(c, k) > scratch_count) scratch_count = ck_winograd_kernel_gradient_scratch(c, k);
+        float *scratch = malloc(sizeof(float) * (size_t)scratch_count);
+        double *dk = doubles(9L * c * k);
+        ck_winograd_kernel(kernel, c, k, 0, u);
+        ck_winograd_kernel(kernel, c, k, 1, flipped);
+        ck_winograd_conv(&forward, x, u, bias, 1, y, scratch);
+        snprintf(name, sizeof name, "winograd_forward %zu", t); print_floats(name, y, ys);
+        ck_winograd_conv(&backward, dy, flipped, 0, 0, dx, scratch);
+        snprintf(name, sizeof name, "winograd_input_gradient %zu", t); print_floats(name, dx, xs);
+        ck_winograd_kernel_gradient(&forward, x, dy, dk, scratch);
+        snprintf(name, sizeof name, "winograd_kernel_gradient %zu", t); print_doubles(name, dk, 9L * c * k);
+        free(x); free(kernel); free(bias); free(dy); free(y); free(dx); free(u); free(flipped); free(scratch); free(dk);
+    }
+}
+
 int main(int argc, char **argv) {
     if (argc > 1 && !ck_select_kernels(argv[1])) {
         fprintf(stderr, "kernel_bits: path '%s' is unknown or not on this CPU (best: %s)\n", argv[1], ck_best_kernels());
@@ -324,5 +354,6 @@ int main(int argc, char **argv) {
     elementwise_tests();
     residual_tests();
     strided_conv_tests();
+    winograd_tests();
     return 0;
 }
