@@ -78,6 +78,16 @@ public struct BenchmarkReport: Codable {
     public var estimatedGradientBytes: Double = 0
     public var estimatedDataBytes: Double = 0
     public var estimatedWeightBytes: Double = 0
+    /// CPU time per step of the timed steps, the mean over ranks of each rank's own (user: its
+    /// computing, and its spinning while MPI waits; system: its system calls, the socket copies of
+    /// TCP among them), and of the whole machine rank 0 runs on (`CPUTime.machine`, all cores and
+    /// all processes: the interrupt work is where the kernel handles TCP's packets); 0 where unknown.
+    public var rankUserMilliseconds: Double = 0
+    public var rankSystemMilliseconds: Double = 0
+    public var machineUserMilliseconds: Double = 0
+    public var machineSystemMilliseconds: Double = 0
+    public var machineInterruptMilliseconds: Double = 0
+    public var machineIdleMilliseconds: Double = 0
 }
 
 public enum Benchmark {
@@ -117,10 +127,14 @@ public enum Benchmark {
         statisticsNanos.removeAll()
         let times = runner.profileLayers()
         communicator.barrier()
-        let start = LayerTimes.now()
+        let start = LayerTimes.now(), processStart = CPUTime.process(), machineStart = CPUTime.machine()
         for k in 0..<steps { step(k) }
         communicator.barrier()
         let seconds = Double(LayerTimes.now() - start) / 1e9
+        let processEnd = CPUTime.process(), machine = machineStart.flatMap { start in CPUTime.machine()?.since(start) }
+        var rankCPU = [processEnd.user - processStart.user, processEnd.system - processStart.system]
+        communicator.allreduceSum(&rankCPU, count: rankCPU.count)
+        let perStep = 1000 / Double(steps), perRankStep = perStep / Double(communicator.size)
 
         let flops = Double(trainingFlopsPerSample(model))
         let samplesPerSecond = Double(steps * batchSize) / seconds
@@ -180,7 +194,10 @@ public enum Benchmark {
             statisticsMilliseconds: communicator.size > 1 ? Double(sortedStatistics[sortedStatistics.count / 2]) / 1e6 : 0,
             layers: layers, evaluationSeconds: evaluationSeconds, evaluationImages: evaluationImages,
             evaluationGflops: evaluationGflops, evaluationFractionOfPeak: peak > 0 ? evaluationGflops / peak : 0,
-            peakResidentBytes: peakResidentBytes)
+            peakResidentBytes: peakResidentBytes,
+            rankUserMilliseconds: rankCPU[0] * perRankStep, rankSystemMilliseconds: rankCPU[1] * perRankStep,
+            machineUserMilliseconds: (machine?.user ?? 0) * perStep, machineSystemMilliseconds: (machine?.system ?? 0) * perStep,
+            machineInterruptMilliseconds: (machine?.interrupts ?? 0) * perStep, machineIdleMilliseconds: (machine?.idle ?? 0) * perStep)
     }
 
     /// FLOPs of one training sample: forward, weight gradient, and the input gradients backward

@@ -120,6 +120,9 @@ struct Bench: ParsableCommand {
             if r.statisticsMilliseconds > 0 {
                 lines.append("  batch statistics sums per step (median, rank 0): \(f(r.statisticsMilliseconds, 3)) ms")
             }
+            lines.append("  CPU per step: each rank (mean) \(f(r.rankUserMilliseconds)) ms user + \(f(r.rankSystemMilliseconds)) ms system; "
+                         + "rank 0's machine, all cores: \(f(r.machineUserMilliseconds)) user, \(f(r.machineSystemMilliseconds)) system, "
+                         + "\(f(r.machineInterruptMilliseconds)) interrupts, \(f(r.machineIdleMilliseconds)) idle")
             lines.append("  (the SGEMM peak was measured while the other ranks waited in MPI, which spins: run bench "
                          + "without mpirun for the machine's peak)")
         }
