@@ -54,13 +54,14 @@ static inline void walk_next(struct tile_walk *w) {
 
 static inline int clamp_index(int i, int size) { return i < 0 ? 0 : i >= size ? size - 1 : i; }
 
-// Asks for the `width` floats at pixel (y, x) of sample n of a map `height` x `width_px` (clamped into
-// it), for reading or (write) writing; past the batch, nothing.
-static inline void prefetch_pixel(const float *map, int n, int batch, int y, int x, int height, int width_px, int width,
-                                  int write) {
+// Asks for the `pixel_floats` floats at pixel (y, x) of sample n of a map `height` x `map_width`
+// (clamped into it), for reading or (write) writing; past the batch, nothing.
+static inline void prefetch_pixel(const float *map, int n, int batch, int y, int x, int height, int map_width,
+                                  int pixel_floats, int write) {
     if (n >= batch) return;
-    const char *p = (const char *)(map + (((long)n * height + clamp_index(y, height)) * width_px + clamp_index(x, width_px)) * width);
-    for (long o = 0; o < 4L * width; o += 64) {
+    const char *p = (const char *)(map + (((long)n * height + clamp_index(y, height)) * map_width + clamp_index(x, map_width))
+                                         * pixel_floats);
+    for (long o = 0; o < 4L * pixel_floats; o += 64) {
         if (write) __builtin_prefetch(p + o, 1);
         else __builtin_prefetch(p + o);
     }
@@ -99,7 +100,8 @@ ALWAYS_INLINE void input_tiles(const struct ck_winograd *v, const float *x, cons
     long row = (long)v->width * c;
     struct tile_walk w = walk_from(v, first), ahead = walk_from(v, first + PREFETCH_TILES);
     for (int i = 0; i < count; i++, walk_next(&w), walk_next(&ahead)) {
-        // The tile ahead's two right columns: its left ones are the tile before it's.
+        // The tile ahead's two right columns: its left ones are the tile before it's right ones (not at
+        // a row's first tile, whose left columns then come in unasked: a few misses a row).
         for (int a = 0; a < 4; a++)
             for (int b = 2; b < 4; b++)
                 prefetch_pixel(x, ahead.n, v->batch, 2 * ahead.ty - v->pad + a, 2 * ahead.tx - v->pad + b, v->height, v->width, c, 0);

@@ -32,12 +32,6 @@ struct ConvNetDist: ParsableCommand {
         // Line by line even into a pipe or file (mpirun, srun, a batch job's output): progress and
         // "Stopped on request" appear as they happen, not in 4 KiB blocks at the end.
         setvbuf(stdout, nil, _IOLBF, 0)
-        // The kernels read CONVNET_KERNELS themselves; a value they cannot follow is refused here, not ignored.
-        if let kernels = ProcessInfo.processInfo.environment["CONVNET_KERNELS"], !Matmul.selectKernels(kernels) {
-            FileHandle.standardError.write(Data(("convnet-dist: error: CONVNET_KERNELS=\(kernels): expected portable, avx2, avx512, neon or best; "
-                                                 + "this CPU runs up to \(Matmul.bestKernelName)\n").utf8))
-            Foundation.exit(2)
-        }
         if let problem = EnvironmentSwitches.problem(in: ProcessInfo.processInfo.environment) {
             FileHandle.standardError.write(Data("convnet-dist: error: \(problem)\n".utf8))
             Foundation.exit(2)

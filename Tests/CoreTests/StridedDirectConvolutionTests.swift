@@ -48,24 +48,25 @@ final class StridedDirectConvolutionTests: XCTestCase {
     }
 
     /// A first layer, whose input gradient backward never asks for, runs direct from kernel rows of 8
-    /// floats: stems on 3 and 4 channels, "same" and "valid", strided or not, with the im2col route's
+    /// floats: stems on 2-8 channels, windows 1x1-7x7, "same" and "valid", strided or not, with the im2col route's
     /// outputs and kernel and bias gradients (and, asked anyway, its input gradient) on every kernel
     /// path. On one channel (the reference model's conv1) it keeps im2col.
     func testFirstLayersRunDirectWithTheIm2colRoutesBits() {
         defer { Matmul.selectKernels("best") }
         let oneChannel = Conv2D(filters: 32, kernelSize: (3, 3)).boundForTest([28, 28, 1]).withoutInputGradient()
         XCTAssertEqual(oneChannel.route, "im2col")
-        let shapes: [(Int, Int, Int, Int, Padding, Int, Bool)] = [
-            (32, 32, 3, 1, .same, 16, true), (28, 28, 3, 1, .valid, 32, true), (32, 32, 3, 2, .same, 16, false),
-            (19, 17, 4, 1, .same, 5, true),
+        let shapes: [(Int, Int, Int, Int, Int, Padding, Int, Bool)] = [   // h, w, c, window, stride, padding, filters, bias
+            (32, 32, 3, 3, 1, .same, 16, true), (28, 28, 3, 3, 1, .valid, 32, true), (32, 32, 3, 3, 2, .same, 16, false),
+            (19, 17, 4, 3, 1, .same, 5, true), (32, 32, 3, 7, 2, .same, 8, true), (20, 21, 2, 5, 1, .valid, 9, false),
+            (32, 32, 8, 1, 2, .valid, 16, true),
         ]
         for path in ["portable", "avx2", "avx512", "neon"] where Matmul.selectKernels(path) {
-            for (h, w, c, stride, padding, f, useBias) in shapes {
-                let label = "\(path) \(h)x\(w)x\(c) strides \(stride) \(padding) filters \(f) bias \(useBias)"
-                let layer = Conv2D(filters: f, kernelSize: (3, 3), strides: (stride, stride), padding: padding).boundForTest([h, w, c])
+            for (h, w, c, k, stride, padding, f, useBias) in shapes {
+                let label = "\(path) \(h)x\(w)x\(c) window \(k) strides \(stride) \(padding) filters \(f) bias \(useBias)"
+                let layer = Conv2D(filters: f, kernelSize: (k, k), strides: (stride, stride), padding: padding).boundForTest([h, w, c])
                 XCTAssertEqual(layer.route, "im2col", label)
                 XCTAssertEqual(layer.withoutInputGradient().route, "direct", label)
-                assertIm2colRouteBits(input: [h, w, c], window: (3, 3), strides: (stride, stride), padding: padding, filters: f,
+                assertIm2colRouteBits(input: [h, w, c], window: (k, k), strides: (stride, stride), padding: padding, filters: f,
                                       useBias: useBias, batch: 2, seed: 87, inputGradientNeeded: false, label)
             }
         }

@@ -343,6 +343,47 @@ static void winograd_tests(void) {
     }
 }
 
+// The fused block passes (fused_relu.c, normalize_add_relu.c): batch norm + ReLU, add + ReLU, and a
+// block's batch norm(s) folded into its add + ReLU, with either, both or no input normalized.
+static void fused_tests(void) {
+    char name[96];
+    static const int shapes[][3] = {{2, 9, 16}, {3, 7, 5}, {1, 5, 64}, {2, 4, 19}};   // samples, positions, channels
+    for (size_t t = 0; t < sizeof shapes / sizeof shapes[0]; t++) {
+        int samples = shapes[t][0], positions = shapes[t][1], c = shapes[t][2];
+        long rows = (long)samples * positions, n = rows * c;
+        float *x0 = floats(n, 10), *x1 = floats(n, 10), *dy = floats(n, 10), *y = malloc(sizeof(float) * (size_t)n);
+        float *da = malloc(sizeof(float) * (size_t)n), *db = malloc(sizeof(float) * (size_t)n);
+        float *scale0 = floats(c, 0), *shift0 = floats(c, 0), *scale1 = floats(c, 0), *shift1 = floats(c, 0);
+        float *mean = floats(c, 0), *inverse = floats(c, 0), *gain = floats(c, 0), *mdy = floats(c, 0), *mdx = floats(c, 0);
+        float *scratch = malloc(sizeof(float) * 4 * (size_t)c);
+        double *sums = doubles(4 * (long)c);
+        x0[1] = -0.0f; x1[2] = 0.0f; x1[3] = -x0[3];   // a sum of exactly 0: the ReLU's tie
+        ck_batch_norm_relu_forward(x0, rows, c, scale0, shift0, y);
+        snprintf(name, sizeof name, "batch_norm_relu_forward %zu", t); print_floats(name, y, n);
+        ck_batch_norm_relu_sums(x0, dy, scale0, shift0, mean, inverse, samples, positions, c, scratch, sums, sums + c);
+        snprintf(name, sizeof name, "batch_norm_relu_sums %zu", t); print_doubles(name, sums, 2 * (long)c);
+        ck_batch_norm_relu_input_gradient(x0, dy, rows, c, scale0, shift0, mean, inverse, gain, mdy, mdx, da);
+        snprintf(name, sizeof name, "batch_norm_relu_input_gradient %zu", t); print_floats(name, da, n);
+        ck_add_relu(x0, x1, y, n);
+        snprintf(name, sizeof name, "add_relu %zu", t); print_floats(name, y, n);
+        ck_relu_backward_twice(y, dy, da, db, n);
+        snprintf(name, sizeof name, "relu_backward_twice %zu", t); print_floats(name, da, n); print_floats(name, db, n);
+        for (int which = 0; which < 4; which++) {   // which input(s) normalized: none, a, b, both
+            const float *as = which & 1 ? scale0 : 0, *bs = which & 2 ? scale1 : 0;
+            ck_normalize_add_relu(x0, as, shift0, x1, bs, shift1, rows, c, y);
+            snprintf(name, sizeof name, "normalize_add_relu %d %zu", which, t); print_floats(name, y, n);
+        }
+        for (int two = 0; two < 2; two++) {   // y from both normalized; sums of x0, and of x1 when two
+            ck_add_relu_backward_sums(y, dy, da, db, x0, mean, inverse, sums, sums + c, two ? x1 : 0, scale1, shift1,
+                                      sums + 2 * c, sums + 3 * c, samples, positions, c, scratch);
+            snprintf(name, sizeof name, "add_relu_backward_sums %d %zu", two, t);
+            print_floats(name, da, n); print_floats(name, db, n); print_doubles(name, sums, 4 * (long)c);
+        }
+        free(x0); free(x1); free(dy); free(y); free(da); free(db); free(scale0); free(shift0); free(scale1); free(shift1);
+        free(mean); free(inverse); free(gain); free(mdy); free(mdx); free(scratch); free(sums);
+    }
+}
+
 int main(int argc, char **argv) {
     if (argc > 1 && !ck_select_kernels(argv[1])) {
         fprintf(stderr, "kernel_bits: path '%s' is unknown or not on this CPU (best: %s)\n", argv[1], ck_best_kernels());
@@ -355,5 +396,6 @@ int main(int argc, char **argv) {
     residual_tests();
     strided_conv_tests();
     winograd_tests();
+    fused_tests();
     return 0;
 }

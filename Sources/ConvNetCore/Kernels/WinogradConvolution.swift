@@ -16,7 +16,8 @@ public enum ConvolutionAlgorithm: String, Sendable, CaseIterable {
 ///     Y = A^T [ (G g G^T) . (B^T d B) ] A
 ///
 /// over the 4x4 input tile `d` under it, summed over input channels; per tile element the sum over
-/// channels is a `[tiles, c] x [c, filters]` product of the row-wise kernel. 16 multiplies per 4
+/// channels is a `[tiles, c] x [c, filters]` product (`winograd_body.h`: each element one chain of
+/// fused multiply-adds from 0 in channel order, as the row-wise kernel's). 16 multiplies per 4
 /// outputs instead of 36: 2.25x fewer. The bits differ from the direct sums (other roundings; the
 /// error is measured in the tests and stated in configs/README.md), but a sample's outputs depend only
 /// on that sample and the kernel, on every kernel path and for any batch split.

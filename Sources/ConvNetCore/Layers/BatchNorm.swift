@@ -75,6 +75,8 @@ public struct BatchNorm: Layer, GlobalBatchStatistics, FusesOutputReLU, Foldable
 
     // Statistics layout: [count, sum x (c), sum x^2 (c), sum dy (c), sum dy * xhat (c)].
     public var statisticsCount: Int { 1 + 4 * channels }
+    /// `FoldableNormalization`: where `sum dy` starts in the statistics.
+    public var backwardSumsOffset: Int { 1 + 2 * channels }
 
     /// Per sample, Float sums over its positions in position order, added in Double (see `Layer`):
     /// `first += sum x, second += sum x * x`, or with `dy` and `moment` (mean, then `1 / sqrt(var + epsilon)`),
@@ -124,7 +126,7 @@ public struct BatchNorm: Layer, GlobalBatchStatistics, FusesOutputReLU, Foldable
         let c = channels
         var moment = [Float](repeating: 0, count: 2 * c)
         moments(statistics: statistics, state: nil, training: true, into: &moment)
-        addPerSample(x: x, dy: dy, moment: moment, batch: batch, first: sums + 1 + 2 * c, second: sums + 1 + 3 * c)
+        addPerSample(x: x, dy: dy, moment: moment, batch: batch, first: sums + backwardSumsOffset, second: sums + backwardSumsOffset + c)
     }
 
     /// `addBackwardStatistics` when this layer runs the ReLU after it (`FusesOutputReLU`): `dy` is the
@@ -139,7 +141,7 @@ public struct BatchNorm: Layer, GlobalBatchStatistics, FusesOutputReLU, Foldable
             moments(statistics: statistics, state: nil, training: true, into: moment)
             scaleAndShift(parameters, moment: moment, into: moment + 2 * c)
             addPerSample(x: x, dy: dy, moment: moment, batch: batch, relu: moment + 2 * c,
-                         first: sums + 1 + 2 * c, second: sums + 1 + 3 * c)
+                         first: sums + backwardSumsOffset, second: sums + backwardSumsOffset + c)
         }
     }
 

@@ -16,8 +16,9 @@ import CKernels
 /// outputs and max-pool ties stay ties. `col` is saved for the kernel gradient `dK = col^T * dY`
 /// (per sample, the same kernel reading `col` as transposed), and the input gradient is `col2im(dY * K^T)`.
 /// Where `DirectConvolution` suits the shape, the same sums run on `x` itself (or, when a window
-/// reaches into the padding, on its zero-padded copy), without `col`; so does a convolution whose
-/// input gradient the model never asks for (`inputGradientNeeded` false: a model's first layer).
+/// reaches into the padding, on its zero-padded copy), without `col`. `DirectConvolution.suits`
+/// accepts more shapes when the model never asks for the input gradient (`inputGradientNeeded`
+/// false: a model's first layer), since the direct input-gradient kernel is what needs wide rows.
 public struct Conv2D: Layer, ActivatedOutput, PreparedParameters, EndsInReLU, CostModel {
     public static let typeName = "conv2d"
     public static let kerasClassName = "Conv2D"

@@ -1,7 +1,8 @@
 import CKernels
 
 /// A graph model's passes (see `ModelGraph`): layer `i` reads the outputs of its inputs, which the
-/// workspace keeps (every layer's output has a buffer of its own), and backward walks the layers in
+/// workspace keeps (every layer's output has a buffer of its own, except a batch norm whose add runs
+/// it, `NormalizationFolding`), and backward walks the layers in
 /// reverse. A layer read by several layers gets as its output gradient the sum of what they send
 /// back: the last reader (the first one backward reaches) writes it, each earlier one's is added to
 /// it in Float, in descending reader order. The order is fixed and each sample's sum depends on that
@@ -58,6 +59,7 @@ extension Workspace {
             if model.normalizationFolding.foldedInto[i] != nil { continue }   // its add normalizes (NormalizationFolding)
             let start = times == nil ? 0 : LayerTimes.now()
             if model.normalizationFolding.foldsInputs[i] {
+                precondition(layers.contains(i + 1), "add \(i) folds batch norms: its ReLU must be in its stage")
                 foldedAddForward(graph, model, i, count: count, step: step, training: training)
             } else if fusion.fusesNext[i] && layers.contains(i + 1), let fused = model.fastPaths[i].fusesOutputReLU {
                 fused.forwardReLU(inputs: graph.readInputs[i], activations[i + 1].pointer, batch: count,

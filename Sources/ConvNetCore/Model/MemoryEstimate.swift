@@ -48,7 +48,7 @@ public struct MemoryEstimate: Sendable, Equatable {
 
     /// `workspaceBytes` by what holds it, for `bench`'s memory line.
     public struct WorkspaceParts: Sendable, Equatable {
-        /// Every layer's output for `capacity` samples.
+        /// Every layer's output for `capacity` samples (none for a batch norm its add runs, `NormalizationFolding`).
         public var outputs: Double = 0
         /// What layers keep from forward for backward (`savedCount`, e.g. an im2col matrix).
         public var saved: Double = 0

@@ -8,6 +8,9 @@ public protocol FoldableNormalization: GlobalBatchStatistics {
     /// then the forward pass's `scale[c]` and `shift[c]` (training: of the global batch, else the moving ones).
     func normalization(parameters: UnsafePointer<Float>, statistics: UnsafePointer<Double>, state: UnsafePointer<Float>,
                        training: Bool, into out: UnsafeMutablePointer<Float>)
+    /// Where in its statistics (`statisticsCount` Doubles) the backward sums start: `sum dy` (c), then
+    /// `sum dy * xhat` (c), over this worker's samples, as `addBackwardStatistics` writes them.
+    var backwardSumsOffset: Int { get }
 }
 
 /// Which batch norms of a graph model an add runs within its own passes, as a residual block's end
@@ -15,8 +18,8 @@ public protocol FoldableNormalization: GlobalBatchStatistics {
 /// so the batch norm's output is never written (nor allocated); backward, one pass applies the ReLU's
 /// mask, writes both inputs' gradients and adds the batch norm's backward sums (`sum dy`,
 /// `sum dy * xhat`, per sample in Float, added in Double, as `addBackwardStatistics` does), which the
-/// runner then sums across threads and ranks as before; the batch norm's own backward (its input
-/// gradient) runs as before. Every element sees the same operations in the same order, so the bits
+/// runner sums across threads and ranks as it does an unfolded batch norm's; the batch norm's own
+/// backward (its input gradient) is unchanged: it needs the global sums, so it cannot join the pass. Every element sees the same operations in the same order, so the bits
 /// do not change.
 ///
 /// Batch norm `j` folds into add `a` when `a` adds two different layers and fuses its ReLU
@@ -80,10 +83,11 @@ extension Workspace {
             var folded: [(x: UnsafePointer<Float>, moments: UnsafePointer<Float>, sums: UnsafeMutablePointer<Double>)] = []
             for k in 0..<2 {
                 let out = moments + 4 * c * k
-                guard let j = foldedNormalization(model, a, input: k, step: step, training: true, into: out) else { continue }
+                guard let j = foldedNormalization(model, a, input: k, step: step, training: true, into: out),
+                      let layer = model.layers[j] as? any FoldableNormalization else { continue }
                 partialStatistics[j].fill(0)
                 backwardStatisticsSamples[j] = count
-                folded.append((graph.readInputs[j][0], UnsafePointer(out), partialStatistics[j].pointer + 1 + 2 * c))
+                folded.append((graph.readInputs[j][0], UnsafePointer(out), partialStatistics[j].pointer + layer.backwardSumsOffset))
             }
             let second = folded.count > 1 ? folded[1] : nil
             ck_add_relu_backward_sums(activations[a + 1].pointer, graph.outputGradients[a], graph.inputGradients[a][0]!,

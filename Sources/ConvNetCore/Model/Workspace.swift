@@ -57,7 +57,10 @@ final class Workspace {
     /// `partialStatistics` (through the ReLU it runs, if it fuses one), for its `backward` to reuse.
     func addBackwardStatistics(_ model: Sequential, _ i: Int, count: Int, step: StepArguments, statistics: UnsafePointer<Double>) {
         // A folded batch norm's sums were made by its add's backward (NormalizationFolding).
-        if model.normalizationFolding.foldedInto[i] != nil { return }
+        if model.normalizationFolding.foldedInto[i] != nil {
+            precondition(backwardStatisticsSamples[i] == count, "folded batch norm \(i): its add's backward has not run")
+            return
+        }
         let layer = model.fastPaths[i].statistics!, sums = partialStatistics[i].pointer
         partialStatistics[i].fill(0)
         if model.reluFusion.fusesNext[i] {
