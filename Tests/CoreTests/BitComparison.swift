@@ -63,3 +63,15 @@ extension XCTestCase {
         assertSameBits(result.dx.map(\.bitPattern), dx.map(\.bitPattern), "input gradient \(label)", file: file, line: line)
     }
 }
+
+/// Batches of sample `n` = `images[n * pixels ..< (n + 1) * pixels]`, labelled `(7 n) mod classes`,
+/// for training the same fixed data twice and comparing the bits.
+func fixedBatchFiller(_ images: [Float], pixels: Int, classes: Int) -> BatchFiller {
+    { range, x, labels, ids in
+        for (slot, n) in range.enumerated() {
+            for i in 0..<pixels { x[slot * pixels + i] = images[n * pixels + i] }
+            labels[slot] = Int32((n * 7) % classes)
+            ids[slot] = Int64(n)
+        }
+    }
+}

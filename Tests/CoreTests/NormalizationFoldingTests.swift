@@ -30,16 +30,6 @@ final class NormalizationFoldingTests: XCTestCase {
                                         names: described.map(\.0), inputs: described.map(\.2)), fusePasses: fusePasses)
     }
 
-    private func filler(_ images: [Float], pixels: Int, classes: Int) -> BatchFiller {
-        { range, x, labels, ids in
-            for (slot, n) in range.enumerated() {
-                for i in 0..<pixels { x[slot * pixels + i] = images[n * pixels + i] }
-                labels[slot] = Int32((n * 7) % classes)
-                ids[slot] = Int64(n)
-            }
-        }
-    }
-
     /// Every step's gradient sums (bit patterns), then parameters, state and evaluated outputs after
     /// `steps` plain SGD steps.
     private func train(_ model: Sequential, threads: Int, steps: Int)
@@ -47,7 +37,7 @@ final class NormalizationFoldingTests: XCTestCase {
         let pixels = model.inputShape.count
         var generator = SeededGenerator(seed: 5)
         let images = (0..<(batch * pixels)).map { _ in 2 * generator.nextUnitFloat() - 1 }
-        let fill = filler(images, pixels: pixels, classes: model.classes)
+        let fill = fixedBatchFiller(images, pixels: pixels, classes: model.classes)
         let parameters = FloatBuffer(count: model.parameterCount), state = FloatBuffer(count: model.stateCount)
         Initialization.glorotUniform(model, seed: 6, into: parameters)
         Initialization.initialState(model, into: state)

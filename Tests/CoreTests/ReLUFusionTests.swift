@@ -9,16 +9,6 @@ import XCTest
 final class ReLUFusionTests: XCTestCase {
     private let batch = 12
 
-    private func filler(_ images: [Float], pixels: Int, classes: Int) -> BatchFiller {
-        { range, x, labels, ids in
-            for (slot, n) in range.enumerated() {
-                for i in 0..<pixels { x[slot * pixels + i] = images[n * pixels + i] }
-                labels[slot] = Int32((n * 7) % classes)
-                ids[slot] = Int64(n)
-            }
-        }
-    }
-
     /// Parameters and state (bit patterns) after `steps` plain SGD steps, each step's loss, and the
     /// evaluation outputs after them.
     private func train(_ model: Sequential, threads: Int, steps: Int)
@@ -26,7 +16,7 @@ final class ReLUFusionTests: XCTestCase {
         let pixels = model.inputShape.count
         var generator = SeededGenerator(seed: 21)
         let images = (0..<(batch * pixels)).map { _ in 2 * generator.nextUnitFloat() - 1 }
-        let fill = filler(images, pixels: pixels, classes: model.classes)
+        let fill = fixedBatchFiller(images, pixels: pixels, classes: model.classes)
         let parameters = FloatBuffer(count: model.parameterCount), state = FloatBuffer(count: model.stateCount)
         Initialization.glorotUniform(model, seed: 4, into: parameters)
         Initialization.initialState(model, into: state)
