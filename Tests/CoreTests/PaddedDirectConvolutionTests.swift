@@ -30,6 +30,58 @@ final class PaddedDirectConvolutionTests: XCTestCase {
         }
     }
 
+    /// A padded window pads one sample at a time into one sample's scratch (`DirectConvolution.scratchCount`),
+    /// never writing past it: outputs and kernel gradients for batches of 1, 3 and 5 are the im2col
+    /// route's bits (odd sizes, stride 2, uneven padding), and so is the whole layer at batch 3 (its bias
+    /// gradients reuse the scratch). The layer's scratch holds one padded sample, not the batch's.
+    func testPaddedWindowsRunOneSampleAtATimeInOneSamplesScratch() {
+        defer { Matmul.selectKernels("best") }
+        let shapes: [(Int, Int, Int, (Int, Int), (Int, Int), Int)] = [
+            (9, 13, 16, (3, 3), (1, 1), 40), (17, 19, 12, (3, 3), (2, 2), 24), (10, 12, 8, (2, 4), (1, 1), 19),
+            (15, 15, 16, (3, 3), (2, 2), 32), (8, 8, 64, (3, 3), (1, 1), 64),
+        ]
+        for path in ["portable", "avx2", "avx512", "neon"] where Matmul.selectKernels(path) {
+            for (h, w, c, window, strides, f) in shapes {
+                let g = try! WindowGeometry(input: TensorShape([h, w, c]), window: window, strides: strides, padding: .same)
+                let label = "\(path) \(h)x\(w)x\(c) kernel \(window) strides \(strides) filters \(f)"
+                XCTAssertTrue(DirectConvolution.needsCopy(g), label)
+                XCTAssertTrue(DirectConvolution.suits(g), label)
+                let scratchCount = DirectConvolution.scratchCount(g)
+                XCTAssertEqual(scratchCount, DirectConvolution.padded(g)!.inputCount, label)
+                for batch in [1, 3, 5] {
+                    let rows = batch * g.positions, patch = g.patchLength
+                    let x = random(batch * g.inputCount, seed: 91), kernel = random(patch * f, seed: 92)
+                    let bias = random(f, seed: 93), dy = random(rows * f, seed: 94)
+                    var col = [Float](repeating: .nan, count: rows * patch)
+                    Im2Col.im2col(x, batch: batch, geometry: g, &col)
+                    var expected = [Float](repeating: 0, count: rows * f), direct = [Float](repeating: .nan, count: rows * f)
+                    Matmul.rowwise(m: rows, n: f, k: patch, col, lda: patch, kernel, ldb: f, &expected, ldc: f, bias: bias, relu: true)
+                    var scratch = [Float](repeating: .nan, count: scratchCount + 64)
+                    DirectConvolution.forward(x, batch: batch, geometry: g, kernel: kernel, filters: f, bias: bias, relu: true,
+                                              &direct, scratch: &scratch)
+                    assertSameBits(direct.map(\.bitPattern), expected.map(\.bitPattern), "forward batch \(batch) \(label)")
+                    XCTAssertTrue(scratch[scratchCount...].allSatisfy(\.isNaN), "forward wrote past its scratch, \(label)")
+
+                    let start = random(patch * f, seed: 95).map { Double($0) * 1e3 }
+                    var expectedSums = start, directSums = start
+                    Matmul.addWeightGradients(samples: batch, m: patch, n: f, k: g.positions, col, lda: patch,
+                                              sampleStrideA: g.positions * patch, dy, ldb: f, sampleStrideB: g.positions * f,
+                                              into: &expectedSums, ldc: f)
+                    scratch = [Float](repeating: .nan, count: scratchCount + 64)
+                    DirectConvolution.addKernelGradients(x: x, dy: dy, batch: batch, geometry: g, filters: f, into: &directSums,
+                                                         scratch: &scratch)
+                    assertSameBits(directSums.map(\.bitPattern), expectedSums.map(\.bitPattern), "kernel gradient batch \(batch) \(label)")
+                    XCTAssertTrue(scratch[scratchCount...].allSatisfy(\.isNaN), "kernel gradient wrote past its scratch, \(label)")
+                }
+                assertIm2colRouteBits(input: [h, w, c], window: window, strides: strides, padding: .same, filters: f,
+                                      useBias: true, batch: 3, seed: 97, label)
+            }
+        }
+        let stage1 = Conv2D(filters: 16, kernelSize: (3, 3), padding: .same).boundForTest([32, 32, 16])
+        XCTAssertEqual(stage1.route, "direct")
+        XCTAssertEqual(stage1.scratchCount(batch: 64), 34 * 34 * 16 + 64 * 16)
+    }
+
     /// `crop` undoes `pad`, and `pad` puts zeros everywhere around the picture.
     func testPadAndCropAreInverse() {
         for (h, w, c, kh, kw) in [(5, 7, 3, 3, 3), (4, 6, 2, 2, 4), (3, 3, 1, 5, 5)] {

@@ -8,7 +8,9 @@ import Foundation
 /// input; the gain is in docs/performance-history.md). A convolution with padding runs as one without
 /// on a zero-padded copy of the input (`pad`): the zeros are those im2col writes, in the same places
 /// of the same chains, and the padded input gradient's border (`crop`) holds only the sums `col2im`
-/// drops, so the bits are still the im2col route's.
+/// drops, so the bits are still the im2col route's. The copy is made one sample at a time, just before
+/// the kernel reads it (a sample's sums do not depend on the others, and the kernel gradient adds
+/// the samples in order either way), so that it is read back from cache.
 ///
 /// Shapes as `Conv2D`: `x[n, h, w, c]`, `kernel[kh, kw, c, filters]` (HWIO), `y[n, oh, ow, filters]`.
 public enum DirectConvolution {
@@ -81,19 +83,40 @@ public enum DirectConvolution {
                 stride_height: Int32(g.strideHeight), stride_width: Int32(g.strideWidth))
     }
 
-    /// `y = act(bias + conv(x, kernel))`, `act` ReLU when `relu`; `bias` may be nil.
+    /// Floats of scratch `forward` and `addKernelGradients` need: one sample's padded copy (0 without padding).
+    public static func scratchCount(_ g: WindowGeometry) -> Int { paddedCount(g, batch: 1) }
+
+    /// `y = act(bias + conv(x, kernel))` over `g` (padded or not), `act` ReLU when `relu`; `bias` may be nil.
+    /// With padding, each sample runs on its padded copy in `scratch` (`scratchCount` floats), made just
+    /// before the kernel reads it, so that it is read back from cache; a sample's outputs depend on it alone.
     public static func forward(_ x: UnsafePointer<Float>, batch: Int, geometry g: WindowGeometry,
                                kernel: UnsafePointer<Float>, filters: Int, bias: UnsafePointer<Float>?, relu: Bool,
-                               _ y: UnsafeMutablePointer<Float>) {
-        var v = shape(g, batch: batch, filters: filters)
-        ck_conv_forward(&v, x, kernel, bias, relu ? 1 : 0, y)
+                               _ y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>? = nil) {
+        guard needsCopy(g) else {
+            var v = shape(g, batch: batch, filters: filters)
+            return ck_conv_forward(&v, x, kernel, bias, relu ? 1 : 0, y)
+        }
+        var v = shape(padded(g)!, batch: 1, filters: filters)
+        for n in 0..<batch {
+            pad(x + n * g.inputCount, batch: 1, geometry: g, scratch!)
+            ck_conv_forward(&v, scratch!, kernel, bias, relu ? 1 : 0, y + n * g.positions * filters)
+        }
     }
 
-    /// `dKernel += Double(col_n^T * dy_n)` for each sample `n` in order (`dKernel` as `[kh * kw * c, filters]`).
+    /// `dKernel += Double(col_n^T * dy_n)` for each sample `n` in order (`dKernel` as `[kh * kw * c, filters]`),
+    /// over `g` (padded or not), each sample on its padded copy in `scratch` as in `forward`.
     public static func addKernelGradients(x: UnsafePointer<Float>, dy: UnsafePointer<Float>, batch: Int,
-                                          geometry g: WindowGeometry, filters: Int, into dKernel: UnsafeMutablePointer<Double>) {
-        var v = shape(g, batch: batch, filters: filters)
-        ck_conv_weight_gradient(&v, x, dy, dKernel)
+                                          geometry g: WindowGeometry, filters: Int, into dKernel: UnsafeMutablePointer<Double>,
+                                          scratch: UnsafeMutablePointer<Float>? = nil) {
+        guard needsCopy(g) else {
+            var v = shape(g, batch: batch, filters: filters)
+            return ck_conv_weight_gradient(&v, x, dy, dKernel)
+        }
+        var v = shape(padded(g)!, batch: 1, filters: filters)
+        for n in 0..<batch {
+            pad(x + n * g.inputCount, batch: 1, geometry: g, scratch!)
+            ck_conv_weight_gradient(&v, scratch!, dy + n * g.positions * filters, dKernel)
+        }
     }
 
     /// `dx = col2im(dy * K^T)`, overwritten; `kernelTransposed` is `[filters, kh * kw * c]`.

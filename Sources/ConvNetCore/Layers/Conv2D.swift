@@ -16,7 +16,7 @@ import CKernels
 /// outputs and max-pool ties stay ties. `col` is saved for the kernel gradient `dK = col^T * dY`
 /// (per sample, the same kernel reading `col` as transposed), and the input gradient is `col2im(dY * K^T)`.
 /// Where `DirectConvolution` suits the shape, the same sums run on `x` itself (or, when a window
-/// reaches into the padding, on its zero-padded copy), without `col`. `DirectConvolution.suits`
+/// reaches into the padding, on each sample's zero-padded copy), without `col`. `DirectConvolution.suits`
 /// accepts more shapes when the model never asks for the input gradient (`inputGradientNeeded`
 /// false: a model's first layer), since the direct input-gradient kernel is what needs wide rows.
 public struct Conv2D: Layer, ActivatedOutput, PreparedParameters, EndsInReLU, CostModel {
@@ -124,19 +124,13 @@ public struct Conv2D: Layer, ActivatedOutput, PreparedParameters, EndsInReLU, Co
     private var colStride: Int { patchLength + (useBias ? 1 : 0) }
     private func colCount(batch: Int) -> Int { isDirect || isWinograd ? 0 : batch * g.positions * colStride }
     public func savedCount(batch: Int) -> Int { colCount(batch: batch) + fused.savedCount(outputs: batch * outputShape.count) }
-    /// im2col's input-gradient matrix, the direct route's padded input,
-    /// or Winograd's transforms and tile blocks.
+    /// im2col's input-gradient matrix, or Winograd's transforms and tile blocks; on the direct route one
+    /// sample's padded input, then the bias gradients (`scratchCount` is affine in the batch, `MemoryEstimate`).
     public func scratchCount(batch: Int) -> Int {
         if isWinograd { return max(WinogradConvolution.scratchCount(geometry: g, filters: filters, batch: batch), batch * filters) }
-        return max(isDirect ? DirectConvolution.paddedCount(g, batch: batch) : batch * g.positions * patchLength, batch * filters)
+        if isDirect { return DirectConvolution.scratchCount(g) + batch * filters }
+        return max(batch * g.positions * patchLength, batch * filters)
     }
-    /// The direct route's input: `x` itself, or its zero-padded copy in `scratch`.
-    private func directInput(_ x: UnsafePointer<Float>, batch: Int, scratch: UnsafeMutablePointer<Float>) -> UnsafePointer<Float> {
-        if !DirectConvolution.needsCopy(g) { return x }
-        DirectConvolution.pad(x, batch: batch, geometry: g, scratch)
-        return UnsafePointer(scratch)
-    }
-    private var directGeometry: WindowGeometry { DirectConvolution.padded(g)! }
     /// The kernel as `[filters, kh * kw * c]`, the right-hand side of the input gradient `dY * K^T`.
     public var preparedCount: Int {
         isWinograd ? WinogradConvolution.preparedCount(channels: channels, filters: filters) : patchLength * filters
@@ -157,9 +151,8 @@ public struct Conv2D: Layer, ActivatedOutput, PreparedParameters, EndsInReLU, Co
             WinogradConvolution.forward(x, batch: batch, geometry: g, kernel: kernel, filters: filters, bias: bias,
                                         relu: fused.inKernel, y, scratch: memory.scratch)
         } else if isDirect {
-            DirectConvolution.forward(directInput(x, batch: batch, scratch: memory.scratch), batch: batch,
-                                      geometry: directGeometry, kernel: kernel, filters: filters, bias: bias,
-                                      relu: fused.inKernel, y)
+            DirectConvolution.forward(x, batch: batch, geometry: g, kernel: kernel, filters: filters, bias: bias,
+                                      relu: fused.inKernel, y, scratch: memory.scratch)
         } else {
             let col = memory.saved
             Im2Col.im2col(x, batch: batch, geometry: g, onesColumn: useBias, col)
@@ -182,8 +175,8 @@ public struct Conv2D: Layer, ActivatedOutput, PreparedParameters, EndsInReLU, Co
             WinogradConvolution.addKernelGradients(x: x, dy: dy, batch: batch, geometry: g, filters: filters, into: gradients,
                                                    scratch: memory.scratch)
         } else if isDirect {
-            DirectConvolution.addKernelGradients(x: directInput(x, batch: batch, scratch: memory.scratch), dy: dy, batch: batch,
-                                                 geometry: directGeometry, filters: filters, into: gradients)
+            DirectConvolution.addKernelGradients(x: x, dy: dy, batch: batch, geometry: g, filters: filters, into: gradients,
+                                                 scratch: memory.scratch)
         } else {
             // With a bias, im2col's ones column makes this product's last row the bias gradient (it
             // follows the kernel in `gradients`): fma(1, dy, s) = s + dy, in position order from 0,
