@@ -59,6 +59,14 @@ public struct BenchmarkReport: Codable {
     public var statisticsMilliseconds: Double = 0
     /// Per layer, on one worker thread (which computes 1/threads of each batch), per step.
     public var layers: [LayerTime]
+    /// Worker 0's time per step outside the layers' passes (`StepPart`'s labels; 0 where a model
+    /// never stops: only the staged pass of batch-statistics models is split), and what is left:
+    /// inside `gradients` but in no part or layer, and outside it (optimizer, allreduce, data).
+    public var stepParts: [StepPartTime] = []
+    public struct StepPartTime: Codable {
+        public var part: String
+        public var milliseconds: Double
+    }
     public var evaluationSeconds: Double
     public var evaluationImages: Int
     /// Forward-pass GFLOP/s of the evaluation (two FLOPs per multiply-add) and its fraction of the SGEMM peak.
@@ -158,6 +166,7 @@ public enum Benchmark {
                                              route: (model.layers[i] as? Conv2D)?.route)
         }
 
+        let parts = stepPartTimes(times, steps: steps, stepMilliseconds: seconds * 1000 / Double(steps))
         // Evaluation: rank 0, 10,000 images (the test set's size), cycling through the data if smaller.
         var evaluationSeconds = 0.0, evaluationImages = 0
         if communicator.isRoot {
@@ -192,7 +201,7 @@ public enum Benchmark {
             stepMilliseconds: seconds * 1000 / Double(steps),
             allreduceMilliseconds: communicator.size > 1 ? Double(sortedAllreduce[sortedAllreduce.count / 2]) / 1e6 : 0,
             statisticsMilliseconds: communicator.size > 1 ? Double(sortedStatistics[sortedStatistics.count / 2]) / 1e6 : 0,
-            layers: layers, evaluationSeconds: evaluationSeconds, evaluationImages: evaluationImages,
+            layers: layers, stepParts: parts, evaluationSeconds: evaluationSeconds, evaluationImages: evaluationImages,
             evaluationGflops: evaluationGflops, evaluationFractionOfPeak: peak > 0 ? evaluationGflops / peak : 0,
             peakResidentBytes: peakResidentBytes,
             rankUserMilliseconds: rankCPU[0] * perRankStep, rankSystemMilliseconds: rankCPU[1] * perRankStep,

@@ -1,5 +1,6 @@
 #include "ckernels.h"
 #include "vectorised.h"
+#include "batch_norm_sums.h"
 
 // Batch normalisation's passes over NHWC x[rows, channels] (rows = samples * positions), each element
 // with the arithmetic BatchNorm.swift states, in that order (no contraction: -ffp-contract=off), so
@@ -16,6 +17,11 @@ VECTORISED
 void ck_batch_norm_sums(const float *restrict x, const float *restrict dy, const float *restrict mean,
                         const float *restrict inverse, int samples, int positions, int channels,
                         float *restrict scratch, double *restrict first, double *restrict second) {
+    if (channels % SUMS_CHANNELS == 0) {
+        if (dy) batch_norm_blocked_sums(SUMS_OF_DY, x, dy, 0, 0, mean, inverse, samples, positions, channels, first, second);
+        else batch_norm_blocked_sums(SUMS_OF_X, x, 0, 0, 0, 0, 0, samples, positions, channels, first, second);
+        return;
+    }
     long image = (long)positions * channels;
     for (int n = 0; n < samples; n++) {
         const float *restrict xs = x + n * image, *restrict ds = dy ? dy + n * image : 0;

@@ -1,5 +1,6 @@
 #include "ckernels.h"
 #include "vectorised.h"
+#include "batch_norm_sums.h"
 
 // Batch norm and add with the ReLU after them in one pass (see ckernels.h). Each element sees the
 // operations of the separate passes in their order (no contraction: -ffp-contract=off), and the
@@ -21,6 +22,10 @@ void ck_batch_norm_relu_sums(const float *restrict x, const float *restrict dy, 
                              const float *restrict shift, const float *restrict mean, const float *restrict inverse,
                              int samples, int positions, int channels, float *restrict scratch,
                              double *restrict first, double *restrict second) {
+    if (channels % SUMS_CHANNELS == 0) {
+        batch_norm_blocked_sums(SUMS_OF_RELU_DY, x, dy, scale, shift, mean, inverse, samples, positions, channels, first, second);
+        return;
+    }
     long image = (long)positions * channels;
     for (int n = 0; n < samples; n++) {
         const float *restrict xs = x + n * image, *restrict ds = dy + n * image;

@@ -143,6 +143,10 @@ struct Bench: ParsableCommand {
         let totalForward = r.layers.reduce(0) { $0 + $1.forwardMilliseconds }
         let totalBackward = r.layers.reduce(0) { $0 + $1.backwardMilliseconds }
         lines.append("  " + "total".padding(toLength: nameWidth, withPad: " ", startingAt: 0) + "\(f(totalForward, 3)) / \(f(totalBackward, 3))")
+        if r.stepParts.contains(where: { $0.milliseconds > 0 }) {
+            lines.append("Outside the layers, the same thread, per step: ms")
+            for part in r.stepParts { lines.append("  " + part.part.padding(toLength: 46, withPad: " ", startingAt: 0) + f(part.milliseconds, 3)) }
+        }
         let products = r.layers.filter { $0.product != nil && $0.productBLASGflops > 0 }
         if !products.isEmpty {
             let corePeak = r.sgemmPeakGflops / Double(max(r.sgemmPeakThreads, 1))

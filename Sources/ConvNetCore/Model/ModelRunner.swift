@@ -24,13 +24,13 @@ public final class ModelRunner {
     let pool: WorkerPool
     /// Largest batch `gradients` accepts.
     public let maxBatch: Int
-    private let workspaces: [Workspace]
+    let workspaces: [Workspace]
     /// Each layer's `prepare` output for the parameters of the current `gradients` call.
     private let prepared: FloatBuffer
     private let preparedPointers: [UnsafeMutablePointer<Float>]
     /// Each layer's statistics of the global batch (empty for most layers), and a buffer to sum into.
-    private let statistics: [DoubleBuffer]
-    private let statisticsSum: DoubleBuffer
+    let statistics: [DoubleBuffer]
+    let statisticsSum: DoubleBuffer
     /// The read-only views every worker gets, made once rather than per step.
     private let preparedViews: [UnsafePointer<Float>]
     private let statisticsViews: [UnsafePointer<Double>]
@@ -40,7 +40,7 @@ public final class ModelRunner {
     private let threadGradientBuffers: [DoubleBuffer]
     let threadGradients: [UnsafePointer<Double>?]
     /// The loss writes the logits' gradient (softmax fused with cross-entropy).
-    private let fusedOutput: Bool
+    let fusedOutput: Bool
     /// The layers whose `prepare` each thread runs: shared out so the threads' prepared floats
     /// balance (the largest layer to the thread with the fewest so far), since the first backward
     /// pass waits for the slowest thread. Taking every `threads`-th layer had given conv2, conv3
@@ -86,7 +86,7 @@ public final class ModelRunner {
     public var threads: Int { pool.size }
 
     /// Where thread `t` sums its samples' parameter gradients in a `gradients` call writing to `result`.
-    private func gradientSums(_ t: Int, result: UnsafeMutablePointer<Double>) -> UnsafeMutablePointer<Double> {
+    func gradientSums(_ t: Int, result: UnsafeMutablePointer<Double>) -> UnsafeMutablePointer<Double> {
         threads == 1 ? result : threadGradientBuffers[t].pointer
     }
 
@@ -115,6 +115,8 @@ public final class ModelRunner {
                           reduce: StatisticsReducer = { _, _ in }, completed: GradientsCompleted? = nil) -> BatchStatistics {
         precondition(batchSize <= maxBatch, "batch \(batchSize) exceeds the runner's capacity \(maxBatch)")
         let step = arguments(parameters: parameters, state: state, globalStep: globalStep, seed: seed)
+        let callStart = workspaces[0].times == nil ? 0 : LayerTimes.now()
+        defer { workspaces[0].times?.add(.gradients, since: callStart) }
         var perThread = [BatchStatistics](repeating: BatchStatistics(), count: threads)
         if model.synchronisesBatches {
             pool.run { t in prepareLayers(parameters, share: t) }
@@ -155,79 +157,6 @@ public final class ModelRunner {
         for i in preparedBy[t] {
             model.fastPaths[i].prepared!.prepare(parameters: parameters + model.parameterOffsets[i], into: preparedPointers[i])
         }
-    }
-
-    /// The training pass of a model with batch-statistics layers (see the type's notes): each
-    /// thread holds its whole share; the pass stops at every such layer until the statistics of
-    /// the global batch are summed.
-    private func stagedTrainingPass(batchSize: Int, step: StepArguments, state: UnsafeMutablePointer<Float>,
-                                    fill: BatchFiller, reduce: StatisticsReducer, gradients: UnsafeMutablePointer<Double>,
-                                    completed: GradientsCompleted?, into perThread: inout [BatchStatistics]) {
-        let layerCount = model.layers.count
-        let stops = model.fastPaths.indices.filter { model.fastPaths[$0].statisticsCount > 0 }
-        for buffer in statistics { buffer.fill(0) }
-        func share(_ t: Int) -> Range<Int> { WorkerPool.partition(batchSize, parts: threads, index: t) }
-        /// Sums the workers' partial statistics of layer `i` in thread order, then across ranks, into its global buffer.
-        func gather(_ i: Int) {
-            let count = statistics[i].count, sum = statisticsSum.pointer
-            sum.update(repeating: 0, count: count)
-            for workspace in workspaces {
-                for k in 0..<count { sum[k] += workspace.partialStatistics[i][k] }
-            }
-            reduce(sum, count)
-            for k in 0..<count { statistics[i][k] += sum[k] }
-        }
-        pool.run { t in
-            let workspace = workspaces[t], range = share(t)
-            gradientSums(t, result: gradients).update(repeating: 0, count: model.parameterCount)
-            fill(range, workspace.input.pointer, workspace.labels.pointer, workspace.sampleIDs.pointer)
-        }
-        var from = 0
-        for stop in stops {
-            pool.run { t in
-                let workspace = workspaces[t], count = share(t).count
-                if from < stop { workspace.forward(model, layers: from..<stop, count: count, step: step, training: true) }
-                workspace.partialStatistics[stop].fill(0)
-                workspace.backwardStatisticsSamples[stop] = -1
-                model.fastPaths[stop].statistics!.addForwardStatistics(workspace.layerInput(stop), batch: count,
-                                                        into: workspace.partialStatistics[stop].pointer)
-            }
-            gather(stop)
-            model.fastPaths[stop].statistics!.updateState(state + model.stateOffsets[stop], statistics: statistics[stop].pointer)
-            from = stop
-        }
-        perThread.withUnsafeMutableBufferPointer { results in
-            pool.run { t in
-                let workspace = workspaces[t], count = share(t).count
-                let output = workspace.forward(model, layers: from..<layerCount, count: count, step: step, training: true)
-                results[t] = scoreOutputs(output, workspace: workspace, count: count, backward: true)
-            }
-        }
-        var to = layerCount
-        for stop in stops.reversed() {
-            // Nothing below a batch norm without parameters, over layers without any, uses its sums.
-            let reduces = model.outputGradientNeeded[stop]
-            pool.run { t in
-                let workspace = workspaces[t], count = share(t).count
-                let sums = gradientSums(t, result: gradients)
-                workspace.backward(model, layers: (stop + 1)..<to, count: count, step: step, fusedOutput: fusedOutput,
-                                   parameterGradients: sums, shareOffset: 0)
-                workspace.addDeferredGradients(model, layers: (stop + 1)..<to, samples: count, parameterGradients: sums)
-                if reduces { workspace.addBackwardStatistics(model, stop, count: count, step: step, statistics: statistics[stop].pointer) }
-            }
-            // The statistics first: a caller sending the completed gradients would otherwise put
-            // their bytes on the link ahead of the small sum that the next stage waits for.
-            if reduces { gather(stop) }
-            completeLayers((stop + 1)..<to, gradients: gradients, completed: completed)
-            to = stop + 1
-        }
-        pool.run { t in
-            let workspace = workspaces[t], sums = gradientSums(t, result: gradients)
-            workspace.backward(model, layers: 0..<to, count: share(t).count, step: step, fusedOutput: fusedOutput,
-                               parameterGradients: sums, shareOffset: 0)
-            workspace.addDeferredGradients(model, layers: 0..<to, samples: share(t).count, parameterGradients: sums)
-        }
-        completeLayers(0..<to, gradients: gradients, completed: completed)
     }
 
     /// Forward pass over `sampleCount` samples (any number; each thread takes a contiguous share and
@@ -271,7 +200,7 @@ public final class ModelRunner {
 
     /// The loss and accuracy of `count` outputs against the workspace's labels; with `backward`,
     /// the loss gradient goes to `outputGradient` of the last layer for the backward pass; with `losses`, each sample's loss goes there.
-    private func scoreOutputs(_ output: UnsafePointer<Float>, workspace: Workspace, count: Int, backward: Bool,
+    func scoreOutputs(_ output: UnsafePointer<Float>, workspace: Workspace, count: Int, backward: Bool,
                               losses: UnsafeMutablePointer<Double>? = nil) -> BatchStatistics {
         let classes = model.classes, labels = workspace.labels.pointer, gradient = workspace.outputGradient(model.layers.count - 1)
         var lossSum = 0.0, correct = 0
