@@ -11,7 +11,7 @@ extension Benchmark {
         let measured = parts.map { BenchmarkReport.StepPartTime(part: $0.label, milliseconds: milliseconds(times.partNanoseconds[$0.rawValue])) }
         let inside = call - layers - measured.reduce(0) { $0 + $1.milliseconds }
         return measured + [BenchmarkReport.StepPartTime(part: "rest of the gradients call", milliseconds: inside),
-                           BenchmarkReport.StepPartTime(part: "rest of the step (optimizer, allreduce, data)",
+                           BenchmarkReport.StepPartTime(part: "rest of the step (optimizer, data, last wait)",
                                                         milliseconds: stepMilliseconds - call)]
     }
 }

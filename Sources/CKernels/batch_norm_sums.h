@@ -5,11 +5,14 @@
 // the same operations in the same order per element: each channel's Float sum over a sample's
 // positions runs in position order, and the samples' sums are added in Double in sample order. The
 // generic loops keep the running sums in memory and wait on one add per position (a chain of
-// latencies); here sixteen channels of up to four samples sum in registers, in independent chains.
+// latencies); here sixteen channels of up to four samples sum in independent chains (in registers
+// on AVX-512; narrower vectors spill some of the 2 x 4 x 16 floats to L1, still without the chain).
 
 enum { SUMS_CHANNELS = 16, SUMS_SAMPLES = 4 };
 enum sums_kind { SUMS_OF_X, SUMS_OF_DY, SUMS_OF_RELU_DY };
 
+// `group` (<= SUMS_SAMPLES) samples, `image` floats apart, of SUMS_CHANNELS channels: each sample's
+// Float sums over its positions, added in sample order to first[0..16) and second[0..16).
 __attribute__((always_inline)) static inline void
 batch_norm_block_sums(enum sums_kind kind, int group, const float *restrict x, const float *restrict dy,
                       const float *restrict scale, const float *restrict shift, const float *restrict mean,

@@ -143,7 +143,8 @@ struct Bench: ParsableCommand {
         let totalForward = r.layers.reduce(0) { $0 + $1.forwardMilliseconds }
         let totalBackward = r.layers.reduce(0) { $0 + $1.backwardMilliseconds }
         lines.append("  " + "total".padding(toLength: nameWidth, withPad: " ", startingAt: 0) + "\(f(totalForward, 3)) / \(f(totalBackward, 3))")
-        if r.stepParts.contains(where: { $0.milliseconds > 0 }) {
+        // The two rests are computed for every model; only a staged pass times the parts before them.
+        if r.stepParts.dropLast(2).contains(where: { $0.milliseconds > 0 }) {
             lines.append("Outside the layers, the same thread, per step: ms")
             for part in r.stepParts { lines.append("  " + part.part.padding(toLength: 46, withPad: " ", startingAt: 0) + f(part.milliseconds, 3)) }
         }

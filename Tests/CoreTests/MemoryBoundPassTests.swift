@@ -25,7 +25,7 @@ final class MemoryBoundPassTests: XCTestCase {
     }
 
     func testBatchNormTrainingPassesMatchTheScalarLoops() {
-        for (shape, batch) in [([32, 32, 16], 3), ([5, 7, 12], 4), ([4, 4, 64], 2), ([5], 6), ([3, 3, 37], 3)] {
+        for (shape, batch) in [([32, 32, 16], 3), ([5, 7, 12], 4), ([4, 4, 64], 2), ([5], 6), ([3, 3, 37], 3), ([3, 3, 32], 5)] {
             let layer = BatchNorm(epsilon: 0.001).boundForTest(shape)
             let c = shape.last!, count = batch * shape.reduce(1, *), label = "\(shape) batch \(batch)"
             let x = random(count, seed: 81).map { $0 * 3 + 0.5 }, dy = random(count, seed: 82)

@@ -220,7 +220,7 @@ static void elementwise_tests(void) {
 // Residual networks' memory-bound passes and "same" padding (after the others, so their inputs stay as they were).
 static void residual_tests(void) {
     char name[96];
-    static const int shapes[][3] = {{2, 9, 16}, {3, 7, 12}, {1, 5, 64}, {2, 4, 37}};   // samples, positions, channels
+    static const int shapes[][3] = {{2, 9, 16}, {3, 7, 12}, {1, 5, 64}, {2, 4, 37}, {5, 9, 32}};   // samples, positions, channels
     for (size_t t = 0; t < sizeof shapes / sizeof shapes[0]; t++) {
         int samples = shapes[t][0], positions = shapes[t][1], c = shapes[t][2];
         long n = (long)samples * positions * c;
@@ -347,7 +347,7 @@ static void winograd_tests(void) {
 // block's batch norm(s) folded into its add + ReLU, with either, both or no input normalized.
 static void fused_tests(void) {
     char name[96];
-    static const int shapes[][3] = {{2, 9, 16}, {3, 7, 5}, {1, 5, 64}, {2, 4, 19}};   // samples, positions, channels
+    static const int shapes[][3] = {{2, 9, 16}, {3, 7, 5}, {1, 5, 64}, {2, 4, 19}, {5, 9, 32}};   // samples, positions, channels
     for (size_t t = 0; t < sizeof shapes / sizeof shapes[0]; t++) {
         int samples = shapes[t][0], positions = shapes[t][1], c = shapes[t][2];
         long rows = (long)samples * positions, n = rows * c;

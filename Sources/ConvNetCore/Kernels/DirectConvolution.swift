@@ -87,7 +87,7 @@ public enum DirectConvolution {
     public static func scratchCount(_ g: WindowGeometry) -> Int { paddedCount(g, batch: 1) }
 
     /// `y = act(bias + conv(x, kernel))` over `g` (padded or not), `act` ReLU when `relu`; `bias` may be nil.
-    /// With padding, each sample runs on its padded copy in `scratch` (`scratchCount` floats), made just
+    /// With padding, each sample runs on its padded copy in `scratch` (`scratchCount` floats, required), made just
     /// before the kernel reads it, so that it is read back from cache; a sample's outputs depend on it alone.
     public static func forward(_ x: UnsafePointer<Float>, batch: Int, geometry g: WindowGeometry,
                                kernel: UnsafePointer<Float>, filters: Int, bias: UnsafePointer<Float>?, relu: Bool,
@@ -96,10 +96,11 @@ public enum DirectConvolution {
             var v = shape(g, batch: batch, filters: filters)
             return ck_conv_forward(&v, x, kernel, bias, relu ? 1 : 0, y)
         }
+        guard let scratch else { preconditionFailure("a padded direct convolution needs scratchCount(g) floats of scratch") }
         var v = shape(padded(g)!, batch: 1, filters: filters)
         for n in 0..<batch {
-            pad(x + n * g.inputCount, batch: 1, geometry: g, scratch!)
-            ck_conv_forward(&v, scratch!, kernel, bias, relu ? 1 : 0, y + n * g.positions * filters)
+            pad(x + n * g.inputCount, batch: 1, geometry: g, scratch)
+            ck_conv_forward(&v, scratch, kernel, bias, relu ? 1 : 0, y + n * g.positions * filters)
         }
     }
 
@@ -112,10 +113,11 @@ public enum DirectConvolution {
             var v = shape(g, batch: batch, filters: filters)
             return ck_conv_weight_gradient(&v, x, dy, dKernel)
         }
+        guard let scratch else { preconditionFailure("a padded direct convolution needs scratchCount(g) floats of scratch") }
         var v = shape(padded(g)!, batch: 1, filters: filters)
         for n in 0..<batch {
-            pad(x + n * g.inputCount, batch: 1, geometry: g, scratch!)
-            ck_conv_weight_gradient(&v, scratch!, dy + n * g.positions * filters, dKernel)
+            pad(x + n * g.inputCount, batch: 1, geometry: g, scratch)
+            ck_conv_weight_gradient(&v, scratch, dy + n * g.positions * filters, dKernel)
         }
     }
 

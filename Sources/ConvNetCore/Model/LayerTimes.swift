@@ -8,7 +8,7 @@ import Darwin
 public final class LayerTimes: @unchecked Sendable {
     public private(set) var forwardNanoseconds: [UInt64]
     public private(set) var backwardNanoseconds: [UInt64]
-    /// Time worker 0 spends outside the layers' passes, per `StepPart`.
+    /// Time worker 0 spends per `StepPart`: the whole `gradients` call, and the parts of it outside the layers' passes.
     public private(set) var partNanoseconds = [UInt64](repeating: 0, count: StepPart.allCases.count)
 
     public init(layers: Int) {
@@ -59,7 +59,7 @@ public enum StepPart: Int, CaseIterable, Sendable {
         case .forwardStatistics: "batch statistics sums, forward"
         case .backwardStatistics: "batch statistics sums, backward"
         case .statisticsSums: "statistics gathered and reduced"
-        case .threadGradientSums: "thread gradients summed"
+        case .threadGradientSums: "thread gradients summed, buckets started"
         case .handOffs: "stage hand-offs"
         case .waits: "waits for the other threads"
         }
