@@ -92,15 +92,8 @@ public enum DirectConvolution {
     public static func forward(_ x: UnsafePointer<Float>, batch: Int, geometry g: WindowGeometry,
                                kernel: UnsafePointer<Float>, filters: Int, bias: UnsafePointer<Float>?, relu: Bool,
                                _ y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>? = nil) {
-        guard needsCopy(g) else {
-            var v = shape(g, batch: batch, filters: filters)
-            return ck_conv_forward(&v, x, kernel, bias, relu ? 1 : 0, y)
-        }
-        guard let scratch else { preconditionFailure("a padded direct convolution needs scratchCount(g) floats of scratch") }
-        var v = shape(padded(g)!, batch: 1, filters: filters)
-        for n in 0..<batch {
-            pad(x + n * g.inputCount, batch: 1, geometry: g, scratch)
-            ck_conv_forward(&v, scratch, kernel, bias, relu ? 1 : 0, y + n * g.positions * filters)
+        forEachPaddedSample(x, batch: batch, geometry: g, filters: filters, scratch: scratch) { v, input, first in
+            ck_conv_forward(&v, input, kernel, bias, relu ? 1 : 0, y + first * g.positions * filters)
         }
     }
 
@@ -109,15 +102,25 @@ public enum DirectConvolution {
     public static func addKernelGradients(x: UnsafePointer<Float>, dy: UnsafePointer<Float>, batch: Int,
                                           geometry g: WindowGeometry, filters: Int, into dKernel: UnsafeMutablePointer<Double>,
                                           scratch: UnsafeMutablePointer<Float>? = nil) {
+        forEachPaddedSample(x, batch: batch, geometry: g, filters: filters, scratch: scratch) { v, input, first in
+            ck_conv_weight_gradient(&v, input, dy + first * g.positions * filters, dKernel)
+        }
+    }
+
+    /// Runs `kernel(shape, input, first)` on the whole batch of `x` (first 0) when `g` needs no
+    /// padding, else once per sample `first`, in order, on its padded copy in `scratch`.
+    private static func forEachPaddedSample(_ x: UnsafePointer<Float>, batch: Int, geometry g: WindowGeometry, filters: Int,
+                                            scratch: UnsafeMutablePointer<Float>?,
+                                            _ kernel: (inout ck_conv, UnsafePointer<Float>, Int) -> Void) {
         guard needsCopy(g) else {
             var v = shape(g, batch: batch, filters: filters)
-            return ck_conv_weight_gradient(&v, x, dy, dKernel)
+            return kernel(&v, x, 0)
         }
         guard let scratch else { preconditionFailure("a padded direct convolution needs scratchCount(g) floats of scratch") }
         var v = shape(padded(g)!, batch: 1, filters: filters)
         for n in 0..<batch {
             pad(x + n * g.inputCount, batch: 1, geometry: g, scratch)
-            ck_conv_weight_gradient(&v, scratch, dy + n * g.positions * filters, dKernel)
+            kernel(&v, scratch, n)
         }
     }
 
